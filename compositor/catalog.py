@@ -1,0 +1,93 @@
+"""Media catalogue (I/O): find, probe and pre-load every file a draft uses.
+
+For each video/photo/audio material that a segment references, resolve its path with the
+draft's rules (fetch.LocalDraft.resolve_material), download http(s) materials, probe the
+file by content (never by extension), and decode stills once into YUVA planes. The result
+feeds the pure timeline (``facts``) and the compositor (``stills``).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .draft import Draft
+from .errors import AssetUnreachable
+from .fetch import LocalDraft, fetch_materials
+from .kernels import rgba_to_yuva420
+from .media.planes import Planes
+from .media.probe import MediaInfo, probe_media
+from .media.still import load_still
+from .timeline import MediaFacts
+
+DEFAULT_MAX_STILL_PIXELS = 100_000_000
+
+
+@dataclass
+class MediaCatalog:
+    facts: dict[str, MediaFacts]                       # material id -> facts
+    stills: dict[str, Planes] = field(default_factory=dict)  # media path -> planes
+    infos: dict[str, MediaInfo] = field(default_factory=dict)  # media path -> probe result
+
+    def still(self, path: str) -> Planes:
+        return self.stills[path]
+
+
+def _used_material_ids(draft: Draft) -> set[str]:
+    ids = set()
+    for track in draft.tracks:
+        if track.type in ("video", "audio"):
+            ids.update(seg.material_id for seg in track.segments)
+    return ids
+
+
+def still_planes(rgba: np.ndarray) -> Planes:
+    """YUVA 4:2:0 planes of an RGBA still; alpha dropped when fully opaque."""
+    y, u, v, a, a_half = rgba_to_yuva420(rgba)
+    if a is not None and bool((a == 255).all()):
+        a = a_half = None
+    return Planes(y, u, v, a, a_half)
+
+
+def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS,
+                  workers: int = 4) -> MediaCatalog:
+    """Probe every media file the draft's segments use; decode stills once."""
+    used = _used_material_ids(draft)
+    wanted: dict[str, tuple[str, str]] = {}             # material id -> (raw path, resolved)
+    for mat in (*draft.materials.videos, *draft.materials.audios):
+        if mat.id in used:
+            wanted[mat.id] = (mat.path, local.resolve_material(mat.path))
+    urls = sorted({r for _, r in wanted.values() if r.startswith(("http://", "https://"))})
+    downloaded = asyncio.run(fetch_materials(local, urls)) if urls else {}
+    paths: dict[str, tuple[str, str]] = {}
+    for mid, (raw, resolved) in wanted.items():
+        local_path = str(downloaded.get(resolved, resolved))
+        if not local_path or not os.path.isfile(local_path):
+            raise AssetUnreachable("media file not found", raw or f"<empty path of material {mid}>")
+        paths[mid] = (raw, local_path)
+
+    unique = sorted({p for _, p in paths.values()})
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        infos = dict(zip(unique, pool.map(probe_media, unique)))
+        still_paths = [p for p in unique if infos[p].kind == "image"]
+        stills = dict(zip(still_paths, pool.map(
+            lambda p: still_planes(load_still(p, max_pixels=max_still_pixels)), still_paths)))
+
+    facts: dict[str, MediaFacts] = {}
+    for mid, (_, path) in paths.items():
+        info = infos[path]
+        still = stills.get(path)
+        facts[mid] = MediaFacts(
+            path=path, kind=info.kind,
+            width=still.width if still is not None else info.width,
+            height=still.height if still is not None else info.height,
+            coded_width=still.width if still is not None else info.coded_width,
+            coded_height=still.height if still is not None else info.coded_height,
+            rotation=0 if still is not None else info.rotation,
+            duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
+            has_alpha=still is not None and still.a is not None)
+    return MediaCatalog(facts=facts, stills=stills, infos=infos)
+

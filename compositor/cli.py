@@ -1,0 +1,136 @@
+"""Command line (I/O): ``python -m compositor render|probe``.
+
+    python -m compositor render <draft_url | folder | draft_content.json> -o out.mp4
+    python -m compositor probe  <draft_url | folder | draft_content.json>
+
+Exit status 0 on success; on failure one line ``error CODE: reason`` on stderr and
+status 1 (bad input) or 2 (usage).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from .errors import CompositorError
+from .render import RenderOptions, open_draft
+from .timeline import Timeline
+
+
+def _seconds_to_us(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("time must be >= 0")
+    return round(value * 1_000_000)
+
+
+def _fps(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a frame rate: {text!r} (e.g. 30, 30000/1001)") from None
+    if value <= 0 or value > 240:
+        raise argparse.ArgumentTypeError("frame rate must be in (0, 240]")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m compositor",
+                                description="Render JianYing/CapCut drafts (capcut-mate) to MP4.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("render", help="render a draft to MP4")
+    r.add_argument("source", help="draft_url (capcut-mate get_draft URL), draft folder or draft_content.json")
+    r.add_argument("-o", "--output", required=True, help="output .mp4 path")
+    r.add_argument("--width", type=int, help="output width (default: draft canvas)")
+    r.add_argument("--height", type=int, help="output height (default: draft canvas)")
+    r.add_argument("--fps", type=_fps, help="output frame rate (default: the draft's)")
+    r.add_argument("--crf", type=int, default=23, help="x264 CRF quality, 0-51 (default 23)")
+    r.add_argument("--preset", default="veryfast", help="x264 preset (default veryfast)")
+    r.add_argument("--audio-bitrate", type=int, default=192_000, help="AAC bit rate in bit/s")
+    r.add_argument("--start", type=_seconds_to_us, help="render from this timeline time (s)")
+    r.add_argument("--end", type=_seconds_to_us, help="render up to this timeline time (s)")
+    r.add_argument("--threads", type=int, default=0, help="codec threads (0 = auto)")
+    r.add_argument("--cache-dir", type=Path, help="where downloaded drafts are kept")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr = sub.add_parser("probe", help="print the resolved timeline and warnings without rendering")
+    pr.add_argument("source")
+    pr.add_argument("--cache-dir", type=Path)
+    return p
+
+
+def describe(tl: Timeline) -> list[str]:
+    """Human-readable lines describing a resolved timeline."""
+    lines = [f"output {tl.width}x{tl.height} @ {float(tl.fps):g} fps ({tl.fps}), "
+             f"{tl.frame_count} frames, {tl.output_duration_us / 1e6:.3f} s "
+             f"(canvas {tl.canvas_width}x{tl.canvas_height}, draft {tl.duration_us / 1e6:.3f} s)"]
+    for track in tl.tracks:
+        lines.append(f"visual track z={track.z} ({track.track_id}): {len(track.clips)} clip(s)")
+        for c in track.clips:
+            kind = "photo" if c.is_still else "video"
+            src = "" if c.is_still else f" source {c.source_start_us / 1e6:.3f}s @ {c.speed:g}x"
+            lines.append(f"  [{c.target_start_us / 1e6:.3f}s, {c.target_end_us / 1e6:.3f}s) {kind}{src} "
+                         f"{Path(c.media_key).name}")
+            if c.keyframes:
+                lines.append("    keyframes: " + ", ".join(f"{k}×{len(v)}" for k, v in c.keyframes))
+            if c.transition_out:
+                t = c.transition_out
+                lines.append(f"    transition {t.name} ({t.kind}) [{t.start_us / 1e6:.3f}s, {t.end_us / 1e6:.3f}s)")
+            if c.background:
+                lines.append(f"    background {c.background.kind}")
+    for a in tl.audio_clips:
+        lines.append(f"audio [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) volume {a.volume:g} "
+                     f"source {a.source_start_us / 1e6:.3f}s {Path(a.media_key).name}")
+    return lines
+
+
+def _options(args) -> RenderOptions:
+    return RenderOptions(width=args.width, height=args.height, fps=args.fps, start_us=args.start,
+                         end_us=args.end, crf=args.crf, preset=args.preset,
+                         audio_bitrate=args.audio_bitrate, threads=args.threads)
+
+
+def _cmd_render(args) -> int:
+    from tqdm import tqdm
+
+    session = open_draft(args.source, _options(args), cache_dir=args.cache_dir)
+    for w in session.warnings:
+        print(f"warning: {w.line()}", file=sys.stderr)
+    bar = tqdm(total=session.frame_count, unit="frame", disable=args.quiet, file=sys.stderr)
+    try:
+        result = session.render(args.output, progress=lambda p: bar.update(p.frames_done - bar.n))
+    finally:
+        bar.close()
+    print(f"rendered {result.output}: {result.frames} frames, {result.duration_us / 1e6:.2f} s of video "
+          f"in {result.elapsed_s:.2f} s ({result.realtime_factor:.2f}x realtime), "
+          f"{len(result.warnings)} warning(s)")
+    return 0
+
+
+def _cmd_probe(args) -> int:
+    session = open_draft(args.source, cache_dir=args.cache_dir)
+    for line in describe(session.timeline):
+        print(line)
+    print(f"{len(session.warnings)} warning(s)")
+    for w in session.warnings:
+        print(f"warning: {w.line()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"render": _cmd_render, "probe": _cmd_probe}[args.command](args)
+    except CompositorError as exc:
+        print(f"error {exc.code}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error CANCELLED: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Typed errors of the compositor and their stable codes (pure, no I/O).
+
+Every failure a user can see is one of these classes. Each carries the context that
+locates it (a JSON path, a URL, a frame index) and a stable ``code`` string; the
+HTTP service maps codes to statuses in one place. Nothing is classified by message text.
+"""
+from __future__ import annotations
+
+
+class CompositorError(Exception):
+    """Base class: ``code`` is stable and machine-readable, ``str(err)`` is for humans."""
+
+    code = "RENDER_FAILED"
+
+    def detail(self) -> dict:
+        """Structured context for logs, job records and API error bodies."""
+        return {}
+
+
+class DraftError(CompositorError):
+    """The draft JSON is malformed or inconsistent. ``json_path`` points at the culprit."""
+
+    code = "DRAFT_INVALID"
+
+    def __init__(self, message: str, json_path: str = "$"):
+        super().__init__(f"{message} (at {json_path})")
+        self.message = message
+        self.json_path = json_path
+
+    def detail(self) -> dict:
+        return {"json_path": self.json_path}
+
+
+class DraftEmpty(DraftError):
+    """The draft has nothing to render (no segment, or zero duration)."""
+
+    code = "DRAFT_EMPTY"
+
+
+class DraftNotFound(CompositorError):
+    """The draft location does not exist (404 / ``code != 0`` from get_draft, missing folder)."""
+
+    code = "DRAFT_NOT_FOUND"
+
+    def __init__(self, message: str, url: str, status: int | None = None):
+        super().__init__(f"{message}: {url}" + (f" (HTTP {status})" if status else ""))
+        self.url = url
+        self.status = status
+
+    def detail(self) -> dict:
+        return {"url": self.url, "status": self.status}
+
+
+class AssetUnreachable(CompositorError):
+    """A file the draft needs could not be downloaded or found on disk."""
+
+    code = "ASSET_UNREACHABLE"
+
+    def __init__(self, message: str, url: str, status: int | None = None):
+        super().__init__(f"{message}: {url}" + (f" (HTTP {status})" if status else ""))
+        self.url = url
+        self.status = status
+
+    def detail(self) -> dict:
+        return {"url": self.url, "status": self.status}
+
+
+class MediaError(CompositorError):
+    """A media file exists but cannot be decoded (``url`` is its path or URL)."""
+
+    code = "ASSET_DECODE_FAILED"
+
+    def __init__(self, message: str, url: str):
+        super().__init__(f"{message}: {url}")
+        self.url = url
+
+    def detail(self) -> dict:
+        return {"url": self.url}
+
+
+class RenderError(CompositorError):
+    """Compositing failed at a given output frame."""
+
+    code = "RENDER_FAILED"
+
+    def __init__(self, message: str, frame_index: int | None = None):
+        super().__init__(message + (f" (frame {frame_index})" if frame_index is not None else ""))
+        self.frame_index = frame_index
+
+    def detail(self) -> dict:
+        return {"frame_index": self.frame_index}
+
+
+class AudioError(RenderError):
+    """Mixing or resampling audio failed."""
+
+    code = "AUDIO_FAILED"
+
+
+class EncodeError(RenderError):
+    """The encoder or muxer failed."""
+
+    code = "ENCODE_FAILED"
+
+
+class Cancelled(CompositorError):
+    """The caller asked the render to stop."""
+
+    code = "CANCELLED"
+
+
+class OptionsError(CompositorError):
+    """Output options are invalid (size, fps, time range...)."""
+
+    code = "VALIDATION_ERROR"

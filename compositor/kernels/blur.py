@@ -1,0 +1,135 @@
+"""Box blur, three-box Gaussian approximation and 2× box downsampling of one plane (pure, no I/O).
+
+These build JianYing's blurred canvas background: downsample the frame a few times,
+blur the small plane, then scale it back up with the warp kernel.
+
+* :func:`box_blur` is separable: a horizontal pass ``src → tmp`` and a vertical pass
+  ``tmp → dst``, each a running sum over ``2·radius + 1`` taps with edge pixels
+  repeated (clamped), rounded half up after each pass.  Cost does not depend on radius.
+* :func:`gaussian_like_blur` runs three box blurs whose radii
+  (:func:`gauss_box_radii`) give a total variance close to ``sigma²``.
+* :func:`downsample2x` averages 2×2 blocks (1×2, 2×1 or 1×1 on odd edges).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._jit import check_int, check_plane, check_same_shape, jit
+
+__all__ = ["box_blur", "gaussian_like_blur", "gauss_box_radii", "downsample2x"]
+
+
+def _check_blur_args(src, dst, tmp) -> None:
+    check_plane("src", src)
+    check_plane("dst", dst, writable=True)
+    check_plane("tmp", tmp, writable=True)
+    check_same_shape("src, dst and tmp", src, dst, tmp)
+    if np.may_share_memory(tmp, src) or np.may_share_memory(tmp, dst):
+        raise ValueError("tmp must not overlap src or dst")
+
+
+def box_blur(src, dst, radius, tmp) -> None:
+    """Blur ``src`` into ``dst`` with a (2·radius+1)² box, edges clamped.
+
+    src, dst, tmp: uint8 planes of one shape; ``dst`` may be ``src``; ``tmp`` is scratch
+    that must not overlap either.  radius: int >= 0 (0 copies).
+    """
+    _check_blur_args(src, dst, tmp)
+    r = check_int("radius", radius)
+    if not 0 <= r <= 1 << 30:
+        raise ValueError(f"radius must be in 0..2**30, got {radius!r}")
+    if src.size:
+        _box_blur(src, dst, r, tmp)
+
+
+def gauss_box_radii(sigma: float, n: int = 3) -> tuple[int, ...]:
+    """Radii of ``n`` successive box blurs approximating a Gaussian of ``sigma`` pixels.
+
+    Box widths are the odd integers ``wl`` and ``wl + 2`` mixed so that the summed box
+    variance ``Σ (width² − 1) / 12`` is as close to ``sigma²`` as they allow
+    (W. M. Wells, "Efficient synthesis of Gaussian filters by cascaded uniform filters", 1986).
+    """
+    s = float(sigma)
+    if not math.isfinite(s) or s < 0:
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    w_ideal = math.sqrt(12.0 * s * s / n + 1.0)
+    wl = int(math.floor(w_ideal))
+    if wl % 2 == 0:
+        wl -= 1
+    m_ideal = (12.0 * s * s - n * wl * wl - 4.0 * n * wl - 3.0 * n) / (-4.0 * wl - 4.0)
+    m = min(max(int(round(m_ideal)), 0), n)
+    return tuple((wl - 1) // 2 if i < m else (wl + 1) // 2 for i in range(n))
+
+
+def gaussian_like_blur(src, dst, sigma, tmp) -> None:
+    """Approximate a Gaussian blur of ``sigma`` pixels with three box blurs (edges clamped).
+
+    Same array rules as :func:`box_blur`; ``dst`` may be ``src``.
+    """
+    _check_blur_args(src, dst, tmp)
+    radii = gauss_box_radii(sigma)
+    if not src.size:
+        return
+    _box_blur(src, dst, radii[0], tmp)
+    for r in radii[1:]:
+        _box_blur(dst, dst, r, tmp)
+
+
+def downsample2x(src, dst) -> None:
+    """Write the 2×2 box mean of ``src`` (h, w) into ``dst`` (ceil(h/2), ceil(w/2)).
+
+    On odd edges the mean is over the 2 or 1 pixels that exist; rounding is half up.
+    """
+    check_plane("src", src)
+    check_plane("dst", dst, writable=True)
+    half = ((src.shape[0] + 1) // 2, (src.shape[1] + 1) // 2)
+    if dst.shape != half:
+        raise ValueError(f"dst must have shape {half} for src of shape {src.shape}, got {dst.shape}")
+    _downsample2x(src, dst)
+
+
+@jit
+def _box_blur(src, dst, r, tmp):
+    h, w = src.shape
+    d = 2 * r + 1
+    inv = 1.0 / d  # d is odd, so (s / d) is never a tie: s·inv + ½ rounds like (s + r) // d
+    # horizontal: src -> tmp
+    kw = min(r, w - 1)
+    for y in range(h):
+        srow = src[y]
+        trow = tmp[y]
+        s = (r + 1) * np.int64(srow[0]) + (r - kw) * np.int64(srow[w - 1])
+        for k in range(1, kw + 1):
+            s += srow[k]
+        for x in range(w):
+            trow[x] = int(s * inv + 0.5)
+            s += np.int64(srow[min(x + r + 1, w - 1)]) - np.int64(srow[max(x - r, 0)])
+    # vertical: tmp -> dst, one column at a time
+    kh = min(r, h - 1)
+    for x in range(w):
+        s = (r + 1) * np.int64(tmp[0, x]) + (r - kh) * np.int64(tmp[h - 1, x])
+        for k in range(1, kh + 1):
+            s += tmp[k, x]
+        for y in range(h):
+            dst[y, x] = int(s * inv + 0.5)
+            s += np.int64(tmp[min(y + r + 1, h - 1), x]) - np.int64(tmp[max(y - r, 0), x])
+
+
+@jit
+def _downsample2x(src, dst):
+    h, w = src.shape
+    ch, cw = dst.shape
+    for cy in range(ch):
+        y0 = 2 * cy
+        y1 = min(y0 + 2, h)
+        for cx in range(cw):
+            x0 = 2 * cx
+            x1 = min(x0 + 2, w)
+            s = 0
+            for yy in range(y0, y1):
+                for xx in range(x0, x1):
+                    s += np.int64(src[yy, xx])
+            n = (y1 - y0) * (x1 - x0)
+            dst[cy, cx] = (s + n // 2) // n

@@ -1,0 +1,422 @@
+"""Decode a video source forward on a background thread; pick frames by pts (I/O).
+
+::
+
+    VideoReader(path, info, start_us=…)
+        │  seek to the keyframe ≤ start_us, decode forward, drop frames that are
+        │  superseded before start_us, convert to BT.709 limited yuv420p Planes
+        ▼
+    bounded queue (read_ahead Planes)  ──frame_at(t_us)──▶ newest frame with pts ≤ t_us
+
+Rules of :meth:`VideoReader.frame_at` (the hold rule of docs/time.md):
+
+* returns the newest decoded frame whose pts ≤ ``t_us``; pts are the stream's own
+  timestamps (µs from the stream start, floored), so variable-frame-rate sources stay
+  in sync;
+* ``t_us`` before the first frame → the first frame; after the last → the last, forever;
+* calls normally increase; a backward jump, or a jump more than :data:`JUMP_US` past
+  what is decoded (when a later keyframe exists), restarts the decode thread at the new
+  position instead of decoding everything in between.
+
+Pixels: frames already ``yuv420p`` in BT.709 limited range (or untagged at HD size) are
+handed over as read-only zero-copy views; anything else (BT.601/SD, full range,
+``yuvj*``, 10-bit, RGB, palette) is converted by swscale to BT.709 limited yuv420p, or
+``yuva420p`` when the source has alpha (GIF, APNG, animated WebP).  Frames are *coded*
+frames: rotation (``info.rotation``) is applied by the compositor, not here.
+
+Animated WebP (``info.backend == "pillow"``) is decoded with Pillow on the same thread
+model, because the bundled FFmpeg cannot decode it.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+
+import av
+from av.video.reformatter import VideoReformatter
+
+from compositor.errors import MediaError
+from compositor.media.planes import Planes, planes_of_frame
+from compositor.media.probe import ALPHA_PIX_FMTS, STILL_FORMATS, MediaInfo
+
+__all__ = ["VideoReader", "JUMP_US", "frame_to_planes"]
+
+#: a forward jump further than this past the decoded position re-seeks
+JUMP_US = 2_000_000
+_POLL_S = 0.05
+_JOIN_S = 10.0
+
+# AVColorSpace → swscale colorspace name
+_SWS_CS = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "ITU601", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
+_AVCOL_SPC_BT709 = 1
+_AVCOL_SPC_UNSPECIFIED = 2
+_AVCOL_RANGE_JPEG = 2
+
+
+def _is_hd(w: int, h: int) -> bool:
+    """FFmpeg's heuristic: untagged video this large is BT.709, smaller is BT.601."""
+    return w >= 1280 or h > 576
+
+
+def frame_to_planes(frame, pts_us: int, reformatter: VideoReformatter | None = None) -> Planes:
+    """A decoded ``av.VideoFrame`` → BT.709 limited-range 4:2:0 :class:`Planes`.
+
+    Zero copy for yuv420p frames that are BT.709 (or untagged at HD size) and limited
+    range; otherwise one swscale conversion.
+    """
+    fmt = frame.format
+    name = fmt.name
+    cs = frame.colorspace
+    hd = _is_hd(frame.width, frame.height)
+    if name == "yuv420p" and frame.color_range != _AVCOL_RANGE_JPEG and (
+        cs == _AVCOL_SPC_BT709 or (cs == _AVCOL_SPC_UNSPECIFIED and hd)
+    ):
+        return planes_of_frame(frame, pts_us)
+    alpha = name in ALPHA_PIX_FMTS
+    kwargs = dict(format="yuva420p" if alpha else "yuv420p", dst_colorspace="ITU709",
+                  dst_color_range="MPEG")
+    if not (fmt.is_rgb or fmt.has_palette or name.startswith(("gray", "ya"))):
+        kwargs["src_colorspace"] = _SWS_CS.get(cs, "ITU709" if hd else "ITU601")
+        full = name.startswith("yuvj") or frame.color_range == _AVCOL_RANGE_JPEG
+        kwargs["src_color_range"] = "JPEG" if full else "MPEG"
+    rf = reformatter or VideoReformatter()
+    out = rf.reformat(frame, **kwargs)
+    return planes_of_frame(out, pts_us)
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+_EOF = object()
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _skip_superseded(items: Iterator[tuple[int, object]], target_us: int):
+    """Drop frames that a later frame with pts ≤ target supersedes (keep the hold frame)."""
+    pending = None
+    for pts_us, payload in items:
+        if pts_us <= target_us:
+            pending = (pts_us, payload)
+            continue
+        if pending is not None:
+            yield pending
+            pending = None
+        yield pts_us, payload
+        break
+    else:
+        if pending is not None:
+            yield pending
+        return
+    yield from items
+
+
+class _Worker(threading.Thread):
+    """One decode generation: fills ``q`` with Planes, then _EOF (or a _Failure)."""
+
+    def __init__(self, produce: Callable[["_Worker"], None], read_ahead: int, name: str):
+        super().__init__(name=name, daemon=True)
+        self.q: queue.Queue = queue.Queue(maxsize=read_ahead)
+        self.stop_event = threading.Event()
+        self._produce = produce
+        self.lock = threading.Lock()
+        self.close_on_exit: Callable[[], None] | None = None
+
+    def put(self, item) -> None:
+        while True:
+            if self.stop_event.is_set():
+                raise _Stopped
+            try:
+                self.q.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def run(self) -> None:
+        try:
+            self._produce(self)
+            self.put(_EOF)
+        except _Stopped:
+            pass
+        except BaseException as e:  # surfaced by frame_at, never swallowed
+            try:
+                self.put(_Failure(e))
+            except _Stopped:
+                pass
+        finally:
+            with self.lock:
+                cb, self.close_on_exit = self.close_on_exit, None
+                self.stop_event.set()
+            if cb is not None:
+                cb()
+
+    def stop(self) -> bool:
+        """Ask the thread to stop; True when it has exited."""
+        self.stop_event.set()
+        while True:  # unblock a put() waiting on a full queue
+            try:
+                self.q.get_nowait()
+            except queue.Empty:
+                break
+        self.join(_JOIN_S)
+        return not self.is_alive()
+
+
+class VideoReader:
+    """Forward decoder with bounded read-ahead and the pts hold rule (see module doc)."""
+
+    def __init__(self, path: str | os.PathLike, info: MediaInfo, *, start_us: int = 0,
+                 read_ahead: int = 3, threads: int = 0):
+        self.path = os.fspath(path)
+        self.info = info
+        self._read_ahead = max(1, int(read_ahead))
+        self._threads = max(0, int(threads))
+        self._closed = False
+        self._error: MediaError | None = None
+        self._worker: _Worker | None = None
+        self._cur: Planes | None = None
+        self._next: Planes | None = None
+        self._eof = False
+        self._gen_target = 0
+        self._gen_taken = 0
+        self._first_pts_us: int | None = None  # pts of the stream's first frame, once known
+        self._container = None
+        self._keyframes_us: list[int] = []
+        if info.backend != "pillow":
+            self._open_av()
+        self._start(int(start_us), seek=int(start_us) > 0)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def width(self) -> int:
+        """Coded frame width (before ``info.rotation``)."""
+        return self.info.coded_width
+
+    @property
+    def height(self) -> int:
+        return self.info.coded_height
+
+    def frame_at(self, t_us: int) -> Planes:
+        """The newest frame with pts ≤ ``t_us`` (first frame before it, last after the end)."""
+        if self._closed:
+            raise MediaError("video reader is closed", self.path)
+        if self._error is not None:
+            raise self._error
+        t_us = int(t_us)
+        cur = self._cur
+        if cur is not None:
+            if t_us < cur.pts_us:
+                if self._first_pts_us is None or cur.pts_us > self._first_pts_us:
+                    self._restart(t_us)
+            elif not self._eof and self._should_jump(t_us):
+                self._restart(t_us)
+        while True:
+            if self._next is None:
+                if self._eof:
+                    break
+                item = self._take()
+                if item is _EOF:
+                    self._eof = True
+                    break
+                self._next = item
+            if self._cur is None or self._next.pts_us <= t_us:
+                self._cur, self._next = self._next, None
+                self._note_taken(self._cur)
+                continue
+            break
+        if self._cur is None:
+            raise MediaError("no decodable video frame", self.path)
+        return self._cur
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._cur = self._next = None
+        self._stop_worker(close_container=True)
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ generations
+
+    def _note_taken(self, planes: Planes) -> None:
+        self._gen_taken += 1
+        if self._gen_taken == 1 and (self._gen_target <= 0 or planes.pts_us > self._gen_target):
+            # a generation from the start, or one whose seek found nothing earlier
+            self._first_pts_us = planes.pts_us
+
+    def _decoded_until(self) -> int:
+        nxt = self._next if self._next is not None else self._cur
+        return nxt.pts_us if nxt is not None else self._gen_target
+
+    def _should_jump(self, t_us: int) -> bool:
+        pos = self._decoded_until()
+        if t_us - pos <= JUMP_US:
+            return False
+        if not self._keyframes_us:
+            return True
+        i = bisect_right(self._keyframes_us, t_us) - 1
+        return i >= 0 and self._keyframes_us[i] > pos  # a keyframe closer to t exists
+
+    def _restart(self, target_us: int) -> None:
+        self._stop_worker(close_container=False)
+        self._cur = self._next = None
+        self._start(target_us, seek=True)
+
+    def _take(self):
+        w = self._worker
+        item = w.q.get()
+        if isinstance(item, _Failure):
+            exc = item.exc
+            err = exc if isinstance(exc, MediaError) else MediaError(f"cannot decode video ({exc})", self.path)
+            if err is not exc:
+                err.__cause__ = exc
+            self._error = err
+            raise err
+        return item
+
+    def _stop_worker(self, *, close_container: bool) -> None:
+        w, self._worker = self._worker, None
+        exited = True if w is None else w.stop()
+        if exited:
+            if close_container and self._container is not None:
+                self._container.close()
+                self._container = None
+            return
+        # the thread is stuck inside FFmpeg: it closes the container itself when it returns
+        with w.lock:
+            if w.is_alive():
+                w.close_on_exit = self._container.close if self._container is not None else None
+                self._container = None
+            elif close_container and self._container is not None:
+                self._container.close()
+                self._container = None
+        if not close_container and self._container is None and self.info.backend != "pillow":
+            self._open_av()
+
+    def _start(self, target_us: int, *, seek: bool) -> None:
+        self._eof = False
+        self._gen_target = target_us
+        self._gen_taken = 0
+        if self.info.backend == "pillow":
+            produce = self._make_pillow_producer(target_us)
+        else:
+            produce = self._make_av_producer(target_us, seek)
+        self._worker = _Worker(produce, self._read_ahead, name=f"decode:{os.path.basename(self.path)}")
+        self._worker.start()
+
+    # ------------------------------------------------------------------ PyAV backend
+
+    def _open_av(self) -> None:
+        try:
+            c = av.open(self.path, metadata_errors="ignore")
+        except (av.FFmpegError, OSError, ValueError) as e:
+            raise MediaError(f"cannot open video ({e})", self.path) from e
+        streams = [s for s in c.streams.video
+                   if not (int(s.disposition) & int(av.stream.Disposition.attached_pic))]
+        if not streams:
+            c.close()
+            raise MediaError("no video stream", self.path)
+        s = streams[0]
+        s.thread_type = "AUTO"
+        s.codec_context.thread_count = self._threads
+        self._container = c
+        self._stream_index = s.index
+        self._tb = s.time_base
+        self._start_pts = s.start_time if s.start_time is not None else 0
+        if not self._keyframes_us:
+            try:
+                ks = sorted({self._to_us(e.timestamp) for e in s.index_entries if e.is_keyframe})
+            except Exception:
+                ks = []
+            self._keyframes_us = ks
+
+    def _to_us(self, ts: int) -> int:
+        tb = self._tb
+        return ((ts - self._start_pts) * 1_000_000 * tb.numerator) // tb.denominator
+
+    def _to_ts(self, us: int) -> int:
+        tb = self._tb
+        return self._start_pts + (us * tb.denominator) // (1_000_000 * tb.numerator)
+
+    def _make_av_producer(self, target_us: int, seek: bool):
+        container = self._container
+        stream = container.streams[self._stream_index]
+        to_us = self._to_us
+        ts = self._to_ts(max(0, target_us))
+
+        def produce(worker: _Worker) -> None:
+            if seek:
+                container.seek(ts, stream=stream, backward=True, any_frame=False)
+            rf = VideoReformatter()
+            stop = worker.stop_event
+
+            def decoded() -> Iterator[tuple[int, object]]:
+                last_us = None
+                step_us = None
+                for packet in container.demux(stream):
+                    if stop.is_set():
+                        raise _Stopped
+                    for frame in packet.decode():
+                        p = frame.pts if frame.pts is not None else frame.dts
+                        if p is not None:
+                            pts_us = to_us(p)
+                        elif last_us is not None:
+                            if step_us is None:
+                                rate = stream.average_rate or stream.guessed_rate or 30
+                                step_us = int(1_000_000 / rate)
+                            pts_us = last_us + step_us
+                        else:
+                            pts_us = 0
+                        last_us = pts_us
+                        yield pts_us, frame
+
+            for pts_us, frame in _skip_superseded(decoded(), target_us):
+                worker.put(frame_to_planes(frame, pts_us, rf))
+
+        return produce
+
+    # ------------------------------------------------------------------ Pillow backend
+
+    def _make_pillow_producer(self, target_us: int):
+        path = self.path
+
+        def produce(worker: _Worker) -> None:
+            from PIL import Image
+
+            from compositor.media.still import to_rgba
+
+            rf = VideoReformatter()
+            with Image.open(path, formats=STILL_FORMATS) as im:
+                n = int(getattr(im, "n_frames", 1) or 1)
+
+                def frames() -> Iterator[tuple[int, object]]:
+                    t = 0
+                    for i in range(n):
+                        if worker.stop_event.is_set():
+                            raise _Stopped
+                        im.seek(i)  # Pillow decodes forward; the RGBA copy is cheap
+                        d = float(im.info.get("duration") or 0)
+                        yield t, to_rgba(im)
+                        t += int(round((d if d > 10 else 100.0) * 1000))
+
+                for pts_us, rgba in _skip_superseded(frames(), target_us):
+                    vf = av.VideoFrame.from_ndarray(rgba, format="rgba")
+                    worker.put(frame_to_planes(vf, pts_us, rf))
+
+        return produce
+

@@ -1,0 +1,251 @@
+"""Per-frame plan (pure): what to draw for output frame n, and how.
+
+``plan_frame(timeline, n)`` returns a :class:`FramePlan`: an ordered list of drawing
+operations (bottom first) with every number the compositor needs — which media and which
+source time, the matrix from source pixels to output pixels, opacity, the destination box.
+It touches no pixels and no files, so it can be printed, asserted and tested without media.
+
+Layers hidden under an opaque full-frame layer are dropped here, so they are never decoded
+for that frame's composite.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import keyframes
+from .geometry import Affine, pixel_box
+from .timeline import BackgroundSpec, Timeline, VisualClip, source_time_us
+
+
+@dataclass(frozen=True, slots=True)
+class DrawOp:
+    """Draw one clip's picture."""
+
+    segment_id: str
+    media_key: str
+    is_still: bool
+    has_alpha: bool
+    source_us: int | None          # media time to show (None for stills)
+    crop_px: tuple[int, int, int, int]
+    matrix: Affine                 # cropped source px -> output px
+    opacity: float
+    box: tuple[int, int, int, int]  # destination pixels touched (x0, y0, x1, y1)
+
+    def covers(self, width: int, height: int) -> bool:
+        """True when the op paints every output pixel fully opaque."""
+        if self.opacity < 1.0 or self.has_alpha or not self.matrix.is_axis_aligned():
+            return False
+        w = self.crop_px[2] - self.crop_px[0]
+        h = self.crop_px[3] - self.crop_px[1]
+        x0, y0, x1, y1 = self.matrix.bounds(w, h)
+        return x0 <= 0 and y0 <= 0 and x1 >= width and y1 >= height
+
+
+@dataclass(frozen=True, slots=True)
+class FillOp:
+    """Fill the whole frame with a colour (background)."""
+
+    rgba: tuple[int, int, int, int]
+
+    def covers(self, width: int, height: int) -> bool:
+        return self.rgba[3] == 255
+
+
+@dataclass(frozen=True, slots=True)
+class BlurFillOp:
+    """Blurred copy of a clip's picture scaled to cover the frame (JianYing canvas blur)."""
+
+    draw: DrawOp                   # matrix scales the picture to cover the frame
+    blur: float                    # 0..1 as the draft stores it
+
+    def covers(self, width: int, height: int) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionOp:
+    """Blend what clip A and clip B would each look like over the layers below."""
+
+    kind: str
+    progress: float                # 0 = all A, 1 = all B
+    a: tuple[DrawOp, ...]
+    b: tuple[DrawOp, ...]
+    name: str = ""
+
+    def covers(self, width: int, height: int) -> bool:
+        return (any(op.covers(width, height) for op in self.a)
+                and any(op.covers(width, height) for op in self.b))
+
+
+Op = DrawOp | FillOp | BlurFillOp | TransitionOp
+
+
+@dataclass(frozen=True, slots=True)
+class FramePlan:
+    index: int                     # output frame index
+    t_us: int                      # timeline time
+    ops: tuple[Op, ...]            # bottom first
+
+    def sources(self) -> list[DrawOp]:
+        """Every picture this frame reads, in drawing order."""
+        out: list[DrawOp] = []
+        for op in self.ops:
+            if isinstance(op, DrawOp):
+                out.append(op)
+            elif isinstance(op, BlurFillOp):
+                out.append(op.draw)
+            elif isinstance(op, TransitionOp):
+                out.extend(op.a)
+                out.extend(op.b)
+        return out
+
+
+BLACK = FillOp((0, 0, 0, 255))
+
+
+def clip_values(clip: VisualClip, t_us: int) -> tuple[float, float, float, float, float, float]:
+    """(x, y, scale_x, scale_y, rotation, alpha) of ``clip`` at timeline time ``t_us``.
+
+    Keyframed properties replace the static clip values (spec §8); with ``uniform_scale``
+    on and only a ScaleX track, ScaleX drives both axes.
+    """
+    local = min(max(t_us - clip.target_start_us, 0), clip.target_duration_us)
+    s = clip.static
+
+    def kf(prop: str, default: float) -> float:
+        pts = clip.keyframe_track(prop)
+        return default if pts is None else keyframes.evaluate(pts, local)
+
+    x = kf("KFTypePositionX", s.x)
+    y = kf("KFTypePositionY", s.y)
+    uniform = clip.keyframe_track("UNIFORM_SCALE")
+    if uniform is not None:
+        sx = sy = keyframes.evaluate(uniform, local)
+    else:
+        sx = kf("KFTypeScaleX", s.scale_x)
+        has_y = clip.keyframe_track("KFTypeScaleY") is not None
+        if clip.uniform_scale and not has_y and clip.keyframe_track("KFTypeScaleX") is not None:
+            sy = sx
+        else:
+            sy = kf("KFTypeScaleY", s.scale_y)
+    rot = kf("KFTypeRotation", s.rotation)
+    alpha = kf("KFTypeAlpha", s.alpha)
+    return x, y, sx, sy, rot, alpha
+
+
+def clip_matrix(tl: Timeline, clip: VisualClip, x: float, y: float, sx: float, sy: float,
+                rotation: float) -> Affine:
+    """Cropped source pixels -> output pixels: base fit, flip, scale, rotate, translate."""
+    cw, ch = tl.canvas_width, tl.canvas_height
+    fx = -1.0 if clip.static.flip_h else 1.0
+    fy = -1.0 if clip.static.flip_v else 1.0
+    return (clip.base
+            .then(Affine.scale(fx * sx, fy * sy))
+            .then(Affine.rotate_cw(rotation))
+            .then(Affine.translate(cw / 2 + x * cw / 2, ch / 2 - y * ch / 2))
+            .then(tl.canvas_to_output))
+
+
+def draw_clip(tl: Timeline, clip: VisualClip, t_us: int) -> DrawOp | None:
+    """The DrawOp of ``clip`` at ``t_us`` (which may lie in a transition's handle)."""
+    x, y, sx, sy, rot, alpha = clip_values(clip, t_us)
+    opacity = min(max(alpha, 0.0), 1.0)
+    if opacity <= 0.0 or sx == 0.0 or sy == 0.0:
+        return None
+    m = clip_matrix(tl, clip, x, y, sx, sy, rot)
+    w = clip.crop_px[2] - clip.crop_px[0]
+    h = clip.crop_px[3] - clip.crop_px[1]
+    box = pixel_box(m.bounds(w, h), tl.width, tl.height)
+    if box is None:
+        return None
+    src = None if clip.is_still else max(0, source_time_us(clip, t_us))
+    return DrawOp(segment_id=clip.segment_id, media_key=clip.media_key, is_still=clip.is_still,
+                  has_alpha=clip.has_alpha, source_us=src, crop_px=clip.crop_px, matrix=m,
+                  opacity=opacity, box=box)
+
+
+def _cover_matrix(tl: Timeline, clip: VisualClip) -> Affine:
+    """Scale the clip's (unrotated, unflipped) picture to cover the whole canvas."""
+    w = clip.crop_px[2] - clip.crop_px[0]
+    h = clip.crop_px[3] - clip.crop_px[1]
+    bx0, by0, bx1, by1 = clip.base.bounds(w, h)
+    bw, bh = bx1 - bx0, by1 - by0
+    s = max(tl.canvas_width / bw, tl.canvas_height / bh)
+    return (clip.base.then(Affine.scale(s))
+            .then(Affine.translate(tl.canvas_width / 2, tl.canvas_height / 2))
+            .then(tl.canvas_to_output))
+
+
+def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int) -> FillOp | BlurFillOp:
+    if spec.kind == "blur":
+        m = _cover_matrix(tl, clip)
+        src = None if clip.is_still else max(0, source_time_us(clip, t_us))
+        draw = DrawOp(segment_id=clip.segment_id, media_key=clip.media_key, is_still=clip.is_still,
+                      has_alpha=False, source_us=src, crop_px=clip.crop_px, matrix=m, opacity=1.0,
+                      box=(0, 0, tl.width, tl.height))
+        return BlurFillOp(draw=draw, blur=spec.blur)
+    if spec.kind == "color":
+        r, g, b, a = spec.rgba
+        # A translucent canvas colour lies over black.
+        return FillOp((r * a // 255, g * a // 255, b * a // 255, 255))
+    return BLACK
+
+
+def _active(clips: tuple[VisualClip, ...], t_us: int) -> int | None:
+    for i, c in enumerate(clips):
+        if c.target_start_us <= t_us < c.target_end_us:
+            return i
+    return None
+
+
+def plan_frame(tl: Timeline, index: int) -> FramePlan:
+    """The drawing operations of output frame ``index``."""
+    t = tl.timeline_us(index)
+    ops: list[Op] = [BLACK]
+    for track in tl.tracks:
+        clips = track.clips
+        op: Op | None = None
+        for i, c in enumerate(clips):
+            tr = c.transition_out
+            if tr is not None and tr.start_us <= t < tr.end_us and i + 1 < len(clips):
+                a = draw_clip(tl, c, t)
+                b = draw_clip(tl, clips[i + 1], t)
+                p = (t - tr.start_us) / (tr.end_us - tr.start_us)
+                op = TransitionOp(kind=tr.kind, progress=p, a=(a,) if a else (), b=(b,) if b else (),
+                                  name=tr.name)
+                active = i if t < clips[i + 1].target_start_us else i + 1
+                break
+        else:
+            active = _active(clips, t)
+            if active is not None:
+                op = draw_clip(tl, clips[active], t)
+        if active is not None and clips[active].background is not None and len(ops) == 1:
+            ops[0] = _background(tl, clips[active], clips[active].background, t)
+        if op is not None:
+            ops.append(op)
+    return FramePlan(index=index, t_us=t, ops=_cull(tuple(ops), tl.width, tl.height))
+
+
+def _cull(ops: tuple[Op, ...], width: int, height: int) -> tuple[Op, ...]:
+    """Drop every op under the topmost op that paints the whole frame opaque."""
+    for i in range(len(ops) - 1, 0, -1):
+        if ops[i].covers(width, height):
+            return ops[i:]
+    return ops
+
+
+def clips_starting(tl: Timeline, t0_us: int, t1_us: int) -> list[VisualClip]:
+    """Video clips whose pictures are first needed in [t0, t1) (for read-ahead)."""
+    out = []
+    for track in tl.tracks:
+        for c in track.clips:
+            if c.is_still:
+                continue
+            first_needed = c.target_start_us
+            for prev in track.clips:
+                tr = prev.transition_out
+                if tr is not None and prev is not c and tr.end_us > c.target_start_us >= tr.start_us:
+                    first_needed = min(first_needed, tr.start_us)
+            if t0_us <= first_needed < t1_us:
+                out.append(c)
+    return out

@@ -1,0 +1,219 @@
+"""The render loop (I/O) and the library API built on it.
+
+    session = open_draft("https://…/get_draft?draft_id=…")       # fetch, parse, probe, resolve
+    for pts_us, rgb in session.frames():                          # composited frames as NumPy
+        ...
+    result = session.render("out.mp4", progress=cb, cancel=ev)   # or encode to MP4
+
+``render()`` is the one function the CLI, the server and library users call. Every frame
+goes plan → pictures → composite → encode; decode and encode run on their own threads
+behind bounded queues, so memory does not grow with video length.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterator
+
+import av
+import numpy as np
+
+from .audio_mix import AudioMixer
+from .catalog import DEFAULT_MAX_STILL_PIXELS, MediaCatalog, build_catalog
+from .compose import Compositor
+from .draft import Draft, load_draft
+from .errors import Cancelled, CompositorError, RenderError
+from .fetch import LocalDraft, fetch_draft_sync
+from .media.encoder import Encoder
+from .media.planes import Planes, planes_of_frame
+from .plan import plan_frame
+from .sources import PicturePool
+from .timeline import OutputOptions, Timeline, resolve
+from .warnings import RenderWarning
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Output options; ``None`` = as the draft says (canvas size, draft fps, whole length)."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: Fraction | float | None = None
+    start_us: int | None = None
+    end_us: int | None = None
+    crf: int = 23
+    preset: str = "veryfast"
+    audio_bitrate: int = 192_000
+    threads: int = 0                    # encoder/decoder threads (0 = auto)
+    max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS
+
+    def output(self) -> OutputOptions:
+        return OutputOptions(width=self.width, height=self.height, fps=self.fps,
+                             start_us=self.start_us, end_us=self.end_us)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    phase: str                          # "rendering"
+    frames_done: int
+    frames_total: int
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        return self.frames_done / self.frames_total if self.frames_total else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    output: str
+    frames: int
+    width: int
+    height: int
+    fps: Fraction
+    duration_us: int
+    elapsed_s: float
+    warnings: tuple[RenderWarning, ...] = field(default=())
+
+    @property
+    def realtime_factor(self) -> float:
+        return (self.duration_us / 1e6) / self.elapsed_s if self.elapsed_s > 0 else float("inf")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("DRAFT_RENDER_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "draft-renderer")
+    return Path(base)
+
+
+class DraftSession:
+    """An opened draft: its timeline, warnings, and frame/ render entry points."""
+
+    def __init__(self, local: LocalDraft, draft: Draft, catalog: MediaCatalog, timeline: Timeline,
+                 options: RenderOptions):
+        self.local = local
+        self.draft = draft
+        self.catalog = catalog
+        self.timeline = timeline
+        self.options = options
+
+    @property
+    def warnings(self) -> tuple[RenderWarning, ...]:
+        return self.timeline.warnings
+
+    @property
+    def frame_count(self) -> int:
+        return self.timeline.frame_count
+
+    # -- the one loop -------------------------------------------------------------------
+
+    def composite(self, new_frame: Callable[[], tuple[av.VideoFrame, Planes]], *,
+                  cancel: threading.Event | Callable[[], bool] | None = None
+                  ) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Yield ``(index, frame)`` for every output frame, composited into ``new_frame()``."""
+        tl = self.timeline
+        compositor = Compositor(tl.width, tl.height)
+        is_cancelled = _cancel_check(cancel)
+        with PicturePool(tl, self.catalog, decode_threads=self.options.threads) as pictures:
+            for n in range(tl.frame_count):
+                if is_cancelled():
+                    raise Cancelled(f"cancelled at frame {n}")
+                plan = plan_frame(tl, n)
+                pictures.advance(plan.t_us)
+                frame, planes = new_frame()
+                try:
+                    compositor.compose(plan, planes, pictures)
+                except CompositorError:
+                    raise
+                except Exception as exc:  # kernels raise ValueError on impossible input
+                    raise RenderError(f"compositing failed: {exc}", n) from exc
+                frame.pts = n
+                yield n, frame
+
+    def frames(self, *, format: str = "rgb24",
+               cancel: threading.Event | Callable[[], bool] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Composited frames as ``(pts_us, array)``; ``format`` "rgb24" gives (h, w, 3) uint8,
+        "yuv420p" gives the raw (h·3/2, w) planes."""
+        tl = self.timeline
+
+        def new_frame():
+            f = av.VideoFrame(tl.width, tl.height, "yuv420p")
+            return f, planes_of_frame(f, 0, writable=True)
+
+        for n, frame in self.composite(new_frame, cancel=cancel):
+            pts_us = tl.timeline_us(n) - tl.timeline_us(0)
+            if format == "yuv420p":
+                yield pts_us, frame.to_ndarray()
+            else:
+                yield pts_us, frame.reformat(format=format, src_colorspace="ITU709",
+                                             src_color_range="MPEG").to_ndarray()
+
+    def render(self, output: str | os.PathLike, *,
+               progress: Callable[[Progress], None] | None = None,
+               cancel: threading.Event | Callable[[], bool] | None = None) -> RenderResult:
+        """Encode the draft to an MP4 at ``output`` (written to a temp name, then renamed)."""
+        tl = self.timeline
+        opts = self.options
+        output = Path(output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part.mp4", dir=output.parent)
+        os.close(fd)
+        started = time.monotonic()
+        encoder = Encoder(tmp_name, width=tl.width, height=tl.height, fps=tl.fps, crf=opts.crf,
+                          preset=opts.preset, audio=True, audio_bitrate=opts.audio_bitrate,
+                          threads=opts.threads)
+        try:
+            with AudioMixer(tl) as mixer:
+                for n, frame in self.composite(encoder.new_frame, cancel=cancel):
+                    encoder.submit_video(frame, n)
+                    encoder.submit_audio(mixer.block(n))
+                    if progress is not None:
+                        progress(Progress("rendering", n + 1, tl.frame_count, time.monotonic() - started))
+            encoder.close()
+        except BaseException:
+            encoder.abort()
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+        os.replace(tmp_name, output)
+        return RenderResult(output=str(output), frames=tl.frame_count, width=tl.width, height=tl.height,
+                            fps=tl.fps, duration_us=tl.output_duration_us,
+                            elapsed_s=time.monotonic() - started, warnings=tl.warnings)
+
+
+def _cancel_check(cancel) -> Callable[[], bool]:
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set
+    return cancel
+
+
+def _locate(source: str | os.PathLike, cache_dir: Path | None) -> LocalDraft:
+    return fetch_draft_sync(str(source), cache_dir or default_cache_dir())
+
+
+def open_draft(source: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
+               cache_dir: Path | None = None) -> DraftSession:
+    """Fetch (if a URL), parse, probe and resolve a draft; nothing is rendered yet."""
+    local = _locate(source, cache_dir)
+    draft = load_draft(local.content_path)
+    catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels)
+    timeline = resolve(draft, catalog.facts, options.output())
+    return DraftSession(local, draft, catalog, timeline, options)
+
+
+def render(source: str | os.PathLike, output: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
+           progress: Callable[[Progress], None] | None = None,
+           cancel: threading.Event | Callable[[], bool] | None = None,
+           cache_dir: Path | None = None) -> RenderResult:
+    """Render ``source`` (draft_url, draft folder or draft_content.json) to an MP4."""
+    return open_draft(source, options, cache_dir=cache_dir).render(output, progress=progress, cancel=cancel)
+
+
+__all__ = ["RenderOptions", "RenderResult", "Progress", "DraftSession", "open_draft", "render"]

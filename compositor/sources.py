@@ -1,0 +1,84 @@
+"""Pictures for the compositor (I/O): decoded video frames and pre-loaded stills.
+
+``PicturePool(op)`` returns the :class:`Planes` a DrawOp needs. Each video clip gets its
+own VideoReader (a decode thread with a small bounded read-ahead), opened shortly before
+the clip is first needed and closed once the timeline has moved past it, so the number of
+open decoders — and memory — depends on how many clips overlap, not on video length.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .catalog import MediaCatalog
+from .media.planes import Planes
+from .media.video_reader import VideoReader
+from .plan import DrawOp
+from .timeline import Timeline, VisualClip, source_time_us
+
+# Open a clip's decoder this long before its first frame is needed.
+PREFETCH_US = 700_000
+
+
+def _needed_window(tl: Timeline) -> dict[str, tuple[VisualClip, int, int]]:
+    """segment id -> (clip, first, last timeline µs at which its picture can be needed)."""
+    out: dict[str, tuple[VisualClip, int, int]] = {}
+    for track in tl.tracks:
+        clips = track.clips
+        for i, c in enumerate(clips):
+            first, last = c.target_start_us, c.target_end_us
+            if c.transition_out is not None:
+                last = max(last, c.transition_out.end_us)
+            if i > 0 and clips[i - 1].transition_out is not None:
+                first = min(first, clips[i - 1].transition_out.start_us)
+            out[c.segment_id] = (c, first, last)
+    return out
+
+
+class PicturePool:
+    def __init__(self, tl: Timeline, catalog: MediaCatalog, *,
+                 reader_factory: Callable[..., VideoReader] = VideoReader,
+                 read_ahead: int = 3, decode_threads: int = 0):
+        self._tl = tl
+        self._catalog = catalog
+        self._factory = reader_factory
+        self._read_ahead = read_ahead
+        self._threads = decode_threads
+        self._windows = _needed_window(tl)
+        self._readers: dict[str, VideoReader] = {}
+
+    def __call__(self, op: DrawOp) -> Planes:
+        if op.is_still:
+            return self._catalog.still(op.media_key)
+        reader = self._readers.get(op.segment_id)
+        if reader is None:
+            reader = self._open(op.segment_id, op.source_us or 0)
+        return reader.frame_at(op.source_us or 0)
+
+    def _open(self, segment_id: str, start_us: int) -> VideoReader:
+        clip = self._windows[segment_id][0]
+        info = self._catalog.infos[clip.media_key]
+        reader = self._factory(clip.media_key, info, start_us=start_us, read_ahead=self._read_ahead,
+                               threads=self._threads)
+        self._readers[segment_id] = reader
+        return reader
+
+    def advance(self, t_us: int) -> None:
+        """Open decoders of clips needed soon; close those the timeline has left behind."""
+        for sid, (clip, first, last) in self._windows.items():
+            if clip.is_still:
+                continue
+            open_now = sid in self._readers
+            if not open_now and first - PREFETCH_US <= t_us < last:
+                self._open(sid, max(0, source_time_us(clip, max(t_us, first))))
+            elif open_now and t_us >= last:
+                self._readers.pop(sid).close()
+
+    def close(self) -> None:
+        while self._readers:
+            self._readers.popitem()[1].close()
+
+    def __enter__(self) -> "PicturePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,560 @@
+"""Resolve a draft into a render timeline (pure).
+
+``resolve(draft, media, options)`` turns the JSON model into immutable values the frame
+planner reads: visual tracks in z-order (bottom first) holding clips with their geometry
+already reduced to one matrix per clip, audio clips, transitions with their windows, the
+output profile, and a warning for everything the draft asks for that is not rendered.
+No I/O: facts about media files (decoded size, rotation, duration, audio) are passed in.
+
+Ranges are named by their frame of reference: ``target_*`` is timeline time, ``source_*``
+is media time; integers carry their unit (``_us``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+from . import timebase
+from .draft import (AnimationContainer, AudioEffectMaterial, AudioFade, CanvasMaterial, ChromaMaterial,
+                    Draft, EffectMaterial, MaskMaterial, Segment, SpeedMaterial, TransitionMaterial)
+from .errors import DraftEmpty, DraftError, OptionsError
+from .geometry import Affine, metadata_rotation
+from .warnings import RenderWarning
+
+VISUAL_PROPERTIES = {"KFTypePositionX", "KFTypePositionY", "KFTypeScaleX", "KFTypeScaleY",
+                     "UNIFORM_SCALE", "KFTypeRotation", "KFTypeAlpha"}
+PHOTO_SENTINEL_US = 10_800_000_000
+
+# Transitions the core renders exactly as a dissolve. Every other name is drawn as a
+# dissolve too and reported as approximated (the transition catalogue is its own module).
+DISSOLVE_NAMES = {"叠化", "溶解", "色彩溶解", "水滴溶解", "dissolve", "fade"}
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFacts:
+    """What the timeline needs to know about one media file (filled in by the I/O side)."""
+
+    path: str
+    kind: str                      # "video" | "image" | "audio"
+    width: int                     # display size (after rotation metadata)
+    height: int
+    coded_width: int
+    coded_height: int
+    rotation: int = 0              # clockwise degrees to apply to coded frames
+    duration_us: int = 0
+    has_video: bool = True
+    has_audio: bool = False
+    has_alpha: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutputOptions:
+    """What the caller wants out; ``None`` means "as the draft says"."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: Fraction | float | None = None
+    start_us: int | None = None
+    end_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClipTransform:
+    """Static values of a segment's ``clip`` object (spec §6.2)."""
+
+    alpha: float = 1.0
+    rotation: float = 0.0
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    x: float = 0.0                 # half-canvas widths, right positive
+    y: float = 0.0                 # half-canvas heights, UP positive
+    flip_h: bool = False
+    flip_v: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionSpan:
+    """A transition between clip ``a`` and the next clip ``b`` of the same track."""
+
+    name: str
+    resource_id: str
+    kind: str                      # implementation key, e.g. "dissolve"
+    start_us: int                  # window on the timeline, half-open
+    end_us: int
+    is_overlap: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundSpec:
+    """Canvas fill behind a bottom-track clip (``materials.canvases``, spec §12)."""
+
+    kind: str                      # "color" | "blur" | "image"
+    rgba: tuple[int, int, int, int] = (0, 0, 0, 255)
+    blur: float = 0.0
+    image_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VisualClip:
+    segment_id: str
+    material_id: str
+    media_key: str                 # path of the media file
+    is_still: bool
+    has_alpha: bool
+    target_start_us: int
+    target_duration_us: int
+    source_start_us: int
+    source_duration_us: int
+    speed: float
+    reverse: bool
+    media_duration_us: int
+    crop_px: tuple[int, int, int, int]   # region of the coded frame that is shown
+    base: Affine                   # cropped coded px -> element-centred canvas px at scale 1
+    static: ClipTransform
+    keyframes: tuple[tuple[str, tuple[tuple[int, float], ...]], ...] = ()
+    uniform_scale: bool = True
+    transition_out: TransitionSpan | None = None
+    background: BackgroundSpec | None = None
+
+    @property
+    def target_end_us(self) -> int:
+        return self.target_start_us + self.target_duration_us
+
+    def keyframe_track(self, prop: str) -> tuple[tuple[int, float], ...] | None:
+        for name, points in self.keyframes:
+            if name == prop:
+                return points
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class VisualTrack:
+    z: int                         # 0 = bottom
+    track_id: str
+    clips: tuple[VisualClip, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioClip:
+    segment_id: str
+    media_key: str
+    target_start_us: int
+    target_duration_us: int
+    source_start_us: int
+    speed: float
+    volume: float
+    fade_in_us: int = 0
+    fade_out_us: int = 0
+    volume_keyframes: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def target_end_us(self) -> int:
+        return self.target_start_us + self.target_duration_us
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    canvas_width: int              # the draft's canvas
+    canvas_height: int
+    width: int                     # the output frame
+    height: int
+    fps: Fraction
+    duration_us: int               # whole draft
+    first_frame: int               # timeline frame index of output frame 0 (time-range option)
+    frame_count: int               # output frames
+    canvas_to_output: Affine
+    tracks: tuple[VisualTrack, ...]
+    audio_clips: tuple[AudioClip, ...]
+    warnings: tuple[RenderWarning, ...] = field(default=())
+
+    def timeline_us(self, output_index: int) -> int:
+        """Timeline time of output frame ``output_index`` (the one rounding rule)."""
+        return timebase.frame_time_us(self.first_frame + output_index, self.fps)
+
+    @property
+    def output_duration_us(self) -> int:
+        return self.timeline_us(self.frame_count) - self.timeline_us(0)
+
+
+def source_time_us(clip: VisualClip | AudioClip, t_us: int) -> int:
+    """Media time shown by ``clip`` at timeline time ``t_us`` (may lie outside the media)."""
+    local = t_us - clip.target_start_us
+    if isinstance(clip, VisualClip) and clip.reverse:
+        return int(round(clip.source_start_us + clip.source_duration_us - local * clip.speed))
+    return int(round(clip.source_start_us + local * clip.speed))
+
+
+# -- resolve ------------------------------------------------------------------------------
+
+
+class _Index:
+    """``id -> (list name, object)`` over every material list (spec §5.2)."""
+
+    def __init__(self, draft: Draft):
+        self.by_id: dict[str, tuple[str, object]] = {}
+        m = draft.materials
+        for name in m.__struct_fields__:
+            for obj in getattr(m, name):
+                self.by_id.setdefault(obj.id, (name, obj))
+        self.videos = {v.id: v for v in m.videos}
+        self.audios = {a.id: a for a in m.audios}
+        self.texts = {t.id: t for t in m.texts}
+        self.stickers = {s.id: s for s in m.stickers}
+        self.video_effects = {e.id: e for e in m.video_effects}
+        self.effects = {e.id: e for e in m.effects}
+
+    def attachments(self, seg: Segment) -> list[tuple[str, object]]:
+        return [self.by_id[r] for r in seg.extra_material_refs if r in self.by_id]
+
+
+def _z_order(draft: Draft, warnings: list[RenderWarning]) -> list[int]:
+    keyed = []
+    for pos, track in enumerate(draft.tracks):
+        if not track.segments:
+            continue
+        keyed.append((track.segments[0].render_index, pos))
+    keys = [k for k, _ in keyed]
+    if keys != sorted(keys):
+        warnings.append(RenderWarning(kind="layer_order", status="note",
+                                      message="track render_index values are not ascending in array "
+                                              "order; drawing by (render_index, array position)"))
+    return [pos for _, pos in sorted(keyed)]
+
+
+def _output_geometry(draft: Draft, options: OutputOptions) -> tuple[int, int, Affine]:
+    cw, ch = draft.canvas_config.width, draft.canvas_config.height
+    w, h = options.width, options.height
+    if w is None and h is None:
+        w, h = cw, ch
+    elif w is None:
+        w = round(cw * h / ch)
+    elif h is None:
+        h = round(ch * w / cw)
+    if w <= 0 or h <= 0 or w > 16384 or h > 16384:
+        raise OptionsError(f"output size {w}x{h} is out of range")
+    # yuv420p needs even sizes.
+    w, h = w + (w & 1), h + (h & 1)
+    s = min(w / cw, h / ch)
+    m = Affine.scale(s).then(Affine.translate((w - cw * s) / 2, (h - ch * s) / 2))
+    return w, h, m
+
+
+def _crop_and_base(crop, facts: MediaFacts, cw: int, ch: int) -> tuple[tuple[int, int, int, int], Affine]:
+    """Crop rectangle in coded pixels and the base transform of a video/photo material."""
+    fx0, fy0, fx1, fy1 = crop.rect()
+    fx0, fy0 = min(max(fx0, 0.0), 1.0), min(max(fy0, 0.0), 1.0)
+    fx1, fy1 = min(max(fx1, fx0), 1.0), min(max(fy1, fy0), 1.0)
+    to_display = metadata_rotation(facts.coded_width, facts.coded_height, facts.rotation)
+    to_coded = to_display.inverse()
+    dw, dh = facts.width, facts.height
+    x0, y0, x1, y1 = _rect_bounds(to_coded, fx0 * dw, fy0 * dh, fx1 * dw, fy1 * dh)
+    # Even-aligned origin keeps the chroma planes in step with luma.
+    ix0 = max(0, int(x0) & ~1)
+    iy0 = max(0, int(y0) & ~1)
+    ix1 = min(facts.coded_width, max(ix0 + 1, int(round(x1))))
+    iy1 = min(facts.coded_height, max(iy0 + 1, int(round(y1))))
+    cw_px, ch_px = ix1 - ix0, iy1 - iy0
+    rot = metadata_rotation(cw_px, ch_px, facts.rotation)
+    disp_w, disp_h = (ch_px, cw_px) if facts.rotation % 180 else (cw_px, ch_px)
+    s_fit = min(cw / disp_w, ch / disp_h)
+    base = rot.then(Affine.translate(-disp_w / 2, -disp_h / 2)).then(Affine.scale(s_fit))
+    return (ix0, iy0, ix1, iy1), base
+
+
+def _rect_bounds(m: Affine, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    pts = [m.apply(x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+    return (min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts))
+
+
+def _clip_transform(seg: Segment) -> ClipTransform:
+    c = seg.clip
+    if c is None:
+        return ClipTransform()
+    return ClipTransform(alpha=c.alpha, rotation=c.rotation, scale_x=c.scale.x, scale_y=c.scale.y,
+                         x=c.transform.x, y=c.transform.y, flip_h=c.flip.horizontal, flip_v=c.flip.vertical)
+
+
+def _keyframes(seg: Segment, path: str, warnings: list[RenderWarning], allowed: set[str]):
+    out = []
+    for li, kl in enumerate(seg.common_keyframes):
+        pts = sorted(((max(0, min(k.time_offset, seg.target_timerange.duration)), float(k.values[0]))
+                      for k in kl.keyframe_list if k.values), key=lambda p: p[0])
+        if not pts:
+            continue
+        if kl.property_type not in allowed:
+            warnings.append(RenderWarning(kind="keyframe", status="skipped", name=kl.property_type,
+                                          segment_id=seg.id, message="keyframed property not rendered"))
+            continue
+        curves = {k.curveType for k in kl.keyframe_list} - {"Line", ""}
+        if curves:
+            warnings.append(RenderWarning(kind="keyframe", status="approximated", name=kl.property_type,
+                                          segment_id=seg.id,
+                                          message=f"curve types {sorted(curves)} interpolated linearly"))
+        out.append((kl.property_type, tuple(pts)))
+    return tuple(out)
+
+
+def _speed(seg: Segment, attachments, warnings: list[RenderWarning], fps: Fraction) -> float:
+    speed = seg.speed if seg.speed > 0 else 1.0
+    for _, obj in attachments:
+        if isinstance(obj, SpeedMaterial) and (obj.mode != 0 or obj.curve_speed is not None):
+            warnings.append(RenderWarning(kind="speed", status="approximated", segment_id=seg.id,
+                                          message="speed curve played at its constant average speed"))
+            if seg.source_timerange and seg.target_timerange.duration:
+                speed = seg.source_timerange.duration / seg.target_timerange.duration
+    src, tgt = seg.source_timerange, seg.target_timerange
+    if src is not None and tgt.duration > 0 and src.duration > 0:
+        derived = src.duration / tgt.duration
+        # Disagreement beyond one frame of drift over the segment: trust the two durations.
+        if abs(derived - speed) * tgt.duration > 1_000_000 / float(fps):
+            speed = derived
+    return speed
+
+
+def _note_unrendered(seg: Segment, attachments, warnings: list[RenderWarning]) -> None:
+    span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+    for list_name, obj in attachments:
+        if isinstance(obj, MaskMaterial):
+            warnings.append(RenderWarning(kind="mask", status="skipped", name=obj.name,
+                                          resource_id=obj.resource_id, **span))
+        elif isinstance(obj, AnimationContainer):
+            for a in obj.animations:
+                warnings.append(RenderWarning(kind="animation", status="skipped", name=f"{a.type}:{a.name}",
+                                              resource_id=a.resource_id, **span))
+        elif isinstance(obj, EffectMaterial):
+            kind = {"filter": "filter", "mix_mode": "mix_mode", "text_shape": "text_bubble",
+                    "text_effect": "text_effect"}.get(obj.type, "effect")
+            warnings.append(RenderWarning(kind=kind, status="skipped", name=obj.name,
+                                          resource_id=obj.resource_id, **span))
+        elif isinstance(obj, AudioEffectMaterial):
+            warnings.append(RenderWarning(kind="audio_effect", status="skipped", name=obj.name,
+                                          resource_id=obj.resource_id, **span))
+        elif isinstance(obj, ChromaMaterial):
+            warnings.append(RenderWarning(kind="chroma", status="skipped", **span))
+
+
+def _parse_rgba(color: str) -> tuple[int, int, int, int]:
+    s = color.lstrip("#")
+    try:
+        if len(s) == 6:
+            return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16), 255
+        if len(s) == 8:
+            return int(s[0:2], 16), int(s[2:4], 16), int(s[4:6], 16), int(s[6:8], 16)
+    except ValueError:
+        pass
+    raise ValueError(f"not a #RRGGBB[AA] colour: {color!r}")
+
+
+def _background(seg: Segment, attachments, path: str) -> BackgroundSpec | None:
+    for _, obj in attachments:
+        if not isinstance(obj, CanvasMaterial):
+            continue
+        if obj.type == "canvas_blur":
+            return BackgroundSpec(kind="blur", blur=max(0.0, float(obj.blur)))
+        if obj.type == "canvas_image" and obj.image:
+            return BackgroundSpec(kind="image", image_path=obj.image)
+        try:
+            rgba = _parse_rgba(obj.color)
+        except ValueError as exc:
+            raise DraftError(str(exc), path) from exc
+        return BackgroundSpec(kind="color", rgba=rgba)
+    return None
+
+
+def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions = OutputOptions()) -> Timeline:
+    """Build the :class:`Timeline` of ``draft``.
+
+    ``media`` maps material ids (videos and audios) to facts about their files. A material
+    missing from it raises :class:`DraftError` at the segment that uses it.
+    """
+    warnings: list[RenderWarning] = []
+    fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
+    idx = _Index(draft)
+    cw, ch = draft.canvas_config.width, draft.canvas_config.height
+    out_w, out_h, canvas_to_output = _output_geometry(draft, options)
+
+    seg_end = max((s.target_timerange.end for t in draft.tracks for s in t.segments), default=0)
+    duration_us = max(draft.duration, seg_end)
+    if draft.duration and draft.duration != seg_end and seg_end:
+        warnings.append(RenderWarning(kind="duration", status="note",
+                                      message=f"draft duration {draft.duration} µs differs from the last "
+                                              f"segment end {seg_end} µs; rendering {duration_us} µs"))
+    if duration_us <= 0 or seg_end <= 0:
+        raise DraftEmpty("the draft has no segment with a positive duration", "$.tracks")
+
+    tracks: list[VisualTrack] = []
+    audio: list[AudioClip] = []
+    order = _z_order(draft, warnings)
+    bottom_video_pos = next((p for p in order if draft.tracks[p].type == "video"), None)
+    video_mute = bool(draft.config and draft.config.video_mute)
+
+    for z, pos in enumerate(order):
+        track = draft.tracks[pos]
+        tpath = f"$.tracks[{pos}]"
+        if track.type == "audio":
+            for si, seg in enumerate(track.segments):
+                spath = f"{tpath}.segments[{si}]"
+                mat = idx.audios.get(seg.material_id)
+                if mat is None:
+                    raise DraftError(f"audio material {seg.material_id!r} not found", spath + ".material_id")
+                atts = idx.attachments(seg)
+                _note_unrendered(seg, atts, warnings)
+                if track.muted:
+                    continue
+                clip = _audio_clip(seg, atts, media.get(mat.id), spath, warnings, fps)
+                if clip is not None:
+                    audio.append(clip)
+            continue
+        if track.type != "video":
+            for seg in track.segments:
+                warnings.append(RenderWarning(
+                    kind={"text": "text", "sticker": "sticker", "effect": "effect", "filter": "filter"}
+                    .get(track.type, f"track:{track.type}"),
+                    status="skipped", name=_name_of(idx, track.type, seg.material_id),
+                    resource_id=_resource_of(idx, track.type, seg.material_id), segment_id=seg.id,
+                    start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                    message="not rendered yet"))
+            continue
+        clips: list[VisualClip] = []
+        segs = sorted(enumerate(track.segments), key=lambda p: p[1].target_timerange.start)
+        for si, seg in segs:
+            spath = f"{tpath}.segments[{si}]"
+            mat = idx.videos.get(seg.material_id)
+            if mat is None:
+                raise DraftError(f"video material {seg.material_id!r} not found", spath + ".material_id")
+            facts = media.get(mat.id)
+            if facts is None:
+                raise DraftError(f"no media for material {mat.id!r} ({mat.path})", spath + ".material_id")
+            atts = idx.attachments(seg)
+            _note_unrendered(seg, atts, warnings)
+            if seg.target_timerange.duration <= 0:
+                continue
+            speed = _speed(seg, atts, warnings, fps)
+            is_still = mat.type == "photo" or facts.kind == "image"
+            if facts.has_audio and not is_still and seg.volume > 0 and not track.muted \
+                    and not (video_mute and pos == bottom_video_pos):
+                audio.append(_video_audio_clip(seg, atts, facts, speed, spath, warnings))
+            if not seg.visible:
+                continue
+            if seg.reverse and not is_still:
+                warnings.append(RenderWarning(kind="reverse", status="approximated", segment_id=seg.id,
+                                              message="reverse playback is rendered forwards"))
+            crop_px, base = _crop_and_base(mat.crop, facts, cw, ch)
+            if not mat.crop.is_rectangular():
+                warnings.append(RenderWarning(kind="crop", status="approximated", segment_id=seg.id,
+                                              message="non-rectangular crop drawn as its bounding box"))
+            src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
+            clips.append(VisualClip(
+                segment_id=seg.id, material_id=mat.id, media_key=facts.path, is_still=is_still,
+                has_alpha=facts.has_alpha,
+                target_start_us=seg.target_timerange.start, target_duration_us=seg.target_timerange.duration,
+                source_start_us=0 if is_still else src.start, source_duration_us=src.duration,
+                speed=1.0 if is_still else speed, reverse=seg.reverse and not is_still,
+                media_duration_us=facts.duration_us, crop_px=crop_px, base=base,
+                static=_clip_transform(seg),
+                keyframes=_keyframes(seg, spath, warnings, VISUAL_PROPERTIES | {"KFTypeVolume"}),
+                uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
+                background=_background(seg, atts, spath) if pos == bottom_video_pos else None,
+            ))
+        clips = _attach_transitions(clips, track, idx, fps, warnings)
+        if clips:
+            tracks.append(VisualTrack(z=z, track_id=track.id, clips=tuple(clips)))
+
+    first = 0
+    end_frame = timebase.frame_count(duration_us, fps)
+    if options.start_us is not None:
+        first = timebase.first_frame_at_or_after(options.start_us, fps)
+    if options.end_us is not None:
+        end_frame = min(end_frame, timebase.first_frame_at_or_after(options.end_us, fps))
+    if end_frame - first <= 0:
+        raise OptionsError(f"time range [{options.start_us}, {options.end_us}) selects no frame "
+                           f"of a {duration_us} µs draft")
+    return Timeline(canvas_width=cw, canvas_height=ch, width=out_w, height=out_h, fps=fps,
+                    duration_us=duration_us, first_frame=first, frame_count=end_frame - first,
+                    canvas_to_output=canvas_to_output, tracks=tuple(tracks), audio_clips=tuple(audio),
+                    warnings=tuple(warnings))
+
+
+def _name_of(idx: _Index, track_type: str, material_id: str) -> str:
+    obj = {"text": idx.texts, "sticker": idx.stickers, "effect": idx.video_effects,
+           "filter": idx.effects}.get(track_type, {}).get(material_id)
+    return getattr(obj, "name", "") or ""
+
+
+def _resource_of(idx: _Index, track_type: str, material_id: str) -> str:
+    obj = {"sticker": idx.stickers, "effect": idx.video_effects, "filter": idx.effects}.get(track_type, {}).get(material_id)
+    return getattr(obj, "resource_id", "") or ""
+
+
+def _fade(atts) -> tuple[int, int]:
+    for _, obj in atts:
+        if isinstance(obj, AudioFade):
+            return max(0, obj.fade_in_duration), max(0, obj.fade_out_duration)
+    return 0, 0
+
+
+def _audio_clip(seg: Segment, atts, facts: MediaFacts | None, path: str,
+                warnings: list[RenderWarning], fps: Fraction) -> AudioClip | None:
+    if facts is None:
+        raise DraftError(f"no media for audio material {seg.material_id!r}", path + ".material_id")
+    if not facts.has_audio or seg.target_timerange.duration <= 0:
+        return None
+    speed = _speed(seg, atts, warnings, fps)
+    fin, fout = _fade(atts)
+    kfs = dict(_keyframes(seg, path, warnings, {"KFTypeVolume"}))
+    src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
+    _warn_audio_speed(seg, speed, warnings)
+    return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
+                     target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
+                     speed=speed, volume=seg.volume, fade_in_us=fin, fade_out_us=fout,
+                     volume_keyframes=kfs.get("KFTypeVolume", ()))
+
+
+def _video_audio_clip(seg: Segment, atts, facts: MediaFacts, speed: float, path: str,
+                      warnings: list[RenderWarning]) -> AudioClip:
+    fin, fout = _fade(atts)
+    kfs = dict(_keyframes(seg, path, [], {"KFTypeVolume"}))
+    src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
+    _warn_audio_speed(seg, speed, warnings)
+    return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
+                     target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
+                     speed=speed, volume=seg.volume, fade_in_us=fin, fade_out_us=fout,
+                     volume_keyframes=kfs.get("KFTypeVolume", ()))
+
+
+def _warn_audio_speed(seg: Segment, speed: float, warnings: list[RenderWarning]) -> None:
+    if abs(speed - 1.0) > 1e-6:
+        warnings.append(RenderWarning(kind="speed", status="approximated", segment_id=seg.id,
+                                      start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                                      message=f"audio at speed {speed:g} is resampled (pitch follows speed)"))
+
+
+def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fraction,
+                        warnings: list[RenderWarning]) -> list[VisualClip]:
+    frame_us = 1_000_000 / float(fps)
+    by_seg = {s.id: s for s in track.segments}
+    out = list(clips)
+    for i, a in enumerate(clips):
+        seg = by_seg[a.segment_id]
+        tr = next((obj for name, obj in idx.attachments(seg) if isinstance(obj, TransitionMaterial)), None)
+        if tr is None:
+            continue
+        b = clips[i + 1] if i + 1 < len(clips) else None
+        if b is None or abs(b.target_start_us - a.target_end_us) > frame_us or tr.duration <= 0:
+            warnings.append(RenderWarning(kind="transition", status="skipped", name=tr.name,
+                                          resource_id=tr.resource_id, segment_id=a.segment_id,
+                                          message="no adjacent next clip on the track"))
+            continue
+        d = min(tr.duration, a.target_duration_us, b.target_duration_us)
+        cut = b.target_start_us
+        start = cut - d // 2
+        kind = "dissolve"
+        if tr.name not in DISSOLVE_NAMES:
+            warnings.append(RenderWarning(kind="transition", status="approximated", name=tr.name,
+                                          resource_id=tr.resource_id, segment_id=a.segment_id,
+                                          start_us=start, end_us=start + d,
+                                          message="drawn as a dissolve"))
+        out[i] = replace(out[i], transition_out=TransitionSpan(
+            name=tr.name, resource_id=tr.resource_id, kind=kind, start_us=start, end_us=start + d,
+            is_overlap=tr.is_overlap))
+    return out

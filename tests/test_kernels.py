@@ -1,0 +1,564 @@
+"""Pixel kernels against their NumPy twins (tests/naive.py), plus properties and hand-made pixels.
+
+Exact equality on integer paths (copy, fill, identity warp, crossfade end points, blur,
+downsample); at most 1 LSB where the kernel and the twin round floats differently.
+Set KERNEL_EXAMPLES to change the number of hypothesis examples per test (e.g. lower
+it when running with NUMBA_DISABLE_JIT=1).
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from compositor import kernels as K
+from compositor.kernels import warp as warp_mod
+from tests import naive
+
+EXAMPLES = int(os.environ.get("KERNEL_EXAMPLES", "60"))
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+sides = st.integers(1, 12)
+opacities = st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.0, 1.0))
+
+
+def u8(shape):
+    return hnp.arrays(np.uint8, shape)
+
+
+@st.composite
+def plane(draw, h=None, w=None):
+    return draw(u8((h or draw(sides), w or draw(sides))))
+
+
+@st.composite
+def strided(draw, h, w):
+    """A writable (h, w) uint8 view with padded rows: ``big[:, off:off + w]``; returns (big, view, off)."""
+    off = draw(st.integers(0, 3))
+    pad = draw(st.integers(0, 5))
+    big = draw(u8((h, off + w + pad)))
+    return big, big[:, off:off + w], off
+
+
+def assert_outside_untouched(before, after, off, w):
+    """Columns of ``big`` outside the view ``[off, off + w)`` must be unchanged."""
+    np.testing.assert_array_equal(after[:, :off], before[:, :off])
+    np.testing.assert_array_equal(after[:, off + w:], before[:, off + w:])
+
+
+def assert_within(got, want, lsb):
+    diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
+    assert diff.size == 0 or diff.max() <= lsb, f"max diff {diff.max()} > {lsb} LSB\n{got}\n{want}"
+
+
+@st.composite
+def boxes(draw, h, w):
+    """Boxes that may poke out of the plane on any side or be empty."""
+    x0 = draw(st.integers(-3, w + 1))
+    y0 = draw(st.integers(-3, h + 1))
+    return x0, y0, draw(st.integers(x0 - 1, w + 3)), draw(st.integers(y0 - 1, h + 3))
+
+
+@st.composite
+def matrices(draw):
+    """Inverse matrices: translations, 90° turns, rotations/scales/flips, arbitrary."""
+    kind = draw(st.sampled_from(["translate", "quarter", "similarity", "general"]))
+    t = st.floats(-8, 8, allow_nan=False)
+    if kind == "translate":
+        step = draw(st.sampled_from([1.0, 0.5, 0.25]))
+        return np.array([[1, 0, draw(st.integers(-8, 8)) * step], [0, 1, draw(st.integers(-8, 8)) * step]], float)
+    if kind == "quarter":
+        c, s = [(1, 0), (0, 1), (-1, 0), (0, -1)][draw(st.integers(0, 3))]
+        return np.array([[c, -s, draw(st.integers(-12, 12))], [s, c, draw(st.integers(-12, 12))]], float)
+    if kind == "similarity":
+        th = draw(st.floats(-math.pi, math.pi))
+        sx = draw(st.floats(0.2, 4)) * draw(st.sampled_from([1, -1]))
+        sy = draw(st.floats(0.2, 4)) * draw(st.sampled_from([1, -1]))
+        c, s = math.cos(th), math.sin(th)
+        return np.array([[sx * c, -sy * s, draw(t)], [sx * s, sy * c, draw(t)]])
+    return np.array([[draw(st.floats(-3, 3)) for _ in range(3)] for _ in range(2)])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_jit():
+    """Compile (or load from cache) every kernel once through its public wrapper."""
+    d = np.zeros((4, 4), np.uint8)
+    s = np.ones((3, 3), np.uint8)
+    K.warp_blend(d, s, s, [[0.9, 0.1, 0], [0.1, 0.9, 0]], 0.5, (0, 0, 4, 4))
+    K.warp_blend(d, s, None, [[0.9, 0.1, 0], [0.1, 0.9, 0]], 0.5, (0, 0, 4, 4))
+    K.copy_region(d, s, 1, 1)
+    K.blend_region(d, s, 1, 1, 0.5)
+    K.fill(d, 1, (0, 0, 2, 2))
+    K.fill_blend(d, 1, 0.5, (0, 0, 2, 2))
+    K.crossfade(d, d, d, 0.5)
+    K.rgba_to_yuva420(np.zeros((3, 3, 4), np.uint8))
+    K.yuv420_to_rgb(d, d[:2, :2], d[:2, :2])
+    K.gaussian_like_blur(d, d, 1.0, np.empty_like(d))
+    K.downsample2x(d, np.empty((2, 2), np.uint8))
+
+
+# --------------------------------------------------------------------------- warp
+
+
+@SETTINGS
+@given(st.data(), plane(), st.booleans(), matrices(), opacities)
+def test_warp_matches_twin(data, src, with_alpha, inv, opacity):
+    h, w = data.draw(sides), data.draw(sides)
+    big, dst, off = data.draw(strided(h, w))
+    alpha = data.draw(u8(src.shape)) if with_alpha else None
+    box = data.draw(boxes(h, w))
+    want = naive.warp_blend(dst, src, alpha, inv, opacity, box)
+    before = big.copy()
+    K.warp_blend(dst, src, alpha, inv, opacity, box)
+    assert_within(dst, want, 1)
+    assert_outside_untouched(before, big, off, w)
+
+
+@SETTINGS
+@given(st.data(), plane(), st.booleans(), matrices(), opacities)
+def test_warp_touches_only_box(data, src, with_alpha, inv, opacity):
+    h, w = data.draw(sides), data.draw(sides)
+    dst = data.draw(plane(h, w))
+    before = dst.copy()
+    alpha = data.draw(u8(src.shape)) if with_alpha else None
+    x0, y0, x1, y1 = box = data.draw(boxes(h, w))
+    K.warp_blend(dst, src, alpha, inv, opacity, box)
+    inside = np.zeros((h, w), bool)
+    inside[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+    np.testing.assert_array_equal(dst[~inside], before[~inside])
+
+
+@SETTINGS
+@given(st.data(), plane(), st.booleans(), matrices())
+def test_warp_opacity_zero_leaves_dst_unchanged(data, src, with_alpha, inv):
+    dst = data.draw(plane())
+    before = dst.copy()
+    alpha = data.draw(u8(src.shape)) if with_alpha else None
+    K.warp_blend(dst, src, alpha, inv, 0.0, (0, 0, dst.shape[1], dst.shape[0]))
+    np.testing.assert_array_equal(dst, before)
+
+
+@SETTINGS
+@given(st.data(), plane(), st.integers(-6, 6), st.integers(-6, 6))
+def test_warp_integer_translation_is_exact_copy(data, src, dx, dy):
+    """Identity and integer shifts at opacity 1 over an opaque source copy bytes exactly."""
+    h, w = data.draw(sides), data.draw(sides)
+    big, dst, off = data.draw(strided(h, w))
+    inv = np.array([[1.0, 0, -dx], [0, 1.0, -dy]])
+    want = naive.copy_region(dst, src, dx, dy)
+    before = big.copy()
+    K.warp_blend(dst, src, None, inv, 1.0, (0, 0, w, h))
+    np.testing.assert_array_equal(dst, want)
+    assert_outside_untouched(before, big, off, w)
+    # the general bilinear loop (bypassing the wrapper's copy fast path) is exact too
+    dst2 = before[:, off:off + w].copy()
+    warp_mod._warp_blend(dst2, src, src, False, 1.0, 0.0, -dx, 0.0, 1.0, -dy, 1.0, 0, 0, w, h)
+    np.testing.assert_array_equal(dst2, want)
+
+
+@SETTINGS
+@given(st.data(), plane(), st.integers(-6, 6), st.integers(-6, 6), opacities)
+def test_warp_translation_fast_path_equals_general_loop(data, src, dx, dy, opacity):
+    dst = data.draw(plane())
+    h, w = dst.shape
+    box = data.draw(boxes(h, w))
+    general = dst.copy()
+    K.warp_blend(dst, src, None, [[1, 0, -dx], [0, 1, -dy]], opacity, box)
+    x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+    if opacity > 0 and x0 < x1 and y0 < y1:
+        warp_mod._warp_blend(general, src, src, False, 1.0, 0.0, -dx, 0.0, 1.0, -dy, opacity, x0, y0, x1, y1)
+    np.testing.assert_array_equal(dst, general)
+
+
+@SETTINGS
+@given(plane(), st.booleans())
+def test_warp_identity_with_alpha_is_alpha_over(src, opaque_alpha):
+    """Identity matrix with an alpha plane is a plain per-pixel alpha-over."""
+    rng = np.random.default_rng(src.size)
+    alpha = np.full(src.shape, 255, np.uint8) if opaque_alpha else rng.integers(0, 256, src.shape, dtype=np.uint8)
+    dst = rng.integers(0, 256, src.shape, dtype=np.uint8)
+    a = alpha / 255.0
+    want = naive.round_u8(a * src + (1 - a) * dst)
+    K.warp_blend(dst, src, alpha, np.eye(2, 3), 1.0, (0, 0, src.shape[1], src.shape[0]))
+    if opaque_alpha:
+        np.testing.assert_array_equal(dst, src)
+    else:
+        assert_within(dst, want, 1)
+
+
+def quadrants(n):
+    """2n×2n image: top-left 10, top-right 20, bottom-right 30, bottom-left 40."""
+    img = np.empty((2 * n, 2 * n), np.uint8)
+    img[:n, :n], img[:n, n:], img[n:, n:], img[n:, :n] = 10, 20, 30, 40
+    return img
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_warp_rotate_90_moves_quadrants_clockwise(n):
+    size = 2 * n
+    src = quadrants(n)
+    # forward (x, y) -> (size - y, x) about the centre, i.e. clockwise with y down;
+    # inverse: u = y, v = size - x
+    inv = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, float(size)]])
+    dst = np.zeros_like(src)
+    K.warp_blend(dst, src, None, inv, 1.0, (0, 0, size, size))
+    want = np.empty_like(src)
+    want[:n, n:], want[n:, n:], want[n:, :n], want[:n, :n] = 10, 20, 30, 40
+    np.testing.assert_array_equal(dst, want)
+
+
+def test_warp_hand_computed_half_opacity():
+    src = np.array([[100, 200], [50, 0]], np.uint8)
+    dst = np.full((2, 2), 20, np.uint8)
+    K.warp_blend(dst, src, None, np.eye(2, 3), 0.5, (0, 0, 2, 2))
+    # round(0.5·c + 0.5·20)
+    np.testing.assert_array_equal(dst, [[60, 110], [35, 10]])
+
+
+def test_warp_hand_computed_alpha():
+    src = np.full((1, 2), 200, np.uint8)
+    alpha = np.array([[128, 0]], np.uint8)
+    dst = np.array([[100, 100]], np.uint8)
+    K.warp_blend(dst, src, alpha, np.eye(2, 3), 1.0, (0, 0, 2, 2))
+    # 200·128/255 + (1 − 128/255)·100 = 150.196 -> 150; alpha 0 leaves 100
+    np.testing.assert_array_equal(dst, [[150, 100]])
+
+
+def test_warp_hand_computed_half_pixel_shift_antialiases_edge():
+    src = np.array([[0, 200]], np.uint8)
+    dst = np.full((1, 3), 40, np.uint8)
+    # u = x + 1: pixel 0 samples half/half between taps 0 and 1 -> 100, alpha 1;
+    # pixel 1 samples tap 1 (200) and the transparent outside half/half:
+    # C = 100, A = 0.5 -> 100 + 0.5·40 = 120; pixel 2 samples only outside -> untouched.
+    K.warp_blend(dst, src, None, [[1, 0, 0.5], [0, 1, 0]], 1.0, (0, 0, 3, 1))
+    np.testing.assert_array_equal(dst, [[100, 120, 40]])
+
+
+def test_warp_upscale_2x_hand_computed():
+    src = np.array([[0, 100]], np.uint8)
+    dst = np.zeros((1, 4), np.uint8)
+    # u = x/2: centres 0.25, 0.75, 1.25, 1.75 -> t = -0.25, 0.25, 0.75, 1.25
+    # x=0: taps -1 (w .25, out), 0 (w .75, 0) -> C 0, A .75 -> 0
+    # x=1: taps 0 (.75), 1 (.25) -> 25; x=2: .25·0 + .75·100 = 75
+    # x=3: tap 1 (w .75, 100), tap 2 out -> C 75, A .75, over 0 -> 75
+    K.warp_blend(dst, src, None, [[0.5, 0, 0], [0, 1, 0]], 1.0, (0, 0, 4, 1))
+    np.testing.assert_array_equal(dst, [[0, 25, 75, 75]])
+
+
+# --------------------------------------------------------------------------- blit
+
+
+@SETTINGS
+@given(st.data(), plane(), st.integers(-14, 14), st.integers(-14, 14))
+def test_copy_region_matches_twin(data, src, dx, dy):
+    h, w = data.draw(sides), data.draw(sides)
+    big, dst, off = data.draw(strided(h, w))
+    want = naive.copy_region(dst, src, dx, dy)
+    before = big.copy()
+    K.copy_region(dst, src, dx, dy)
+    np.testing.assert_array_equal(dst, want)
+    assert_outside_untouched(before, big, off, w)
+
+
+@SETTINGS
+@given(st.data(), plane(), st.integers(-14, 14), st.integers(-14, 14), opacities)
+def test_blend_region_matches_twin(data, src, dx, dy, opacity):
+    h, w = data.draw(sides), data.draw(sides)
+    big, dst, off = data.draw(strided(h, w))
+    want = naive.blend_region(dst, src, dx, dy, opacity)
+    before = big.copy()
+    K.blend_region(dst, src, dx, dy, opacity)
+    assert_within(dst, want, 1)
+    assert_outside_untouched(before, big, off, w)
+    if opacity == 0.0:
+        np.testing.assert_array_equal(big, before)
+    if opacity == 1.0:
+        np.testing.assert_array_equal(dst, naive.copy_region(before[:, off:off + w], src, dx, dy))
+
+
+def test_blend_region_hand_computed():
+    dst = np.array([[0, 255, 10]], np.uint8)
+    K.blend_region(dst, np.array([[255, 0]], np.uint8), 1, 0, 0.25)
+    # x=1: 0.25·255 + 0.75·255 = 255; x=2: 0.25·0 + 0.75·10 = 7.5 -> 8
+    np.testing.assert_array_equal(dst, [[0, 255, 8]])
+
+
+# --------------------------------------------------------------------------- fill
+
+
+@SETTINGS
+@given(st.data(), st.integers(0, 255), opacities)
+def test_fill_and_fill_blend_match_twins(data, value, alpha):
+    h, w = data.draw(sides), data.draw(sides)
+    box = data.draw(boxes(h, w))
+    big, dst, off = data.draw(strided(h, w))
+    before = big.copy()
+    want = naive.fill_blend(dst, value, alpha, box)
+    K.fill_blend(dst, value, alpha, box)
+    assert_within(dst, want, 1)
+    if alpha == 0.0:
+        np.testing.assert_array_equal(big, before)
+    want = naive.fill(dst, value, box)
+    K.fill(dst, value, box)
+    np.testing.assert_array_equal(dst, want)
+    assert_outside_untouched(before, big, off, w)
+
+
+def test_fill_blend_hand_computed():
+    dst = np.array([[100, 100, 100]], np.uint8)
+    K.fill_blend(dst, 200, 0.25, (1, 0, 2, 1))
+    np.testing.assert_array_equal(dst, [[100, 125, 100]])
+
+
+# --------------------------------------------------------------------------- crossfade
+
+
+@SETTINGS
+@given(st.data(), opacities)
+def test_crossfade_matches_twin(data, p):
+    h, w = data.draw(sides), data.draw(sides)
+    a, b = data.draw(plane(h, w)), data.draw(plane(h, w))
+    big, dst, off = data.draw(strided(h, w))
+    before = big.copy()
+    K.crossfade(dst, a, b, p)
+    assert_within(dst, naive.crossfade(a, b, p), 1)
+    assert_outside_untouched(before, big, off, w)
+
+
+@SETTINGS
+@given(st.data())
+def test_crossfade_end_points_are_exact_even_in_place(data):
+    h, w = data.draw(sides), data.draw(sides)
+    a, b = data.draw(plane(h, w)), data.draw(plane(h, w))
+    out = np.empty_like(a)
+    K.crossfade(out, a, b, 0.0)
+    np.testing.assert_array_equal(out, a)
+    K.crossfade(out, a, b, 1.0)
+    np.testing.assert_array_equal(out, b)
+    a2 = a.copy()
+    K.crossfade(a2, a2, b, 1.0)  # dst is a
+    np.testing.assert_array_equal(a2, b)
+    b2 = b.copy()
+    K.crossfade(b2, a, b2, 0.0)  # dst is b
+    np.testing.assert_array_equal(b2, a)
+
+
+def test_crossfade_hand_computed():
+    a = np.array([[0, 200, 10]], np.uint8)
+    b = np.array([[255, 100, 0]], np.uint8)
+    out = np.empty_like(a)
+    K.crossfade(out, a, b, 0.5)
+    # 127.5 -> 128, 150, 5
+    np.testing.assert_array_equal(out, [[128, 150, 5]])
+
+
+# --------------------------------------------------------------------------- colour
+
+
+@pytest.mark.parametrize(
+    ("rgb", "yuv"),
+    [
+        ((255, 255, 255), (235, 128, 128)),
+        ((0, 0, 0), (16, 128, 128)),
+        ((255, 0, 0), (63, 102, 240)),
+        ((0, 255, 0), (173, 42, 26)),
+        ((0, 0, 255), (32, 240, 118)),
+    ],
+)
+def test_rgb_to_yuv709_reference_colours(rgb, yuv):
+    assert K.rgb_to_yuv709(*rgb) == yuv
+    assert naive.rgb_to_yuv709(*rgb) == yuv
+
+
+@SETTINGS
+@given(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255))
+def test_rgb_to_yuv709_matches_twin(r, g, b):
+    assert_within(np.array(K.rgb_to_yuv709(r, g, b)), np.array(naive.rgb_to_yuv709(r, g, b)), 1)
+
+
+@SETTINGS
+@given(st.data(), st.sampled_from([3, 4]))
+def test_rgba_to_yuva420_matches_twin(data, channels):
+    h, w = data.draw(sides), data.draw(sides)
+    rgba = data.draw(u8((h, w, channels)))
+    got = K.rgba_to_yuva420(rgba)
+    want = naive.rgba_to_yuva420(rgba)
+    hh, hw = (h + 1) // 2, (w + 1) // 2
+    assert [g.shape for g in got] == [(h, w), (hh, hw), (hh, hw), (h, w), (hh, hw)]
+    for g, wnt in zip(got, want):
+        assert_within(g, wnt, 1)
+    np.testing.assert_array_equal(got[3], want[3])  # alpha is copied, exactly
+    np.testing.assert_array_equal(got[4], want[4])  # a_half is an integer mean
+    if channels == 3:
+        assert (got[3] == 255).all() and (got[4] == 255).all()
+
+
+@SETTINGS
+@given(st.data())
+def test_rgba_to_yuva420_into_writes_strided_planes(data):
+    h, w = data.draw(sides), data.draw(sides)
+    rgba = data.draw(u8((h, w, 4)))
+    hh, hw = (h + 1) // 2, (w + 1) // 2
+    views = [data.draw(strided(*s)) for s in [(h, w), (hh, hw), (hh, hw), (h, w), (hh, hw)]]
+    before = [big.copy() for big, _, _ in views]
+    K.rgba_to_yuva420_into(rgba, *(v for _, v, _ in views))
+    for (big, view, off), b, want in zip(views, before, K.rgba_to_yuva420(rgba)):
+        np.testing.assert_array_equal(view, want)
+        assert_outside_untouched(b, big, off, view.shape[1])
+
+
+def test_transparent_pixels_do_not_bleed_into_chroma():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., 1] = 255  # green everywhere ...
+    rgba[0, 0] = (255, 0, 0, 255)  # ... but only a red pixel is visible
+    _, u, v, a, a_half = K.rgba_to_yuva420(rgba)
+    assert (u[0, 0], v[0, 0]) == (102, 240)  # pure red chroma
+    assert a_half[0, 0] == 64  # (255 + 2) // 4
+    rgba[0, 0, 3] = 0  # all transparent: plain mean of 3 green + 1 red
+    _, u, v, _, a_half = K.rgba_to_yuva420(rgba)
+    want = naive.yuv709(255 / 4, 3 * 255 / 4, 0.0)
+    assert (u[0, 0], v[0, 0]) == (naive.round_u8(want[1]), naive.round_u8(want[2]))
+    assert a_half[0, 0] == 0
+
+
+@SETTINGS
+@given(st.data())
+def test_yuv420_to_rgb_matches_twin(data):
+    h, w = data.draw(sides), data.draw(sides)
+    hh, hw = (h + 1) // 2, (w + 1) // 2
+    y, u, v = data.draw(plane(h, w)), data.draw(plane(hh, hw)), data.draw(plane(hh, hw))
+    assert_within(K.yuv420_to_rgb(y, u, v), naive.yuv420_to_rgb(y, u, v), 1)
+
+
+@SETTINGS
+@given(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255))
+def test_flat_colour_round_trips_within_2_lsb(r, g, b):
+    rgb = np.empty((3, 3, 3), np.uint8)
+    rgb[:] = (r, g, b)
+    y, u, v, _, _ = K.rgba_to_yuva420(rgb)
+    assert_within(K.yuv420_to_rgb(y, u, v), rgb, 2)
+
+
+# --------------------------------------------------------------------------- blur
+
+
+@SETTINGS
+@given(st.data(), st.integers(0, 15))
+def test_box_blur_matches_twin(data, radius):
+    h, w = data.draw(sides), data.draw(sides)
+    src = data.draw(plane(h, w))
+    big, dst, off = data.draw(strided(h, w))
+    before = big.copy()
+    K.box_blur(src, dst, radius, np.empty_like(src))
+    np.testing.assert_array_equal(dst, naive.box_blur(src, radius))
+    assert_outside_untouched(before, big, off, w)
+    inplace = src.copy()
+    K.box_blur(inplace, inplace, radius, np.empty_like(src))
+    np.testing.assert_array_equal(inplace, dst)
+
+
+@SETTINGS
+@given(st.data(), st.floats(0.0, 8.0))
+def test_gaussian_like_blur_matches_twin(data, sigma):
+    src = data.draw(plane())
+    dst = np.empty_like(src)
+    K.gaussian_like_blur(src, dst, sigma, np.empty_like(src))
+    np.testing.assert_array_equal(dst, naive.gaussian_like_blur(src, K.gauss_box_radii(sigma)))
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.5, 1.0, 2.0, 3.3, 5.0, 10.0, 25.0])
+def test_gauss_box_radii_variance_is_close_to_sigma_squared(sigma):
+    radii = K.gauss_box_radii(sigma)
+    assert len(radii) == 3 and all(r >= 0 for r in radii)
+    variance = sum(((2 * r + 1) ** 2 - 1) / 12 for r in radii)
+    assert abs(variance - sigma**2) <= 2.0 * (2 * max(radii) + 1) / 3 + 1e-9
+
+
+@SETTINGS
+@given(st.data(), st.integers(0, 255), st.floats(0.0, 20.0))
+def test_blur_keeps_flat_plane_flat(data, value, sigma):
+    src = np.full((data.draw(sides), data.draw(sides)), value, np.uint8)
+    dst = np.empty_like(src)
+    K.gaussian_like_blur(src, dst, sigma, np.empty_like(src))
+    np.testing.assert_array_equal(dst, src)
+
+
+@SETTINGS
+@given(plane())
+def test_downsample2x_matches_twin(src):
+    dst = np.empty(((src.shape[0] + 1) // 2, (src.shape[1] + 1) // 2), np.uint8)
+    K.downsample2x(src, dst)
+    np.testing.assert_array_equal(dst, naive.downsample2x(src))
+
+
+def test_downsample2x_hand_computed():
+    src = np.array([[0, 1, 10], [2, 3, 21], [100, 200, 7]], np.uint8)
+    dst = np.empty((2, 2), np.uint8)
+    K.downsample2x(src, dst)
+    # (6+2)//4, (31+1)//2, (300+1)//2, 7
+    np.testing.assert_array_equal(dst, [[2, 16], [150, 7]])
+
+
+# --------------------------------------------------------------------------- validation
+
+P = np.zeros((4, 4), np.uint8)
+H = np.zeros((2, 2), np.uint8)
+BOX = (0, 0, 4, 4)
+ID = np.eye(2, 3)
+READ_ONLY = np.zeros((4, 4), np.uint8)
+READ_ONLY.flags.writeable = False
+
+INVALID_CALLS = {
+    "warp dst float": lambda: K.warp_blend(P.astype(np.float32), P, None, ID, 1, BOX),
+    "warp dst 3-D": lambda: K.warp_blend(np.zeros((4, 4, 1), np.uint8), P, None, ID, 1, BOX),
+    "warp dst column stride": lambda: K.warp_blend(np.zeros((4, 8), np.uint8)[:, ::2], P, None, ID, 1, BOX),
+    "warp dst read-only": lambda: K.warp_blend(READ_ONLY, P, None, ID, 1, BOX),
+    "warp src int16": lambda: K.warp_blend(P, P.astype(np.int16), None, ID, 1, BOX),
+    "warp src empty": lambda: K.warp_blend(P, np.zeros((0, 4), np.uint8), None, ID, 1, BOX),
+    "warp alpha shape": lambda: K.warp_blend(P, P, H, ID, 1, BOX),
+    "warp inv shape": lambda: K.warp_blend(P, P, None, np.eye(3), 1, BOX),
+    "warp inv nan": lambda: K.warp_blend(P, P, None, [[1, 0, np.nan], [0, 1, 0]], 1, BOX),
+    "warp opacity > 1": lambda: K.warp_blend(P, P, None, ID, 1.5, BOX),
+    "warp opacity nan": lambda: K.warp_blend(P, P, None, ID, float("nan"), BOX),
+    "warp box float": lambda: K.warp_blend(P, P, None, ID, 1, (0.5, 0, 4, 4)),
+    "warp box length": lambda: K.warp_blend(P, P, None, ID, 1, (0, 0, 4)),
+    "copy dx float": lambda: K.copy_region(P, P, 0.5, 0),
+    "copy src list": lambda: K.copy_region(P, [[1]], 0, 0),
+    "blend opacity < 0": lambda: K.blend_region(P, P, 0, 0, -0.1),
+    "fill value 256": lambda: K.fill(P, 256, BOX),
+    "fill_blend alpha 2": lambda: K.fill_blend(P, 1, 2, BOX),
+    "crossfade shapes": lambda: K.crossfade(P, P, H, 0.5),
+    "crossfade p": lambda: K.crossfade(P, P, P, 1.01),
+    "rgba 2 channels": lambda: K.rgba_to_yuva420(np.zeros((2, 2, 2), np.uint8)),
+    "rgba float": lambda: K.rgba_to_yuva420(np.zeros((2, 2, 4), np.float32)),
+    "rgba_into u shape": lambda: K.rgba_to_yuva420_into(np.zeros((4, 4, 4), np.uint8), P, P, H, P, H),
+    "rgb_to_yuv 300": lambda: K.rgb_to_yuv709(300, 0, 0),
+    "yuv420_to_rgb chroma": lambda: K.yuv420_to_rgb(P, P, P),
+    "blur tmp aliases": lambda: K.box_blur(P, P, 1, P),
+    "blur radius negative": lambda: K.box_blur(P, P.copy(), -1, P.copy()),
+    "blur tmp shape": lambda: K.box_blur(P, P.copy(), 1, H.copy()),
+    "gauss sigma negative": lambda: K.gaussian_like_blur(P, P.copy(), -1.0, P.copy()),
+    "downsample dst shape": lambda: K.downsample2x(P, P.copy()),
+}
+
+
+@pytest.mark.parametrize("call", INVALID_CALLS.values(), ids=INVALID_CALLS.keys())
+def test_invalid_arguments_raise_value_error(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_row_padded_views_are_accepted():
+    big = np.zeros((4, 16), np.uint8)
+    K.warp_blend(big[:, :5], P, P, ID, 1, BOX)
+    K.copy_region(big[:, 3:9], P, 0, 0)
+    K.crossfade(big[:, :4], big[:, 4:8], big[:, 8:12], 0.5)
