@@ -32,7 +32,8 @@ opacities = st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.0, 1.0))
 
 
 def u8(shape):
-    return hnp.arrays(np.uint8, shape)
+    """uint8 arrays with every element drawn (no constant fill, which hides bugs here)."""
+    return hnp.arrays(np.uint8, shape, fill=st.nothing())
 
 
 @st.composite
@@ -62,10 +63,19 @@ def assert_within(got, want, lsb):
 
 @st.composite
 def boxes(draw, h, w):
-    """Boxes that may poke out of the plane on any side or be empty."""
-    x0 = draw(st.integers(-3, w + 1))
-    y0 = draw(st.integers(-3, h + 1))
-    return x0, y0, draw(st.integers(x0 - 1, w + 3)), draw(st.integers(y0 - 1, h + 3))
+    """The whole plane half of the time, else boxes that may poke out on any side or be empty."""
+    if draw(st.booleans()):
+        return 0, 0, w, h
+    x0 = draw(st.integers(-3, w))
+    y0 = draw(st.integers(-3, h))
+    return x0, y0, x0 + draw(st.integers(-1, w + 3)), y0 + draw(st.integers(-1, h + 3))
+
+
+@st.composite
+def offsets(draw, n):
+    """Integer offsets, half/quarter pixels, and fractions just past a pixel edge."""
+    fraction = draw(st.one_of(st.sampled_from([0.0, 0.5, 0.25, 0.0625, 0.9375]), st.floats(0, 1)))
+    return draw(st.integers(-n, n)) + fraction
 
 
 @st.composite
@@ -74,11 +84,11 @@ def matrices(draw):
     kind = draw(st.sampled_from(["translate", "quarter", "similarity", "general"]))
     t = st.floats(-8, 8, allow_nan=False)
     if kind == "translate":
-        step = draw(st.sampled_from([1.0, 0.5, 0.25]))
-        return np.array([[1, 0, draw(st.integers(-8, 8)) * step], [0, 1, draw(st.integers(-8, 8)) * step]], float)
-    if kind == "quarter":
+        return np.array([[1, 0, draw(offsets(8))], [0, 1, draw(offsets(8))]])
+    if kind == "quarter":  # 90° turns and flips: one coordinate is constant along each row
         c, s = [(1, 0), (0, 1), (-1, 0), (0, -1)][draw(st.integers(0, 3))]
-        return np.array([[c, -s, draw(st.integers(-12, 12))], [s, c, draw(st.integers(-12, 12))]], float)
+        f = draw(st.sampled_from([1, -1]))
+        return np.array([[c, -s, draw(offsets(12))], [f * s, f * c, draw(offsets(12))]])
     if kind == "similarity":
         th = draw(st.floats(-math.pi, math.pi))
         sx = draw(st.floats(0.2, 4)) * draw(st.sampled_from([1, -1]))
@@ -161,7 +171,7 @@ def test_warp_integer_translation_is_exact_copy(data, src, dx, dy):
     assert_outside_untouched(before, big, off, w)
     # the general bilinear loop (bypassing the wrapper's copy fast path) is exact too
     dst2 = before[:, off:off + w].copy()
-    warp_mod._warp_blend(dst2, src, src, False, 1.0, 0.0, -dx, 0.0, 1.0, -dy, 1.0, 0, 0, w, h)
+    warp_mod._warp_blend(dst2, src, src, False, 1.0, 0.0, float(-dx), 0.0, 1.0, float(-dy), 1.0, 0, 0, w, h)
     np.testing.assert_array_equal(dst2, want)
 
 
@@ -175,7 +185,9 @@ def test_warp_translation_fast_path_equals_general_loop(data, src, dx, dy, opaci
     K.warp_blend(dst, src, None, [[1, 0, -dx], [0, 1, -dy]], opacity, box)
     x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
     if opacity > 0 and x0 < x1 and y0 < y1:
-        warp_mod._warp_blend(general, src, src, False, 1.0, 0.0, -dx, 0.0, 1.0, -dy, opacity, x0, y0, x1, y1)
+        warp_mod._warp_blend(
+            general, src, src, False, 1.0, 0.0, float(-dx), 0.0, 1.0, float(-dy), opacity, x0, y0, x1, y1
+        )
     np.testing.assert_array_equal(dst, general)
 
 
@@ -193,6 +205,24 @@ def test_warp_identity_with_alpha_is_alpha_over(src, opaque_alpha):
         np.testing.assert_array_equal(dst, src)
     else:
         assert_within(dst, want, 1)
+
+
+@pytest.mark.parametrize("with_alpha", [False, True])
+@pytest.mark.parametrize("scale", [1 / 37, 1 / 8.3, 0.77])
+def test_warp_bilinear_is_accurate_at_many_subpixel_offsets(with_alpha, scale):
+    """High-contrast 3×3 source sampled on a fine, irrational-ish grid: within 1 LSB of exact bilinear."""
+    src = np.array([[0, 255, 0], [255, 0, 255], [0, 255, 0]], np.uint8)
+    alpha = np.array([[255, 0, 255], [90, 255, 0], [255, 255, 170]], np.uint8) if with_alpha else None
+    size = int(3 / scale) + 2
+    inv = np.array([[scale, scale * 0.013, -0.3], [-scale * 0.011, scale, -0.2]])
+    dst = np.full((size, size), 77, np.uint8)
+    want = naive.warp_blend(dst, src, alpha, inv, 0.9, (0, 0, size, size))
+    K.warp_blend(dst, src, alpha, inv, 0.9, (0, 0, size, size))
+    assert_within(dst, want, 1)
+    inv[0, 1] = inv[1, 0] = 0.0  # axis-aligned rows take a separate loop
+    want = naive.warp_blend(dst, src, alpha, inv, 1.0, (0, 0, size, size))
+    K.warp_blend(dst, src, alpha, inv, 1.0, (0, 0, size, size))
+    assert_within(dst, want, 1)
 
 
 def quadrants(n):
@@ -527,6 +557,7 @@ INVALID_CALLS = {
     "warp alpha shape": lambda: K.warp_blend(P, P, H, ID, 1, BOX),
     "warp inv shape": lambda: K.warp_blend(P, P, None, np.eye(3), 1, BOX),
     "warp inv nan": lambda: K.warp_blend(P, P, None, [[1, 0, np.nan], [0, 1, 0]], 1, BOX),
+    "warp inv huge": lambda: K.warp_blend(P, P, None, [[1e30, 0, 0], [0, 1, 0]], 1, BOX),
     "warp opacity > 1": lambda: K.warp_blend(P, P, None, ID, 1.5, BOX),
     "warp opacity nan": lambda: K.warp_blend(P, P, None, ID, float("nan"), BOX),
     "warp box float": lambda: K.warp_blend(P, P, None, ID, 1, (0.5, 0, 4, 4)),
@@ -546,6 +577,7 @@ INVALID_CALLS = {
     "blur tmp aliases": lambda: K.box_blur(P, P, 1, P),
     "blur radius negative": lambda: K.box_blur(P, P.copy(), -1, P.copy()),
     "blur tmp shape": lambda: K.box_blur(P, P.copy(), 1, H.copy()),
+    "gauss sigma inf": lambda: K.gaussian_like_blur(P, P.copy(), float("inf"), P.copy()),
     "gauss sigma negative": lambda: K.gaussian_like_blur(P, P.copy(), -1.0, P.copy()),
     "downsample dst shape": lambda: K.downsample2x(P, P.copy()),
 }

@@ -26,13 +26,14 @@ import math
 
 import numpy as np
 
-from ._jit import check_finite, check_plane, check_same_shape, check_unit, clip_box, jit
+from ._jit import check_plane, check_same_shape, check_unit, clip_box, jit
 from .blit import _blend_region, _copy_region, clip_offset
 
 __all__ = ["warp_blend"]
 
-# |inv| entries above this are a degenerate (zero-scale) layer, not something to draw.
-_MAX_COEFF = 1e9
+# |inv| entries above this are a degenerate (vanishing) layer, not something to draw;
+# with sources below this size it also keeps the fixed-point tap coordinates in range.
+_LIMIT = 1 << 24
 
 
 def warp_blend(dst, src, src_alpha, inv, opacity, box) -> None:
@@ -47,16 +48,16 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box) -> None:
     """
     check_plane("dst", dst, writable=True)
     check_plane("src", src)
-    if src.shape[0] < 1 or src.shape[1] < 1:
-        raise ValueError(f"src must be at least 1×1, got shape {src.shape}")
+    if not (1 <= src.shape[0] <= _LIMIT and 1 <= src.shape[1] <= _LIMIT):
+        raise ValueError(f"src must be between 1×1 and {_LIMIT}×{_LIMIT}, got shape {src.shape}")
     if src_alpha is not None:
         check_plane("src_alpha", src_alpha)
         check_same_shape("src and src_alpha", src, src_alpha)
     m = np.asarray(inv, dtype=np.float64)
     if m.shape != (2, 3):
         raise ValueError(f"inv must have shape (2, 3), got {m.shape}")
-    if not np.all(np.isfinite(m)) or np.any(np.abs(m) > _MAX_COEFF):
-        raise ValueError(f"inv must be finite with entries of magnitude <= {_MAX_COEFF:g}, got {m.tolist()}")
+    if not np.all(np.abs(m) <= _LIMIT):  # also rejects NaN and ±inf
+        raise ValueError(f"inv entries must be finite with magnitude <= {_LIMIT}, got {m.tolist()}")
     op = check_unit("opacity", opacity)
     x0, y0, x1, y1 = clip_box(box, dst.shape)
     if op == 0.0 or x0 >= x1 or y0 >= y1:
@@ -83,12 +84,28 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box) -> None:
     _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, op, x0, y0, x1, y1)
 
 
-@jit
-def _narrow(a, b, n, xa, xb):
-    """Narrow [xa, xb) to the x where t = a·x + b can have a non-zero tap weight.
+# Fixed point inside the loop.  Tap coordinates t = u − ½ are int64 with 32 fraction
+# bits and advance by a constant step per pixel; bilinear weights keep the top 12 bits
+# of the fraction (rounded), so a tap's 2×2 weights sum to exactly 2**24.  Integer
+# positions give weights 4096/0 exactly, which keeps translations bit-exact.
+_ONE = 1 << 32
+_FRAC = _ONE - 1
+_W_BITS = 12
+_W_ONE = 1 << _W_BITS
+_W_SHIFT = 32 - _W_BITS
+_W_HALF = 1 << (_W_SHIFT - 1)
+_AREA_BITS = 2 * _W_BITS
+_AREA = float(1 << _AREA_BITS)
+_AREA_HALF = 1 << (_AREA_BITS - 1)
 
-    That needs −1 < t < n.  The result is conservative (one pixel wider than exact);
+
+@jit
+def _span(a, b, n, xa, xb):
+    """Narrow [xa, xb) to the x where t = a·x + b can give a tap a non-zero weight.
+
+    That needs −1 < t < n.  The result is conservative (a pixel wider than exact);
     the pixel loop still checks every tap, so rounding here never changes output.
+    Keeps t bounded by about n + 2|a| inside the span (the fixed-point range).
     """
     if a > 1e-9:
         lo = (-1.0 - b) / a
@@ -96,6 +113,8 @@ def _narrow(a, b, n, xa, xb):
     elif a < -1e-9:
         lo = (n - b) / a
         hi = (-1.0 - b) / a
+    elif b <= -2.0 or b >= n + 1.0:
+        return xa, xa  # (almost) constant along the row, and outside
     else:
         return xa, xb  # (almost) constant along the row: let the pixel loop decide
     lo = min(max(lo, xa - 1.0), xb + 1.0)
@@ -104,73 +123,157 @@ def _narrow(a, b, n, xa, xb):
 
 
 @jit
+def _weight(t):
+    """Weight (0.._W_ONE) of the second tap for fixed-point coordinate ``t``."""
+    return ((t & _FRAC) + _W_HALF) >> _W_SHIFT
+
+
+@jit
+def _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1):
+    return (c00 * wx0 + c01 * wx1) * wy0 + (c10 * wx0 + c11 * wx1) * wy1
+
+
+@jit
+def _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1):
+    """(Σ w·a·c, Σ w·a) over the taps that exist; taps outside the source are transparent.
+
+    a is the alpha byte, or 1 without an alpha plane (then the sums have scale 2**24).
+    """
+    sh, sw = src.shape
+    cs = np.int64(0)
+    As = np.int64(0)
+    for j in range(2):
+        yy = iy + j
+        if yy < 0 or yy >= sh:
+            continue
+        wy = wy1 if j else wy0
+        for i in range(2):
+            xx = ix + i
+            if xx < 0 or xx >= sw:
+                continue
+            w = wy * (wx1 if i else wx0)
+            p = np.int64(alpha[yy, xx]) if has_alpha else np.int64(1)
+            cs += w * p * np.int64(src[yy, xx])
+            As += w * p
+    return cs, As
+
+
+@jit
+def _over(d, cs, As, k):
+    """round(k·cs + (1 − k·As)·d) as a byte: premultiplied colour over ``d``."""
+    r = k * cs + (1.0 - k * As) * d
+    if r <= 0.0:
+        return 0
+    if r >= 254.5:
+        return 255
+    return int(r + 0.5)
+
+
+@jit
 def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1):
     sh, sw = src.shape
-    k = opacity * (1.0 / 255.0)  # opacity · (alpha byte → 0..1)
+    du = np.int64(round(a00 * _ONE))  # per-pixel steps of the tap coordinates
+    dv = np.int64(round(a10 * _ONE))
+    copy = opacity == 1.0 and not has_alpha
+    kc = opacity / _AREA  # sums without alpha have scale 2**24
+    keep = 1.0 - opacity
+    k = opacity / (_AREA * 255.0) if has_alpha else kc
     for y in range(y0, y1):
         yc = y + 0.5
-        # tap coordinate t = u − ½ = a00·x + ub along this row (likewise v)
+        # tap coordinates t = u − ½ = ub + a00·x and v − ½ = vb + a10·x along this row
         ub = a00 * 0.5 + (a01 * yc + a02) - 0.5
         vb = a10 * 0.5 + (a11 * yc + a12) - 0.5
-        xa, xb = _narrow(a00, ub, sw, x0, x1)
-        xa, xb = _narrow(a10, vb, sh, xa, xb)
-        for x in range(xa, xb):
-            tu = ub + a00 * x
-            tv = vb + a10 * x
-            fu = math.floor(tu)
-            fv = math.floor(tv)
-            ix = int(fu)
-            iy = int(fv)
-            if ix < -1 or iy < -1 or ix >= sw or iy >= sh:
-                continue
-            wx1 = tu - fu
-            wy1 = tv - fv
-            wx0 = 1.0 - wx1
-            wy0 = 1.0 - wy1
-            d = float(dst[y, x])
-            if ix >= 0 and iy >= 0 and ix + 1 < sw and iy + 1 < sh:
-                # interior: all four taps exist
-                c00 = float(src[iy, ix])
-                c01 = float(src[iy, ix + 1])
-                c10 = float(src[iy + 1, ix])
-                c11 = float(src[iy + 1, ix + 1])
-                if has_alpha:
-                    p00 = float(alpha[iy, ix])
-                    p01 = float(alpha[iy, ix + 1])
-                    p10 = float(alpha[iy + 1, ix])
-                    p11 = float(alpha[iy + 1, ix + 1])
-                    cs = wy0 * (wx0 * p00 * c00 + wx1 * p01 * c01) + wy1 * (wx0 * p10 * c10 + wx1 * p11 * c11)
-                    As = wy0 * (wx0 * p00 + wx1 * p01) + wy1 * (wx0 * p10 + wx1 * p11)
-                    if As == 0.0:
-                        continue
-                    r = k * cs + (1.0 - k * As) * d
+        xa, xb = _span(a00, ub, sw, x0, x1)
+        xa, xb = _span(a10, vb, sh, xa, xb)
+        if xa >= xb:
+            continue
+        tu = np.int64(round((ub + a00 * xa) * _ONE))
+        tv = np.int64(round((vb + a10 * xa) * _ONE))
+        drow = dst[y]
+        if dv == 0:
+            _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k)
+        else:
+            _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k)
+
+
+@jit
+def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k):
+    """One destination row whose source row position is constant (no rotation/shear)."""
+    sh, sw = src.shape
+    iy = tv >> 32
+    if iy < -1 or iy >= sh:
+        return
+    wy1 = _weight(tv)
+    wy0 = _W_ONE - wy1
+    inner_y = iy >= 0 and iy + 1 < sh
+    r = iy if inner_y else 0  # rows used by the interior path only
+    s0, s1 = src[r], src[r + 1 if inner_y else 0]
+    q0, q1 = alpha[r], alpha[r + 1 if inner_y else 0]
+    for x in range(xa, xb):
+        ix = tu >> 32
+        wx1 = _weight(tu)
+        tu += du
+        if ix < -1 or ix >= sw:
+            continue
+        wx0 = _W_ONE - wx1
+        if inner_y and ix >= 0 and ix + 1 < sw:
+            c00 = np.int64(s0[ix])
+            c01 = np.int64(s0[ix + 1])
+            c10 = np.int64(s1[ix])
+            c11 = np.int64(s1[ix + 1])
+            if not has_alpha:
+                cs = _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1)
+                if copy:
+                    drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
                 else:
-                    c = wy0 * (wx0 * c00 + wx1 * c01) + wy1 * (wx0 * c10 + wx1 * c11)
-                    r = opacity * c + (1.0 - opacity) * d
-            else:
-                # border: taps outside the source are transparent
-                cs = 0.0
-                As = 0.0
-                kk = k if has_alpha else opacity
-                for j in range(2):
-                    yy = iy + j
-                    if yy < 0 or yy >= sh:
-                        continue
-                    wy = wy1 if j else wy0
-                    for i in range(2):
-                        xx = ix + i
-                        if xx < 0 or xx >= sw:
-                            continue
-                        w = wy * (wx1 if i else wx0)
-                        p = float(alpha[yy, xx]) if has_alpha else 1.0
-                        cs += w * p * float(src[yy, xx])
-                        As += w * p
-                if As == 0.0:
-                    continue
-                r = kk * cs + (1.0 - kk * As) * d
-            if r <= 0.0:
-                dst[y, x] = 0
-            elif r >= 254.5:
-                dst[y, x] = 255
-            else:
-                dst[y, x] = int(r + 0.5)
+                    drow[x] = int(kc * cs + keep * drow[x] + 0.5)
+                continue
+            p00 = np.int64(q0[ix])
+            p01 = np.int64(q0[ix + 1])
+            p10 = np.int64(q1[ix])
+            p11 = np.int64(q1[ix + 1])
+            As = _lerp4(p00, p01, p10, p11, wx0, wx1, wy0, wy1)
+            cs = _lerp4(p00 * c00, p01 * c01, p10 * c10, p11 * c11, wx0, wx1, wy0, wy1)
+        else:
+            cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1)
+        if As != 0:
+            drow[x] = _over(drow[x], cs, As, k)
+
+
+@jit
+def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k):
+    """One destination row of a rotated or sheared layer."""
+    sh, sw = src.shape
+    for x in range(xa, xb):
+        ix = tu >> 32
+        iy = tv >> 32
+        wx1 = _weight(tu)
+        wy1 = _weight(tv)
+        tu += du
+        tv += dv
+        if ix < -1 or iy < -1 or ix >= sw or iy >= sh:
+            continue
+        wx0 = _W_ONE - wx1
+        wy0 = _W_ONE - wy1
+        if ix >= 0 and iy >= 0 and ix + 1 < sw and iy + 1 < sh:
+            c00 = np.int64(src[iy, ix])
+            c01 = np.int64(src[iy, ix + 1])
+            c10 = np.int64(src[iy + 1, ix])
+            c11 = np.int64(src[iy + 1, ix + 1])
+            if not has_alpha:
+                cs = _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1)
+                if copy:
+                    drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
+                else:
+                    drow[x] = int(kc * cs + keep * drow[x] + 0.5)
+                continue
+            p00 = np.int64(alpha[iy, ix])
+            p01 = np.int64(alpha[iy, ix + 1])
+            p10 = np.int64(alpha[iy + 1, ix])
+            p11 = np.int64(alpha[iy + 1, ix + 1])
+            As = _lerp4(p00, p01, p10, p11, wx0, wx1, wy0, wy1)
+            cs = _lerp4(p00 * c00, p01 * c01, p10 * c10, p11 * c11, wx0, wx1, wy0, wy1)
+        else:
+            cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1)
+        if As != 0:
+            drow[x] = _over(drow[x], cs, As, k)

@@ -2,8 +2,8 @@
 
 Sniffed by content, never by extension:
 
-1. Pillow tries the still formats (PNG, JPEG/MPO, WebP, BMP, GIF, TIFF; no plug-in that
-   shells out, such as EPS).  One frame → ``kind="image"``.  More than one frame (animated
+1. Pillow tries the still formats (PNG, JPEG (incl. MPO), WebP, BMP, GIF, TIFF, AVIF; no
+   plug-in that shells out, such as EPS).  One frame → ``kind="image"``.  More than one frame (animated
    GIF / APNG / animated WebP) → ``kind="video"``: GIF and APNG are decoded by PyAV;
    animated WebP by Pillow (``backend="pillow"``) because the FFmpeg 8.1 bundled with
    PyAV 18 has no animated-WebP decoder (``avcodec_send_packet`` → InvalidDataError).
@@ -32,8 +32,14 @@ from compositor.errors import MediaError
 
 __all__ = ["MediaInfo", "probe_media", "STILL_FORMATS", "ALPHA_PIX_FMTS"]
 
-#: Pillow plug-ins tried when sniffing (no EPS/PDF/... that run external programs)
-STILL_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF")
+#: Pillow plug-ins tried when sniffing, in order (JPEG covers MPO; never EPS & co., which
+#: run external programs); AVIF only when this Pillow build has it
+def _available_still_formats() -> tuple[str, ...]:
+    Image.init()
+    return tuple(f for f in ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF", "AVIF") if f in Image.OPEN)
+
+
+STILL_FORMATS = _available_still_formats()
 
 # frame pixel formats that carry alpha (or transparency, for palettes)
 ALPHA_PIX_FMTS = frozenset({

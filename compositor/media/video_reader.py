@@ -129,6 +129,7 @@ class _Worker(threading.Thread):
         self.stop_event = threading.Event()
         self._produce = produce
         self.lock = threading.Lock()
+        self.exited = False  # set under ``lock`` when run() is done with the container
         self.close_on_exit: Callable[[], None] | None = None
 
     def put(self, item) -> None:
@@ -155,6 +156,7 @@ class _Worker(threading.Thread):
         finally:
             with self.lock:
                 cb, self.close_on_exit = self.close_on_exit, None
+                self.exited = True
                 self.stop_event.set()
             if cb is not None:
                 cb()
@@ -191,6 +193,8 @@ class VideoReader:
         self._first_pts_us: int | None = None  # pts of the stream's first frame, once known
         self._container = None
         self._keyframes_us: list[int] = []
+        #: number of container seeks so far (the initial one when start_us > 0, then re-seeks)
+        self.seek_count = 0
         if info.backend != "pillow":
             self._open_av()
         self._start(int(start_us), seek=int(start_us) > 0)
@@ -299,7 +303,7 @@ class VideoReader:
             return
         # the thread is stuck inside FFmpeg: it closes the container itself when it returns
         with w.lock:
-            if w.is_alive():
+            if not w.exited:
                 w.close_on_exit = self._container.close if self._container is not None else None
                 self._container = None
             elif close_container and self._container is not None:
@@ -309,6 +313,7 @@ class VideoReader:
             self._open_av()
 
     def _start(self, target_us: int, *, seek: bool) -> None:
+        self.seek_count += int(seek)
         self._eof = False
         self._gen_target = target_us
         self._gen_taken = 0
