@@ -12,7 +12,8 @@ from typing import Callable
 import numpy as np
 
 from .geometry import Affine
-from .kernels import (blend_region, copy_region, crossfade, fill, gaussian_like_blur, rgb_to_yuv709,
+from . import transitions
+from .kernels import (blend_region, copy_region, fill, gaussian_like_blur, rgb_to_yuv709,
                       warp_blend)
 from .media.planes import Planes
 from .plan import BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
@@ -115,8 +116,6 @@ class Compositor:
 
     def transition(self, dst: Planes, op: TransitionOp, pictures: Callable[[DrawOp], Planes]) -> None:
         """Render A and B each over the current canvas, then blend the two results."""
-        if op.kind != "dissolve":  # pragma: no cover - timeline maps every name to a kernel
-            raise ValueError(f"no kernel for transition kind {op.kind!r}")
         if self._scratch is None:
             self._scratch = _new_planes(self.width, self.height)
         a = self._scratch
@@ -126,9 +125,7 @@ class Compositor:
             self.draw(a, d, pictures(d))
         for d in op.b:
             self.draw(dst, d, pictures(d))
-        # dst currently holds B; blend towards A by (1 - p).
-        for plane_d, plane_a in ((dst.y, a.y), (dst.u, a.u), (dst.v, a.v)):
-            crossfade(plane_d, plane_d, plane_a, 1.0 - op.progress)
+        transitions.blend(op.kind, dst, a, dst, op.progress)
 
     def blur_fill(self, dst: Planes, op: BlurFillOp, src: Planes) -> None:
         """Cover-scaled, blurred picture behind everything (computed at 1/4 size)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import keyframes
+from . import animation, keyframes
 from .geometry import Affine, pixel_box
 from .timeline import BackgroundSpec, Timeline, VisualClip, source_time_us
 
@@ -149,6 +149,11 @@ def clip_matrix(tl: Timeline, clip: VisualClip, x: float, y: float, sx: float, s
 def draw_clip(tl: Timeline, clip: VisualClip, t_us: int) -> DrawOp | None:
     """The DrawOp of ``clip`` at ``t_us`` (which may lie in a transition's handle)."""
     x, y, sx, sy, rot, alpha = clip_values(clip, t_us)
+    if clip.animations:
+        local = t_us - clip.target_start_us
+        st = animation.state_at(clip.animations, local, clip.target_duration_us)
+        x, y, sx, sy = x + st.dx, y + st.dy, sx * st.scale, sy * st.scale
+        rot, alpha = rot + st.rotation, alpha * st.alpha
     opacity = min(max(alpha, 0.0), 1.0)
     if opacity <= 0.0 or sx == 0.0 or sy == 0.0:
         return None

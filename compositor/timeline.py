@@ -18,16 +18,15 @@ from . import timebase
 from .draft import (AnimationContainer, AudioEffectMaterial, AudioFade, CanvasMaterial, ChromaMaterial,
                     Draft, EffectMaterial, MaskMaterial, Segment, SpeedMaterial, TransitionMaterial)
 from .errors import DraftEmpty, DraftError, OptionsError
+from .animation import AnimationSpec
 from .geometry import Affine, metadata_rotation
+from .registry import APPROXIMATED, Registry, default_registry
+from .transitions import FALLBACK as TRANSITION_FALLBACK
 from .warnings import RenderWarning
 
 VISUAL_PROPERTIES = {"KFTypePositionX", "KFTypePositionY", "KFTypeScaleX", "KFTypeScaleY",
                      "UNIFORM_SCALE", "KFTypeRotation", "KFTypeAlpha"}
 PHOTO_SENTINEL_US = 10_800_000_000
-
-# Transitions the core renders exactly as a dissolve. Every other name is drawn as a
-# dissolve too and reported as approximated (the transition catalogue is its own module).
-DISSOLVE_NAMES = {"叠化", "溶解", "色彩溶解", "水滴溶解", "dissolve", "fade"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +114,7 @@ class VisualClip:
     uniform_scale: bool = True
     transition_out: TransitionSpan | None = None
     background: BackgroundSpec | None = None
+    animations: tuple[AnimationSpec, ...] = ()
 
     @property
     def target_end_us(self) -> int:
@@ -317,10 +317,6 @@ def _note_unrendered(seg: Segment, attachments, warnings: list[RenderWarning]) -
         if isinstance(obj, MaskMaterial):
             warnings.append(RenderWarning(kind="mask", status="skipped", name=obj.name,
                                           resource_id=obj.resource_id, **span))
-        elif isinstance(obj, AnimationContainer):
-            for a in obj.animations:
-                warnings.append(RenderWarning(kind="animation", status="skipped", name=f"{a.type}:{a.name}",
-                                              resource_id=a.resource_id, **span))
         elif isinstance(obj, EffectMaterial):
             kind = {"filter": "filter", "mix_mode": "mix_mode", "text_shape": "text_bubble",
                     "text_effect": "text_effect"}.get(obj.type, "effect")
@@ -331,6 +327,30 @@ def _note_unrendered(seg: Segment, attachments, warnings: list[RenderWarning]) -
                                           resource_id=obj.resource_id, **span))
         elif isinstance(obj, ChromaMaterial):
             warnings.append(RenderWarning(kind="chroma", status="skipped", **span))
+
+
+def _animations(seg: Segment, attachments, registry: Registry,
+                warnings: list[RenderWarning]) -> tuple[AnimationSpec, ...]:
+    """Resolve a segment's animation container against the registry (spec §10)."""
+    out = []
+    for _, obj in attachments:
+        if not isinstance(obj, AnimationContainer):
+            continue
+        for a in obj.animations:
+            span = dict(segment_id=seg.id, resource_id=a.resource_id, name=f"{a.type}:{a.name}",
+                        start_us=seg.target_timerange.start + a.start,
+                        end_us=seg.target_timerange.start + a.start + a.duration)
+            entry = registry.lookup(f"animation_{a.type}", a.name, a.resource_id)
+            if entry is None:
+                warnings.append(RenderWarning(kind="animation", status="skipped", **span,
+                                              message="no implementation; drawn without it"))
+                continue
+            if entry.status == APPROXIMATED:
+                warnings.append(RenderWarning(kind="animation", status="approximated", **span,
+                                              message=entry.note))
+            out.append(AnimationSpec(type=a.type, name=a.name, impl=entry.impl, start_us=a.start,
+                                     duration_us=a.duration, resource_id=a.resource_id))
+    return tuple(out)
 
 
 def _parse_rgba(color: str) -> tuple[int, int, int, int]:
@@ -361,12 +381,15 @@ def _background(seg: Segment, attachments, path: str) -> BackgroundSpec | None:
     return None
 
 
-def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions = OutputOptions()) -> Timeline:
+def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions = OutputOptions(),
+            registry: Registry | None = None) -> Timeline:
     """Build the :class:`Timeline` of ``draft``.
 
     ``media`` maps material ids (videos and audios) to facts about their files. A material
-    missing from it raises :class:`DraftError` at the segment that uses it.
+    missing from it raises :class:`DraftError` at the segment that uses it. ``registry``
+    says which transitions, animations … have implementations (default: all of this build).
     """
+    registry = registry or default_registry()
     warnings: list[RenderWarning] = []
     fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
     idx = _Index(draft)
@@ -455,8 +478,9 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 keyframes=_keyframes(seg, spath, warnings, VISUAL_PROPERTIES | {"KFTypeVolume"}),
                 uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
                 background=_background(seg, atts, spath) if pos == bottom_video_pos else None,
+                animations=_animations(seg, atts, registry, warnings),
             ))
-        clips = _attach_transitions(clips, track, idx, fps, warnings)
+        clips = _attach_transitions(clips, track, idx, fps, registry, warnings)
         if clips:
             tracks.append(VisualTrack(z=z, track_id=track.id, clips=tuple(clips)))
 
@@ -529,7 +553,7 @@ def _warn_audio_speed(seg: Segment, speed: float, warnings: list[RenderWarning])
                                       message=f"audio at speed {speed:g} is resampled (pitch follows speed)"))
 
 
-def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fraction,
+def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fraction, registry: Registry,
                         warnings: list[RenderWarning]) -> list[VisualClip]:
     frame_us = 1_000_000 / float(fps)
     by_seg = {s.id: s for s in track.segments}
@@ -548,12 +572,14 @@ def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fracti
         d = min(tr.duration, a.target_duration_us, b.target_duration_us)
         cut = b.target_start_us
         start = cut - d // 2
-        kind = "dissolve"
-        if tr.name not in DISSOLVE_NAMES:
+        entry = registry.lookup("transition", tr.name, tr.resource_id)
+        kind = entry.impl if entry is not None else TRANSITION_FALLBACK
+        if entry is None or entry.status == APPROXIMATED:
             warnings.append(RenderWarning(kind="transition", status="approximated", name=tr.name,
                                           resource_id=tr.resource_id, segment_id=a.segment_id,
                                           start_us=start, end_us=start + d,
-                                          message="drawn as a dissolve"))
+                                          message=entry.note if entry is not None
+                                          else f"unknown transition drawn as {TRANSITION_FALLBACK}"))
         out[i] = replace(out[i], transition_out=TransitionSpan(
             name=tr.name, resource_id=tr.resource_id, kind=kind, start_us=start, end_us=start + d,
             is_overlap=tr.is_overlap))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -192,12 +193,11 @@ def test_warp_translation_fast_path_equals_general_loop(data, src, dx, dy, opaci
 
 
 @SETTINGS
-@given(plane(), st.booleans())
-def test_warp_identity_with_alpha_is_alpha_over(src, opaque_alpha):
+@given(st.data(), plane(), st.booleans())
+def test_warp_identity_with_alpha_is_alpha_over(data, src, opaque_alpha):
     """Identity matrix with an alpha plane is a plain per-pixel alpha-over."""
-    rng = np.random.default_rng(src.size)
-    alpha = np.full(src.shape, 255, np.uint8) if opaque_alpha else rng.integers(0, 256, src.shape, dtype=np.uint8)
-    dst = rng.integers(0, 256, src.shape, dtype=np.uint8)
+    alpha = np.full(src.shape, 255, np.uint8) if opaque_alpha else data.draw(u8(src.shape))
+    dst = data.draw(u8(src.shape))
     a = alpha / 255.0
     want = naive.round_u8(a * src + (1 - a) * dst)
     K.warp_blend(dst, src, alpha, np.eye(2, 3), 1.0, (0, 0, src.shape[1], src.shape[0]))
@@ -540,57 +540,76 @@ def test_downsample2x_hand_computed():
 
 # --------------------------------------------------------------------------- validation
 
-P = np.zeros((4, 4), np.uint8)
+D = np.zeros((4, 4), np.uint8)  # a destination
+S = np.zeros((4, 4), np.uint8)  # a source (separate memory)
 H = np.zeros((2, 2), np.uint8)
 BOX = (0, 0, 4, 4)
 ID = np.eye(2, 3)
 READ_ONLY = np.zeros((4, 4), np.uint8)
 READ_ONLY.flags.writeable = False
+RGBA = np.zeros((4, 4, 4), np.uint8)
 
+# name: (call, fragment of the error message)
 INVALID_CALLS = {
-    "warp dst float": lambda: K.warp_blend(P.astype(np.float32), P, None, ID, 1, BOX),
-    "warp dst 3-D": lambda: K.warp_blend(np.zeros((4, 4, 1), np.uint8), P, None, ID, 1, BOX),
-    "warp dst column stride": lambda: K.warp_blend(np.zeros((4, 8), np.uint8)[:, ::2], P, None, ID, 1, BOX),
-    "warp dst read-only": lambda: K.warp_blend(READ_ONLY, P, None, ID, 1, BOX),
-    "warp src int16": lambda: K.warp_blend(P, P.astype(np.int16), None, ID, 1, BOX),
-    "warp src empty": lambda: K.warp_blend(P, np.zeros((0, 4), np.uint8), None, ID, 1, BOX),
-    "warp alpha shape": lambda: K.warp_blend(P, P, H, ID, 1, BOX),
-    "warp inv shape": lambda: K.warp_blend(P, P, None, np.eye(3), 1, BOX),
-    "warp inv nan": lambda: K.warp_blend(P, P, None, [[1, 0, np.nan], [0, 1, 0]], 1, BOX),
-    "warp inv huge": lambda: K.warp_blend(P, P, None, [[1e30, 0, 0], [0, 1, 0]], 1, BOX),
-    "warp opacity > 1": lambda: K.warp_blend(P, P, None, ID, 1.5, BOX),
-    "warp opacity nan": lambda: K.warp_blend(P, P, None, ID, float("nan"), BOX),
-    "warp box float": lambda: K.warp_blend(P, P, None, ID, 1, (0.5, 0, 4, 4)),
-    "warp box length": lambda: K.warp_blend(P, P, None, ID, 1, (0, 0, 4)),
-    "copy dx float": lambda: K.copy_region(P, P, 0.5, 0),
-    "copy src list": lambda: K.copy_region(P, [[1]], 0, 0),
-    "blend opacity < 0": lambda: K.blend_region(P, P, 0, 0, -0.1),
-    "fill value 256": lambda: K.fill(P, 256, BOX),
-    "fill_blend alpha 2": lambda: K.fill_blend(P, 1, 2, BOX),
-    "crossfade shapes": lambda: K.crossfade(P, P, H, 0.5),
-    "crossfade p": lambda: K.crossfade(P, P, P, 1.01),
-    "rgba 2 channels": lambda: K.rgba_to_yuva420(np.zeros((2, 2, 2), np.uint8)),
-    "rgba float": lambda: K.rgba_to_yuva420(np.zeros((2, 2, 4), np.float32)),
-    "rgba_into u shape": lambda: K.rgba_to_yuva420_into(np.zeros((4, 4, 4), np.uint8), P, P, H, P, H),
-    "rgb_to_yuv 300": lambda: K.rgb_to_yuv709(300, 0, 0),
-    "yuv420_to_rgb chroma": lambda: K.yuv420_to_rgb(P, P, P),
-    "blur tmp aliases": lambda: K.box_blur(P, P, 1, P),
-    "blur radius negative": lambda: K.box_blur(P, P.copy(), -1, P.copy()),
-    "blur tmp shape": lambda: K.box_blur(P, P.copy(), 1, H.copy()),
-    "gauss sigma inf": lambda: K.gaussian_like_blur(P, P.copy(), float("inf"), P.copy()),
-    "gauss sigma negative": lambda: K.gaussian_like_blur(P, P.copy(), -1.0, P.copy()),
-    "downsample dst shape": lambda: K.downsample2x(P, P.copy()),
+    "warp dst float": (lambda: K.warp_blend(D.astype(np.float32), S, None, ID, 1, BOX), "dst must have dtype uint8"),
+    "warp dst 3-D": (lambda: K.warp_blend(np.zeros((4, 4, 1), np.uint8), S, None, ID, 1, BOX), "dst must be 2-D"),
+    "warp dst column stride": (
+        lambda: K.warp_blend(np.zeros((4, 8), np.uint8)[:, ::2], S, None, ID, 1, BOX),
+        "column stride 1",
+    ),
+    "warp dst read-only": (lambda: K.warp_blend(READ_ONLY, S, None, ID, 1, BOX), "dst must be writable"),
+    "warp src int16": (lambda: K.warp_blend(D, S.astype(np.int16), None, ID, 1, BOX), "src must have dtype uint8"),
+    "warp src empty": (lambda: K.warp_blend(D, np.zeros((0, 4), np.uint8), None, ID, 1, BOX), "between 1×1"),
+    "warp alpha shape": (lambda: K.warp_blend(D, S, H, ID, 1, BOX), "same shape"),
+    "warp alpha dtype": (lambda: K.warp_blend(D, S, S.astype(bool), ID, 1, BOX), "src_alpha must have dtype"),
+    "warp inv shape": (lambda: K.warp_blend(D, S, None, np.eye(3), 1, BOX), "inv must have shape"),
+    "warp inv nan": (lambda: K.warp_blend(D, S, None, [[1, 0, np.nan], [0, 1, 0]], 1, BOX), "finite"),
+    "warp inv huge": (lambda: K.warp_blend(D, S, None, [[1e30, 0, 0], [0, 1, 0]], 1, BOX), "magnitude"),
+    "warp opacity > 1": (lambda: K.warp_blend(D, S, None, ID, 1.5, BOX), "opacity must be in"),
+    "warp opacity nan": (lambda: K.warp_blend(D, S, None, ID, float("nan"), BOX), "opacity must be in"),
+    "warp opacity str": (lambda: K.warp_blend(D, S, None, ID, "1", BOX), "opacity must be"),
+    "warp box float": (lambda: K.warp_blend(D, S, None, ID, 1, (0.5, 0, 4, 4)), "box must be an integer"),
+    "warp box length": (lambda: K.warp_blend(D, S, None, ID, 1, (0, 0, 4)), "box must be"),
+    "warp src is dst": (lambda: K.warp_blend(D, D, None, ID, 1, BOX), "must not overlap"),
+    "warp alpha overlaps dst": (lambda: K.warp_blend(D, H, D[:2, :2], ID, 1, BOX), "must not overlap"),
+    "copy src overlaps dst": (lambda: K.copy_region(D[:, :2], D[:, 1:], 0, 0), "must not overlap"),
+    "copy dx float": (lambda: K.copy_region(D, S, 0.5, 0), "dx must be an integer"),
+    "copy dy bool": (lambda: K.copy_region(D, S, 0, True), "dy must be an integer"),
+    "copy src list": (lambda: K.copy_region(D, [[1]], 0, 0), "src must be a numpy array"),
+    "blend opacity < 0": (lambda: K.blend_region(D, S, 0, 0, -0.1), "opacity must be in"),
+    "fill value 256": (lambda: K.fill(D, 256, BOX), "value must be in 0..255"),
+    "fill_blend alpha 2": (lambda: K.fill_blend(D, 1, 2, BOX), "alpha must be in"),
+    "crossfade shapes": (lambda: K.crossfade(D, S, H, 0.5), "same shape"),
+    "crossfade p": (lambda: K.crossfade(D, S, S, 1.01), "p must be in"),
+    "rgba 2 channels": (lambda: K.rgba_to_yuva420(np.zeros((2, 2, 2), np.uint8)), "shape (h, w, 4)"),
+    "rgba float": (lambda: K.rgba_to_yuva420(np.zeros((2, 2, 4), np.float32)), "uint8"),
+    "rgba_into u shape": (lambda: K.rgba_to_yuva420_into(RGBA, D, H, S, D.copy(), H.copy()), "v must have shape"),
+    "rgb_to_yuv 300": (lambda: K.rgb_to_yuv709(300, 0, 0), "r must be in 0..255"),
+    "yuv420_to_rgb chroma": (lambda: K.yuv420_to_rgb(D, S, S), "u and v must have shape"),
+    "blur tmp aliases": (lambda: K.box_blur(S, D, 1, D), "tmp must not overlap"),
+    "blur radius negative": (lambda: K.box_blur(S, D, -1, D.copy()), "radius must be in"),
+    "blur tmp shape": (lambda: K.box_blur(S, D, 1, H.copy()), "same shape"),
+    "gauss sigma inf": (lambda: K.gaussian_like_blur(S, D, float("inf"), D.copy()), "sigma must be finite"),
+    "gauss sigma negative": (lambda: K.gaussian_like_blur(S, D, -1.0, D.copy()), "sigma must be >= 0"),
+    "downsample dst shape": (lambda: K.downsample2x(S, D), "dst must have shape (2, 2)"),
 }
 
 
-@pytest.mark.parametrize("call", INVALID_CALLS.values(), ids=INVALID_CALLS.keys())
-def test_invalid_arguments_raise_value_error(call):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("call", "message"), INVALID_CALLS.values(), ids=INVALID_CALLS.keys())
+def test_invalid_arguments_raise_value_error(call, message):
+    before = D.copy()
+    with pytest.raises(ValueError, match=re.escape(message)):
         call()
+    np.testing.assert_array_equal(D, before)  # nothing was written
 
 
-def test_row_padded_views_are_accepted():
+def test_row_padded_and_flipped_views_are_accepted():
     big = np.zeros((4, 16), np.uint8)
-    K.warp_blend(big[:, :5], P, P, ID, 1, BOX)
-    K.copy_region(big[:, 3:9], P, 0, 0)
+    K.warp_blend(big[:, :5], S, S, ID, 1, BOX)
+    K.copy_region(big[:, 3:9], S, 0, 0)
     K.crossfade(big[:, :4], big[:, 4:8], big[:, 8:12], 0.5)
+    src = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    dst = np.zeros((4, 4), np.uint8)
+    K.warp_blend(dst, src[::-1], None, [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX)  # negative row stride
+    np.testing.assert_array_equal(dst, naive.warp_blend(np.zeros((4, 4), np.uint8), src[::-1], None,
+                                                         [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX))

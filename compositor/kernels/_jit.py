@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 import numba
 import numpy as np
@@ -40,7 +41,7 @@ def check_plane(name: str, arr, *, writable: bool = False) -> np.ndarray:
         raise ValueError(f"{name} must have dtype uint8, got {arr.dtype}")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (one plane), got shape {arr.shape}")
-    if arr.shape[1] > 1 and arr.strides[1] != 1:
+    if arr.shape[1] > 1 and arr.size and arr.strides[1] != 1:
         raise ValueError(
             f"{name} must have contiguous columns (column stride 1), got strides {arr.strides}"
         )
@@ -56,12 +57,17 @@ def check_same_shape(names: str, *arrays: np.ndarray) -> None:
         raise ValueError(f"{names} must have the same shape, got {shapes}")
 
 
+def check_disjoint(names: str, a: np.ndarray, b: np.ndarray) -> None:
+    """Raise if two arrays' memory ranges overlap (a cheap bounds test, no false negatives)."""
+    if np.may_share_memory(a, b):
+        raise ValueError(f"{names} must not overlap in memory")
+
+
 def check_unit(name: str, value) -> float:
     """Return ``value`` as a float in [0, 1], else raise."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    f = float(value)
     if not (0.0 <= f <= 1.0):  # also rejects NaN
         raise ValueError(f"{name} must be in [0, 1], got {value!r}")
     return f
@@ -100,10 +106,9 @@ def clip_box(box, shape: tuple[int, int]) -> tuple[int, int, int, int]:
 
 def check_finite(name: str, value) -> float:
     """Return ``value`` as a finite float, else raise."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    f = float(value)
     if not math.isfinite(f):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return f

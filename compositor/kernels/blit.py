@@ -13,7 +13,7 @@ pixel at ``(dx, dy)`` in ``dst``; whatever falls outside either array is clipped
 """
 from __future__ import annotations
 
-from ._jit import check_int, check_plane, check_unit, jit
+from ._jit import check_disjoint, check_int, check_plane, check_unit, jit
 
 __all__ = ["copy_region", "blend_region"]
 
@@ -36,10 +36,12 @@ def clip_offset(dst_shape, src_shape, dx: int, dy: int):
 def copy_region(dst, src, dx, dy) -> None:
     """Copy ``src`` into ``dst`` with its top-left at integer ``(dx, dy)``, clipped.
 
-    dst: uint8 (h, w), writable, column stride 1.  src: uint8 (sh, sw), column stride 1.
+    dst: uint8 (h, w), writable, column stride 1.  src: uint8 (sh, sw), column stride 1,
+    not overlapping dst.
     """
     check_plane("dst", dst, writable=True)
     check_plane("src", src)
+    check_disjoint("src and dst", src, dst)
     r = clip_offset(dst.shape, src.shape, check_int("dx", dx), check_int("dy", dy))
     if r is not None:
         _copy_region(dst, src, *r)
@@ -53,6 +55,7 @@ def blend_region(dst, src, dx, dy, opacity) -> None:
     """
     check_plane("dst", dst, writable=True)
     check_plane("src", src)
+    check_disjoint("src and dst", src, dst)
     op = check_unit("opacity", opacity)
     r = clip_offset(dst.shape, src.shape, check_int("dx", dx), check_int("dy", dy))
     if r is None or op == 0.0:

@@ -91,7 +91,8 @@ def rgba_to_yuva420_into(rgba, y, u, v, a, a_half) -> None:
     _check_rgba(rgba)
     full = rgba.shape[:2]
     half = _half(full)
-    for name, plane, shape in (("y", y, full), ("a", a, full), ("u", u, half), ("v", v, half), ("a_half", a_half, half)):
+    planes = (("y", y, full), ("u", u, half), ("v", v, half), ("a", a, full), ("a_half", a_half, half))
+    for name, plane, shape in planes:
         check_plane(name, plane, writable=True)
         if plane.shape != shape:
             raise ValueError(f"{name} must have shape {shape} for rgba of shape {rgba.shape}, got {plane.shape}")
