@@ -428,15 +428,17 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 if clip is not None:
                     audio.append(clip)
             continue
+        if track.type == "text":
+            _text_track(track, z, idx, warnings)
+            continue
+        if track.type == "sticker":
+            _sticker_track(track, z, idx, warnings)
+            continue
+        if track.type in ("effect", "filter", "adjust"):
+            _adjustment_track(track, z, idx, warnings)
+            continue
         if track.type != "video":
-            for seg in track.segments:
-                warnings.append(RenderWarning(
-                    kind={"text": "text", "sticker": "sticker", "effect": "effect", "filter": "filter"}
-                    .get(track.type, f"track:{track.type}"),
-                    status="skipped", name=_name_of(idx, track.type, seg.material_id),
-                    resource_id=_resource_of(idx, track.type, seg.material_id), segment_id=seg.id,
-                    start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
-                    message="not rendered yet"))
+            _skip_track(track, idx, warnings, kind=f"track:{track.type}")
             continue
         clips: list[VisualClip] = []
         segs = sorted(enumerate(track.segments), key=lambda p: p[1].target_timerange.start)
@@ -497,6 +499,30 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                     duration_us=duration_us, first_frame=first, frame_count=end_frame - first,
                     canvas_to_output=canvas_to_output, tracks=tuple(tracks), audio_clips=tuple(audio),
                     warnings=tuple(warnings))
+
+
+def _skip_track(track, idx: _Index, warnings: list[RenderWarning], kind: str,
+                message: str = "not rendered yet") -> None:
+    for seg in track.segments:
+        warnings.append(RenderWarning(
+            kind=kind, status="skipped", name=_name_of(idx, track.type, seg.material_id),
+            resource_id=_resource_of(idx, track.type, seg.material_id), segment_id=seg.id,
+            start_us=seg.target_timerange.start, end_us=seg.target_timerange.end, message=message))
+
+
+def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning]) -> None:
+    """Text segments (spec §14)."""
+    _skip_track(track, idx, warnings, kind="text")
+
+
+def _sticker_track(track, z: int, idx: _Index, warnings: list[RenderWarning]) -> None:
+    """Sticker segments (spec §15)."""
+    _skip_track(track, idx, warnings, kind="sticker")
+
+
+def _adjustment_track(track, z: int, idx: _Index, warnings: list[RenderWarning]) -> None:
+    """Effect and filter tracks: adjustment layers over everything below (spec §16)."""
+    _skip_track(track, idx, warnings, kind="effect" if track.type == "effect" else "filter")
 
 
 def _name_of(idx: _Index, track_type: str, material_id: str) -> str:
