@@ -16,6 +16,7 @@ from . import transitions
 from .kernels import (blend_region, copy_region, fill, gaussian_like_blur, rgb_to_yuv709,
                       warp_blend)
 from .media.planes import Planes
+from .scratch import Scratch
 from .plan import BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
 
 # Blur backgrounds are computed at this fraction of the output size, then scaled up.
@@ -62,7 +63,7 @@ class Compositor:
     def __init__(self, width: int, height: int):
         self.width = width
         self.height = height
-        self._scratch: Planes | None = None        # transition side A
+        self._fx = Scratch()                       # transitions, filters, blend modes, masks
         self._small: tuple[Planes, Planes] | None = None  # blur background work planes
         self._colours: dict[tuple[int, int, int], tuple[int, int, int]] = {}
 
@@ -116,16 +117,16 @@ class Compositor:
 
     def transition(self, dst: Planes, op: TransitionOp, pictures: Callable[[DrawOp], Planes]) -> None:
         """Render A and B each over the current canvas, then blend the two results."""
-        if self._scratch is None:
-            self._scratch = _new_planes(self.width, self.height)
-        a = self._scratch
-        for plane_a, plane_d in ((a.y, dst.y), (a.u, dst.u), (a.v, dst.v)):
-            copy_region(plane_a, plane_d, 0, 0)
+        fx = self._fx
+        a = fx.copy_of("transition_a", dst)
+        below = None
+        if not op.overlap and op.kind not in transitions.HALVES:
+            below = fx.copy_of("transition_below", dst)
         for d in op.a:
             self.draw(a, d, pictures(d))
         for d in op.b:
             self.draw(dst, d, pictures(d))
-        transitions.blend(op.kind, dst, a, dst, op.progress)
+        transitions.blend(op.kind, dst, a, dst, op.progress, overlap=op.overlap, below=below, scratch=fx)
 
     def blur_fill(self, dst: Planes, op: BlurFillOp, src: Planes) -> None:
         """Cover-scaled, blurred picture behind everything (computed at 1/4 size)."""

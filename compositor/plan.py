@@ -71,6 +71,7 @@ class TransitionOp:
     a: tuple[DrawOp, ...]
     b: tuple[DrawOp, ...]
     name: str = ""
+    overlap: bool = True           # False: "A out" half, then "B in" half (spec §9)
 
     def covers(self, width: int, height: int) -> bool:
         return (any(op.covers(width, height) for op in self.a)
@@ -217,7 +218,7 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
                 b = draw_clip(tl, clips[i + 1], t)
                 p = (t - tr.start_us) / (tr.end_us - tr.start_us)
                 op = TransitionOp(kind=tr.kind, progress=p, a=(a,) if a else (), b=(b,) if b else (),
-                                  name=tr.name)
+                                  name=tr.name, overlap=tr.is_overlap)
                 active = i if t < clips[i + 1].target_start_us else i + 1
                 break
         else:

@@ -119,7 +119,7 @@ class DraftSession:
         tl = self.timeline
         compositor = Compositor(tl.width, tl.height)
         is_cancelled = _cancel_check(cancel)
-        with PicturePool(tl, self.catalog, decode_threads=self.options.threads) as pictures:
+        with PicturePool(tl, self.catalog, decode_threads=_decode_threads(self.options.threads)) as pictures:
             for n in range(tl.frame_count):
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")
@@ -184,6 +184,15 @@ class DraftSession:
         return RenderResult(output=str(output), frames=tl.frame_count, width=tl.width, height=tl.height,
                             fps=tl.fps, duration_us=tl.output_duration_us,
                             elapsed_s=time.monotonic() - started, warnings=tl.warnings)
+
+
+def _decode_threads(requested: int) -> int:
+    """Threads per video decoder. On small machines x264 already keeps every core busy and
+    each extra decoder thread costs a frame pool (~10 MB at 1080p), so decode on one
+    thread each; elsewhere let FFmpeg choose."""
+    if requested:
+        return requested
+    return 1 if (os.cpu_count() or 1) <= 4 else 0
 
 
 def _cancel_check(cancel) -> Callable[[], bool]:

@@ -37,7 +37,7 @@ def _needed_window(tl: Timeline) -> dict[str, tuple[VisualClip, int, int]]:
 class PicturePool:
     def __init__(self, tl: Timeline, catalog: MediaCatalog, *,
                  reader_factory: Callable[..., VideoReader] = VideoReader,
-                 read_ahead: int = 3, decode_threads: int = 0):
+                 read_ahead: int = 2, decode_threads: int = 0):
         self._tl = tl
         self._catalog = catalog
         self._factory = reader_factory

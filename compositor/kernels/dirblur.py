@@ -1,0 +1,94 @@
+"""One-directional box blur of a plane (pure, no I/O): motion / directional blur.
+
+``directional_blur(src, dst, radius, axis, tmp)``: the mean of the ``2·radius + 1`` pixels
+along rows (axis 1, horizontal) or columns (axis 0, vertical), edges repeated, rounded half
+up, as a running sum (cost does not depend on the radius).  ``passes`` repeats it (two or
+three passes approach a Gaussian along that axis).  ``dst`` may be ``src``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import check_int, check_plane, check_same_shape, jit
+
+__all__ = ["directional_blur"]
+
+
+def directional_blur(src, dst, radius, axis, tmp, passes=1) -> None:
+    """Box-blur ``src`` along ``axis`` (1 = horizontal, 0 = vertical) into ``dst``.
+
+    src, dst, tmp: uint8 planes of one shape; tmp is scratch overlapping neither.
+    radius: int >= 0 (0 copies); passes: 1..8.
+    """
+    check_plane("src", src)
+    check_plane("dst", dst, writable=True)
+    check_plane("tmp", tmp, writable=True)
+    check_same_shape("src, dst and tmp", src, dst, tmp)
+    if np.may_share_memory(tmp, src) or np.may_share_memory(tmp, dst):
+        raise ValueError("tmp must not overlap src or dst")
+    r = check_int("radius", radius)
+    if not 0 <= r <= 1 << 30:
+        raise ValueError(f"radius must be in 0..2**30, got {radius!r}")
+    ax = check_int("axis", axis)
+    if ax not in (0, 1):
+        raise ValueError(f"axis must be 0 or 1, got {axis!r}")
+    n = check_int("passes", passes)
+    if not 1 <= n <= 8:
+        raise ValueError(f"passes must be in 1..8, got {passes!r}")
+    if not src.size:
+        return
+    cur = src
+    for _ in range(n):
+        if ax == 1:
+            _blur_rows(cur, tmp, r)
+        else:
+            _blur_cols(cur, tmp, r)
+        _copy(tmp, dst)
+        cur = dst
+
+
+@jit
+def _blur_rows(src, out, r):
+    h, w = src.shape
+    d = 2 * r + 1
+    inv = 1.0 / d
+    kw = min(r, w - 1)
+    for y in range(h):
+        srow = src[y]
+        orow = out[y]
+        s = (r + 1) * np.int64(srow[0]) + (r - kw) * np.int64(srow[w - 1])
+        for k in range(1, kw + 1):
+            s += srow[k]
+        for x in range(w):
+            orow[x] = int(s * inv + 0.5)
+            s += np.int64(srow[min(x + r + 1, w - 1)]) - np.int64(srow[max(x - r, 0)])
+
+
+@jit
+def _blur_cols(src, out, r):
+    h, w = src.shape
+    d = 2 * r + 1
+    inv = 1.0 / d
+    kh = min(r, h - 1)
+    # running sums for all columns at once, row by row (cache friendly)
+    s = np.empty(w, np.int64)
+    for x in range(w):
+        s[x] = (r + 1) * np.int64(src[0, x]) + (r - kh) * np.int64(src[h - 1, x])
+    for k in range(1, kh + 1):
+        for x in range(w):
+            s[x] += src[k, x]
+    for y in range(h):
+        orow = out[y]
+        add = src[min(y + r + 1, h - 1)]
+        sub = src[max(y - r, 0)]
+        for x in range(w):
+            orow[x] = int(s[x] * inv + 0.5)
+            s[x] += np.int64(add[x]) - np.int64(sub[x])
+
+
+@jit
+def _copy(src, dst):
+    h, w = src.shape
+    for y in range(h):
+        for x in range(w):
+            dst[y, x] = src[y, x]

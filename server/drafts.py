@@ -1,0 +1,275 @@
+"""What the service checks about a draft before and while rendering it.
+
+* :func:`validate_draft_url` / :func:`validate_callback_url`: the shape of URLs in requests
+  (http(s), a ``draft_id``, the optional host allowlist).
+* :class:`DraftChecker`: the submission check of a ``draft_url`` — GET get_draft (404 or
+  ``code != 0`` → not found), GET its ``draft_content.json``, hash it (gen_video's idempotency)
+  and refuse an empty or malformed draft. Network trouble is not a verdict: the job is
+  accepted and the worker reports what it finds.
+* :func:`check_inline_draft`: an inline draft of ``POST /v1/renders``.
+* :func:`check_material_paths`: the rule that keeps a remote caller from reading server files —
+  every media path a draft uses must resolve to an http(s) URL or to a file inside the draft
+  folder (unless the server trusts local paths). Runs in the worker before anything is opened.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+
+from compositor.draft import Draft, parse_draft
+from compositor.errors import AssetUnreachable, DraftError
+from compositor.fetch import LocalDraft, draft_id_from_url
+
+from .errors import ApiError, from_compositor
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_CONTENT_BYTES = 64 * 1024 * 1024
+
+
+def _is_http(s: str) -> bool:
+    return s[:7].lower() == "http://" or s[:8].lower() == "https://"
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _host_allowed(url: str, allowlist: tuple[str, ...]) -> bool:
+    if not allowlist:
+        return True
+    u = urlsplit(url)
+    host = (u.hostname or "").lower()
+    try:
+        port = u.port
+    except ValueError:
+        return False
+    hostport = f"{host}:{port}" if port else host
+    return host in allowlist or hostport in allowlist
+
+
+def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.draft_url",
+                       missing_id_capcut_code: int | None = 2001) -> tuple[str, str]:
+    """Return ``(url, draft_id)`` or raise 400 VALIDATION_ERROR naming ``path``."""
+    if url is None or not url.strip():
+        raise ApiError("VALIDATION_ERROR", f"{path}: draft_url is required", path=path)
+    clean = url.strip()
+    if not _is_http(clean):
+        if settings.allow_local_paths and os.path.isabs(clean):
+            return clean, os.path.basename(clean.rstrip("/")) or "local"
+        raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
+    try:
+        parts = urlsplit(clean)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ApiError("VALIDATION_ERROR", f"{path}: not a valid URL", path=path) from None
+    if not parts.hostname:
+        raise ApiError("VALIDATION_ERROR", f"{path}: the URL has no host", path=path)
+    if not _host_allowed(clean, settings.url_allowlist):
+        raise ApiError("VALIDATION_ERROR", f"{path}: host {parts.netloc} is not allowed on this server", path=path)
+    draft_id = draft_id_from_url(clean)
+    if not draft_id:
+        raise ApiError("VALIDATION_ERROR", f"{path}: the URL carries no draft_id query parameter", path=path,
+                       capcut_code=missing_id_capcut_code)
+    return clean, draft_id
+
+
+def validate_callback_url(url: str | None, settings: Settings, *, path: str = "$.callback_url") -> str | None:
+    if url is None or url == "":
+        return None
+    clean = url.strip()
+    if not _is_http(clean):
+        raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
+    try:
+        parts = urlsplit(clean)
+        parts.port  # noqa: B018
+    except ValueError:
+        raise ApiError("VALIDATION_ERROR", f"{path}: not a valid URL", path=path) from None
+    if not parts.hostname:
+        raise ApiError("VALIDATION_ERROR", f"{path}: the URL has no host", path=path)
+    if not _host_allowed(clean, settings.url_allowlist):
+        raise ApiError("VALIDATION_ERROR", f"{path}: host {parts.netloc} is not allowed on this server", path=path)
+    return clean
+
+
+def is_empty(draft: Draft) -> bool:
+    """Nothing to render: no segment ends after 0 (the compositor's DRAFT_EMPTY rule)."""
+    seg_end = max((s.target_timerange.start + s.target_timerange.duration
+                   for t in draft.tracks for s in t.segments), default=0)
+    return seg_end <= 0 or max(draft.duration, seg_end) <= 0
+
+
+def parse_checked(raw: bytes, *, path_prefix: str = "$") -> Draft:
+    """Parse ``draft_content.json`` bytes; DRAFT_INVALID (with the path) or DRAFT_EMPTY → ApiError."""
+    try:
+        draft = parse_draft(raw)
+    except DraftError as exc:
+        err = from_compositor(exc)
+        if path_prefix != "$" and err.path:
+            err.path = path_prefix + err.path[1:]
+        raise err from None
+    if is_empty(draft):
+        raise ApiError("DRAFT_EMPTY", "the draft has no segment with a positive duration",
+                       path=f"{path_prefix}.tracks")
+    return draft
+
+
+def used_materials(draft: Draft):
+    """(json path, material) of every video/audio material a segment uses."""
+    used = {seg.material_id for t in draft.tracks if t.type in ("video", "audio") for seg in t.segments}
+    for kind, items in (("videos", draft.materials.videos), ("audios", draft.materials.audios)):
+        for i, mat in enumerate(items):
+            if mat.id in used:
+                yield f"$.materials.{kind}[{i}].path", mat
+
+
+def check_inline_draft(obj: dict[str, Any], settings: Settings) -> bytes:
+    """An inline draft (native API) → its JSON bytes; material paths must be http(s) URLs."""
+    raw = msgspec.json.encode(obj)
+    draft = parse_checked(raw, path_prefix="$.draft")
+    if not settings.allow_local_paths:
+        for path, mat in used_materials(draft):
+            if not _is_http(mat.path.strip()):
+                p = "$.draft" + path[1:]
+                raise ApiError("VALIDATION_ERROR", f"{p}: material paths of an inline draft must be http(s) URLs",
+                               path=p)
+    return raw
+
+
+def check_material_paths(draft: Draft, local: LocalDraft, *, allow_local_paths: bool) -> None:
+    """Raise ASSET_UNREACHABLE unless every used material resolves to an http(s) URL or a file
+    inside the draft folder (symlinks resolved). Runs in the worker before the catalog opens
+    any file; ``allow_local_paths`` (trusted setups) skips it."""
+    if allow_local_paths:
+        return
+    root = os.path.realpath(local.folder)
+    for path, mat in used_materials(draft):
+        if not mat.path:
+            continue
+        resolved = local.resolve_material(mat.path)       # may raise AssetUnreachable itself
+        if not resolved or _is_http(resolved):
+            continue
+        real = os.path.realpath(resolved)
+        if real != root and not real.startswith(root + os.sep):
+            err = AssetUnreachable("material path is outside the draft folder (this server renders only "
+                                   "files of the downloaded draft and http(s) URLs)", mat.path)
+            raise err
+
+
+# -- submission check --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    verdict: str                  # "ok" | "unknown" (network trouble: let the worker find out)
+    content_hash: str | None = None
+    reason: str = ""
+
+
+class DraftChecker:
+    """GET get_draft + draft_content.json with a short timeout (see the module docstring)."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings):
+        self.session = session
+        self.timeout = aiohttp.ClientTimeout(total=settings.submit_check_timeout_s)
+
+    async def check(self, url: str, *, not_found_code: str = "INVALID_DRAFT_URL") -> CheckOutcome:
+        try:
+            return await self._check(url, not_found_code)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            return CheckOutcome("unknown", reason=f"{type(exc).__name__}: {exc}")
+
+    async def _read(self, url: str, headers: dict | None = None) -> tuple[int, bytes]:
+        async with self.session.get(url, timeout=self.timeout, headers=headers, allow_redirects=True) as resp:
+            if resp.status != 200:
+                return resp.status, b""
+            if resp.content_length is not None and resp.content_length > MAX_CONTENT_BYTES:
+                raise ValueError("answer too large")
+            body = await resp.content.read(MAX_CONTENT_BYTES + 1)
+            if len(body) > MAX_CONTENT_BYTES:
+                raise ValueError("answer too large")
+            return 200, body
+
+    async def _check(self, url: str, not_found_code: str) -> CheckOutcome:
+        status, body = await self._read(url, {"Accept": "application/json"})
+        if status == 404:
+            raise ApiError(not_found_code, "get_draft answered HTTP 404", context={"url": url, "status": 404})
+        if status != 200:
+            return CheckOutcome("unknown", reason=f"get_draft answered HTTP {status}")
+        try:
+            listing = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            raise ApiError(not_found_code, "get_draft did not answer JSON", context={"url": url}) from None
+        if not isinstance(listing, dict) or listing.get("code") != 0:
+            code = listing.get("code") if isinstance(listing, dict) else None
+            msg = listing.get("message") if isinstance(listing, dict) else None
+            raise ApiError(not_found_code, f"get_draft answered code {code!r}" + (f" ({msg})" if msg else ""),
+                           context={"url": url, "api_code": code})
+        files = listing.get("files")
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise ApiError(not_found_code, "get_draft answer has no list of files", context={"url": url})
+        content_url = _pick_content(files)
+        if content_url is None:
+            raise ApiError(not_found_code, "get_draft lists no draft_content.json", context={"url": url})
+        status, raw = await self._read(content_url)
+        if status != 200:
+            return CheckOutcome("unknown", reason=f"draft_content.json answered HTTP {status}")
+        parse_checked(raw)
+        return CheckOutcome("ok", content_hash=content_hash(raw))
+
+
+def _pick_content(files: list[str]) -> str | None:
+    by_name: dict[str, str] = {}
+    for f in files:
+        name = urlsplit(f.strip()).path.rsplit("/", 1)[-1]
+        by_name.setdefault(name, f.strip())
+    return by_name.get("draft_content.json") or by_name.get("draft_info.json")
+
+
+class BackgroundChecks:
+    """``submit_check = "async"``: run the check after answering; a definitive failure fails
+    the (still queued) job with the check's error code, a pass records the content hash."""
+
+    def __init__(self, checker: DraftChecker, on_fail: Callable, on_pass: Callable, *, parallel: int = 32):
+        self.checker = checker
+        self.on_fail = on_fail
+        self.on_pass = on_pass
+        self.sem = asyncio.Semaphore(parallel)
+        self.tasks: set[asyncio.Task] = set()
+
+    def schedule(self, job_id: str, url: str, not_found_code: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job_id, url, not_found_code))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, job_id: str, url: str, not_found_code: str) -> None:
+        async with self.sem:
+            try:
+                outcome = await self.checker.check(url, not_found_code=not_found_code)
+            except ApiError as err:
+                await self.on_fail(job_id, err)
+                return
+            except Exception:
+                log.exception("background draft check of %s failed", url)
+                return
+            await self.on_pass(job_id, outcome)
+
+    async def close(self) -> None:
+        for t in list(self.tasks):
+            t.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+__all__ = ["validate_draft_url", "validate_callback_url", "DraftChecker", "CheckOutcome", "BackgroundChecks",
+           "check_inline_draft", "check_material_paths", "parse_checked", "is_empty", "content_hash",
+           "used_materials"]

@@ -1,0 +1,176 @@
+"""The service's settings: one frozen struct built from command-line flags and the environment.
+
+Every setting has a flag (``--queue-limit``) and an environment variable
+(``DRAFT_SERVER_QUEUE_LIMIT``); a flag wins over the environment, the environment over the
+default. ``Settings`` is immutable; tests build it directly (``Settings(data_dir=tmp, …)``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Annotated, Literal, Mapping, Sequence
+
+import msgspec
+
+ENV_PREFIX = "DRAFT_SERVER_"
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                "veryslow")
+
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "draft-renderer")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """All knobs of the service (see docs/service.md for the table)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 30000
+    data_dir: str = msgspec.field(default_factory=default_data_dir)
+    #: base of absolute URLs the service hands out (``video_url``); default ``http://host:port``
+    public_base_url: str | None = None
+    #: renders running at once (each in its own worker process); 0 = accept jobs, render none
+    concurrency: Annotated[int, msgspec.Meta(ge=0, le=64)] = 1
+    #: queued (not yet running) jobs accepted before submissions get 503 BUSY
+    queue_limit: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    #: a render running longer than this is killed and fails with RENDER_TIMEOUT
+    job_timeout_s: Seconds = 3600.0
+    #: finished jobs and their files are deleted this long after they finished
+    retention_s: Seconds = 7 * 86400.0
+    #: a worker's claim on a job; a crashed worker's job runs again after about this long
+    lease_s: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    #: attempts per job when workers crash (render errors are not retried)
+    max_attempts: Annotated[int, msgspec.Meta(ge=1)] = 3
+    #: a render cancelled but still running after this long is killed
+    cancel_grace_s: Seconds = 1.0
+    #: jobs one worker process runs before it is replaced by a fresh one
+    worker_max_tasks: Annotated[int, msgspec.Meta(ge=1)] = 50
+    #: require ``apiKey`` (gen_video) / ``X-API-Key`` (native API) to be one of ``api_keys``
+    require_api_key: bool = False
+    api_keys: tuple[str, ...] = ()
+    #: HMAC-SHA256 key of webhook signatures (``X-Signature``); none = unsigned webhooks
+    webhook_secret: str | None = None
+    webhook_retries: Annotated[int, msgspec.Meta(ge=0)] = 6
+    webhook_backoff_s: Seconds = 1.0
+    webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    #: answer capcut-mate routes with HTTP 200 whatever happened (capcut-mate's own envelope)
+    capcut_always_200: bool = False
+    #: how gen_video / POST /v1/renders check a draft_url at submission: "sync" (GET get_draft
+    #: and draft_content.json before answering), "async" (answer at once; a background check
+    #: fails the job within seconds) or "off" (the worker finds out)
+    submit_check: Literal["sync", "async", "off"] = "sync"
+    submit_check_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 3.0
+    #: hosts (``host`` or ``host:port``) draft_url / callback_url may name; empty = any host
+    url_allowlist: tuple[str, ...] = ()
+    #: trusted setups only: render local draft folders and material paths outside the draft folder
+    allow_local_paths: bool = False
+    #: output options of gen_video jobs (None = the draft's canvas size)
+    default_width: Annotated[int, msgspec.Meta(ge=16, le=8192)] | None = None
+    default_height: Annotated[int, msgspec.Meta(ge=16, le=8192)] | None = None
+    default_crf: Annotated[int, msgspec.Meta(ge=0, le=51)] = 23
+    default_preset: Literal[X264_PRESETS] = "veryfast"  # type: ignore[valid-type]
+    #: encoder/decoder threads per render (0 = auto)
+    render_threads: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
+    log_level: str = "INFO"
+
+    # -- derived ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().absolute()
+
+    def replace(self, **changes) -> "Settings":
+        return msgspec.structs.replace(self, **changes)
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_sources(cls, argv: Sequence[str] | None = None,
+                     environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build from flags (``argv``) over environment variables over defaults."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.__struct_fields__:
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = _from_text(name, raw)
+        args = build_parser().parse_args(argv)
+        for name, value in vars(args).items():
+            if value is not None:
+                values[name] = _from_text(name, value) if isinstance(value, str) else value
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SystemExit(f"invalid setting: {exc}") from None
+
+
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+          "off": False, "": False}
+_LISTS = {"api_keys", "url_allowlist"}
+_OPTIONAL = {"public_base_url", "webhook_secret", "default_width", "default_height"}
+
+
+def _from_text(name: str, raw: str):
+    """Environment/flag text to a value msgspec can convert (lists are comma-separated)."""
+    if name in _LISTS:
+        return tuple(x.strip() for x in raw.split(",") if x.strip())
+    field_type = Settings.__annotations__.get(name, "")
+    if "bool" in str(field_type):
+        key = raw.strip().lower()
+        if key not in _BOOLS:
+            raise SystemExit(f"invalid setting {name}: {raw!r} is not a boolean")
+        return _BOOLS[key]
+    if name in _OPTIONAL and raw.strip() == "":
+        return None
+    return raw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m server",
+                                description="draft-renderer HTTP service (capcut-mate gen_video + /v1/renders)")
+    flag = p.add_argument
+    flag("--host", help="listen address (default 127.0.0.1)")
+    flag("--port", type=int, help="listen port (default 30000)")
+    flag("--data-dir", dest="data_dir", help="job database, outputs and caches")
+    flag("--public-base-url", dest="public_base_url", help="base of the absolute video_url links")
+    flag("--concurrency", type=int, help="renders at once, one worker process each (default 1)")
+    flag("--queue-limit", dest="queue_limit", type=int, help="queued jobs before 503 BUSY")
+    flag("--job-timeout", dest="job_timeout_s", type=float, help="seconds before RENDER_TIMEOUT")
+    flag("--retention", dest="retention_s", type=float, help="seconds finished jobs and files are kept")
+    flag("--lease", dest="lease_s", type=float, help="seconds of a worker's claim on a job")
+    flag("--max-attempts", dest="max_attempts", type=int, help="runs per job when workers crash")
+    flag("--worker-max-tasks", dest="worker_max_tasks", type=int, help="jobs per worker process")
+    flag("--require-api-key", dest="require_api_key", action="store_const", const=True,
+         help="reject requests without a configured API key")
+    flag("--api-keys", dest="api_keys", help="comma-separated accepted API keys")
+    flag("--webhook-secret", dest="webhook_secret", help="HMAC-SHA256 key for X-Signature")
+    flag("--capcut-always-200", dest="capcut_always_200", action="store_const", const=True,
+         help="capcut-mate routes answer HTTP 200 even on errors")
+    flag("--submit-check", dest="submit_check", choices=("sync", "async", "off"),
+         help="check draft_url at submission: sync (default), async, off")
+    flag("--submit-check-timeout", dest="submit_check_timeout_s", type=float)
+    flag("--url-allowlist", dest="url_allowlist", help="comma-separated hosts draft/callback URLs may name")
+    flag("--allow-local-paths", dest="allow_local_paths", action="store_const", const=True,
+         help="TRUSTED setups only: render local folders and material paths outside the draft")
+    flag("--default-width", dest="default_width", type=int, help="gen_video output width")
+    flag("--default-height", dest="default_height", type=int, help="gen_video output height")
+    flag("--default-crf", dest="default_crf", type=int)
+    flag("--default-preset", dest="default_preset", choices=X264_PRESETS)
+    flag("--render-threads", dest="render_threads", type=int)
+    flag("--log-level", dest="log_level")
+    return p
+
+
+__all__ = ["Settings", "build_parser", "ENV_PREFIX", "X264_PRESETS"]
