@@ -27,19 +27,26 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box):
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     m = np.asarray(inv, dtype=np.float64)
 
+    gu = max(math.hypot(m[0, 0], m[0, 1]), 1e-12)
+    gv = max(math.hypot(m[1, 0], m[1, 1]), 1e-12)
+
     def tap(ty, tx):
-        """(colour, alpha 0..1) of one source tap; outside the source is transparent."""
-        if 0 <= ty < sh and 0 <= tx < sw:
-            a = 1.0 if src_alpha is None else src_alpha[ty, tx] / 255.0
-            return float(src[ty, tx]), a
-        return 0.0, 0.0
+        """(colour, alpha 0..1) of one source tap, clamped to the nearest edge pixel."""
+        ty, tx = min(max(ty, 0), sh - 1), min(max(tx, 0), sw - 1)
+        a = 1.0 if src_alpha is None else src_alpha[ty, tx] / 255.0
+        return float(src[ty, tx]), a
 
     for y in range(y0, y1):
         for x in range(x0, x1):
             u = m[0, 0] * (x + 0.5) + m[0, 1] * (y + 0.5) + m[0, 2]
             v = m[1, 0] * (x + 0.5) + m[1, 1] * (y + 0.5) + m[1, 2]
             iu, iv = math.floor(u - 0.5), math.floor(v - 0.5)
+            if iu < -1 or iv < -1 or iu >= sw or iv >= sh:
+                continue  # no tap touches the source
             fu, fv = (u - 0.5) - iu, (v - 0.5) - iv
+            inside = 0 <= iu and iu + 1 < sw and 0 <= iv and iv + 1 < sh
+            cov = 1.0 if inside else (min(max(min(u, sw - u) / gu + 0.5, 0.0), 1.0)
+                                      * min(max(min(v, sh - v) / gv + 0.5, 0.0), 1.0))
             C = A = 0.0
             for ty, tx, wgt in (
                 (iv, iu, (1 - fu) * (1 - fv)),
@@ -48,8 +55,8 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box):
                 (iv + 1, iu + 1, fu * fv),
             ):
                 c, a = tap(ty, tx)
-                C += wgt * a * c
-                A += wgt * a
+                C += wgt * a * c * cov
+                A += wgt * a * cov
             if A == 0.0:
                 continue
             out[y, x] = round_u8(opacity * C + (1.0 - opacity * A) * float(dst[y, x]))

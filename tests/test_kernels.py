@@ -277,11 +277,12 @@ def test_warp_upscale_2x_hand_computed():
     src = np.array([[0, 100]], np.uint8)
     dst = np.zeros((1, 4), np.uint8)
     # u = x/2: centres 0.25, 0.75, 1.25, 1.75 -> t = -0.25, 0.25, 0.75, 1.25
-    # x=0: taps -1 (w .25, out), 0 (w .75, 0) -> C 0, A .75 -> 0
+    # x=0: taps -1 (clamped to 0) and 0 -> colour 0; coverage min(.25/.5 + .5, 1) = 1 -> 0
     # x=1: taps 0 (.75), 1 (.25) -> 25; x=2: .25·0 + .75·100 = 75
-    # x=3: tap 1 (w .75, 100), tap 2 out -> C 75, A .75, over 0 -> 75
+    # x=3: taps 1 (.75) and 2 (clamped to 1) -> 100; coverage (2 − 1.75)/.5 + .5 = 1 -> 100
+    # (no dark fringe at the edge of an up-scaled layer)
     K.warp_blend(dst, src, None, [[0.5, 0, 0], [0, 1, 0]], 1.0, (0, 0, 4, 1))
-    np.testing.assert_array_equal(dst, [[0, 25, 75, 75]])
+    np.testing.assert_array_equal(dst, [[0, 25, 75, 100]])
 
 
 # --------------------------------------------------------------------------- blit
@@ -613,3 +614,19 @@ def test_row_padded_and_flipped_views_are_accepted():
     K.warp_blend(dst, src[::-1], None, [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX)  # negative row stride
     np.testing.assert_array_equal(dst, naive.warp_blend(np.zeros((4, 4), np.uint8), src[::-1], None,
                                                          [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX))
+
+
+def test_warp_upscaled_layer_has_no_dark_fringe_at_its_edges():
+    src = np.full((4, 4), 200, np.uint8)
+    dst = np.zeros((16, 16), np.uint8)
+    # 4x up-scale filling the destination exactly
+    K.warp_blend(dst, src, None, [[0.25, 0, 0], [0, 0.25, 0]], 1.0, (0, 0, 16, 16))
+    assert (dst == 200).all()
+
+
+def test_warp_edge_is_antialiased_over_one_destination_pixel():
+    src = np.full((4, 4), 200, np.uint8)
+    dst = np.zeros((1, 24), np.uint8)
+    # 4x up-scale shifted right by 2.5 destination pixels: pixel 2 is half covered
+    K.warp_blend(dst, src, None, [[0.25, 0, -0.625], [0, 0.25, 0]], 1.0, (0, 0, 24, 1))
+    assert dst[0, 1] == 0 and abs(int(dst[0, 2]) - 100) <= 1 and dst[0, 3] == 200

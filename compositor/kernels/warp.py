@@ -13,8 +13,10 @@ matrix gives a source point in continuous coordinates (pixel centres at +0.5)::
     │c10│c11│                         │  └───────┘    │
     └───┴───┘                         └───────────────┘
 
-Taps outside the source count as transparent (colour 0, alpha 0), so a layer's edges
-come out antialiased over about one pixel.  Alpha is straight; the kernel
+Where taps fall outside the source they are clamped to the edge pixel and the result is
+weighted by the pixel centre's coverage in destination pixels (see ``_edge_sums``), so a
+layer's edges are antialiased over about one destination pixel at any scale, without the
+dark fringe that "transparent outside" taps leave around an up-scaled layer.  Alpha is straight; the kernel
 premultiplies while sampling.  Pixels with ``A == 0`` are not written.
 
 Exactness: an integer translation (including identity) at opacity 1 over an opaque
@@ -144,28 +146,33 @@ def _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1):
 
 
 @jit
-def _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1):
-    """(Σ w·a·c, Σ w·a) over the taps that exist; taps outside the source are transparent.
+def _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu, tv, gu, gv):
+    """(Σ w·a·c, Σ w·a) × coverage for a pixel whose taps leave the source.
 
+    Taps are clamped to the nearest edge pixel (no dark fringe when a layer is scaled up),
+    and the result is weighted by how far the pixel centre lies inside the source edge,
+    measured in destination pixels: ``clamp(d / g + ½, 0, 1)`` per axis, where ``d`` is
+    the distance to the nearer edge in source pixels and ``g`` the source pixels per
+    destination pixel along that axis. Edges are therefore antialiased over one
+    destination pixel whatever the scale.
     a is the alpha byte, or 1 without an alpha plane (then the sums have scale 2**24).
     """
     sh, sw = src.shape
     cs = np.int64(0)
     As = np.int64(0)
     for j in range(2):
-        yy = iy + j
-        if yy < 0 or yy >= sh:
-            continue
+        yy = min(max(iy + j, 0), sh - 1)
         wy = wy1 if j else wy0
         for i in range(2):
-            xx = ix + i
-            if xx < 0 or xx >= sw:
-                continue
+            xx = min(max(ix + i, 0), sw - 1)
             w = wy * (wx1 if i else wx0)
             p = np.int64(alpha[yy, xx]) if has_alpha else np.int64(1)
             cs += w * p * np.int64(src[yy, xx])
             As += w * p
-    return cs, As
+    u = tu / _ONE + 0.5
+    v = tv / _ONE + 0.5
+    cov = min(max(min(u, sw - u) / gu + 0.5, 0.0), 1.0) * min(max(min(v, sh - v) / gv + 0.5, 0.0), 1.0)
+    return cs * cov, As * cov
 
 
 @jit
@@ -188,6 +195,8 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
     kc = opacity / _AREA  # sums without alpha have scale 2**24
     keep = 1.0 - opacity
     k = opacity / (_AREA * 255.0) if has_alpha else kc
+    gu = max(math.hypot(a00, a01), 1e-12)  # source pixels per destination pixel, per axis
+    gv = max(math.hypot(a10, a11), 1e-12)
     for y in range(y0, y1):
         yc = y + 0.5
         # tap coordinates t = u − ½ = ub + a00·x and v − ½ = vb + a10·x along this row
@@ -201,13 +210,13 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
         tv = np.int64(round((vb + a10 * xa) * _ONE))
         drow = dst[y]
         if dv == 0:
-            _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k)
+            _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv)
         else:
-            _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k)
+            _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k, gu, gv)
 
 
 @jit
-def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k):
+def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv):
     """One destination row whose source row position is constant (no rotation/shear)."""
     sh, sw = src.shape
     iy = tv >> 32
@@ -245,13 +254,13 @@ def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep
             As = _lerp4(p00, p01, p10, p11, wx0, wx1, wy0, wy1)
             cs = _lerp4(p00 * c00, p01 * c01, p10 * c10, p11 * c11, wx0, wx1, wy0, wy1)
         else:
-            cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1)
+            cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu - du, tv, gu, gv)
         if As != 0:
             drow[x] = _over(drow[x], cs, As, k)
 
 
 @jit
-def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k):
+def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k, gu, gv):
     """One destination row of a rotated or sheared layer."""
     sh, sw = src.shape
     for x in range(xa, xb):
@@ -284,6 +293,6 @@ def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, 
             As = _lerp4(p00, p01, p10, p11, wx0, wx1, wy0, wy1)
             cs = _lerp4(p00 * c00, p01 * c01, p10 * c10, p11 * c11, wx0, wx1, wy0, wy1)
         else:
-            cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1)
+            cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu - du, tv - dv, gu, gv)
         if As != 0:
             drow[x] = _over(drow[x], cs, As, k)

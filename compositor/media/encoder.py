@@ -83,6 +83,9 @@ class Encoder:
             cc.colorspace = _BT709
             cc.color_range = _RANGE_MPEG
             cc.thread_count = max(0, int(threads))
+            # Frame threads, as the ffmpeg CLI uses: PyAV defaults encoders to slice threads,
+            # which makes x264 encode slower (and each picture in slices).
+            cc.thread_type = "FRAME"
             opts = {"crf": str(crf), "preset": str(preset)}
             if x264_params:
                 opts["x264-params"] = (x264_params if isinstance(x264_params, str)
