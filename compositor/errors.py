@@ -37,32 +37,28 @@ class DraftEmpty(DraftError):
     code = "DRAFT_EMPTY"
 
 
-class DraftNotFound(CompositorError):
+class _UrlError(CompositorError):
+    """An error about a location: ``url`` (URL or path) and, for HTTP, the ``status``."""
+
+    def __init__(self, message: str, url: str, status: int | None = None):
+        super().__init__(f"{message}: {url}" + (f" (HTTP {status})" if status else ""))
+        self.url = url
+        self.status = status
+
+    def detail(self) -> dict:
+        return {"url": self.url, "status": self.status}
+
+
+class DraftNotFound(_UrlError):
     """The draft location does not exist (404 / ``code != 0`` from get_draft, missing folder)."""
 
     code = "DRAFT_NOT_FOUND"
 
-    def __init__(self, message: str, url: str, status: int | None = None):
-        super().__init__(f"{message}: {url}" + (f" (HTTP {status})" if status else ""))
-        self.url = url
-        self.status = status
 
-    def detail(self) -> dict:
-        return {"url": self.url, "status": self.status}
-
-
-class AssetUnreachable(CompositorError):
+class AssetUnreachable(_UrlError):
     """A file the draft needs could not be downloaded or found on disk."""
 
     code = "ASSET_UNREACHABLE"
-
-    def __init__(self, message: str, url: str, status: int | None = None):
-        super().__init__(f"{message}: {url}" + (f" (HTTP {status})" if status else ""))
-        self.url = url
-        self.status = status
-
-    def detail(self) -> dict:
-        return {"url": self.url, "status": self.status}
 
 
 class MediaError(CompositorError):

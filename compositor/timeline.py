@@ -21,6 +21,9 @@ from .errors import DraftEmpty, DraftError, OptionsError
 from .animation import AnimationSpec
 from .geometry import Affine, metadata_rotation
 from .registry import APPROXIMATED, Registry, default_registry
+from .filters import AdjustSpec, adjust_spec, match as match_adjust
+from .masks import MaskSpec, mask_spec, resolve_impl as mask_impl
+from .stickers import sticker_base
 from .transitions import FALLBACK as TRANSITION_FALLBACK
 from .warnings import RenderWarning
 
@@ -91,6 +94,7 @@ class BackgroundSpec:
     rgba: tuple[int, int, int, int] = (0, 0, 0, 255)
     blur: float = 0.0
     image_path: str = ""
+    image_size: tuple[int, int] = (0, 0)   # kind "image": picture size in pixels
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,11 @@ class VisualClip:
     transition_out: TransitionSpan | None = None
     background: BackgroundSpec | None = None
     animations: tuple[AnimationSpec, ...] = ()
+    kind: str = "media"            # "media" (video/photo file) | "text" (picture = text.raster)
+    text: object | None = None     # kind "text": the compositor.text.TextLayer drawn
+    mask: MaskSpec | None = None   # material-space mask (spec §11)
+    mix_mode: str = ""             # blend mode key (spec §13); "" = normal alpha-over
+    filters: tuple[AdjustSpec, ...] = ()   # segment-attached filters / effects (spec §16)
 
     @property
     def target_end_us(self) -> int:
@@ -135,6 +144,27 @@ class VisualTrack:
 
 
 @dataclass(frozen=True, slots=True)
+class AdjustmentClip:
+    """An effect or filter segment on an effect/filter track (an adjustment layer, spec §16)."""
+
+    segment_id: str
+    target_start_us: int
+    target_duration_us: int
+    spec: AdjustSpec
+
+    @property
+    def target_end_us(self) -> int:
+        return self.target_start_us + self.target_duration_us
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustmentTrack:
+    z: int                         # position among the visual tracks (0 = bottom)
+    track_id: str
+    clips: tuple[AdjustmentClip, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AudioClip:
     segment_id: str
     media_key: str
@@ -146,6 +176,7 @@ class AudioClip:
     fade_in_us: int = 0
     fade_out_us: int = 0
     volume_keyframes: tuple[tuple[int, float], ...] = ()
+    tone_modify: bool = False      # True: pitch follows speed (resample); False: time-stretch
 
     @property
     def target_end_us(self) -> int:
@@ -166,6 +197,7 @@ class Timeline:
     tracks: tuple[VisualTrack, ...]
     audio_clips: tuple[AudioClip, ...]
     warnings: tuple[RenderWarning, ...] = field(default=())
+    adjustments: tuple[AdjustmentTrack, ...] = ()   # effect/filter tracks, drawn at their z
 
     def timeline_us(self, output_index: int) -> int:
         """Timeline time of output frame ``output_index`` (the one rounding rule)."""
@@ -311,9 +343,15 @@ def _speed(seg: Segment, attachments, warnings: list[RenderWarning], fps: Fracti
     return speed
 
 
-def _note_unrendered(seg: Segment, attachments, warnings: list[RenderWarning]) -> None:
+def _note_unrendered(seg: Segment, attachments, warnings: list[RenderWarning], *, visual: bool = False) -> None:
+    """Warn about attachments nothing renders; ``visual``: masks, filters, effects and mix
+    modes are handled by :func:`_visual_extras` (video segments)."""
     span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
     for list_name, obj in attachments:
+        if visual and (isinstance(obj, MaskMaterial) or (
+                isinstance(obj, EffectMaterial) and obj.type in ("filter", "mix_mode", "video_effect",
+                                                                 "face_effect", ""))):
+            continue
         if isinstance(obj, MaskMaterial):
             warnings.append(RenderWarning(kind="mask", status="skipped", name=obj.name,
                                           resource_id=obj.resource_id, **span))
@@ -365,14 +403,23 @@ def _parse_rgba(color: str) -> tuple[int, int, int, int]:
     raise ValueError(f"not a #RRGGBB[AA] colour: {color!r}")
 
 
-def _background(seg: Segment, attachments, path: str) -> BackgroundSpec | None:
+def _background(seg: Segment, attachments, path: str, media: dict[str, MediaFacts] | None = None,
+                warnings: list[RenderWarning] | None = None) -> BackgroundSpec | None:
     for _, obj in attachments:
         if not isinstance(obj, CanvasMaterial):
             continue
         if obj.type == "canvas_blur":
             return BackgroundSpec(kind="blur", blur=max(0.0, float(obj.blur)))
-        if obj.type == "canvas_image" and obj.image:
-            return BackgroundSpec(kind="image", image_path=obj.image)
+        if obj.type == "canvas_image":
+            facts = (media or {}).get(obj.id)
+            if facts is not None:
+                return BackgroundSpec(kind="image", image_path=facts.path, image_size=(facts.width, facts.height))
+            if warnings is not None:
+                warnings.append(RenderWarning(
+                    kind="canvas", status="skipped", name="canvas_image", segment_id=seg.id,
+                    start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                    message=f"background image {obj.image!r} could not be loaded; black instead"))
+            return None
         try:
             rgba = _parse_rgba(obj.color)
         except ValueError as exc:
@@ -406,6 +453,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
         raise DraftEmpty("the draft has no segment with a positive duration", "$.tracks")
 
     tracks: list[VisualTrack] = []
+    adjustments: list[AdjustmentTrack] = []
     audio: list[AudioClip] = []
     order = _z_order(draft, warnings)
     bottom_video_pos = next((p for p in order if draft.tracks[p].type == "video"), None)
@@ -429,13 +477,19 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                     audio.append(clip)
             continue
         if track.type == "text":
-            _text_track(track, z, idx, warnings)
+            text_track = _text_track(track, z, idx, warnings, registry, cw, ch, canvas_to_output, tpath)
+            if text_track is not None:
+                tracks.append(text_track)
             continue
         if track.type == "sticker":
-            _sticker_track(track, z, idx, warnings)
+            sticker_track = _sticker_track(track, z, idx, warnings, media, registry, cw, ch, tpath)
+            if sticker_track is not None:
+                tracks.append(sticker_track)
             continue
         if track.type in ("effect", "filter", "adjust"):
-            _adjustment_track(track, z, idx, warnings)
+            adj = _adjustment_track(track, z, idx, warnings, registry)
+            if adj is not None:
+                adjustments.append(adj)
             continue
         if track.type != "video":
             _skip_track(track, idx, warnings, kind=f"track:{track.type}")
@@ -451,14 +505,14 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
             if facts is None:
                 raise DraftError(f"no media for material {mat.id!r} ({mat.path})", spath + ".material_id")
             atts = idx.attachments(seg)
-            _note_unrendered(seg, atts, warnings)
+            _note_unrendered(seg, atts, warnings, visual=True)
             if seg.target_timerange.duration <= 0:
                 continue
             speed = _speed(seg, atts, warnings, fps)
             is_still = mat.type == "photo" or facts.kind == "image"
             if facts.has_audio and not is_still and seg.volume > 0 and not track.muted \
                     and not (video_mute and pos == bottom_video_pos):
-                audio.append(_video_audio_clip(seg, atts, facts, speed, spath, warnings))
+                audio.append(_sound(seg, atts, facts, speed, spath, warnings))
             if not seg.visible:
                 continue
             if seg.reverse and not is_still:
@@ -469,6 +523,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 warnings.append(RenderWarning(kind="crop", status="approximated", segment_id=seg.id,
                                               message="non-rectangular crop drawn as its bounding box"))
             src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
+            mask, mix_mode, seg_filters = _visual_extras(seg, atts, registry, warnings, crop_px, facts.rotation)
             clips.append(VisualClip(
                 segment_id=seg.id, material_id=mat.id, media_key=facts.path, is_still=is_still,
                 has_alpha=facts.has_alpha,
@@ -479,8 +534,9 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 static=_clip_transform(seg),
                 keyframes=_keyframes(seg, spath, warnings, VISUAL_PROPERTIES | {"KFTypeVolume"}),
                 uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
-                background=_background(seg, atts, spath) if pos == bottom_video_pos else None,
+                background=_background(seg, atts, spath, media, warnings) if pos == bottom_video_pos else None,
                 animations=_animations(seg, atts, registry, warnings),
+                mask=mask, mix_mode=mix_mode, filters=seg_filters,
             ))
         clips = _attach_transitions(clips, track, idx, fps, registry, warnings)
         if clips:
@@ -498,7 +554,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     return Timeline(canvas_width=cw, canvas_height=ch, width=out_w, height=out_h, fps=fps,
                     duration_us=duration_us, first_frame=first, frame_count=end_frame - first,
                     canvas_to_output=canvas_to_output, tracks=tuple(tracks), audio_clips=tuple(audio),
-                    warnings=tuple(warnings))
+                    warnings=tuple(warnings), adjustments=tuple(adjustments))
 
 
 def _skip_track(track, idx: _Index, warnings: list[RenderWarning], kind: str,
@@ -510,19 +566,200 @@ def _skip_track(track, idx: _Index, warnings: list[RenderWarning], kind: str,
             start_us=seg.target_timerange.start, end_us=seg.target_timerange.end, message=message))
 
 
-def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning]) -> None:
-    """Text segments (spec §14)."""
-    _skip_track(track, idx, warnings, kind="text")
+def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning], registry: Registry,
+                cw: int, ch: int, canvas_to_output: Affine, tpath: str) -> VisualTrack | None:
+    """Text segments (spec §14): each becomes a VisualClip whose picture is its text raster.
+
+    The laid-out text block is the element's base size, centred at the clip centre; from
+    there on clip scale/rotation/flip, keyframes, alpha and animations apply as to a photo.
+    The raster scale follows the output scale and the largest clip scale (sharp glyphs), and
+    its grid is phased so that a static, unrotated caption lands on even whole output pixels.
+    """
+    from . import text as textmod
+
+    engine = textmod.default_engine()
+    out_scale = abs(canvas_to_output.a)
+    clips: list[VisualClip] = []
+    for si, seg in sorted(enumerate(track.segments), key=lambda p: p[1].target_timerange.start):
+        spath = f"{tpath}.segments[{si}]"
+        mat = idx.texts.get(seg.material_id)
+        if mat is None:
+            raise DraftError(f"text material {seg.material_id!r} not found", spath + ".material_id")
+        atts = idx.attachments(seg)
+        span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+        bubble = effect = ""
+        others = []
+        for list_name, obj in atts:
+            if isinstance(obj, EffectMaterial) and obj.type == "text_shape":
+                bubble = obj.resource_id or obj.effect_id or obj.id
+            elif isinstance(obj, EffectMaterial) and obj.type == "text_effect":
+                effect = obj.resource_id or obj.effect_id or obj.id
+            else:
+                others.append((list_name, obj))
+        _note_unrendered(seg, others, warnings)
+        if seg.target_timerange.duration <= 0 or not seg.visible:
+            continue
+        static = _clip_transform(seg)
+        kfs = _keyframes(seg, spath, warnings, VISUAL_PROPERTIES)
+        scale = _text_raster_scale(static, kfs) * out_scale
+        spec = textmod.TextSpec.of(mat, bubble=bubble, effect=effect)
+        phase = (0.0, 0.0)
+        moving = any(name != "KFTypeAlpha" for name, _ in kfs)
+        if not moving and static.rotation % 360 == 0 and abs(abs(static.scale_x) * out_scale - scale) < 1e-9 \
+                and abs(abs(static.scale_y) * out_scale - scale) < 1e-9:
+            cx, cy = canvas_to_output.apply(cw / 2 + static.x * cw / 2, ch / 2 - static.y * ch / 2)
+            phase = (cx % 2.0, cy % 2.0)
+        layer = engine.layer(spec, cw, ch, scale, phase)
+        for note in layer.notes:
+            warnings.append(RenderWarning(kind="text", status=note.status, name=note.name,
+                                          resource_id=note.resource_id, message=note.message, **span))
+        if not layer.layout.glyphs and layer.box is None:
+            continue
+        rx, ry = layer.centre
+        base = Affine.translate(-rx, -ry).then(Affine.scale(1.0 / scale))
+        clips.append(VisualClip(
+            segment_id=seg.id, material_id=mat.id, media_key=layer.key, is_still=True, has_alpha=True,
+            target_start_us=seg.target_timerange.start, target_duration_us=seg.target_timerange.duration,
+            source_start_us=0, source_duration_us=seg.target_timerange.duration, speed=1.0, reverse=False,
+            media_duration_us=0, crop_px=(0, 0, layer.width, layer.height), base=base, static=static,
+            keyframes=kfs, uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
+            animations=_animations(seg, atts, registry, warnings), kind="text", text=layer))
+    if not clips:
+        return None
+    return VisualTrack(z=z, track_id=track.id, clips=tuple(clips))
 
 
-def _sticker_track(track, z: int, idx: _Index, warnings: list[RenderWarning]) -> None:
-    """Sticker segments (spec §15)."""
-    _skip_track(track, idx, warnings, kind="sticker")
+def _text_raster_scale(static: ClipTransform, kfs) -> float:
+    """Raster pixels per canvas pixel for a text clip: its largest |scale| (static or keyframed)."""
+    values = [abs(static.scale_x), abs(static.scale_y)]
+    for name, pts in kfs:
+        if name in ("KFTypeScaleX", "KFTypeScaleY", "UNIFORM_SCALE"):
+            values.extend(abs(v) for _, v in pts)
+    return min(max(max(values), 1.0 / 16), 4.0)
 
 
-def _adjustment_track(track, z: int, idx: _Index, warnings: list[RenderWarning]) -> None:
-    """Effect and filter tracks: adjustment layers over everything below (spec §16)."""
-    _skip_track(track, idx, warnings, kind="effect" if track.type == "effect" else "filter")
+def _sticker_track(track, z: int, idx: _Index, warnings: list[RenderWarning], media: dict[str, MediaFacts],
+                   registry: Registry, cw: int, ch: int, tpath: str) -> VisualTrack | None:
+    """Sticker segments (spec §15): drawn when their image could be loaded (``media`` holds
+    facts for the sticker material, see :mod:`compositor.stickers`), else skipped with a warning."""
+    clips: list[VisualClip] = []
+    for si, seg in sorted(enumerate(track.segments), key=lambda p: p[1].target_timerange.start):
+        spath = f"{tpath}.segments[{si}]"
+        mat = idx.stickers.get(seg.material_id)
+        span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+        if mat is None:
+            warnings.append(RenderWarning(kind="sticker", status="skipped", message="sticker material not found",
+                                          **span))
+            continue
+        atts = idx.attachments(seg)
+        _note_unrendered(seg, atts, warnings)
+        facts = media.get(mat.id)
+        if facts is None:
+            warnings.append(RenderWarning(kind="sticker", status="skipped", resource_id=mat.resource_id, **span,
+                                          message="JianYing-only sticker artwork (no image path; add its "
+                                                  "resource id to a sticker table)"))
+            continue
+        if seg.target_timerange.duration <= 0 or not seg.visible:
+            continue
+        entry = registry.lookup("sticker", "image sticker")
+        warnings.append(RenderWarning(kind="sticker", status="approximated", resource_id=mat.resource_id, **span,
+                                      message=entry.note if entry is not None else "drawn as a still image"))
+        w, h = facts.width, facts.height
+        clips.append(VisualClip(
+            segment_id=seg.id, material_id=mat.id, media_key=facts.path, is_still=True,
+            has_alpha=facts.has_alpha, target_start_us=seg.target_timerange.start,
+            target_duration_us=seg.target_timerange.duration, source_start_us=0,
+            source_duration_us=seg.target_timerange.duration, speed=1.0, reverse=False, media_duration_us=0,
+            crop_px=(0, 0, w, h), base=sticker_base(w, h, cw, ch), static=_clip_transform(seg),
+            keyframes=_keyframes(seg, spath, warnings, VISUAL_PROPERTIES),
+            uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
+            animations=_animations(seg, atts, registry, warnings)))
+    if not clips:
+        return None
+    return VisualTrack(z=z, track_id=track.id, clips=tuple(clips))
+
+
+def _adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, span: dict,
+                  warnings: list[RenderWarning]) -> AdjustSpec | None:
+    """Resolve a filter / effect material to an AdjustSpec (warning: approximated or skipped)."""
+    ident = dict(name=obj.name, resource_id=obj.resource_id, **span)
+    if obj.type == "face_effect":
+        warnings.append(RenderWarning(kind=kind, status="skipped", **ident,
+                                      message="face/character effects are not rendered"))
+        return None
+    entry = match_adjust(kind, obj.name, obj.resource_id, registry)
+    if entry is None:
+        warnings.append(RenderWarning(kind=kind, status="skipped", **ident,
+                                      message="no approximation for this name; drawn unchanged"))
+        return None
+    warnings.append(RenderWarning(kind=kind, status=entry.status, **ident, message=entry.note))
+    return adjust_spec(kind, entry, obj)
+
+
+def _adjustment_track(track, z: int, idx: _Index, warnings: list[RenderWarning],
+                      registry: Registry) -> AdjustmentTrack | None:
+    """Effect and filter tracks: adjustment layers over everything below (spec §16, A7)."""
+    clips: list[AdjustmentClip] = []
+    for seg in sorted(track.segments, key=lambda s: s.target_timerange.start):
+        span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+        if track.type == "effect":
+            obj, kind = idx.video_effects.get(seg.material_id), "effect"
+        elif track.type == "filter":
+            obj, kind = idx.effects.get(seg.material_id), "filter"
+        else:
+            obj, kind = None, "adjust"
+        if obj is None:
+            warnings.append(RenderWarning(kind=kind, status="skipped", **span,
+                                          message="adjustment layer material not found or not supported"))
+            continue
+        if seg.target_timerange.duration <= 0 or not seg.visible:
+            continue
+        spec = _adjust_entry(kind, obj, registry, span, warnings)
+        if spec is not None:
+            clips.append(AdjustmentClip(segment_id=seg.id, target_start_us=seg.target_timerange.start,
+                                        target_duration_us=seg.target_timerange.duration, spec=spec))
+    if not clips:
+        return None
+    return AdjustmentTrack(z=z, track_id=track.id, clips=tuple(clips))
+
+
+def _visual_extras(seg: Segment, atts, registry: Registry, warnings: list[RenderWarning],
+                   crop_px: tuple[int, int, int, int], rotation: int
+                   ) -> tuple[MaskSpec | None, str, tuple[AdjustSpec, ...]]:
+    """Mask, mix mode and segment-attached filters/effects of a video/photo segment."""
+    span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+    mask, mix_mode, filters = None, "", []
+    for _, obj in atts:
+        if isinstance(obj, MaskMaterial):
+            if mask is not None:
+                continue                  # one mask per segment (pyJianYingDraft writes both lists)
+            impl = mask_impl(obj, registry)
+            if impl is None:
+                warnings.append(RenderWarning(kind="mask", status="skipped", name=obj.name,
+                                              resource_id=obj.resource_id, **span, message="unknown mask shape"))
+                continue
+            entry = registry.lookup("mask", obj.name, obj.resource_id) or registry.lookup("mask", impl)
+            if entry is not None and entry.status == APPROXIMATED:
+                warnings.append(RenderWarning(kind="mask", status="approximated", name=obj.name,
+                                              resource_id=obj.resource_id, **span, message=entry.note))
+            mask = mask_spec(obj, impl, crop_px[2] - crop_px[0], crop_px[3] - crop_px[1], rotation)
+        elif isinstance(obj, EffectMaterial) and obj.type == "mix_mode":
+            entry = registry.lookup("mix_mode", obj.name, obj.resource_id)
+            if entry is None:
+                warnings.append(RenderWarning(kind="mix_mode", status="skipped", name=obj.name,
+                                              resource_id=obj.resource_id, **span,
+                                              message="unknown mix mode; drawn normally"))
+                continue
+            if entry.status == APPROXIMATED:
+                warnings.append(RenderWarning(kind="mix_mode", status="approximated", name=obj.name,
+                                              resource_id=obj.resource_id, **span, message=entry.note))
+            mix_mode = entry.impl
+        elif isinstance(obj, EffectMaterial) and obj.type in ("filter", "video_effect", "face_effect", ""):
+            kind = "filter" if obj.type == "filter" else "effect"
+            spec = _adjust_entry(kind, obj, registry, span, warnings)
+            if spec is not None:
+                filters.append(spec)
+    return mask, mix_mode, tuple(filters)
 
 
 def _name_of(idx: _Index, track_type: str, material_id: str) -> str:
@@ -545,25 +782,22 @@ def _fade(atts) -> tuple[int, int]:
 
 def _audio_clip(seg: Segment, atts, facts: MediaFacts | None, path: str,
                 warnings: list[RenderWarning], fps: Fraction) -> AudioClip | None:
+    """The sound of an audio-track segment (None when its file has no audio)."""
     if facts is None:
         raise DraftError(f"no media for audio material {seg.material_id!r}", path + ".material_id")
     if not facts.has_audio or seg.target_timerange.duration <= 0:
         return None
-    speed = _speed(seg, atts, warnings, fps)
-    fin, fout = _fade(atts)
-    kfs = dict(_keyframes(seg, path, warnings, {"KFTypeVolume"}))
-    src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
-    _warn_audio_speed(seg, speed, warnings)
-    return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
-                     target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
-                     speed=speed, volume=seg.volume, fade_in_us=fin, fade_out_us=fout,
-                     volume_keyframes=kfs.get("KFTypeVolume", ()))
+    return _sound(seg, atts, facts, _speed(seg, atts, warnings, fps), path, warnings, keyframe_warnings=warnings)
 
 
-def _video_audio_clip(seg: Segment, atts, facts: MediaFacts, speed: float, path: str,
-                      warnings: list[RenderWarning]) -> AudioClip:
+def _sound(seg: Segment, atts, facts: MediaFacts, speed: float, path: str,
+           warnings: list[RenderWarning], keyframe_warnings: list[RenderWarning] | None = None) -> AudioClip:
+    """The AudioClip of a segment that sounds (audio segments and videos' own soundtracks).
+
+    ``keyframe_warnings`` receives warnings about keyframed properties sound ignores (video
+    segments report theirs once, from the picture side)."""
     fin, fout = _fade(atts)
-    kfs = dict(_keyframes(seg, path, [], {"KFTypeVolume"}))
+    kfs = dict(_keyframes(seg, path, [] if keyframe_warnings is None else keyframe_warnings, {"KFTypeVolume"}))
     src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
     _warn_audio_speed(seg, speed, warnings)
     return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
@@ -573,10 +807,8 @@ def _video_audio_clip(seg: Segment, atts, facts: MediaFacts, speed: float, path:
 
 
 def _warn_audio_speed(seg: Segment, speed: float, warnings: list[RenderWarning]) -> None:
-    if abs(speed - 1.0) > 1e-6:
-        warnings.append(RenderWarning(kind="speed", status="approximated", segment_id=seg.id,
-                                      start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
-                                      message=f"audio at speed {speed:g} is resampled (pitch follows speed)"))
+    """Audio at speed ≠ 1 is time-stretched with FFmpeg's atempo (pitch kept) or, with
+    ``is_tone_modify``, resampled (pitch follows speed): both as the draft asks, no warning."""
 
 
 def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fraction, registry: Registry,
