@@ -53,8 +53,12 @@ def still_planes(rgba: np.ndarray) -> Planes:
 
 
 def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS,
-                  workers: int = 4) -> MediaCatalog:
-    """Probe every media file the draft's segments use; decode stills once."""
+                  workers: int = 4, sticker_table=None) -> MediaCatalog:
+    """Probe every media file the draft's segments use; decode stills once.
+
+    Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
+    loaded when they can be; their facts are keyed by the sticker / canvas material id.
+    ``sticker_table``: ``{resource_id: image}`` mapping or JSON file, or None."""
     used = _used_material_ids(draft)
     wanted: dict[str, tuple[str, str]] = {}             # material id -> (raw path, resolved)
     for mat in (*draft.materials.videos, *draft.materials.audios):
@@ -88,6 +92,22 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
             coded_height=still.height if still is not None else info.coded_height,
             rotation=0 if still is not None else info.rotation,
             duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
-            has_alpha=still is not None and still.a is not None)
+            has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
+    _add_optional_images(draft, local, facts, stills, sticker_table, max_still_pixels)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
+
+
+def _add_optional_images(draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table,
+                         max_still_pixels: int) -> None:
+    from . import stickers
+
+    table = stickers.load_sticker_table(sticker_table)
+    loaded = stickers.load_images(
+        draft, local, table, max_pixels=max_still_pixels, fetch=fetch_materials,
+        loader=lambda p: still_planes(load_still(p, max_pixels=max_still_pixels)))
+    for mid, (path, planes) in loaded.items():
+        stills[path] = planes
+        facts[mid] = MediaFacts(path=path, kind="image", width=planes.width, height=planes.height,
+                                coded_width=planes.width, coded_height=planes.height,
+                                has_alpha=planes.a is not None)
 

@@ -509,11 +509,19 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
             if seg.target_timerange.duration <= 0:
                 continue
             speed = _speed(seg, atts, warnings, fps)
-            is_still = mat.type == "photo" or facts.kind == "image"
+            # Trust the file's content over the material's type: a "photo" that is really a
+            # video plays as a video, a "video" that is a still image is drawn as a still.
+            is_still = facts.kind == "image"
             if facts.has_audio and not is_still and seg.volume > 0 and not track.muted \
                     and not (video_mute and pos == bottom_video_pos):
                 audio.append(_sound(seg, atts, facts, speed, spath, warnings))
             if not seg.visible:
+                continue
+            if not facts.has_video and not is_still:
+                warnings.append(RenderWarning(kind="media", status="skipped", segment_id=seg.id,
+                                              name=mat.material_name, start_us=seg.target_timerange.start,
+                                              end_us=seg.target_timerange.end,
+                                              message="the file has no picture (audio only); its sound plays"))
                 continue
             if seg.reverse and not is_still:
                 warnings.append(RenderWarning(kind="reverse", status="approximated", segment_id=seg.id,

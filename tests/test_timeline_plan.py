@@ -53,10 +53,10 @@ def test_layer_order_follows_render_index_then_array_position():
 def test_array_order_is_bottom_to_top_for_capcut_mate_drafts():
     tl = _resolve(fixture_json("11_vertical_mixed_fit"))
     assert not any(w.kind == "layer_order" for w in tl.warnings)
-    plan = plan_frame(tl, 30)  # t = 1 s: portrait quad, cyan square on top
-    names = [op.segment_id for op in _draws(plan)]
-    assert len(names) == 2
-    assert tl.tracks[0].clips[0].segment_id == names[0]
+    plan = plan_frame(tl, 30)  # t = 1 s: portrait quad, cyan square on top, caption above
+    draws = _draws(plan)
+    assert [op.kind for op in draws] == ["media", "media", "text"]
+    assert tl.tracks[0].clips[0].segment_id == draws[0].segment_id
 
 
 # -- geometry -------------------------------------------------------------------------------
@@ -267,10 +267,15 @@ def test_audio_clips_of_draft_06():
                    (5_500_000, short.target_timerange.duration, 1.0)]
 
 
-def test_text_track_is_reported_not_silently_dropped():
+def test_text_track_becomes_a_layer_like_any_visual_clip():
     tl = _resolve(fixture_json("11_vertical_mixed_fit"))
-    text = [w for w in tl.warnings if w.kind == "text"]
-    assert len(text) == 1 and text[0].status == "skipped" and text[0].segment_id
+    assert not [w for w in tl.warnings if w.kind == "text"]
+    (clip,) = [c for t in tl.tracks for c in t.clips if c.kind == "text"]
+    assert clip.is_still and clip.has_alpha and clip.text is not None
+    # the text block's centre sits at the clip centre (transform y = -0.78125 -> 1710 px)
+    op = _draws(plan_frame(tl, 30))[-1]
+    cx, cy = op.matrix.apply(*clip.text.centre)
+    assert (cx, cy) == pytest.approx((540, 1710), abs=1.0)
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -296,3 +301,18 @@ def test_bad_types_carry_the_json_path():
     assert err.value.json_path == "$.canvas_config"
     with pytest.raises(DraftError):
         parse_draft(b"{not json")
+
+
+def test_content_decides_still_or_video_and_audio_only_files_draw_nothing():
+    from dataclasses import replace
+    obj = minimal_draft(videos=[video_material("p", kind="photo"), video_material("a")],
+                        tracks=[track("t", "video", [segment("s1", "p", 0, 10**6), segment("s2", "a", 10**6, 10**6)])])
+    d = parse(obj)
+    facts = facts_from_json(d)
+    facts["p"] = replace(facts["p"], kind="video", has_audio=False)    # "photo" that is really a video
+    facts["a"] = replace(facts["a"], kind="audio", has_video=False)    # a "video" that is only sound
+    tl = resolve(d, facts)
+    clips = tl.tracks[0].clips
+    assert [c.segment_id for c in clips] == ["s1"] and not clips[0].is_still
+    assert [a.segment_id for a in tl.audio_clips] == ["s2"]
+    assert any(w.kind == "media" and w.segment_id == "s2" for w in tl.warnings)
