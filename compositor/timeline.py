@@ -442,6 +442,10 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     idx = _Index(draft)
     cw, ch = draft.canvas_config.width, draft.canvas_config.height
     out_w, out_h, canvas_to_output = _output_geometry(draft, options)
+    if (out_w, out_h) != (options.width or out_w, options.height or out_h) or \
+            (options.width is None and options.height is None and (out_w, out_h) != (cw, ch)):
+        warnings.append(RenderWarning(kind="output_size", status="note",
+                                      message=f"output size rounded up to even {out_w}x{out_h} (yuv420p)"))
 
     seg_end = max((s.target_timerange.end for t in draft.tracks for s in t.segments), default=0)
     duration_us = max(draft.duration, seg_end)

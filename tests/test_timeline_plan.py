@@ -316,3 +316,11 @@ def test_content_decides_still_or_video_and_audio_only_files_draw_nothing():
     assert [c.segment_id for c in clips] == ["s1"] and not clips[0].is_still
     assert [a.segment_id for a in tl.audio_clips] == ["s2"]
     assert any(w.kind == "media" and w.segment_id == "s2" for w in tl.warnings)
+
+
+def test_odd_canvas_is_rounded_to_even_with_a_note():
+    obj = minimal_draft(width=101, height=57, videos=[video_material("v")],
+                        tracks=[track("t", "video", [segment("s", "v", 0, 10**6)])])
+    tl = _resolve(obj)
+    assert (tl.width, tl.height) == (102, 58)
+    assert any(w.kind == "output_size" for w in tl.warnings)
