@@ -6,6 +6,10 @@ whole timeline exactly and audio cannot drift against video. Each clip is read s
 by its own AudioReader, opened when the clip first sounds and closed after it ends; memory
 is a few blocks whatever the length. Gain per clip = volume × volume keyframes × fades.
 The mix is a plain sum with a soft knee above −0.9 dBFS instead of hard clipping.
+
+Speed ≠ 1 (spec §7.2, §17): the clip's source is time-stretched with FFmpeg's ``atempo``
+(pitch kept, :class:`compositor.tempo.Tempo`), or — when the segment sets
+``is_tone_modify`` — linearly resampled so the pitch follows the speed.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import numpy as np
 
 from . import keyframes, timebase
 from .media.audio_reader import AudioReader
+from .tempo import Tempo
 from .timeline import AudioClip, Timeline
 
 RATE = 48_000
@@ -22,7 +27,7 @@ _KNEE = 0.9
 
 
 class _ClipState:
-    __slots__ = ("clip", "start_sample", "end_sample", "reader", "open_offset", "buf", "buf_start")
+    __slots__ = ("clip", "start_sample", "end_sample", "reader", "open_offset", "buf", "buf_start", "tempo")
 
     def __init__(self, clip: AudioClip):
         self.clip = clip
@@ -32,6 +37,7 @@ class _ClipState:
         self.open_offset = 0       # clip offset (output samples) at which the reader started
         self.buf = np.zeros((2, 0), np.float32)   # source samples kept for interpolation
         self.buf_start = 0         # source sample index (from the reader start) of buf[:, 0]
+        self.tempo: Tempo | None = None   # pitch-keeping stretch (speed ≠ 1, no tone modify)
 
 
 def soft_clip(x: np.ndarray) -> np.ndarray:
@@ -79,9 +85,24 @@ class AudioMixer:
             st.open_offset = off0
         if abs(clip.speed - 1.0) < 1e-9:
             samples = st.reader.read(off1 - off0)
-        else:
+        elif clip.tone_modify:
             samples = self._read_at_speed(st, off0, off1)
+        else:
+            samples = self._read_stretched(st, off1 - off0)
         return samples * self._gain(clip, off0, off1)
+
+    @staticmethod
+    def _read_stretched(st: _ClipState, n: int) -> np.ndarray:
+        """The next ``n`` time-stretched samples (pitch kept). Source is pulled in chunks of
+        about ``n × speed``; the filter's output is queued in ``st.buf``."""
+        if st.tempo is None:
+            st.tempo = Tempo(st.clip.speed, RATE)
+            st.buf = np.zeros((2, 0), np.float32)
+        while st.buf.shape[1] < n:
+            chunk = max(1024, int((n - st.buf.shape[1]) * st.clip.speed) + 256)
+            st.buf = np.concatenate([st.buf, st.tempo.push(st.reader.read(chunk))], axis=1)
+        out, st.buf = st.buf[:, :n], st.buf[:, n:]
+        return out
 
     @staticmethod
     def _read_at_speed(st: _ClipState, off0: int, off1: int) -> np.ndarray:

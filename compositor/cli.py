@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=0, help="codec threads (0 = auto)")
     r.add_argument("--cache-dir", type=Path, help="where downloaded drafts are kept")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--sticker-table", type=Path,
+                   help="JSON object {sticker resource_id: image path or URL} for JianYing stickers")
     pr = sub.add_parser("probe", help="print the resolved timeline and warnings without rendering")
     pr.add_argument("source")
     pr.add_argument("--cache-dir", type=Path)
+    pr.add_argument("--sticker-table", type=Path, help="as for render")
     return p
 
 
@@ -72,8 +75,10 @@ def describe(tl: Timeline) -> list[str]:
         for c in track.clips:
             kind = "photo" if c.is_still else "video"
             src = "" if c.is_still else f" source {c.source_start_us / 1e6:.3f}s @ {c.speed:g}x"
-            lines.append(f"  [{c.target_start_us / 1e6:.3f}s, {c.target_end_us / 1e6:.3f}s) {kind}{src} "
-                         f"{Path(c.media_key).name}")
+            name = Path(c.media_key).name
+            if getattr(c, "kind", "media") == "text":
+                kind, name = "text", repr(c.text.layout.text[:40])
+            lines.append(f"  [{c.target_start_us / 1e6:.3f}s, {c.target_end_us / 1e6:.3f}s) {kind}{src} {name}")
             if c.keyframes:
                 lines.append("    keyframes: " + ", ".join(f"{k}×{len(v)}" for k, v in c.keyframes))
             if c.transition_out:
@@ -81,6 +86,17 @@ def describe(tl: Timeline) -> list[str]:
                 lines.append(f"    transition {t.name} ({t.kind}) [{t.start_us / 1e6:.3f}s, {t.end_us / 1e6:.3f}s)")
             if c.background:
                 lines.append(f"    background {c.background.kind}")
+            if c.mask is not None:
+                lines.append(f"    mask {c.mask.name or c.mask.impl} ({c.mask.impl})")
+            if c.mix_mode:
+                lines.append(f"    mix mode {c.mix_mode}")
+            for f in c.filters:
+                lines.append(f"    {f.kind} {f.name} ({f.impl}, strength {f.strength:g})")
+    for adj in tl.adjustments:
+        lines.append(f"adjustment track z={adj.z} ({adj.track_id}): {len(adj.clips)} item(s)")
+        for a in adj.clips:
+            lines.append(f"  [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) {a.spec.kind} "
+                         f"{a.spec.name} ({a.spec.impl}, strength {a.spec.strength:g})")
     for a in tl.audio_clips:
         lines.append(f"audio [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) volume {a.volume:g} "
                      f"source {a.source_start_us / 1e6:.3f}s {Path(a.media_key).name}")
@@ -90,7 +106,8 @@ def describe(tl: Timeline) -> list[str]:
 def _options(args) -> RenderOptions:
     return RenderOptions(width=args.width, height=args.height, fps=args.fps, start_us=args.start,
                          end_us=args.end, crf=args.crf, preset=args.preset,
-                         audio_bitrate=args.audio_bitrate, threads=args.threads)
+                         audio_bitrate=args.audio_bitrate, threads=args.threads,
+                         sticker_table=args.sticker_table)
 
 
 def _cmd_render(args) -> int:
@@ -111,7 +128,7 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_probe(args) -> int:
-    session = open_draft(args.source, cache_dir=args.cache_dir)
+    session = open_draft(args.source, RenderOptions(sticker_table=args.sticker_table), cache_dir=args.cache_dir)
     for line in describe(session.timeline):
         print(line)
     print(f"{len(session.warnings)} warning(s)")

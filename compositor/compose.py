@@ -17,7 +17,13 @@ from .kernels import (blend_region, copy_region, fill, gaussian_like_blur, rgb_t
                       warp_blend)
 from .media.planes import Planes
 from .scratch import Scratch
-from .plan import BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
+from .plan import AdjustOp, BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
+from . import filters, masks
+from .kernels.blend_mode import MODES as BLEND_MODES, blend_yuv, warp_layer
+from .kernels.mask import multiply_alpha
+
+# Mask alpha planes kept per (clip, source size): static masks are computed once per clip.
+_MASK_CACHE = 8
 
 # Blur backgrounds are computed at this fraction of the output size, then scaled up.
 _BLUR_DOWNSCALE = 4
@@ -66,6 +72,7 @@ class Compositor:
         self._fx = Scratch()                       # transitions, filters, blend modes, masks
         self._small: tuple[Planes, Planes] | None = None  # blur background work planes
         self._colours: dict[tuple[int, int, int], tuple[int, int, int]] = {}
+        self._masks: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- ops ------------------------------------------------------------------------------
 
@@ -79,6 +86,8 @@ class Compositor:
                 self.transition(dst, op, pictures)
             elif isinstance(op, BlurFillOp):
                 self.blur_fill(dst, op, pictures(op.draw))
+            elif isinstance(op, AdjustOp):
+                self.adjust(dst, op)
             else:  # pragma: no cover - the plan module defines every op
                 raise TypeError(f"unknown op {op!r}")
 
@@ -94,6 +103,13 @@ class Compositor:
 
     def draw(self, dst: Planes, op: DrawOp, src: Planes) -> None:
         src = _crop(src, op.crop_px)
+        if op.filters:
+            src = self._filtered(op, src)
+        if op.mask is not None:
+            src = self._masked(op, src)
+        if op.blend:
+            self._blend_draw(dst, op, src)
+            return
         m = op.matrix
         if src.a is None:
             off = _integer_offset(m)
@@ -114,6 +130,57 @@ class Compositor:
         warp_blend(dst.y, src.y, src.a, inv, op.opacity, op.box)
         warp_blend(dst.u, src.u, src.a_half, inv_c, op.opacity, box_c)
         warp_blend(dst.v, src.v, src.a_half, inv_c, op.opacity, box_c)
+
+    # -- effects ----------------------------------------------------------------------------
+
+    def adjust(self, dst: Planes, op: AdjustOp) -> None:
+        """A filter / scene effect over everything drawn so far (an adjustment layer)."""
+        filters.apply(op.spec, dst, op.local_us, op.duration_us, self._fx)
+
+    def _filtered(self, op: DrawOp, src: Planes) -> Planes:
+        """A scratch copy of the clip's picture with its own filters/effects applied."""
+        out = self._fx.picture("clip_filtered", src.width, src.height, alpha=src.a is not None)
+        for d, s_ in ((out.y, src.y), (out.u, src.u), (out.v, src.v), (out.a, src.a), (out.a_half, src.a_half)):
+            if s_ is not None:
+                copy_region(d, s_, 0, 0)
+        pic = Planes(out.y, out.u, out.v, out.a if src.a is not None else None,
+                     out.a_half if src.a is not None else None)
+        for f in op.filters:
+            filters.apply(f.spec, pic, f.local_us, f.duration_us, self._fx)
+        return pic
+
+    def _masked(self, op: DrawOp, src: Planes) -> Planes:
+        """The picture with the clip's mask multiplied into its alpha (cached when static)."""
+        key = (op.segment_id, op.mask, src.width, src.height)
+        planes = self._masks.get(key)
+        if planes is None:
+            if len(self._masks) >= _MASK_CACHE:
+                self._masks.pop(next(iter(self._masks)))
+            a = np.empty((src.height, src.width), np.uint8)
+            a_half = np.empty(((src.height + 1) // 2, (src.width + 1) // 2), np.uint8)
+            masks.render_mask(op.mask, a, a_half)
+            planes = self._masks[key] = (a, a_half)
+        a, a_half = planes
+        if src.a is not None:
+            ma = self._fx.plane("mask_a", *a.shape)
+            mh = self._fx.plane("mask_a_half", *a_half.shape)
+            multiply_alpha(ma, a, src.a)
+            multiply_alpha(mh, a_half, src.a_half if src.a_half is not None else a_half)
+            a, a_half = ma, mh
+        return Planes(src.y, src.u, src.v, a, a_half, src.pts_us, src.keep)
+
+    def _blend_draw(self, dst: Planes, op: DrawOp, src: Planes) -> None:
+        """Composite the clip with a separable blend mode (multiply, screen …)."""
+        x0, y0, x1, y1 = op.box
+        box = (x0 & ~1, y0 & ~1, min(x1 + (x1 & 1), dst.width), min(y1 + (y1 & 1), dst.height))
+        box_c = _half_box(box)
+        layer = self._fx.picture("blend_layer", dst.width, dst.height, alpha=True)
+        inv = _rows(op.matrix.inverse())
+        inv_c = _rows(op.matrix.halved().inverse())
+        warp_layer(layer.y, layer.a, src.y, src.a, inv, op.opacity, box, empty=16)
+        warp_layer(layer.u, None, src.u, src.a_half, inv_c, 1.0, box_c, empty=128)
+        warp_layer(layer.v, None, src.v, src.a_half, inv_c, 1.0, box_c, empty=128)
+        blend_yuv(dst.y, dst.u, dst.v, layer.y, layer.u, layer.v, layer.a, BLEND_MODES[op.blend], box)
 
     def transition(self, dst: Planes, op: TransitionOp, pictures: Callable[[DrawOp], Planes]) -> None:
         """Render A and B each over the current canvas, then blend the two results."""

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from . import animation, keyframes
 from .geometry import Affine, pixel_box
-from .timeline import BackgroundSpec, Timeline, VisualClip, source_time_us
+from .filters import AdjustSpec
+from .masks import MaskSpec
+from .timeline import AdjustmentTrack, BackgroundSpec, Timeline, VisualClip, source_time_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +32,18 @@ class DrawOp:
     matrix: Affine                 # cropped source px -> output px
     opacity: float
     box: tuple[int, int, int, int]  # destination pixels touched (x0, y0, x1, y1)
+    kind: str = "media"            # "media" | "text" (picture = the clip's text raster)
+    reveal: int = -1               # text: characters shown (typewriter); -1 = all
+    wipe: tuple[float, float] = (0.0, 1.0)   # text: visible horizontal window (feathered wipe)
+    mask: MaskSpec | None = None   # material-space mask multiplied into the picture's alpha
+    blend: str = ""                # blend mode key (compositor.kernels.blend_mode.MODES); "" = normal
+    filters: tuple["AdjustOp", ...] = ()   # applied to the picture before it is placed
 
     def covers(self, width: int, height: int) -> bool:
         """True when the op paints every output pixel fully opaque."""
         if self.opacity < 1.0 or self.has_alpha or not self.matrix.is_axis_aligned():
+            return False
+        if self.mask is not None or self.blend:
             return False
         w = self.crop_px[2] - self.crop_px[0]
         h = self.crop_px[3] - self.crop_px[1]
@@ -78,7 +88,21 @@ class TransitionOp:
                 and any(op.covers(width, height) for op in self.b))
 
 
-Op = DrawOp | FillOp | BlurFillOp | TransitionOp
+@dataclass(frozen=True, slots=True)
+class AdjustOp:
+    """A filter / scene effect: on an effect or filter track it processes the composite of
+    everything below it; inside a DrawOp's ``filters`` it processes that clip's picture."""
+
+    spec: AdjustSpec
+    local_us: int                  # time since the effect segment started
+    duration_us: int               # length of the effect segment
+    segment_id: str = ""
+
+    def covers(self, width: int, height: int) -> bool:
+        return False
+
+
+Op = DrawOp | FillOp | BlurFillOp | TransitionOp | AdjustOp
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +174,16 @@ def clip_matrix(tl: Timeline, clip: VisualClip, x: float, y: float, sx: float, s
 def draw_clip(tl: Timeline, clip: VisualClip, t_us: int) -> DrawOp | None:
     """The DrawOp of ``clip`` at ``t_us`` (which may lie in a transition's handle)."""
     x, y, sx, sy, rot, alpha = clip_values(clip, t_us)
+    reveal, wipe = -1, (0.0, 1.0)
     if clip.animations:
         local = t_us - clip.target_start_us
         st = animation.state_at(clip.animations, local, clip.target_duration_us)
         x, y, sx, sy = x + st.dx, y + st.dy, sx * st.scale, sy * st.scale
         rot, alpha = rot + st.rotation, alpha * st.alpha
+        if clip.kind == "text":
+            reveal, wipe = _text_state(clip, st)
+            if reveal == 0 or wipe[1] <= 0.0 or wipe[0] >= 1.0:
+                return None
     opacity = min(max(alpha, 0.0), 1.0)
     if opacity <= 0.0 or sx == 0.0 or sy == 0.0:
         return None
@@ -165,9 +194,27 @@ def draw_clip(tl: Timeline, clip: VisualClip, t_us: int) -> DrawOp | None:
     if box is None:
         return None
     src = None if clip.is_still else max(0, source_time_us(clip, t_us))
+    local = t_us - clip.target_start_us
+    filters = tuple(AdjustOp(spec, local, clip.target_duration_us, clip.segment_id) for spec in clip.filters)
     return DrawOp(segment_id=clip.segment_id, media_key=clip.media_key, is_still=clip.is_still,
                   has_alpha=clip.has_alpha, source_us=src, crop_px=clip.crop_px, matrix=m,
-                  opacity=opacity, box=box)
+                  opacity=opacity, box=box, kind=clip.kind, reveal=reveal, wipe=wipe,
+                  mask=clip.mask, blend=clip.mix_mode, filters=filters)
+
+
+# Wipe windows are quantised so that a wipe re-rasterises at most this many times per edge.
+WIPE_STEPS = 64
+
+
+def _text_state(clip: VisualClip, st: animation.AnimState) -> tuple[int, tuple[float, float]]:
+    """(characters shown, wipe window) of a text clip under animation state ``st``."""
+    reveal = -1
+    if st.reveal < 1.0:
+        n = clip.text.chars if clip.text is not None else 0
+        reveal = max(0, min(n, int(st.reveal * n + 1e-9)))
+    lo = round(min(max(st.wipe_lo, 0.0), 1.0) * WIPE_STEPS) / WIPE_STEPS
+    hi = round(min(max(st.wipe_hi, 0.0), 1.0) * WIPE_STEPS) / WIPE_STEPS
+    return reveal, (lo, hi)
 
 
 def _cover_matrix(tl: Timeline, clip: VisualClip) -> Affine:
@@ -194,7 +241,20 @@ def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int)
         r, g, b, a = spec.rgba
         # A translucent canvas colour lies over black.
         return FillOp((r * a // 255, g * a // 255, b * a // 255, 255))
+    if spec.kind == "image" and spec.image_size[0] > 0 and spec.image_size[1] > 0:
+        return _image_background(tl, spec)
     return BLACK
+
+
+def _image_background(tl: Timeline, spec: BackgroundSpec) -> DrawOp:
+    """A canvas image scaled to cover the canvas, centred (drawn over black)."""
+    w, h = spec.image_size
+    s = max(tl.canvas_width / w, tl.canvas_height / h)
+    m = (Affine.translate(-w / 2, -h / 2).then(Affine.scale(s))
+         .then(Affine.translate(tl.canvas_width / 2, tl.canvas_height / 2)).then(tl.canvas_to_output))
+    # has_alpha: the image may be translucent, so the black under it is kept
+    return DrawOp(segment_id="", media_key=spec.image_path, is_still=True, has_alpha=True, source_us=None,
+                  crop_px=(0, 0, w, h), matrix=m, opacity=1.0, box=(0, 0, tl.width, tl.height))
 
 
 def _active(clips: tuple[VisualClip, ...], t_us: int) -> int | None:
@@ -204,11 +264,26 @@ def _active(clips: tuple[VisualClip, ...], t_us: int) -> int | None:
     return None
 
 
+def _adjust_op(track: AdjustmentTrack, t_us: int) -> AdjustOp | None:
+    for c in track.clips:
+        if c.target_start_us <= t_us < c.target_end_us:
+            return AdjustOp(c.spec, t_us - c.target_start_us, c.target_duration_us, c.segment_id)
+    return None
+
+
 def plan_frame(tl: Timeline, index: int) -> FramePlan:
     """The drawing operations of output frame ``index``."""
     t = tl.timeline_us(index)
     ops: list[Op] = [BLACK]
-    for track in tl.tracks:
+    layers = tl.tracks
+    if tl.adjustments:                 # effect/filter tracks sit between visual tracks by z
+        layers = sorted((*tl.tracks, *tl.adjustments), key=lambda tr: tr.z)
+    for track in layers:
+        if isinstance(track, AdjustmentTrack):
+            adj = _adjust_op(track, t)
+            if adj is not None:
+                ops.append(adj)
+            continue
         clips = track.clips
         op: Op | None = None
         for i, c in enumerate(clips):
@@ -226,7 +301,11 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
             if active is not None:
                 op = draw_clip(tl, clips[active], t)
         if active is not None and clips[active].background is not None and len(ops) == 1:
-            ops[0] = _background(tl, clips[active], clips[active].background, t)
+            bg = _background(tl, clips[active], clips[active].background, t)
+            if isinstance(bg, DrawOp):     # an image lies over black (it may be translucent)
+                ops.append(bg)
+            else:
+                ops[0] = bg
         if op is not None:
             ops.append(op)
     return FramePlan(index=index, t_us=t, ops=_cull(tuple(ops), tl.width, tl.height))

@@ -24,6 +24,10 @@ APPROXIMATED = "approximated"
 FAMILY_MODULES = (
     "compositor.transitions",
     "compositor.animation",
+    "compositor.masks",
+    "compositor.blend_modes",
+    "compositor.filters",
+    "compositor.stickers",
 )
 
 

@@ -51,6 +51,7 @@ class RenderOptions:
     audio_bitrate: int = 192_000
     threads: int = 0                    # encoder/decoder threads (0 = auto)
     max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS
+    sticker_table: object = None        # {resource_id: image path/URL} or a JSON file of it (stickers)
 
     def output(self) -> OutputOptions:
         return OutputOptions(width=self.width, height=self.height, fps=self.fps,
@@ -212,7 +213,8 @@ def open_draft(source: str | os.PathLike, options: RenderOptions = RenderOptions
     """Fetch (if a URL), parse, probe and resolve a draft; nothing is rendered yet."""
     local = _locate(source, cache_dir)
     draft = load_draft(local.content_path)
-    catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels)
+    catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels,
+                            sticker_table=options.sticker_table)
     timeline = resolve(draft, catalog.facts, options.output())
     return DraftSession(local, draft, catalog, timeline, options)
 

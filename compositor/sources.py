@@ -13,6 +13,7 @@ from .catalog import MediaCatalog
 from .media.planes import Planes
 from .media.video_reader import VideoReader
 from .plan import DrawOp
+from .text.pool import TextRasters
 from .timeline import Timeline, VisualClip, source_time_us
 
 # Open a clip's decoder this long before its first frame is needed.
@@ -45,8 +46,11 @@ class PicturePool:
         self._threads = decode_threads
         self._windows = _needed_window(tl)
         self._readers: dict[str, VideoReader] = {}
+        self._text = TextRasters(tl)
 
     def __call__(self, op: DrawOp) -> Planes:
+        if op.kind == "text":
+            return self._text(op)
         if op.is_still:
             return self._catalog.still(op.media_key)
         reader = self._readers.get(op.segment_id)
@@ -64,6 +68,7 @@ class PicturePool:
 
     def advance(self, t_us: int) -> None:
         """Open decoders of clips needed soon; close those the timeline has left behind."""
+        self._text.advance(t_us)
         for sid, (clip, first, last) in self._windows.items():
             if clip.is_still:
                 continue
@@ -74,6 +79,7 @@ class PicturePool:
                 self._readers.pop(sid).close()
 
     def close(self) -> None:
+        self._text.clear()
         while self._readers:
             self._readers.popitem()[1].close()
 

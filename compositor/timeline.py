@@ -628,7 +628,7 @@ def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning], regis
         if not layer.layout.glyphs and layer.box is None:
             continue
         rx, ry = layer.centre
-        base = Affine.translate(-rx, -ry).then(Affine.scale(1.0 / scale))
+        base = Affine.translate(-rx, -ry).then(Affine.scale(1.0 / layer.geo.scale))
         clips.append(VisualClip(
             segment_id=seg.id, material_id=mat.id, media_key=layer.key, is_still=True, has_alpha=True,
             target_start_us=seg.target_timerange.start, target_duration_us=seg.target_timerange.duration,
@@ -815,7 +815,7 @@ def _sound(seg: Segment, atts, facts: MediaFacts, speed: float, path: str,
     return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
                      target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
                      speed=speed, volume=seg.volume, fade_in_us=fin, fade_out_us=fout,
-                     volume_keyframes=kfs.get("KFTypeVolume", ()))
+                     volume_keyframes=kfs.get("KFTypeVolume", ()), tone_modify=seg.is_tone_modify)
 
 
 def _warn_audio_speed(seg: Segment, speed: float, warnings: list[RenderWarning]) -> None:

@@ -333,7 +333,10 @@ def _spin(dst, a, b, p, scratch):
 def _mosaic(dst, a, b, p, scratch):
     W, H = dst.width, dst.height
     peak = 1.0 - abs(2.0 * p - 1.0)
-    block = max(1, int(round(peak * W / 24.0)))
+    block = int(round(peak * W / 24.0))
+    if block <= 1:
+        _dissolve(dst, a, b, p, scratch)
+        return
     block += block & 1                                    # even, so chroma tiles align
     for (d, chroma), pa, pb in zip(_planes(dst), (a.y, a.u, a.v), (b.y, b.u, b.v)):
         n = max(1, block // 2) if chroma else block

@@ -145,24 +145,44 @@ def check_inline_draft(obj: dict[str, Any], settings: Settings) -> bytes:
     return raw
 
 
-def check_material_paths(draft: Draft, local: LocalDraft, *, allow_local_paths: bool) -> None:
-    """Raise ASSET_UNREACHABLE unless every used material resolves to an http(s) URL or a file
-    inside the draft folder (symlinks resolved). Runs in the worker before the catalog opens
-    any file; ``allow_local_paths`` (trusted setups) skips it."""
-    if allow_local_paths:
-        return
-    root = os.path.realpath(local.folder)
-    for path, mat in used_materials(draft):
-        if not mat.path:
-            continue
-        resolved = local.resolve_material(mat.path)       # may raise AssetUnreachable itself
+@dataclass(frozen=True)
+class ConfinedDraft(LocalDraft):
+    """A :class:`LocalDraft` whose ``resolve_material`` refuses local paths outside the draft
+    folder (symlinks resolved) with ASSET_UNREACHABLE; http(s) URLs pass.
+
+    Every media path the compositor opens through the draft (videos, audios, stickers,
+    canvas images) is resolved by ``LocalDraft.resolve_material``, so rendering with this
+    object confines them all. Stickers/canvas images that fail are left out by the
+    compositor (with a warning); videos and audios fail the job.
+    """
+
+    @classmethod
+    def of(cls, local: LocalDraft) -> "ConfinedDraft":
+        return cls(local.draft_id, local.folder, local.content_path, local.source)
+
+    def resolve_material(self, raw_path: str) -> str:
+        resolved = super().resolve_material(raw_path)
         if not resolved or _is_http(resolved):
-            continue
+            return resolved
+        root = os.path.realpath(self.folder)
         real = os.path.realpath(resolved)
         if real != root and not real.startswith(root + os.sep):
-            err = AssetUnreachable("material path is outside the draft folder (this server renders only "
-                                   "files of the downloaded draft and http(s) URLs)", mat.path)
-            raise err
+            raise AssetUnreachable("material path is outside the draft folder (this server renders only "
+                                   "files of the downloaded draft and http(s) URLs)", raw_path)
+        return resolved
+
+
+def check_material_paths(draft: Draft, local: LocalDraft, *, allow_local_paths: bool) -> LocalDraft:
+    """The draft to render with: a :class:`ConfinedDraft` (unless the server trusts local
+    paths), after checking every used video/audio path up front so a forbidden one fails the
+    job before any file is opened."""
+    if allow_local_paths:
+        return local
+    confined = ConfinedDraft.of(local)
+    for _, mat in used_materials(draft):
+        if mat.path:
+            confined.resolve_material(mat.path)         # raises AssetUnreachable
+    return confined
 
 
 # -- submission check --------------------------------------------------------------------------
@@ -181,6 +201,8 @@ class DraftChecker:
     def __init__(self, session: aiohttp.ClientSession, settings: Settings):
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=settings.submit_check_timeout_s)
+        #: with a host allowlist, a redirect must not lead the check elsewhere
+        self.follow_redirects = not settings.url_allowlist
 
     async def check(self, url: str, *, not_found_code: str = "INVALID_DRAFT_URL") -> CheckOutcome:
         try:
@@ -189,7 +211,8 @@ class DraftChecker:
             return CheckOutcome("unknown", reason=f"{type(exc).__name__}: {exc}")
 
     async def _read(self, url: str, headers: dict | None = None) -> tuple[int, bytes]:
-        async with self.session.get(url, timeout=self.timeout, headers=headers, allow_redirects=True) as resp:
+        async with self.session.get(url, timeout=self.timeout, headers=headers,
+                                    allow_redirects=self.follow_redirects) as resp:
             if resp.status != 200:
                 return resp.status, b""
             if resp.content_length is not None and resp.content_length > MAX_CONTENT_BYTES:
@@ -271,5 +294,6 @@ class BackgroundChecks:
 
 
 __all__ = ["validate_draft_url", "validate_callback_url", "DraftChecker", "CheckOutcome", "BackgroundChecks",
-           "check_inline_draft", "check_material_paths", "parse_checked", "is_empty", "content_hash",
+           "check_inline_draft", "check_material_paths", "ConfinedDraft", "parse_checked", "is_empty",
+           "content_hash",
            "used_materials"]

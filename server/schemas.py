@@ -250,6 +250,8 @@ def iso_utc(ts: float | None) -> str | None:
 SCHEMA_TYPES = (GenVideoRequest, GenVideoResponse, GenVideoStatusRequest, GenVideoStatusResponse,
                 ActiveCountResponse, RenderRequest, RenderJob, RenderJobList, Health, ErrorBody)
 
-__all__ = [name for name in dir() if name[:1].isupper() and not name.startswith("Annotated")] + [
-    "decode", "spec_from_output", "capcut_spec", "output_of", "warnings_out", "iso_local", "iso_utc",
-    "fps_text"]
+__all__ = ["GenVideoRequest", "GenVideoResponse", "GenVideoStatusRequest", "GenVideoStatusResponse", "WarningOut",
+           "ActiveCountResponse", "OutputOptions", "RenderRequest", "RenderResultOut", "RenderLinks", "RenderJob",
+           "RenderJobList", "Health", "GEN_VIDEO_DECODER", "GEN_VIDEO_STATUS_DECODER", "RENDER_REQUEST_DECODER",
+           "ENCODER", "SCHEMA_TYPES", "PREVIEW_WIDTH", "decode", "spec_from_output", "capcut_spec", "output_of",
+           "warnings_out", "iso_local", "iso_utc", "fps_text"]

@@ -196,7 +196,11 @@ class _Slot:
         while not run.outcome.done():
             fields, run.pending = run.pending, {}
             run.last_store_write = time.monotonic()
-            job = await store.heartbeat(run.job.id, run.owner, lease, **fields)
+            try:
+                job = await store.heartbeat(run.job.id, run.owner, lease, **fields)
+            except Exception:
+                log.exception("job %s: progress write failed", run.job.id)
+                return
             if run.outcome.done():
                 return
             if job is None:                          # lease lost: someone else runs it now
@@ -265,6 +269,8 @@ class _Slot:
             proc = self.proc
             if proc is not None and proc.alive and proc.tasks >= settings.worker_max_tasks:
                 proc.send(("stop",))                # replaced by a fresh process on exit
+            elif proc is None and pool.accepting:
+                pool.warm(self)                     # the last one died: keep a warm spare
             pool.wake()
 
     async def _settle(self, run: _Run, outcome: tuple) -> None:
@@ -382,19 +388,18 @@ class WorkerPool:
                 await self._dispatcher
             except asyncio.CancelledError:
                 pass
-        for slot in self.slots:
-            run = slot.run
-            if run is not None:
-                run.proc.kill()
-                try:
-                    await self.store.release(run.job.id, run.owner)   # runs again on the next start
-                except Exception:
-                    log.exception("job %s: could not release", run.job.id)
-            if slot.task is not None:
-                slot.task.cancel()
-        tasks = [s.task for s in self.slots if s.task is not None]
+        runs = [slot.run for slot in self.slots if slot.run is not None]
+        tasks = [s.task for s in self.slots if s.task is not None and not s.task.done()]
+        for t in tasks:                              # no outcome is recorded for these runs...
+            t.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        for run in runs:                             # ...they go back to the queue instead
+            run.proc.kill()
+            try:
+                await self.store.release(run.job.id, run.owner)
+            except Exception:
+                log.exception("job %s: could not release", run.job.id)
         for slot in self.slots:
             proc = slot.proc
             if proc is not None and proc.alive:
@@ -439,8 +444,8 @@ class WorkerPool:
                     break
                 claimed = True
                 slot.task = asyncio.get_running_loop().create_task(slot.execute(job), name=f"render-{job.id}")
-            if claimed and len(free) > 1:
-                continue
+            if claimed:
+                continue                            # maybe more free slots and more jobs
             try:
                 await asyncio.wait_for(self._wake_event.wait(), timeout=1.0)
             except asyncio.TimeoutError:
@@ -631,7 +636,7 @@ def render_job(spec: dict, cancel: threading.Event, send) -> dict:
         content_hash = hashlib.sha256(raw).hexdigest()
         send(("phase", job_id, "probing"))
         draft = parse_draft(raw)
-        check_material_paths(draft, local, allow_local_paths=spec["allow_local_paths"])
+        local = check_material_paths(draft, local, allow_local_paths=spec["allow_local_paths"])
         fps = Fraction(s["fps"]) if s.get("fps") else None
         options = RenderOptions(width=s.get("width"), height=s.get("height"), fps=fps,
                                 start_us=s.get("start_us"), end_us=s.get("end_us"), crf=s["crf"],

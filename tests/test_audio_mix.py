@@ -86,7 +86,8 @@ def test_volume_keyframes_replace_the_volume():
 
 
 def test_speed_reads_faster_without_drift():
-    clip = AudioClip("s", "x", 0, 1_000_000, 0, 2.0, 1.0)
+    # is_tone_modify: resampled (pitch follows speed); see test_effects_audio_speed for atempo
+    clip = AudioClip("s", "x", 0, 1_000_000, 0, 2.0, 1.0, tone_modify=True)
     out = _mix(_timeline([clip], 1_000_000), RampReader)[0]
     assert np.allclose(out, np.arange(48_000) * 2 / 1e6, atol=1e-6)
 

@@ -148,10 +148,13 @@ class FontFace:
         self.underline_offset = self.hb_font.get_metric_position_with_fallback(T.UNDERLINE_OFFSET) / self.upem
         self.underline_size = max(self.hb_font.get_metric_position_with_fallback(T.UNDERLINE_SIZE) / self.upem, 0.03)
         self.has_vertical = bool(self.ft.has_vertical)
+        # Bitmap-only faces (CBDT colour emoji) cannot be drawn at any size from outlines:
+        # they count as not having any character, so such characters are reported, not lost.
+        self.scalable = bool(self.ft.is_scalable)
         self.lock = threading.Lock()             # FreeType faces are not thread-safe
 
     def has(self, cp: int) -> bool:
-        return self.hb_font.get_nominal_glyph(cp) is not None
+        return self.scalable and self.hb_font.get_nominal_glyph(cp) is not None
 
     def __repr__(self) -> str:
         return f"FontFace({self.label!r}, {self.path!r}, index={self.index})"
@@ -295,6 +298,10 @@ class FontChain:
         elif font_id:
             choice = FontChoice(face=None, status="approximated",
                                 message=f"font resource {font_id} is not in the font table; drawn with "
+                                        f"{self.default.label}")
+        elif font_path.lower().endswith((".ttf", ".otf", ".ttc", ".otc")):
+            choice = FontChoice(face=None, status="approximated",
+                                message=f"font file {font_path} is not on this machine; drawn with "
                                         f"{self.default.label}")
         self._choices[key] = choice
         return choice

@@ -135,7 +135,7 @@ class ShapeCache:
         self._max = maxsize
 
     def shape(self, face: FontFace, text: str, vertical: bool) -> Shaped:
-        key = (id(face), text, vertical)
+        key = (face.path, face.index, text, vertical)
         hit = self._d.get(key)
         if hit is not None:
             return hit
@@ -170,7 +170,7 @@ class _Char:
     glyphs: list = field(default_factory=list)  # (gid, dx, dy) relative to the pen, px
 
 
-def layout(text: str, styles: list[CharStyle], params: Params, canvas_w: int, canvas_h: int,
+def layout_text(text: str, styles: list[CharStyle], params: Params, canvas_w: int, canvas_h: int,
            chain: FontChain, shapes: ShapeCache, *, shadow_flag: bool = False) -> TextLayout:
     """Lay out ``text`` (one style per code point) on a ``canvas_w × canvas_h`` canvas."""
     notes: list[Note] = []
@@ -435,5 +435,5 @@ def _place_vertical(text, chars, lines, params, notes, shadow_on, text_shadow) -
                       ink=_ink(ink, block_w, block_h), notes=tuple(notes))
 
 
-__all__ = ["EM_PER_SIZE", "Params", "Glyph", "CharBox", "Note", "TextLayout", "ShapeCache", "layout",
+__all__ = ["EM_PER_SIZE", "Params", "Glyph", "CharBox", "Note", "TextLayout", "ShapeCache", "layout_text",
            "em_px", "ITALIC_SHEAR", "BOLD_STRENGTH", "DEFAULT_SHADOW"]

@@ -1,0 +1,482 @@
+"""Filters and scene effects (pure data + pixels): spec §16.1–16.3.
+
+JianYing's ~1,050 filters (LUTs) and ~1,100 scene effects are proprietary. They are
+matched to a handful of **approximation families** by name (spec §16.3): first an exact
+name, then the first rule whose substring the name contains (in the order of
+:data:`RULES`); anything else is drawn unchanged and reported. Every family is
+``approximated``.
+
+Where an effect acts (timeline/plan): an effect or filter **track** is an adjustment
+layer over the composite of everything below it (``AdjustOp`` at the track's z); one
+referenced from a video segment acts on that segment's picture before it is placed.
+
+Intensity: a filter's ``value`` (0–1) and an effect's ``value`` × its intensity-like
+``adjust_params`` (value ÷ default) give a strength ``s`` (0 = no change, 1 = the
+family's full look; up to 2). For colour families the result is exactly
+``mix(input, filtered, s)``; for the others ``s`` scales the amount (blur radius, grain …).
+An effect's ``effects_adjust_speed`` (÷ its default) scales periodic effects (flash, shake).
+
+Colour families are an affine RGB colour matrix applied exactly on the YUV planes
+(:func:`compositor.kernels.adjust.colour_matrix`), one pass, no RGB round trip.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kernels import downsample2x, fill, fill_blend, gaussian_like_blur, rgb_to_yuv709
+from .kernels.adjust import add_grain, colour_matrix, highlights, rgb_split, screen_upsampled, sharpen_luma
+from .kernels.dirblur import directional_blur
+from .kernels.resample import EDGE_CLAMP, pixelate_mix, warp_mix
+from .media.planes import Planes
+from .registry import APPROXIMATED, Entry
+from .scratch import Scratch
+
+# -- name rules ----------------------------------------------------------------------------
+
+_NOTES = {
+    "desaturate": "desaturate to Rec.709 luma",
+    "saturation_ramp": "saturation ramps 0 → 1 over the segment",
+    "blur_in": "Gaussian blur (σ up to 2% of the width) clearing over the segment",
+    "blur_const": "constant Gaussian blur (σ 1.5% of the width)",
+    "blur": "Gaussian blur (σ 1.2% of the width)",
+    "motion_blur_h": "horizontal directional blur",
+    "motion_blur_v": "vertical directional blur",
+    "bars_open": "black bars opening from the centre over the first second",
+    "bars_close": "black bars closing to the centre over the last second",
+    "border": "black frame border",
+    "border_rec": "camera frame: white corner marks and a blinking red REC dot",
+    "grain": "film grain on luma",
+    "pixelate": "pixelation (tiles 2.5% of the width)",
+    "bloom": "bloom: blurred highlights screened over the picture",
+    "flash": "white flashes, one per second (× speed)",
+    "exposure": "exposure lift (gain ×1.4)",
+    "rgb_split": "RGB split (R right, B left, 0.6% of the width)",
+    "shake": "small random offsets, 12 per second (× speed)",
+    "cool": "cool tint (lower red, raise blue), slight desaturation",
+    "warm": "warm tint (raise red, lower blue)",
+    "vintage": "vintage: lifted blacks, less saturation, warm shift, light grain",
+    "saturate": "saturation +30%",
+    "fade": "contrast −20%, saturation −30%",
+    "sharpen": "mild sharpen and brightness +5%",
+}
+
+EXACT_NAMES = {
+    "effect": {
+        "变黑白": "desaturate", "变彩色": "saturation_ramp", "变清晰": "blur_in", "变清晰 II": "blur_in",
+        "失焦": "blur_const", "模糊": "blur", "动感模糊": "motion_blur_h", "纵向模糊": "motion_blur_v",
+        "方形模糊": "blur", "开幕": "bars_open", "X开幕": "bars_open", "分屏开幕": "bars_open",
+        "闭幕": "bars_close", "渐隐闭幕": "bars_close", "DV录制框": "border_rec", "基础黑框": "border",
+        "噪点": "grain", "低像素": "pixelate", "像素画": "pixelate", "光晕": "bloom", "发光": "bloom",
+        "复古发光": "bloom", "闪白": "flash", "曝光": "exposure", "抖动": "shake",
+    },
+    "filter": {"默片": "desaturate", "高清黑白": "desaturate", "黑白记忆": "desaturate"},
+}
+
+# (substring, impl, excluded substrings) in priority order, per kind.
+RULES = {
+    "effect": (
+        ("开幕", "bars_open", ()), ("闭幕", "bars_close", ()), ("录制边框", "border_rec", ()),
+        ("录制框", "border_rec", ()), ("取景框", "border", ()), ("黑框", "border", ()),
+        ("色差", "rgb_split", ()), ("抖动", "shake", ()), ("变清晰", "blur_in", ()),
+        ("黑白", "desaturate", ()), ("发光", "bloom", ()), ("光晕", "bloom", ()),
+        ("动感模糊", "motion_blur_h", ()), ("纵向模糊", "motion_blur_v", ()), ("模糊", "blur", ()),
+        ("噪点", "grain", ()), ("像素", "pixelate", ()), ("曝光", "exposure", ()), ("闪白", "flash", ()),
+    ),
+    "filter": (
+        ("黑白", "desaturate", ()), ("褪色", "fade", ()), ("灰调", "fade", ("去灰",)),
+        ("高饱和", "saturate", ()), ("鲜亮", "saturate", ()), ("浓郁", "saturate", ()),
+        ("冷", "cool", ()), ("蓝", "cool", ()), ("冬", "cool", ()),
+        ("暖", "warm", ()), ("橘", "warm", ()), ("落日", "warm", ()), ("日落", "warm", ()),
+        ("夕阳", "warm", ()), ("奶油", "warm", ()),
+        ("复古", "vintage", ()), ("胶片", "vintage", ()), ("港风", "vintage", ()), ("旧", "vintage", ()),
+        ("1980", "vintage", ()), ("VHS", "vintage", ()),
+        ("清晰", "sharpen", ()), ("高清", "sharpen", ()), ("明亮", "sharpen", ()),
+    ),
+}
+
+
+def _entries():
+    out = []
+    for kind in ("effect", "filter"):
+        for name, impl in EXACT_NAMES[kind].items():
+            out.append(Entry(kind, name, impl, APPROXIMATED, note=_NOTES[impl]))
+        for sub, impl, excl in RULES[kind]:
+            rule = f"names containing “{sub}”" + (f" (not “{'”, “'.join(excl)}”)" if excl else "")
+            out.append(Entry(kind, f"*{sub}*", impl, APPROXIMATED, params={"contains": sub, "excludes": excl},
+                             note=f"{rule}: {_NOTES[impl]}"))
+    return tuple(out)
+
+
+ENTRIES = _entries()
+IMPL_KEYS = frozenset(_NOTES)
+
+
+def match(kind: str, name: str, resource_id: str = "", registry=None) -> Entry | None:
+    """The registry entry for a filter/effect ``name``: exact name (or resource id) first,
+    then the first substring rule it matches; None when nothing matches."""
+    if registry is not None:
+        hit = registry.lookup(kind, name, resource_id)
+        if hit is not None and not hit.params.get("contains"):
+            return hit
+        rules = [e for e in registry.entries(kind) if e.params.get("contains")]
+    else:
+        impl = EXACT_NAMES.get(kind, {}).get(name)
+        if impl is not None:
+            return next(e for e in ENTRIES if e.kind == kind and e.name == name)
+        rules = [e for e in ENTRIES if e.kind == kind and e.params.get("contains")]
+    for e in rules:
+        sub = e.params["contains"]
+        if sub in name and not any(x in name for x in e.params.get("excludes", ())):
+            return e
+    return None
+
+
+# -- resolved specs ------------------------------------------------------------------------
+
+INTENSITY_PARAMS = ("effects_adjust_intensity", "effects_adjust_filter", "effects_adjust_blur",
+                    "effects_adjust_size", "effects_adjust_noise", "effects_adjust_sharpen",
+                    "effects_adjust_range", "effects_adjust_luminance", "effects_adjust_number")
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustSpec:
+    """One filter or effect resolved to a family, with its strength."""
+
+    kind: str                      # "filter" | "effect"
+    impl: str                      # family key (see _NOTES)
+    name: str
+    resource_id: str = ""
+    strength: float = 1.0          # 0 = unchanged, 1 = full look (up to 2)
+    speed: float = 1.0             # rate multiplier of periodic effects
+    seed: int = 0                  # per-item noise seed
+
+
+def _param(params, name):
+    for p in params or ():
+        if isinstance(p, dict) and p.get("name") == name:
+            return p
+    return None
+
+
+def strength_and_speed(kind: str, value: float, adjust_params) -> tuple[float, float]:
+    """(strength, speed) of a filter/effect material (see module doc)."""
+    s = float(value) if value is not None else 1.0
+    speed = 1.0
+    if kind == "effect":
+        for name in INTENSITY_PARAMS:
+            p = _param(adjust_params, name)
+            if p is not None:
+                v, d = float(p.get("value", 0.0) or 0.0), float(p.get("default_value", 0.0) or 0.0)
+                if d > 0:
+                    s *= v / d
+                break
+        p = _param(adjust_params, "effects_adjust_speed")
+        if p is not None:
+            v, d = float(p.get("value", 0.0) or 0.0), float(p.get("default_value", 0.0) or 0.0)
+            if d > 0 and v > 0:
+                speed = v / d
+    return min(max(s, 0.0), 2.0), min(max(speed, 0.05), 20.0)
+
+
+def adjust_spec(kind: str, entry: Entry, material) -> AdjustSpec:
+    strength, speed = strength_and_speed(kind, getattr(material, "value", 1.0),
+                                         getattr(material, "adjust_params", ()))
+    return AdjustSpec(kind=kind, impl=entry.impl, name=material.name, resource_id=material.resource_id,
+                      strength=strength, speed=speed, seed=zlib.crc32(material.id.encode()) & 0x7FFFFFFF)
+
+
+# -- colour matrices ------------------------------------------------------------------------
+
+KR, KB = 0.2126, 0.0722
+KG = 1.0 - KR - KB
+# (Y − 16, Cb, Cr) → RGB 0..255 and back (BT.709 limited range)
+_RGB_FROM_YUV = np.array([
+    [255 / 219, 0.0, 2 * (1 - KR) * 255 / 224],
+    [255 / 219, -2 * (1 - KB) * KB / KG * 255 / 224, -2 * (1 - KR) * KR / KG * 255 / 224],
+    [255 / 219, 2 * (1 - KB) * 255 / 224, 0.0]])
+_YUV_FROM_RGB = np.linalg.inv(_RGB_FROM_YUV)
+_LUMA = np.array([KR, KG, KB])
+
+
+def rgb_op(a=None, b=None) -> np.ndarray:
+    """Homogeneous 4×4 RGB affine ``rgb' = a·rgb + b``."""
+    m = np.eye(4)
+    if a is not None:
+        m[:3, :3] = a
+    if b is not None:
+        m[:3, 3] = b
+    return m
+
+
+def saturation(s: float) -> np.ndarray:
+    return rgb_op(s * np.eye(3) + (1 - s) * np.tile(_LUMA, (3, 1)))
+
+
+def contrast(c: float, pivot: float = 128.0) -> np.ndarray:
+    return rgb_op(c * np.eye(3), np.full(3, pivot * (1 - c)))
+
+
+def gains(r: float, g: float, b: float, offset=(0.0, 0.0, 0.0)) -> np.ndarray:
+    return rgb_op(np.diag([r, g, b]), np.asarray(offset, float))
+
+
+def towards(colour, w: float) -> np.ndarray:
+    """rgb + w·(colour − rgb)."""
+    return rgb_op((1 - w) * np.eye(3), w * np.asarray(colour, float))
+
+
+def lift(black: float) -> np.ndarray:
+    return rgb_op(np.eye(3) * (255 - black) / 255, np.full(3, black))
+
+
+def chain(*ops: np.ndarray) -> np.ndarray:
+    """The op applying ``ops[0]`` first."""
+    m = np.eye(4)
+    for op in ops:
+        m = op @ m
+    return m
+
+
+def yuv_matrix(rgb: np.ndarray, strength: float = 1.0) -> np.ndarray:
+    """(3, 4) matrix for :func:`colour_matrix` of ``mix(x, rgb(x), strength)``."""
+    m = np.eye(4) + strength * (rgb - np.eye(4))
+    lin = _YUV_FROM_RGB @ m[:3, :3] @ _RGB_FROM_YUV
+    off = _YUV_FROM_RGB @ m[:3, 3] + np.array([16.0, 0, 0]) - lin @ np.array([16.0, 0, 0])
+    return np.hstack([lin, off[:, None]])
+
+
+_COLOUR = {
+    "desaturate": saturation(0.0),
+    "saturate": saturation(1.3),
+    "cool": chain(gains(0.92, 0.98, 1.08, (0, 2, 10)), saturation(0.9)),
+    "warm": chain(gains(1.08, 1.0, 0.9, (8, 3, 0)), saturation(1.05)),
+    "vintage": chain(contrast(0.85), saturation(0.65), gains(1.06, 1.0, 0.88, (6, 2, 0)), lift(22)),
+    "fade": chain(contrast(0.8), saturation(0.7)),
+    "exposure": gains(1.4, 1.4, 1.4),
+}
+
+
+# -- pixels ---------------------------------------------------------------------------------
+
+BLACK = (16, 128, 128)
+WHITE = (235, 128, 128)
+
+
+def apply(spec: AdjustSpec, pic: Planes, local_us: int, duration_us: int, scratch: Scratch) -> None:
+    """Apply ``spec`` in place to the picture ``pic`` at ``local_us`` into its time range."""
+    s = spec.strength
+    if s <= 0.0:
+        return
+    fn = _IMPLS.get(spec.impl)
+    if fn is None:
+        raise ValueError(f"no implementation for {spec.kind} family {spec.impl!r}")
+    p = min(max(local_us / duration_us, 0.0), 1.0) if duration_us > 0 else 0.0
+    fn(spec, pic, s, p, local_us, duration_us, scratch)
+
+
+def _matrix(key):
+    def impl(spec, pic, s, p, local, dur, scratch):
+        colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(_COLOUR[key], s))
+    return impl
+
+
+def _saturation_ramp(spec, pic, s, p, local, dur, scratch):
+    colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(saturation(p), s))
+
+
+def _gauss(pic, sigma, scratch):
+    for plane, chroma in ((pic.y, False), (pic.u, True), (pic.v, True)):
+        sg = sigma / 2.0 if chroma else sigma
+        if sg < 0.3:
+            continue
+        gaussian_like_blur(plane, plane, sg, scratch.plane("fx_tmp", *plane.shape))
+
+
+def _blur_const(frac):
+    def impl(spec, pic, s, p, local, dur, scratch):
+        _gauss(pic, s * frac * pic.width, scratch)
+    return impl
+
+
+def _blur_in(spec, pic, s, p, local, dur, scratch):
+    _gauss(pic, s * 0.02 * pic.width * (1.0 - p) ** 2, scratch)
+
+
+def _dir_blur(axis):
+    def impl(spec, pic, s, p, local, dur, scratch):
+        r = s * 0.02 * (pic.width if axis == 1 else pic.height)
+        for plane, chroma in ((pic.y, False), (pic.u, True), (pic.v, True)):
+            rr = int(round(r / (2.0 if chroma else 1.0)))
+            if rr > 0:
+                directional_blur(plane, plane, rr, axis, scratch.plane("fx_tmp", *plane.shape), passes=2)
+    return impl
+
+
+def _fill_box(pic, box, colour, alpha):
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    x0, y0 = max(x0 & ~1, 0), max(y0 & ~1, 0)
+    x1, y1 = min(x1 + (x1 & 1), pic.width), min(y1 + (y1 & 1), pic.height)
+    if x0 >= x1 or y0 >= y1:
+        return
+    for plane, value, k in ((pic.y, colour[0], 1), (pic.u, colour[1], 2), (pic.v, colour[2], 2)):
+        b = (x0 // k, y0 // k, (x1 + k - 1) // k, (y1 + k - 1) // k)
+        if alpha >= 1.0:
+            fill(plane, value, b)
+        else:
+            fill_blend(plane, value, alpha, b)
+
+
+def _bars(opening: bool):
+    def impl(spec, pic, s, p, local, dur, scratch):
+        W, H = pic.width, pic.height
+        span = min(1_000_000 / spec.speed, dur) if dur > 0 else 1_000_000
+        if opening:
+            q = min(max(local / span, 0.0), 1.0) if span > 0 else 1.0
+            closed = 1.0 - q * q * (3 - 2 * q)
+        else:
+            q = min(max((local - (dur - span)) / span, 0.0), 1.0) if span > 0 else 1.0
+            closed = q * q * (3 - 2 * q)
+        h = closed * H / 2.0
+        if h < 1.0:
+            return
+        a = min(s, 1.0)
+        _fill_box(pic, (0, 0, W, h), BLACK, a)
+        _fill_box(pic, (0, H - h, W, H), BLACK, a)
+    return impl
+
+
+def _border(spec, pic, s, p, local, dur, scratch):
+    W, H = pic.width, pic.height
+    t = 0.05 * min(W, H)
+    a = min(s, 1.0)
+    for box in ((0, 0, W, t), (0, H - t, W, H), (0, t, t, H - t), (W - t, t, W, H - t)):
+        _fill_box(pic, box, BLACK, a)
+
+
+_RED = rgb_to_yuv709(255, 0, 0)
+
+
+def _border_rec(spec, pic, s, p, local, dur, scratch):
+    W, H = pic.width, pic.height
+    m = min(W, H)
+    inset, length, th = 0.06 * m, 0.1 * m, max(2.0, 0.008 * m)
+    a = min(s, 1.0)
+    for cx, sx in ((inset, 1), (W - inset, -1)):
+        for cy, sy in ((inset, 1), (H - inset, -1)):
+            xs = sorted((cx, cx + sx * length))
+            ys = sorted((cy, cy + sy * th))
+            _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE, a)
+            xs = sorted((cx, cx + sx * th))
+            ys = sorted((cy, cy + sy * length))
+            _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE, a)
+    if (local * spec.speed // 500_000) % 2 == 0:           # blinks twice a second
+        r = 0.018 * m
+        x, y = inset + 0.05 * m, inset + 0.05 * m
+        _fill_box(pic, (x - r, y - r, x + r, y + r), _RED, a)
+
+
+def _frame_seed(spec, local):
+    return (spec.seed * 31 + int(local // 33_333)) & 0x7FFFFFFF
+
+
+def _grain(spec, pic, s, p, local, dur, scratch):
+    add_grain(pic.y, 14.0 * s, _frame_seed(spec, local))
+
+
+def _pixelate(spec, pic, s, p, local, dur, scratch):
+    block = max(2, int(round(s * 0.025 * pic.width)))
+    block += block & 1
+    for plane, chroma in ((pic.y, False), (pic.u, True), (pic.v, True)):
+        n = block // 2 if chroma else block
+        pixelate_mix(plane, plane, None, 0.0, n)
+
+
+def _bloom(spec, pic, s, p, local, dur, scratch):
+    y = pic.y
+    h2, w2 = (y.shape[0] + 1) // 2, (y.shape[1] + 1) // 2
+    h4, w4 = (h2 + 1) // 2, (w2 + 1) // 2
+    half = scratch.plane("fx_bloom_2", h2, w2)
+    small = scratch.plane("fx_bloom_4", h4, w4)
+    downsample2x(y, half)
+    downsample2x(half, small)
+    highlights(small, 170)
+    gaussian_like_blur(small, small, 0.012 * pic.width / 4.0 + 1.0, scratch.plane("fx_bloom_t", h4, w4))
+    screen_upsampled(y, small, 0.9 * s)
+
+
+def _flash(spec, pic, s, p, local, dur, scratch):
+    period = 1_000_000 / spec.speed
+    phase = (local % period) / period
+    w = min(s, 1.0) * 0.9 * (1.0 - phase) ** 2
+    if w > 0.002:
+        colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(towards((255, 255, 255), w)))
+
+
+def _rgb_split(spec, pic, s, p, local, dur, scratch):
+    shift = max(1, int(round(s * 0.006 * pic.width)))
+    src = scratch.copy_of("fx_copy", pic)
+    rgb_split(pic.y, pic.u, pic.v, src.y, src.u, src.v, shift)
+
+
+def _shake(spec, pic, s, p, local, dur, scratch):
+    W, H = pic.width, pic.height
+    amp = 0.02 * min(W, H) * s
+    if amp < 0.5:
+        return
+    step = int(local * spec.speed * 12 // 1_000_000)
+    rng = np.random.default_rng((spec.seed, step))
+    dx, dy = rng.uniform(-amp, amp, 2)
+    zoom = 1.0 + 2.0 * amp / min(W, H)
+    src = scratch.copy_of("fx_copy", pic)
+    for plane, sp, k in ((pic.y, src.y, 1.0), (pic.u, src.u, 2.0), (pic.v, src.v, 2.0)):
+        cx, cy = W / 2.0 / k, H / 2.0 / k
+        # forward: d = c + zoom·(u − c) + (dx, dy)/k; inverse below
+        inv = ((1 / zoom, 0.0, cx - (cx + dx / k) / zoom), (0.0, 1 / zoom, cy - (cy + dy / k) / zoom))
+        warp_mix(plane, sp, inv, None, None, 0.0, edge=EDGE_CLAMP)
+
+
+def _vintage(spec, pic, s, p, local, dur, scratch):
+    colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(_COLOUR["vintage"], s))
+    add_grain(pic.y, 5.0 * s, _frame_seed(spec, local))
+
+
+def _sharpen(spec, pic, s, p, local, dur, scratch):
+    src = scratch.plane("fx_luma", *pic.y.shape)
+    src[...] = pic.y
+    sharpen_luma(pic.y, src, 0.8 * s)
+    colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(gains(1.05, 1.05, 1.05), s))
+
+
+_IMPLS = {
+    "desaturate": _matrix("desaturate"),
+    "saturation_ramp": _saturation_ramp,
+    "blur_in": _blur_in,
+    "blur_const": _blur_const(0.015),
+    "blur": _blur_const(0.012),
+    "motion_blur_h": _dir_blur(1),
+    "motion_blur_v": _dir_blur(0),
+    "bars_open": _bars(True),
+    "bars_close": _bars(False),
+    "border": _border,
+    "border_rec": _border_rec,
+    "grain": _grain,
+    "pixelate": _pixelate,
+    "bloom": _bloom,
+    "flash": _flash,
+    "exposure": _matrix("exposure"),
+    "rgb_split": _rgb_split,
+    "shake": _shake,
+    "cool": _matrix("cool"),
+    "warm": _matrix("warm"),
+    "vintage": _vintage,
+    "saturate": _matrix("saturate"),
+    "fade": _matrix("fade"),
+    "sharpen": _sharpen,
+}
+assert set(_IMPLS) == IMPL_KEYS, set(_IMPLS) ^ IMPL_KEYS
+
+# Families that move or cover pixels rather than recolour them (never make a layer opaque).
+GEOMETRIC = frozenset({"shake", "bars_open", "bars_close", "border", "border_rec", "rgb_split"})

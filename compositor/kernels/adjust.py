@@ -1,0 +1,259 @@
+"""Colour and texture adjustments of a YUV 4:2:0 picture, in place (pure, no I/O).
+
+The filters and scene effects of :mod:`compositor.filters` are built from these kernels
+(plus the blurs of :mod:`.blur` / :mod:`.dirblur` and :mod:`.resample`):
+
+* :func:`colour_matrix` — any affine RGB colour operation (saturation, tints, contrast,
+  brightness, lift, fades towards a colour …) is an affine map of (Y, Cb, Cr) too, so it is
+  applied **exactly** on the planes, no RGB round trip: per 2×2 block, with ``Ȳ`` the mean
+  luma of the block and ``Cb = U − 128``, ``Cr = V − 128``::
+
+      Y'  = k00·Y + k01·Cb + k02·Cr + k03          (each pixel of the block)
+      Cb' = k10·Ȳ + k11·Cb + k12·Cr + k13          (the block's chroma)
+      Cr' = k20·Ȳ + k21·Cb + k22·Cr + k23
+      then Y' ← lut[Y'] when a 256-entry luma curve is given (non-linear tone curves),
+      everything rounded half up and clamped to 0..255 (U' = Cb' + 128, V' = Cr' + 128).
+
+  It differs from a per-pixel RGB implementation only by RGB clipping (which the matrix
+  does not model) and the chroma subsampling the picture already has.
+* :func:`add_grain` — ``Y += amplitude · n`` with ``n`` a deterministic hash noise in
+  [−1, 1] per pixel and ``seed`` (film grain that changes every frame).
+* :func:`sharpen_luma` — unsharp mask with a 3×3 box: ``Y' = Y + amount·(Y − box3(Y))``.
+* :func:`rgb_split` — chromatic aberration: R sampled ``shift`` pixels to the right, B to
+  the left, G in place, per pixel through BT.709 RGB and back (reads ``src``, writes ``dst``).
+* :func:`highlights` / :func:`screen_upsampled` — bloom: the bright part of a (small) luma
+  plane, blurred by the caller, then screened back over the full-size luma with bilinear
+  upsampling: ``Y' = Y + strength · g · (255 − Y) / 255``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import check_finite, check_int, check_plane, check_same_shape, check_disjoint, jit
+
+__all__ = ["colour_matrix", "add_grain", "sharpen_luma", "rgb_split", "highlights", "screen_upsampled"]
+
+KR, KB = 0.2126, 0.0722
+KG = 1.0 - KR - KB
+
+
+def _check_yuv(y, u, v, *, writable=True):
+    check_plane("y", y, writable=writable)
+    check_plane("u", u, writable=writable)
+    check_plane("v", v, writable=writable)
+    half = ((y.shape[0] + 1) // 2, (y.shape[1] + 1) // 2)
+    if u.shape != half or v.shape != half:
+        raise ValueError(f"u and v must have shape {half} for y of shape {y.shape}, got {u.shape}, {v.shape}")
+
+
+def colour_matrix(y, u, v, k, lut=None) -> None:
+    """Apply the (3, 4) YUV affine ``k`` (and the optional luma ``lut``) in place."""
+    _check_yuv(y, u, v)
+    m = np.asarray(k, dtype=np.float64)
+    if m.shape != (3, 4) or not np.all(np.isfinite(m)):
+        raise ValueError(f"k must be a finite (3, 4) matrix, got {m.tolist()}")
+    has_lut = lut is not None
+    if has_lut:
+        lut = np.asarray(lut)
+        if lut.dtype != np.uint8 or lut.shape != (256,):
+            raise ValueError("lut must be 256 uint8 values")
+    else:
+        lut = np.zeros(256, np.uint8)
+    _colour_matrix(y, u, v, m, lut, has_lut)
+
+
+@jit
+def _u8(x):
+    if x <= 0.0:
+        return 0
+    if x >= 254.5:
+        return 255
+    return int(x + 0.5)
+
+
+@jit
+def _colour_matrix(yp, up, vp, k, lut, has_lut):
+    h, w = yp.shape
+    ch, cw = up.shape
+    for cy in range(ch):
+        y0 = 2 * cy
+        y1 = min(y0 + 2, h)
+        for cx in range(cw):
+            x0 = 2 * cx
+            x1 = min(x0 + 2, w)
+            cb = float(up[cy, cx]) - 128.0
+            cr = float(vp[cy, cx]) - 128.0
+            s = 0.0
+            n = 0
+            base = k[0, 1] * cb + k[0, 2] * cr + k[0, 3]
+            for yy in range(y0, y1):
+                for xx in range(x0, x1):
+                    yv = float(yp[yy, xx])
+                    s += yv
+                    n += 1
+                    o = _u8(k[0, 0] * yv + base)
+                    yp[yy, xx] = lut[o] if has_lut else o
+            ym = s / n
+            up[cy, cx] = _u8(128.0 + k[1, 0] * ym + k[1, 1] * cb + k[1, 2] * cr + k[1, 3])
+            vp[cy, cx] = _u8(128.0 + k[2, 0] * ym + k[2, 1] * cb + k[2, 2] * cr + k[2, 3])
+
+
+def add_grain(plane, amplitude, seed) -> None:
+    """Add deterministic hash noise of ``amplitude`` (levels) to ``plane`` in place."""
+    check_plane("plane", plane, writable=True)
+    a = check_finite("amplitude", amplitude)
+    s = check_int("seed", seed)
+    if a <= 0:
+        return
+    _add_grain(plane, a, s & 0x7FFFFFFF)
+
+
+@jit
+def _hash(x, y, seed):
+    """32-bit integer hash of (x, y, seed) in int64 arithmetic (no overflow)."""
+    h = (x * 374761393 + y * 668265263 + seed * 1442695041) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * 1274126177) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+@jit
+def _add_grain(plane, a, seed):
+    h, w = plane.shape
+    scale = 2.0 / 4294967295.0
+    for y in range(h):
+        row = plane[y]
+        for x in range(w):
+            n = float(_hash(x, y, seed)) * scale - 1.0
+            row[x] = _u8(float(row[x]) + a * n)
+
+
+def sharpen_luma(dst, src, amount) -> None:
+    """``dst = src + amount·(src − box3(src))`` (edges repeated); dst must not overlap src."""
+    check_plane("dst", dst, writable=True)
+    check_plane("src", src)
+    check_same_shape("dst and src", dst, src)
+    check_disjoint("src and dst", src, dst)
+    _sharpen(dst, src, check_finite("amount", amount))
+
+
+@jit
+def _sharpen(dst, src, amount):
+    h, w = src.shape
+    for y in range(h):
+        ya, yb = max(y - 1, 0), min(y + 1, h - 1)
+        for x in range(w):
+            xa, xb = max(x - 1, 0), min(x + 1, w - 1)
+            s = 0.0
+            for yy in (ya, y, yb):
+                for xx in (xa, x, xb):
+                    s += src[yy, xx]
+            c = float(src[y, x])
+            dst[y, x] = _u8(c + amount * (c - s / 9.0))
+
+
+def rgb_split(dst_y, dst_u, dst_v, src_y, src_u, src_v, shift) -> None:
+    """Chromatic aberration (see module doc): R from ``x + shift``, B from ``x − shift``."""
+    _check_yuv(dst_y, dst_u, dst_v)
+    _check_yuv(src_y, src_u, src_v, writable=False)
+    check_same_shape("dst_y and src_y", dst_y, src_y)
+    for d, s in ((dst_y, src_y), (dst_u, src_u), (dst_v, src_v)):
+        check_disjoint("src and dst", s, d)
+    _rgb_split(dst_y, dst_u, dst_v, src_y, src_u, src_v, check_int("shift", shift))
+
+
+@jit
+def _rgb_at(sy, su, sv, x, y):
+    h, w = sy.shape
+    x = min(max(x, 0), w - 1)
+    e = (float(sy[y, x]) - 16.0) * (255.0 / 219.0)
+    pb = (float(su[y // 2, x // 2]) - 128.0) * (255.0 / 224.0)
+    pr = (float(sv[y // 2, x // 2]) - 128.0) * (255.0 / 224.0)
+    r = e + 2.0 * (1.0 - KR) * pr
+    b = e + 2.0 * (1.0 - KB) * pb
+    g = (e - KR * r - KB * b) / KG
+    return r, g, b
+
+
+@jit
+def _rgb_split(dy, du, dv, sy, su, sv, shift):
+    h, w = sy.shape
+    ch, cw = su.shape
+    for cy in range(ch):
+        for cx in range(cw):
+            rs = 0.0
+            gs = 0.0
+            bs = 0.0
+            n = 0
+            for yy in range(2 * cy, min(2 * cy + 2, h)):
+                for xx in range(2 * cx, min(2 * cx + 2, w)):
+                    r, _, _ = _rgb_at(sy, su, sv, xx + shift, yy)
+                    _, g, _ = _rgb_at(sy, su, sv, xx, yy)
+                    _, _, b = _rgb_at(sy, su, sv, xx - shift, yy)
+                    r = min(max(r, 0.0), 255.0)
+                    g = min(max(g, 0.0), 255.0)
+                    b = min(max(b, 0.0), 255.0)
+                    e = KR * r + KG * g + KB * b
+                    dy[yy, xx] = _u8(16.0 + e * (219.0 / 255.0))
+                    rs += r
+                    gs += g
+                    bs += b
+                    n += 1
+            r, g, b = rs / n, gs / n, bs / n
+            e = KR * r + KG * g + KB * b
+            du[cy, cx] = _u8(128.0 + (224.0 / 255.0) * (b - e) / (2.0 * (1.0 - KB)))
+            dv[cy, cx] = _u8(128.0 + (224.0 / 255.0) * (r - e) / (2.0 * (1.0 - KR)))
+
+
+def highlights(plane, threshold) -> None:
+    """In place: ``p = max(p − threshold, 0) · 255 / (255 − threshold)`` (threshold 0..254)."""
+    check_plane("plane", plane, writable=True)
+    t = check_int("threshold", threshold)
+    if not 0 <= t <= 254:
+        raise ValueError(f"threshold must be in 0..254, got {threshold!r}")
+    _highlights(plane, t)
+
+
+@jit
+def _highlights(plane, t):
+    h, w = plane.shape
+    k = 255.0 / (255.0 - t)
+    for y in range(h):
+        for x in range(w):
+            v = int(plane[y, x]) - t
+            plane[y, x] = 0 if v <= 0 else _u8(v * k)
+
+
+def screen_upsampled(dst, small, strength) -> None:
+    """Screen the bilinearly upsampled ``small`` over ``dst`` in place (see module doc)."""
+    check_plane("dst", dst, writable=True)
+    check_plane("small", small)
+    check_disjoint("small and dst", small, dst)
+    st = check_finite("strength", strength)
+    if st <= 0 or not small.size:
+        return
+    _screen_up(dst, small, st)
+
+
+@jit
+def _screen_up(dst, small, st):
+    h, w = dst.shape
+    sh, sw = small.shape
+    fx = sw / w
+    fy = sh / h
+    for y in range(h):
+        v = (y + 0.5) * fy - 0.5
+        iy = int(np.floor(v))
+        wy = v - iy
+        y0 = min(max(iy, 0), sh - 1)
+        y1 = min(max(iy + 1, 0), sh - 1)
+        for x in range(w):
+            u = (x + 0.5) * fx - 0.5
+            ix = int(np.floor(u))
+            wx = u - ix
+            x0 = min(max(ix, 0), sw - 1)
+            x1 = min(max(ix + 1, 0), sw - 1)
+            top = small[y0, x0] + (float(small[y0, x1]) - small[y0, x0]) * wx
+            bot = small[y1, x0] + (float(small[y1, x1]) - small[y1, x0]) * wx
+            g = (top + (bot - top) * wy) / 255.0
+            d = float(dst[y, x])
+            dst[y, x] = _u8(d + st * g * (255.0 - d))

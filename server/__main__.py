@@ -1,0 +1,36 @@
+"""``python -m server [--host …] [--port …] [--data-dir …] …`` — run the service on uvloop.
+
+Flags and ``DRAFT_SERVER_*`` environment variables: ``python -m server --help`` and
+docs/service.md. SIGINT/SIGTERM stop it gracefully (running renders are handed back to the
+queue and run again at the next start).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    from aiohttp import web
+
+    from .app import create_app
+    from .settings import Settings
+
+    settings = Settings.from_sources(argv)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        import uvloop
+    except ImportError:                               # pragma: no cover - uvloop is a dependency
+        uvloop = None
+    import asyncio
+    loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+    print(f"draft-renderer service on http://{settings.host}:{settings.port} "
+          f"(data {settings.data_path}, {settings.concurrency} worker(s))", file=sys.stderr, flush=True)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
+                print=None, handle_signals=True, shutdown_timeout=5.0, loop=loop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""``create_app(settings) -> web.Application``: wiring only.
+
+State lives on ``web.AppKey``s (``server.state``); everything that touches the disk, the
+network or processes starts in ``cleanup_ctx`` when the application starts and stops in
+reverse order when it stops. Nothing happens at import.
+
+Start-up order: data-directory lock → job store (+ re-queue of jobs a dead server left
+running) → HTTP client (draft checks, webhooks) → worker pool → webhook sender →
+background loops (lease reaper, retention purge).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+import uuid
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from compositor.errors import CompositorError
+
+from . import openapi, routes_capcut, routes_native
+from .drafts import BackgroundChecks, DraftChecker
+from .errors import ApiError, error_response, from_compositor, http_exception_as_error
+from .jobs.sqlite import SqliteJobStore
+from .metrics import Metrics
+from .settings import Settings
+from .state import (BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE,
+                    WEBHOOKS)
+from .storage import LocalStorage
+from .webhooks import WebhookSender
+from .worker import WorkerPool
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 32 * 1024 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[INSTANCE_ID] = uuid.uuid4().hex[:12]
+    app[STORAGE] = LocalStorage(settings.data_path, settings.base_url)
+    app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
+    routes_capcut.setup(app)
+    routes_native.setup(app)
+    openapi.setup(app)
+    app.cleanup_ctx.extend([_data_dir_lock, _job_store, _http_client, _workers, _webhooks, _background])
+    return app
+
+
+# -- middleware ----------------------------------------------------------------------------------
+
+@web.middleware
+async def _middleware(request: web.Request, handler) -> web.StreamResponse:
+    app = request.app
+    started = time.perf_counter()
+    always_200 = app[SETTINGS].capcut_always_200
+    try:
+        resp = await handler(request)
+    except ApiError as err:
+        resp = error_response(request, err, always_200=always_200)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        resp = error_response(request, http_exception_as_error(exc), always_200=always_200)
+    except CompositorError as exc:
+        resp = error_response(request, from_compositor(exc), always_200=always_200)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        resp = error_response(request, ApiError("INTERNAL_ERROR", type(exc).__name__), always_200=always_200)
+    info = request.match_info
+    route = info.route.resource.canonical if info.route.resource is not None else "unmatched"
+    m = app[METRICS]
+    m.http_requests.labels(route=route, status=str(resp.status)).inc()
+    m.http_latency.labels(route=route).observe(time.perf_counter() - started)
+    if not resp.prepared:
+        resp.headers["X-Request-ID"] = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    return resp
+
+
+# -- lifecycle (cleanup_ctx) ---------------------------------------------------------------------
+
+async def _data_dir_lock(app: web.Application) -> AsyncIterator[None]:
+    """One server per data directory (the SQLite store has one writer; orphaned leases can be
+    reclaimed at once because no other live server can hold them)."""
+    storage = app[STORAGE]
+    storage.ensure_dirs()
+    path = storage.root / "server.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RuntimeError(f"another server is using the data directory {storage.root}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+async def _job_store(app: web.Application) -> AsyncIterator[None]:
+    store, metrics = app[STORE], app[METRICS]
+    await store.open()
+
+    def count_finished(job) -> None:
+        if job.terminal:
+            metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
+
+    store.add_listener(count_finished)
+    orphans = await store.requeue_expired(float("inf"))     # we hold the data-dir lock
+    if orphans:
+        log.info("re-queued %d job(s) a previous server left running", len(orphans))
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, ttl_dns_cache=60)
+    session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "draft-renderer/0.1"})
+    app[HTTP] = session
+    checker = app[CHECKER] = DraftChecker(session, settings)
+    store = app[STORE]
+
+    async def on_fail(job_id: str, err: ApiError) -> None:
+        job = await store.fail(job_id, None, err.code, err.details or err.code,
+                               {"json_path": err.path, **(err.context or {})} if err.path else err.context)
+        if job is None:
+            log.info("job %s: background check failed (%s) but the job is no longer queued", job_id, err.code)
+
+    async def on_pass(job_id: str, outcome) -> None:
+        await store.set_check_result(job_id, content_hash=outcome.content_hash)
+
+    bg = app[BG_CHECKS] = BackgroundChecks(checker, on_fail, on_pass)
+    try:
+        yield
+    finally:
+        await bg.close()
+        await session.close()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    pool = WorkerPool(app[SETTINGS], app[STORE], app[STORAGE], metrics=app[METRICS],
+                      instance_id=app[INSTANCE_ID])
+    app[POOL] = pool
+    await pool.start()
+    try:
+        yield
+    finally:
+        await pool.stop()
+
+
+async def _webhooks(app: web.Application) -> AsyncIterator[None]:
+    storage = app[STORAGE]
+    sender = WebhookSender(app[SETTINGS], app[STORE], app[HTTP],
+                           lambda job: routes_native.job_json(job, storage), metrics=app[METRICS])
+    app[WEBHOOKS] = sender
+    await sender.start()
+    try:
+        yield
+    finally:
+        await sender.stop()
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    settings, store, storage, metrics = app[SETTINGS], app[STORE], app[STORAGE], app[METRICS]
+
+    async def reaper() -> None:
+        """Re-queue jobs whose worker stopped heart-beating (lease expired)."""
+        interval = max(0.2, min(settings.lease_s / 3, 5.0))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for job in await store.requeue_expired():
+                    log.warning("job %s: lease expired; now %s", job.id, job.state)
+                metrics.set_counts(await store.counts())
+            except Exception:
+                log.exception("lease reaper failed")
+
+    async def purger() -> None:
+        """Delete finished jobs and their files after the retention period."""
+        interval = max(1.0, min(settings.retention_s / 10, 600.0))
+        while True:
+            try:
+                gone = await store.purge(time.time() - settings.retention_s)
+                for job in gone:
+                    storage.delete_job_files(job.id)
+                if gone:
+                    log.info("purged %d finished job(s) older than %gs", len(gone), settings.retention_s)
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: storage.sweep(settings.retention_s, stale_part_s=settings.job_timeout_s + 60))
+            except Exception:
+                log.exception("retention purge failed")
+            await asyncio.sleep(interval)
+
+    tasks = [asyncio.create_task(reaper(), name="lease-reaper"), asyncio.create_task(purger(), name="purger")]
+    try:
+        yield
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+
+__all__ = ["create_app"]
