@@ -22,7 +22,6 @@ import os
 import sqlite3
 import statistics
 import time
-from pathlib import Path
 
 import pytest
 

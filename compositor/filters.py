@@ -21,6 +21,7 @@ Colour families are an affine RGB colour matrix applied exactly on the YUV plane
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -287,12 +288,28 @@ def _saturation_ramp(spec, pic, s, p, local, dur, scratch):
     colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(saturation(p), s))
 
 
+def blur_plane(src, dst, sigma: float, scratch: Scratch) -> None:
+    """Gaussian-like blur of one plane; from σ = 3 px on it runs at half resolution
+    (2×2 mean, blur with σ/2, bilinear upsampling): 3–4× cheaper, visually the same."""
+    if sigma < 3.0:
+        gaussian_like_blur(src, dst, sigma, scratch.plane("blur_tmp", *src.shape))
+        return
+    h, w = src.shape
+    hh, hw = (h + 1) // 2, (w + 1) // 2
+    small = scratch.plane("blur_half", hh, hw)
+    downsample2x(src, small)
+    gaussian_like_blur(small, small, math.sqrt(max(sigma * sigma - 1.0, 1.0)) / 2.0,
+                       scratch.plane("blur_half_tmp", hh, hw))
+    # small pixel k covers big pixels 2k, 2k + 1: big coordinate / 2 = small coordinate
+    warp_mix(dst, small, ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)), None, None, 0.0, edge=EDGE_CLAMP)
+
+
 def _gauss(pic, sigma, scratch):
     for plane, chroma in ((pic.y, False), (pic.u, True), (pic.v, True)):
         sg = sigma / 2.0 if chroma else sigma
         if sg < 0.3:
             continue
-        gaussian_like_blur(plane, plane, sg, scratch.plane("fx_tmp", *plane.shape))
+        blur_plane(plane, plane, sg, scratch)
 
 
 def _blur_const(frac):

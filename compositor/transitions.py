@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 
-from .kernels import copy_region, crossfade, fill_blend, gaussian_like_blur
+from .kernels import copy_region, crossfade, fill_blend
+from .filters import blur_plane
 from .kernels.dirblur import directional_blur
 from .kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
 from .kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR,
@@ -361,7 +362,7 @@ def _blur(axis: int | None):
             tmp = scratch.plane("tr_blur_tmp", *ta.shape)
             for src, out in ((pl_a, ta), (pl_b, tb)):
                 if axis is None:
-                    gaussian_like_blur(src, out, sg, tmp)
+                    blur_plane(src, out, sg, scratch)
                 else:
                     r = max(0, int(round(sg * 1.2)))
                     directional_blur(src, out, r, axis, tmp, passes=2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 import time
@@ -42,10 +43,14 @@ MAX_BODY = 32 * 1024 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
+    if not settings.public_base_url and settings.host in ("0.0.0.0", "::", ""):
+        log.warning("listening on %s without --public-base-url: video_url links will name %s, which clients "
+                    "cannot reach", settings.host, settings.base_url)
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
+    app[_REQUEST_COUNTER] = itertools.count(1)
     app[STORAGE] = LocalStorage(settings.data_path, settings.base_url)
     app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
     routes_capcut.setup(app)
@@ -79,12 +84,18 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
         resp = error_response(request, ApiError("INTERNAL_ERROR", type(exc).__name__), always_200=always_200)
     info = request.match_info
     route = info.route.resource.canonical if info.route.resource is not None else "unmatched"
-    m = app[METRICS]
-    m.http_requests.labels(route=route, status=str(resp.status)).inc()
-    m.http_latency.labels(route=route).observe(time.perf_counter() - started)
+    app[METRICS].observe_request(route, resp.status, time.perf_counter() - started)
     if not resp.prepared:
-        resp.headers["X-Request-ID"] = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        resp.headers["X-Request-ID"] = request.headers.get("X-Request-ID") or _request_id(app)
     return resp
+
+
+_REQUEST_COUNTER = web.AppKey("request_counter", itertools.count)
+
+
+def _request_id(app: web.Application) -> str:
+    """32 hex digits: the app's instance id and a counter (no syscall per request)."""
+    return f"{app[INSTANCE_ID]}{next(app[_REQUEST_COUNTER]):020x}"
 
 
 # -- lifecycle (cleanup_ctx) ---------------------------------------------------------------------

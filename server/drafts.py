@@ -217,10 +217,14 @@ class DraftChecker:
                 return resp.status, b""
             if resp.content_length is not None and resp.content_length > MAX_CONTENT_BYTES:
                 raise ValueError("answer too large")
-            body = await resp.content.read(MAX_CONTENT_BYTES + 1)
-            if len(body) > MAX_CONTENT_BYTES:
-                raise ValueError("answer too large")
-            return 200, body
+            if resp.content_length is not None:
+                return 200, await resp.read()                          # size checked above
+            body = bytearray()
+            async for chunk in resp.content.iter_chunked(1 << 16):     # to EOF: the connection is reused
+                body += chunk
+                if len(body) > MAX_CONTENT_BYTES:
+                    raise ValueError("answer too large")
+            return 200, bytes(body)
 
     async def _check(self, url: str, not_found_code: str) -> CheckOutcome:
         status, body = await self._read(url, {"Accept": "application/json"})

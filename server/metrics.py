@@ -37,8 +37,22 @@ class Metrics:
         self.webhooks = Counter("draft_render_webhook_deliveries", "Webhook delivery attempts", ["outcome"],
                                 registry=r)
         self.worker_starts = Counter("draft_render_worker_starts", "Worker processes started", registry=r)
+        self._req_children: dict = {}
+        self._lat_children: dict = {}
         self.worker_crashes = Counter("draft_render_worker_crashes", "Worker processes that died mid-job",
                                       registry=r)
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """Count one HTTP request (label children are cached: this runs on every request)."""
+        key = (route, status)
+        child = self._req_children.get(key)
+        if child is None:
+            child = self._req_children[key] = self.http_requests.labels(route=route, status=str(status))
+        child.inc()
+        lat = self._lat_children.get(route)
+        if lat is None:
+            lat = self._lat_children[route] = self.http_latency.labels(route=route)
+        lat.observe(seconds)
 
     def set_counts(self, counts: dict[str, int]) -> None:
         for state, n in counts.items():

@@ -87,8 +87,9 @@ async def gen_video(request: web.Request) -> web.Response:
     if settings.submit_check == "sync" or reusable:
         outcome = await app[CHECKER].check(url, not_found_code="INVALID_DRAFT_URL")   # 404/400 raise
         content_hash = outcome.content_hash
-        if reusable and content_hash is not None and existing.content_hash == content_hash:
-            return _submitted(existing, storage)                 # unchanged draft: no re-render
+        if reusable and (existing.content_hash == content_hash or outcome.verdict == "unknown"):
+            # unchanged draft (or the draft host cannot tell us now): the finished video stands
+            return _submitted(existing, storage)
 
     new = NewJob(kind=KIND_CAPCUT, spec=spec, draft_url=body.draft_url, draft_id=draft_id, idem_key=key,
                  content_hash=content_hash, max_attempts=settings.max_attempts,

@@ -134,6 +134,12 @@ class _Slot:
         self.proc: _Proc | None = None
         self.run: _Run | None = None
         self.task: asyncio.Task | None = None
+        #: workers that died before saying "ready" in a row (a broken install must not spin)
+        self.start_failures = 0
+        self.not_before = 0.0                    # monotonic time before which no job is given
+
+    def available(self) -> bool:
+        return self.run is None and (self.task is None or self.task.done()) and time.monotonic() >= self.not_before
 
     # -- process management --------------------------------------------------------------------
     def ensure_proc(self) -> _Proc:
@@ -179,8 +185,25 @@ class _Slot:
             run.outcome.set_result(("died", run.job.id, exitcode))
         if self.pool.metrics:
             self.pool.metrics.workers_alive.set(self.pool.workers_alive())
+        delay = 0.0
+        if proc.ready:
+            self.start_failures = 0
+        else:
+            self.start_failures += 1
+            delay = min(30.0, 0.5 * 2 ** self.start_failures)
+            self.not_before = time.monotonic() + delay
+            log.error("worker %s exited with code %s before it was ready; next start in %.1fs", proc.pid,
+                      exitcode, delay)
         if self.run is None and self.pool.accepting:
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self._warm_later)
+            else:
+                self.pool.warm(self)
+
+    def _warm_later(self) -> None:
+        if self.run is None and self.proc is None and self.pool.accepting:
             self.pool.warm(self)
+        self.pool.wake()
 
     # -- progress → store ------------------------------------------------------------------------
     def _progress(self, run: _Run, fields: dict, *, force: bool) -> None:
@@ -269,7 +292,7 @@ class _Slot:
             proc = self.proc
             if proc is not None and proc.alive and proc.tasks >= settings.worker_max_tasks:
                 proc.send(("stop",))                # replaced by a fresh process on exit
-            elif proc is None and pool.accepting:
+            elif proc is None and pool.accepting and time.monotonic() >= self.not_before:
                 pool.warm(self)                     # the last one died: keep a warm spare
             pool.wake()
 
@@ -432,7 +455,7 @@ class WorkerPool:
         assert self._wake_event is not None
         while True:
             self._wake_event.clear()
-            free = [s for s in self.slots if s.run is None and (s.task is None or s.task.done())]
+            free = [s for s in self.slots if s.available()]
             claimed = False
             for slot in free:
                 try:

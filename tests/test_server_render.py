@@ -126,6 +126,14 @@ async def test_gen_video_cycle(client, draft_host, clip_path):
     assert again["task_id"] == sub["task_id"] and again["status"] == "completed"
     assert again["video_url"] == st["video_url"] and again["progress"] == 100
 
+    # the draft host cannot answer now: the finished video stands
+    draft_host.status_override[did] = 503
+    try:
+        again = await (await client.post(f"{CM}/gen_video", json={"draft_url": url})).json()
+    finally:
+        del draft_host.status_override[did]
+    assert again["task_id"] == sub["task_id"] and again["status"] == "completed"
+
     # terminal lookup by draft_id from another URL string
     other = await (await client.post(f"{CM}/gen_video_status",
                                      json={"draft_url": f"https://other/x?draft_id={did}"})).json()
@@ -321,7 +329,7 @@ async def test_sigkilled_worker_job_is_rerun_within_a_lease(client, draft_host, 
     pid = pool.slots[0].proc.pid
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
-    rerun = await wait_job(client, job["id"], until=lambda j: j["attempts"] == 2 and j["state"] == "running")
+    await wait_job(client, job["id"], until=lambda j: j["attempts"] == 2 and j["state"] == "running")
     restarted_after = time.monotonic() - killed_at
     assert restarted_after < 2.0 + 1.0          # about one lease (2 s here), far from the job timeout
     final = await wait_job(client, job["id"])

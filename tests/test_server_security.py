@@ -56,7 +56,7 @@ def test_allowed_paths(local, raw):
     "assets/../../../../../../../etc/hostname",
     f"/app/output/draft/{DID}/../../../../../etc/hostname",
     "assets/videos/link.mp4",                                  # a symlink leading out of the folder
-    f"/app/output/draft/20261125000000ffffffff/assets/videos/other_drafts_file.mp4",
+    "/app/output/draft/20261125000000ffffffff/assets/videos/other_drafts_file.mp4",
 ])
 def test_refused_paths(local, raw, tmp_path):
     other = tmp_path / "cache" / "20261125000000ffffffff" / "assets" / "videos"

@@ -27,6 +27,8 @@ The filters and scene effects of :mod:`compositor.filters` are built from these 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._jit import check_finite, check_int, check_plane, check_same_shape, check_disjoint, jit
@@ -72,30 +74,74 @@ def _u8(x):
 
 
 @jit
+def _luma_row(row, k00, base, lut, has_lut):
+    """row[x] = curve(clamp(round(k00·row[x] + base[x // 2]))) in 16.16 fixed point."""
+    for x in range(row.shape[0]):
+        o = (k00 * np.int64(row[x]) + base[x >> 1]) >> 16
+        o = 0 if o < 0 else (255 if o > 255 else o)
+        row[x] = lut[o] if has_lut else o
+
+
+@jit
+def _clamp8(o):
+    return 0 if o < 0 else (255 if o > 255 else o)
+
+
+@jit
 def _colour_matrix(yp, up, vp, k, lut, has_lut):
     h, w = yp.shape
     ch, cw = up.shape
+    q = 65536.0
+    k00 = np.int64(round(k[0, 0] * q))
+    k01 = np.int64(round(k[0, 1] * q))
+    k02 = np.int64(round(k[0, 2] * q))
+    k03 = np.int64(round(k[0, 3] * q)) + 32768            # + ½ for rounding
+    # chroma rows, for full 2×2 blocks (Ȳ = s / 4 folded into the coefficient)
+    k10 = np.int64(round(k[1, 0] * q / 4.0))
+    k11 = np.int64(round(k[1, 1] * q))
+    k12 = np.int64(round(k[1, 2] * q))
+    k13 = np.int64(round((128.0 + k[1, 3]) * q)) + 32768
+    k20 = np.int64(round(k[2, 0] * q / 4.0))
+    k21 = np.int64(round(k[2, 1] * q))
+    k22 = np.int64(round(k[2, 2] * q))
+    k23 = np.int64(round((128.0 + k[2, 3]) * q)) + 32768
+    base = np.empty(cw, np.int64)                 # per block: k01·Cb + k02·Cr + k03 (fixed point)
+    full_cols = w // 2
     for cy in range(ch):
         y0 = 2 * cy
-        y1 = min(y0 + 2, h)
+        two = y0 + 1 < h
+        r0 = yp[y0]
+        r1 = yp[y0 + 1 if two else y0]
+        ur = up[cy]
+        vr = vp[cy]
+        # chroma first, from the block's original luma
         for cx in range(cw):
+            cb = np.int64(ur[cx]) - 128
+            cr = np.int64(vr[cx]) - 128
+            base[cx] = k01 * cb + k02 * cr + k03
             x0 = 2 * cx
-            x1 = min(x0 + 2, w)
-            cb = float(up[cy, cx]) - 128.0
-            cr = float(vp[cy, cx]) - 128.0
-            s = 0.0
-            n = 0
-            base = k[0, 1] * cb + k[0, 2] * cr + k[0, 3]
-            for yy in range(y0, y1):
-                for xx in range(x0, x1):
-                    yv = float(yp[yy, xx])
-                    s += yv
+            if two and cx < full_cols:
+                s = np.int64(r0[x0]) + np.int64(r0[x0 + 1]) + np.int64(r1[x0]) + np.int64(r1[x0 + 1])
+                ur[cx] = _clamp8((k10 * s + k11 * cb + k12 * cr + k13) >> 16)
+                vr[cx] = _clamp8((k20 * s + k21 * cb + k22 * cr + k23) >> 16)
+            else:                                   # a block cut by an odd edge
+                sf = float(r0[x0])
+                n = 1
+                if x0 + 1 < w:
+                    sf += r0[x0 + 1]
                     n += 1
-                    o = _u8(k[0, 0] * yv + base)
-                    yp[yy, xx] = lut[o] if has_lut else o
-            ym = s / n
-            up[cy, cx] = _u8(128.0 + k[1, 0] * ym + k[1, 1] * cb + k[1, 2] * cr + k[1, 3])
-            vp[cy, cx] = _u8(128.0 + k[2, 0] * ym + k[2, 1] * cb + k[2, 2] * cr + k[2, 3])
+                if two:
+                    sf += r1[x0]
+                    n += 1
+                    if x0 + 1 < w:
+                        sf += r1[x0 + 1]
+                        n += 1
+                ym = sf / n
+                ur[cx] = _u8(128.0 + k[1, 0] * ym + k[1, 1] * cb + k[1, 2] * cr + k[1, 3])
+                vr[cx] = _u8(128.0 + k[2, 0] * ym + k[2, 1] * cb + k[2, 2] * cr + k[2, 3])
+        _luma_row(r0, k00, base, lut, has_lut)
+        if two:
+            _luma_row(r1, k00, base, lut, has_lut)
 
 
 def add_grain(plane, amplitude, seed) -> None:
@@ -139,16 +185,20 @@ def sharpen_luma(dst, src, amount) -> None:
 @jit
 def _sharpen(dst, src, amount):
     h, w = src.shape
+    ninth = 1.0 / 9.0
     for y in range(h):
-        ya, yb = max(y - 1, 0), min(y + 1, h - 1)
+        r0 = src[max(y - 1, 0)]
+        r1 = src[y]
+        r2 = src[min(y + 1, h - 1)]
+        out = dst[y]
         for x in range(w):
-            xa, xb = max(x - 1, 0), min(x + 1, w - 1)
-            s = 0.0
-            for yy in (ya, y, yb):
-                for xx in (xa, x, xb):
-                    s += src[yy, xx]
-            c = float(src[y, x])
-            dst[y, x] = _u8(c + amount * (c - s / 9.0))
+            xa = x - 1 if x > 0 else 0
+            xb = x + 1 if x + 1 < w else w - 1
+            s = (np.int32(r0[xa]) + np.int32(r0[x]) + np.int32(r0[xb]) + np.int32(r1[xa]) + np.int32(r1[x])
+                 + np.int32(r1[xb]) + np.int32(r2[xa]) + np.int32(r2[x]) + np.int32(r2[xb]))
+            c = float(r1[x])
+            v = c + amount * (c - s * ninth)
+            out[x] = 0 if v <= 0.0 else (255 if v >= 254.5 else int(v + 0.5))
 
 
 def rgb_split(dst_y, dst_u, dst_v, src_y, src_u, src_v, shift) -> None:

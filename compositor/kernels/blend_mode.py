@@ -78,45 +78,66 @@ def warp_layer(dst_c, dst_a, src, src_alpha, inv, opacity, box, empty=0) -> None
                 m[1, 2], op, e, x0, y0, x1, y1)
 
 
+_ONE = 1 << 32
+_FRAC = _ONE - 1
+_W_ONE = 1 << 12
+
+
 @jit
 def _warp_layer(dc, da, has_a, src, sa, has_src_a, a00, a01, a02, a10, a11, a12, op, empty, x0, y0, x1, y1):
+    # fixed point as in compositor.kernels.warp: taps in 32.32, weights in 1/4096
     sh, sw = src.shape
+    su = np.int64(round(a00 * _ONE))
+    sv = np.int64(round(a10 * _ONE))
+    full = np.int64(_W_ONE * _W_ONE)
+    kop = 255.0 * op / full
     for y in range(y0, y1):
         yc = y + 0.5
+        tu = np.int64(round((a00 * (x0 + 0.5) + a01 * yc + a02 - 0.5) * _ONE))
+        tv = np.int64(round((a10 * (x0 + 0.5) + a11 * yc + a12 - 0.5) * _ONE))
+        crow = dc[y]
+        arow = da[y]
         for x in range(x0, x1):
-            xc = x + 0.5
-            u = a00 * xc + a01 * yc + a02 - 0.5
-            v = a10 * xc + a11 * yc + a12 - 0.5
-            fu = math.floor(u)
-            fv = math.floor(v)
-            ix = int(fu)
-            iy = int(fv)
-            wx1 = u - fu
-            wy1 = v - fv
-            cs = 0.0
-            As = 0.0
+            ix = tu >> 32
+            iy = tv >> 32
+            wx1 = ((tu & _FRAC) + (1 << 19)) >> 20
+            wy1 = ((tv & _FRAC) + (1 << 19)) >> 20
+            tu += su
+            tv += sv
+            wx0 = _W_ONE - wx1
+            wy0 = _W_ONE - wy1
+            if not has_src_a and ix >= 0 and iy >= 0 and ix + 1 < sw and iy + 1 < sh:
+                r0 = src[iy]
+                r1 = src[iy + 1]
+                cs = ((np.int64(r0[ix]) * wx0 + np.int64(r0[ix + 1]) * wx1) * wy0
+                      + (np.int64(r1[ix]) * wx0 + np.int64(r1[ix + 1]) * wx1) * wy1)
+                crow[x] = (cs + (full >> 1)) // full
+                if has_a:
+                    arow[x] = int(255.0 * op + 0.5)
+                continue
+            cs = np.int64(0)
+            As = np.int64(0)
             for j in range(2):
                 yy = iy + j
                 if yy < 0 or yy >= sh:
                     continue
-                wy = wy1 if j else 1.0 - wy1
+                wy = wy1 if j else wy0
                 for i in range(2):
                     xx = ix + i
                     if xx < 0 or xx >= sw:
                         continue
-                    wgt = wy * (wx1 if i else 1.0 - wx1)
-                    al = sa[yy, xx] / 255.0 if has_src_a else 1.0
-                    cs += wgt * al * src[yy, xx]
+                    wgt = wy * (wx1 if i else wx0)
+                    al = np.int64(sa[yy, xx]) if has_src_a else np.int64(255)
+                    cs += wgt * al * np.int64(src[yy, xx])
                     As += wgt * al
-            if As <= 1e-9:
-                dc[y, x] = empty
+            if As == 0:
+                crow[x] = empty
                 if has_a:
-                    da[y, x] = 0
+                    arow[x] = 0
                 continue
-            c = cs / As
-            dc[y, x] = min(255, int(c + 0.5))
+            crow[x] = min(255, (cs + (As >> 1)) // As)
             if has_a:
-                da[y, x] = min(255, int(255.0 * op * As + 0.5))
+                arow[x] = min(255, int(kop * As / 255.0 + 0.5))
 
 
 def blend_yuv(dst_y, dst_u, dst_v, src_y, src_u, src_v, alpha, mode, box) -> None:

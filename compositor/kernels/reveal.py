@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._jit import check_finite, check_int, check_plane, check_same_shape, jit
 
 __all__ = ["reveal_mix", "SHAPE_LINEAR", "SHAPE_BAND", "SHAPE_CIRCLE", "SHAPE_CLOCK", "SHAPE_BLINDS"]
@@ -87,20 +89,157 @@ def _distance(shape, X, Y, p0, p1, p2, p3, p4):
 
 
 @jit
+def _interval(shape, Y, level, p0, p1, p2, p3, p4):
+    """(lo, hi) frame-X interval where the distance is >= ``level`` along row Y, for the
+    shapes whose distance is concave along a row (linear, band, circle); lo > hi = empty."""
+    big = 1e18
+    if shape == SHAPE_LINEAR:
+        c = p2 - p1 * Y - level                 # need p0·X <= c
+        if p0 > 0.0:
+            return -big, c / p0
+        if p0 < 0.0:
+            return c / p0, big
+        return (-big, big) if c >= 0.0 else (big, -big)
+    if shape == SHAPE_BAND:
+        r = p2 - level                          # need |p0·(X − p3) + c| <= r
+        c = p1 * (Y - p4)
+        if r < 0.0:
+            return big, -big
+        if p0 == 0.0:
+            return (-big, big) if abs(c) <= r else (big, -big)
+        a0 = p3 + (-r - c) / p0
+        a1 = p3 + (r - c) / p0
+        return min(a0, a1), max(a0, a1)
+    # SHAPE_CIRCLE
+    r = p2 - level
+    dy = Y - p1
+    if r < 0.0 or dy * dy > r * r:
+        return big, -big
+    hw = math.sqrt(r * r - dy * dy)
+    return p0 - hw, p0 + hw
+
+
+@jit
+def _px_range(lo, hi, sx, w, inner):
+    """Pixels x (X = (x + ½)·sx) inside [lo, hi]: shrunk by a pixel when ``inner``, grown when not."""
+    a = lo / sx - 0.5
+    b = hi / sx - 0.5
+    if inner:
+        a += 1.0
+        b -= 1.0
+    else:
+        a -= 1.0
+        b += 1.0
+    xa = 0 if a < 0.0 else (w if a > w else int(math.ceil(a)))
+    xb = 0 if b < -1.0 else (w if b >= w else int(math.floor(b)) + 1)
+    return xa, max(xa, xb)
+
+
+@jit
+def _copy_span(rd, rs, xa, xb):
+    for x in range(xa, xb):
+        rd[x] = rs[x]
+
+
+@jit
+def _mix_span(rd, ra, rb, xa, xb, shape, Y, p0, p1, p2, p3, p4, sx, inv_soft):
+    for x in range(xa, xb):
+        d = _distance(shape, (x + 0.5) * sx, Y, p0, p1, p2, p3, p4)
+        t = d * inv_soft + 0.5
+        if t <= 0.0:
+            rd[x] = ra[x]
+        elif t >= 1.0:
+            rd[x] = rb[x]
+        else:
+            va = float(ra[x])
+            rd[x] = int(va + (float(rb[x]) - va) * t + 0.5)
+
+
+@jit
+def _clock_row(rd, ra, rb, w, Y, cx, cy, p2, sx, inv_soft):
+    """A clock-sweep row: the weight only changes near where the row meets the 12 o'clock ray
+    (X = cx above the centre) or the sweep ray (angle p2); pixels further than the ramp from
+    both are plain copies, classified by the segment's middle pixel."""
+    soft = 1.0 / inv_soft
+    dy = Y - cy
+    if abs(dy) <= soft + 2.0 * sx:
+        _mix_span(rd, ra, rb, 0, w, SHAPE_CLOCK, Y, cx, cy, p2, 0.0, 0.0, sx, inv_soft)
+        return
+    # boundary crossings (frame X) and the half width of the ramp around each, in pixels
+    xs = np.empty(2, np.float64)
+    ws = np.empty(2, np.float64)
+    n = 0
+    if dy < 0.0:
+        xs[n] = cx
+        ws[n] = soft + 2.0
+        n += 1
+    s, c = math.sin(p2), -math.cos(p2)          # sweep ray direction (y down)
+    if c != 0.0 and dy / c > 0.0:
+        xs[n] = cx + dy * s / c
+        ws[n] = (soft + 2.0) * math.hypot(s, c) / abs(c) + 2.0
+        n += 1
+    # pixel windows that need the exact weight
+    lo = np.empty(2, np.int64)
+    hi = np.empty(2, np.int64)
+    for i in range(n):
+        a = (xs[i] - ws[i]) / sx - 0.5
+        b = (xs[i] + ws[i]) / sx - 0.5
+        lo[i] = min(max(int(math.floor(a)), 0), w)
+        hi[i] = min(max(int(math.ceil(b)) + 1, 0), w)
+    if n == 2 and lo[1] < lo[0]:
+        lo[0], lo[1] = lo[1], lo[0]
+        hi[0], hi[1] = hi[1], hi[0]
+    x = 0
+    for i in range(n + 1):
+        end = lo[i] if i < n else w
+        if end > x:                               # a segment away from both rays
+            mid = (x + end - 1) // 2
+            t = _distance(SHAPE_CLOCK, (mid + 0.5) * sx, Y, cx, cy, p2, 0.0, 0.0) * inv_soft + 0.5
+            if t <= 0.0:
+                _copy_span(rd, ra, x, end)
+            elif t >= 1.0:
+                _copy_span(rd, rb, x, end)
+            else:
+                _mix_span(rd, ra, rb, x, end, SHAPE_CLOCK, Y, cx, cy, p2, 0.0, 0.0, sx, inv_soft)
+            x = end
+        if i < n and hi[i] > x:
+            _mix_span(rd, ra, rb, x, hi[i], SHAPE_CLOCK, Y, cx, cy, p2, 0.0, 0.0, sx, inv_soft)
+            x = hi[i]
+
+
+@jit
 def _reveal_mix(dst, a, b, shape, p0, p1, p2, p3, p4, sx, sy, inv_soft):
     h, w = dst.shape
+    half = 0.5 / inv_soft
     for y in range(h):
         Y = (y + 0.5) * sy
         ra = a[y]
         rb = b[y]
         rd = dst[y]
-        for x in range(w):
-            d = _distance(shape, (x + 0.5) * sx, Y, p0, p1, p2, p3, p4)
-            t = d * inv_soft + 0.5
-            va = float(ra[x])
+        if shape == SHAPE_BLINDS:                # depends on Y only: one weight per row
+            t = _distance(shape, 0.5 * sx, Y, p0, p1, p2, p3, p4) * inv_soft + 0.5
             if t <= 0.0:
-                rd[x] = ra[x]
+                _copy_span(rd, ra, 0, w)
             elif t >= 1.0:
-                rd[x] = rb[x]
+                _copy_span(rd, rb, 0, w)
             else:
-                rd[x] = int(va + (float(rb[x]) - va) * t + 0.5)
+                _mix_span(rd, ra, rb, 0, w, shape, Y, p0, p1, p2, p3, p4, sx, inv_soft)
+            continue
+        if shape == SHAPE_CLOCK:
+            _clock_row(rd, ra, rb, w, Y, p0, p1, p2, sx, inv_soft)
+            continue
+        # concave distance along the row: A outside `outer`, B inside `inner`, ramp between
+        lo, hi = _interval(shape, Y, -half, p0, p1, p2, p3, p4)
+        oa, ob = _px_range(lo, hi, sx, w, False)
+        lo, hi = _interval(shape, Y, half, p0, p1, p2, p3, p4)
+        ia, ib = _px_range(lo, hi, sx, w, True)
+        if ia >= ib:
+            ia = ib = oa
+        ia, ib = max(ia, oa), min(ib, ob)
+        if ia > ib:
+            ia = ib = oa
+        _copy_span(rd, ra, 0, oa)
+        _mix_span(rd, ra, rb, oa, ia, shape, Y, p0, p1, p2, p3, p4, sx, inv_soft)
+        _copy_span(rd, rb, ia, ib)
+        _mix_span(rd, ra, rb, ib, ob, shape, Y, p0, p1, p2, p3, p4, sx, inv_soft)
+        _copy_span(rd, ra, ob, w)
