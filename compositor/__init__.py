@@ -10,11 +10,11 @@ Importing the package starts nothing (no threads, no JIT compilation, no network
 """
 from .errors import (AssetUnreachable, AudioError, Cancelled, CompositorError, DraftEmpty, DraftError,
                      DraftNotFound, EncodeError, MediaError, OptionsError, RenderError)
-from .render import DraftSession, Progress, RenderOptions, RenderResult, open_draft, render
+from .render import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
 from .warnings import RenderWarning
 
 __all__ = [
-    "open_draft", "render", "RenderOptions", "RenderResult", "Progress", "DraftSession", "RenderWarning",
+    "open_draft", "open_local", "render", "RenderOptions", "RenderResult", "Progress", "DraftSession", "RenderWarning",
     "CompositorError", "DraftError", "DraftEmpty", "DraftNotFound", "AssetUnreachable", "MediaError",
     "RenderError", "AudioError", "EncodeError", "Cancelled", "OptionsError",
 ]

@@ -208,15 +208,21 @@ def _locate(source: str | os.PathLike, cache_dir: Path | None) -> LocalDraft:
     return fetch_draft_sync(str(source), cache_dir or default_cache_dir())
 
 
-def open_draft(source: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
-               cache_dir: Path | None = None) -> DraftSession:
-    """Fetch (if a URL), parse, probe and resolve a draft; nothing is rendered yet."""
-    local = _locate(source, cache_dir)
+def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, text_engine=None) -> DraftSession:
+    """Parse, probe and resolve a draft that is already on disk (see :func:`open_draft`).
+
+    ``text_engine``: a :class:`compositor.text.TextEngine` to reuse (font/glyph caches)."""
     draft = load_draft(local.content_path)
     catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels,
                             sticker_table=options.sticker_table)
-    timeline = resolve(draft, catalog.facts, options.output())
+    timeline = resolve(draft, catalog.facts, options.output(), text_engine=text_engine)
     return DraftSession(local, draft, catalog, timeline, options)
+
+
+def open_draft(source: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
+               cache_dir: Path | None = None, text_engine=None) -> DraftSession:
+    """Fetch (if a URL), parse, probe and resolve a draft; nothing is rendered yet."""
+    return open_local(_locate(source, cache_dir), options, text_engine=text_engine)
 
 
 def render(source: str | os.PathLike, output: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
@@ -227,4 +233,4 @@ def render(source: str | os.PathLike, output: str | os.PathLike, options: Render
     return open_draft(source, options, cache_dir=cache_dir).render(output, progress=progress, cancel=cancel)
 
 
-__all__ = ["RenderOptions", "RenderResult", "Progress", "DraftSession", "open_draft", "render"]
+__all__ = ["RenderOptions", "RenderResult", "Progress", "DraftSession", "open_draft", "open_local", "render"]

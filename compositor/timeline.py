@@ -428,13 +428,24 @@ def _background(seg: Segment, attachments, path: str, media: dict[str, MediaFact
     return None
 
 
+def check_not_empty(draft: Draft) -> int:
+    """The end (µs) of the draft's last segment; raises DraftEmpty when nothing would render."""
+    seg_end = max((s.target_timerange.end for t in draft.tracks for s in t.segments), default=0)
+    if seg_end <= 0:
+        raise DraftEmpty("the draft has no segment with a positive duration", "$.tracks")
+    return seg_end
+
+
 def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions = OutputOptions(),
-            registry: Registry | None = None) -> Timeline:
+            registry: Registry | None = None, text_engine=None) -> Timeline:
     """Build the :class:`Timeline` of ``draft``.
 
     ``media`` maps material ids (videos and audios) to facts about their files. A material
     missing from it raises :class:`DraftError` at the segment that uses it. ``registry``
     says which transitions, animations … have implementations (default: all of this build).
+    ``text_engine`` (a :class:`compositor.text.TextEngine`) lays out captions; one is made
+    from the environment's font settings when the draft has text and none is given (pass
+    one in to reuse its font and glyph caches across drafts).
     """
     registry = registry or default_registry()
     warnings: list[RenderWarning] = []
@@ -447,14 +458,12 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
         warnings.append(RenderWarning(kind="output_size", status="note",
                                       message=f"output size rounded up to even {out_w}x{out_h} (yuv420p)"))
 
-    seg_end = max((s.target_timerange.end for t in draft.tracks for s in t.segments), default=0)
+    seg_end = check_not_empty(draft)
     duration_us = max(draft.duration, seg_end)
-    if draft.duration and draft.duration != seg_end and seg_end:
+    if draft.duration and draft.duration != seg_end:
         warnings.append(RenderWarning(kind="duration", status="note",
                                       message=f"draft duration {draft.duration} µs differs from the last "
                                               f"segment end {seg_end} µs; rendering {duration_us} µs"))
-    if duration_us <= 0 or seg_end <= 0:
-        raise DraftEmpty("the draft has no segment with a positive duration", "$.tracks")
 
     tracks: list[VisualTrack] = []
     adjustments: list[AdjustmentTrack] = []
@@ -481,7 +490,11 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                     audio.append(clip)
             continue
         if track.type == "text":
-            text_track = _text_track(track, z, idx, warnings, registry, cw, ch, canvas_to_output, tpath)
+            if text_engine is None:
+                from .text import default_engine
+                text_engine = default_engine()
+            text_track = _text_track(track, z, idx, warnings, registry, cw, ch, canvas_to_output, tpath,
+                                     text_engine)
             if text_track is not None:
                 tracks.append(text_track)
             continue
@@ -579,7 +592,7 @@ def _skip_track(track, idx: _Index, warnings: list[RenderWarning], kind: str,
 
 
 def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning], registry: Registry,
-                cw: int, ch: int, canvas_to_output: Affine, tpath: str) -> VisualTrack | None:
+                cw: int, ch: int, canvas_to_output: Affine, tpath: str, engine) -> VisualTrack | None:
     """Text segments (spec §14): each becomes a VisualClip whose picture is its text raster.
 
     The laid-out text block is the element's base size, centred at the clip centre; from
@@ -589,7 +602,6 @@ def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning], regis
     """
     from . import text as textmod
 
-    engine = textmod.default_engine()
     out_scale = abs(canvas_to_output.a)
     clips: list[VisualClip] = []
     for si, seg in sorted(enumerate(track.segments), key=lambda p: p[1].target_timerange.start):

@@ -25,7 +25,8 @@ import aiohttp
 import msgspec
 
 from compositor.draft import Draft, parse_draft
-from compositor.errors import AssetUnreachable, DraftError
+from compositor.errors import AssetUnreachable, DraftEmpty, DraftError
+from compositor.timeline import check_not_empty
 from compositor.fetch import LocalDraft, draft_id_from_url
 
 from .errors import ApiError, from_compositor
@@ -102,10 +103,12 @@ def validate_callback_url(url: str | None, settings: Settings, *, path: str = "$
 
 
 def is_empty(draft: Draft) -> bool:
-    """Nothing to render: no segment ends after 0 (the compositor's DRAFT_EMPTY rule)."""
-    seg_end = max((s.target_timerange.start + s.target_timerange.duration
-                   for t in draft.tracks for s in t.segments), default=0)
-    return seg_end <= 0 or max(draft.duration, seg_end) <= 0
+    """Nothing to render (the compositor's DRAFT_EMPTY rule, ``timeline.check_not_empty``)."""
+    try:
+        check_not_empty(draft)
+    except DraftEmpty:
+        return True
+    return False
 
 
 def parse_checked(raw: bytes, *, path_prefix: str = "$") -> Draft:

@@ -507,6 +507,7 @@ class _Child:
         self.jobs: "queue.SimpleQueue[dict | None]" = queue.SimpleQueue()
         self.cancels: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
+        self.text_engine = None                     # made on the first draft with text, then reused
 
     def send(self, msg: tuple) -> None:
         with self.lock:
@@ -555,7 +556,7 @@ class _Child:
 
         threading.Thread(target=heartbeat, daemon=True, name="heartbeat").start()
         try:
-            payload = render_job(spec, cancel, lambda msg: self.send(msg))
+            payload = render_job(spec, cancel, lambda msg: self.send(msg), engines=self)
             self.send(("done", job_id, payload))
         except BaseException as exc:  # noqa: BLE001 - every failure is reported as data
             code, message, detail = _describe(exc)
@@ -609,20 +610,20 @@ class _DraftLock:
             self.fd = None
 
 
-def render_job(spec: dict, cancel: threading.Event, send) -> dict:
-    """Fetch, check, render and poster one job; returns the result payload. Raises on failure."""
+def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
+    """Fetch, check, render and poster one job; returns the result payload. Raises on failure.
+
+    ``engines`` (the worker) keeps a text engine across jobs: ``engines.text_engine``."""
     import contextlib
     import hashlib
     from fractions import Fraction
 
     import msgspec
 
-    from compositor.catalog import build_catalog
     from compositor.draft import parse_draft
     from compositor.errors import Cancelled
     from compositor.fetch import LocalDraft, fetch_draft
-    from compositor.render import DraftSession, Progress, RenderOptions
-    from compositor.timeline import resolve
+    from compositor.render import Progress, RenderOptions, open_local
 
     from .drafts import check_material_paths
     from .storage import write_poster
@@ -664,10 +665,11 @@ def render_job(spec: dict, cancel: threading.Event, send) -> dict:
         options = RenderOptions(width=s.get("width"), height=s.get("height"), fps=fps,
                                 start_us=s.get("start_us"), end_us=s.get("end_us"), crf=s["crf"],
                                 preset=s["preset"], threads=s.get("threads", 0))
-        catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels)
+        if engines is not None and engines.text_engine is None and any(t.type == "text" for t in draft.tracks):
+            from compositor.text import default_engine
+            engines.text_engine = default_engine()
+        session = open_local(local, options, text_engine=engines.text_engine if engines is not None else None)
         check_cancel()
-        timeline = resolve(draft, catalog.facts, options.output())
-        session = DraftSession(local, draft, catalog, timeline, options)
         warnings = [msgspec.to_builtins(w) for w in session.warnings]
         send(("start", job_id, session.frame_count, warnings))
         last = [0.0]

@@ -15,7 +15,6 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -243,9 +242,11 @@ def _flower(s: CharStyle) -> CharStyle:
     return replace(s, stroke=stroke, shadows=shadows)
 
 
-@lru_cache(maxsize=1)
 def default_engine() -> TextEngine:
-    """The process's engine (created on first use; fonts verified then)."""
+    """A new engine with the environment's font settings (fonts are verified now).
+
+    Engines hold font and glyph caches: long-lived callers (server workers) make one and
+    pass it to every render instead of calling this per draft."""
     return TextEngine(FontSettings.from_env())
 
 

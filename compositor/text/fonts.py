@@ -184,13 +184,18 @@ class FontSettings:
     region: str = "SC"             # bundled face region: SC / TC / HK / JP / KR
     table_file: str | None = None  # extra resource-id table (JSON), merged over the built-in one
     system_fonts: bool = True
+    # Font file paths written inside a draft (``styles[].font.path``) are ignored unless this
+    # is on: JianYing writes placeholders there ("D:"), and a service must not let a draft
+    # open arbitrary files. Map font resource ids to files with ``table_file`` instead.
+    allow_draft_font_paths: bool = False
 
     @classmethod
     def from_env(cls) -> "FontSettings":
         region = os.environ.get("DRAFT_RENDER_CJK_REGION", "SC").upper()
         return cls(font_file=os.environ.get("DRAFT_RENDER_FONT") or None,
                    region=region if region in REGIONS else "SC",
-                   table_file=os.environ.get("DRAFT_RENDER_FONT_TABLE") or None)
+                   table_file=os.environ.get("DRAFT_RENDER_FONT_TABLE") or None,
+                   allow_draft_font_paths=os.environ.get("DRAFT_RENDER_DRAFT_FONT_PATHS", "") == "1")
 
 
 def load_table(path: str | os.PathLike) -> dict[str, TableEntry]:
@@ -289,7 +294,8 @@ class FontChain:
                 choice = FontChoice(face=None, status="approximated",
                                     message=f"font file for {entry.name or font_id} ({entry.font}) not "
                                             f"found; drawn with {self.default.label}")
-        elif font_path and os.path.isabs(font_path) and os.path.isfile(font_path):
+        elif (self.settings.allow_draft_font_paths and font_path and os.path.isabs(font_path)
+              and os.path.isfile(font_path)):
             try:
                 choice = FontChoice(face=open_face(font_path, 0))
             except (freetype.FT_Exception, OSError):
@@ -300,9 +306,10 @@ class FontChain:
                                 message=f"font resource {font_id} is not in the font table; drawn with "
                                         f"{self.default.label}")
         elif font_path.lower().endswith((".ttf", ".otf", ".ttc", ".otc")):
+            why = "is not on this machine" if self.settings.allow_draft_font_paths else \
+                "is not used (draft font paths are off; map font ids in a font table)"
             choice = FontChoice(face=None, status="approximated",
-                                message=f"font file {font_path} is not on this machine; drawn with "
-                                        f"{self.default.label}")
+                                message=f"font file {font_path} {why}; drawn with {self.default.label}")
         self._choices[key] = choice
         return choice
 
