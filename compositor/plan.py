@@ -17,6 +17,7 @@ from .geometry import Affine, pixel_box
 from .filters import AdjustSpec
 from .masks import MaskSpec
 from .timeline import AdjustmentTrack, BackgroundSpec, Timeline, VisualClip, source_time_us
+from .transitions import HALVES
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class TransitionOp:
     overlap: bool = True           # False: "A out" half, then "B in" half (spec §9)
 
     def covers(self, width: int, height: int) -> bool:
+        if not self.overlap and self.kind not in HALVES:
+            return False               # the layers below show between the two halves
         return (any(op.covers(width, height) for op in self.a)
                 and any(op.covers(width, height) for op in self.b))
 

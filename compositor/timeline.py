@@ -330,7 +330,10 @@ def _speed(seg: Segment, attachments, warnings: list[RenderWarning], fps: Fracti
     speed = seg.speed if seg.speed > 0 else 1.0
     for _, obj in attachments:
         if isinstance(obj, SpeedMaterial) and (obj.mode != 0 or obj.curve_speed is not None):
+            curve_name = obj.curve_speed.get("name", "") if isinstance(obj.curve_speed, dict) else ""
             warnings.append(RenderWarning(kind="speed", status="approximated", segment_id=seg.id,
+                                          name=str(curve_name or ""), start_us=seg.target_timerange.start,
+                                          end_us=seg.target_timerange.end,
                                           message="speed curve played at its constant average speed"))
             if seg.source_timerange and seg.target_timerange.duration:
                 speed = seg.source_timerange.duration / seg.target_timerange.duration

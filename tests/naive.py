@@ -421,3 +421,14 @@ def blend_yuv(dy, du, dv, sy, su, sv, alpha, mode):
         for cx in range(du.shape[1]):
             touched[cy, cx] = (alpha[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2] > 0).any()
     return y, np.where(touched, u, du), np.where(touched, v, dv)
+
+
+def rgb_split(y, u, v, shift):
+    """Twin of adjust.rgb_split: R read ``shift`` px to the right, B to the left (clamped)."""
+    rgb = yuv420_to_rgb_float(y, u, v)
+    h, w, _ = rgb.shape
+    xs = np.arange(w)
+    out = rgb.copy()
+    out[..., 0] = rgb[:, np.clip(xs + shift, 0, w - 1), 0]
+    out[..., 2] = rgb[:, np.clip(xs - shift, 0, w - 1), 2]
+    return rgb_float_to_yuv420(np.clip(out, 0, 255))

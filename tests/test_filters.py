@@ -123,6 +123,17 @@ def test_rgb_split_moves_red_right_and_blue_left():
     assert got[4, 21, 2] > 150 and got[4, 21, 0] < 100         # right fringe: blue
 
 
+@SETTINGS
+@given(st.integers(1, 5), st.integers(1, 6), st.integers(-4, 4), st.integers(0, 2**32 - 1))
+def test_rgb_split_matches_twin(hh, hw, shift, seed):
+    rgb = np.random.default_rng(seed).integers(0, 256, (2 * hh, 2 * hw, 3)).astype(np.uint8)
+    p = planes_of_rgb(rgb)
+    out = planes_of_rgb(np.zeros_like(rgb))
+    rgb_split(out.y, out.u, out.v, p.y, p.u, p.v, shift)
+    for g, w_ in zip((out.y, out.u, out.v), naive.rgb_split(p.y, p.u, p.v, shift)):
+        assert np.abs(g.astype(int) - w_.astype(int)).max() <= 1
+
+
 def test_screen_upsampled_only_brightens():
     dst = np.full((8, 8), 100, np.uint8)
     small = np.zeros((2, 2), np.uint8)

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from compositor import RenderOptions, open_draft, render
+from compositor import RenderOptions, render
 from compositor.draft import StickerMaterial
 from compositor.errors import DraftError
 from compositor.plan import DrawOp, FillOp, plan_frame

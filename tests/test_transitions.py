@@ -93,6 +93,18 @@ def test_warp_mix_matches_twin(ab, ma, mb, w, edge, fill, taps, blur):
                                -blur / 2))
 
 
+@SETTINGS
+@given(two_planes(), st.floats(0.3, 3.0), st.floats(0.3, 3.0), st.floats(-12, 12), st.floats(-12, 12),
+       st.sampled_from([EDGE_FILL, EDGE_CLAMP, EDGE_MIRROR]), st.integers(0, 255), st.sampled_from([0.0, 1.0]))
+def test_warp_mix_axis_aligned_matches_twin(ab, sx, sy, tx, ty, edge, fill, w):
+    """Scale + translation takes the tabulated-row path of the kernel."""
+    a, b = ab
+    m = np.array([[1 / sx, 0.0, tx], [0.0, 1 / sy, ty]])
+    dst = np.zeros((8, 11), np.uint8)
+    warp_mix(dst, a, m, b, m, w, edge=edge, fill=fill)
+    within(dst, naive.warp_mix(np.zeros((8, 11), np.uint8), a, m, b, m, w, None, edge, fill))
+
+
 def test_warp_mix_identity_and_end_points_are_exact():
     rng = np.random.default_rng(1)
     a, b = rng.integers(0, 256, (2, 12, 16), dtype=np.uint8)
@@ -296,6 +308,22 @@ def test_timeline_resolves_names_and_the_overlap_flag():
     warned = [w for w in tl.warnings if w.kind == "transition"]
     assert len(warned) == 1 and warned[0].status == "approximated" and warned[0].segment_id == "A"
     assert (warned[0].start_us, warned[0].end_us) == (1_500_000, 2_500_000)
+
+
+def test_layers_below_are_kept_when_the_halves_show_them():
+    v = [video_material("bg"), video_material("a"), video_material("b")]
+    tr = {"id": "tr", "type": "transition", "name": "向右擦除", "duration": 1_000_000, "is_overlap": False}
+    obj = minimal_draft(videos=v, transitions=[tr], tracks=[
+        track("under", "video", [segment("BG", "bg", 0, 4_000_000)]),
+        track("t", "video", [segment("A", "a", 0, 2_000_000, refs=["tr"], render_index=2),
+                             segment("B", "b", 2_000_000, 2_000_000, render_index=2)])])
+    d = parse(obj)
+    tl = resolve(d, facts_from_json(d))
+    ops = plan_frame(tl, 60).ops
+    assert [type(o).__name__ for o in ops] == ["DrawOp", "TransitionOp"] and ops[0].segment_id == "BG"
+    tr["is_overlap"] = True
+    d = parse(obj)
+    assert [type(o).__name__ for o in plan_frame(resolve(d, facts_from_json(d)), 60).ops] == ["TransitionOp"]
 
 
 def test_unknown_transition_falls_back_to_a_dissolve_with_a_warning():

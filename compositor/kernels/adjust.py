@@ -27,8 +27,6 @@ The filters and scene effects of :mod:`compositor.filters` are built from these 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ._jit import check_finite, check_int, check_plane, check_same_shape, check_disjoint, jit
@@ -185,20 +183,23 @@ def sharpen_luma(dst, src, amount) -> None:
 @jit
 def _sharpen(dst, src, amount):
     h, w = src.shape
-    ninth = 1.0 / 9.0
+    # c + amount·(c − s/9) = ((1 + amount)·c − (amount/9)·s) in 16.16 fixed point
+    kc = np.int64(round((1.0 + amount) * 65536.0))
+    ks = np.int64(round(amount / 9.0 * 65536.0))
+    col = np.empty(w + 2, np.int64)          # column sums of the 3 rows, edges repeated
     for y in range(h):
         r0 = src[max(y - 1, 0)]
         r1 = src[y]
         r2 = src[min(y + 1, h - 1)]
+        for x in range(w):
+            col[x + 1] = np.int64(r0[x]) + np.int64(r1[x]) + np.int64(r2[x])
+        col[0] = col[1]
+        col[w + 1] = col[w]
         out = dst[y]
         for x in range(w):
-            xa = x - 1 if x > 0 else 0
-            xb = x + 1 if x + 1 < w else w - 1
-            s = (np.int32(r0[xa]) + np.int32(r0[x]) + np.int32(r0[xb]) + np.int32(r1[xa]) + np.int32(r1[x])
-                 + np.int32(r1[xb]) + np.int32(r2[xa]) + np.int32(r2[x]) + np.int32(r2[xb]))
-            c = float(r1[x])
-            v = c + amount * (c - s * ninth)
-            out[x] = 0 if v <= 0.0 else (255 if v >= 254.5 else int(v + 0.5))
+            sm = col[x] + col[x + 1] + col[x + 2]
+            o = (kc * np.int64(r1[x]) - ks * sm + 32768) >> 16
+            out[x] = 0 if o < 0 else (255 if o > 255 else o)
 
 
 def rgb_split(dst_y, dst_u, dst_v, src_y, src_u, src_v, shift) -> None:
@@ -212,41 +213,54 @@ def rgb_split(dst_y, dst_u, dst_v, src_y, src_u, src_v, shift) -> None:
 
 
 @jit
-def _rgb_at(sy, su, sv, x, y):
-    h, w = sy.shape
-    x = min(max(x, 0), w - 1)
-    e = (float(sy[y, x]) - 16.0) * (255.0 / 219.0)
-    pb = (float(su[y // 2, x // 2]) - 128.0) * (255.0 / 224.0)
-    pr = (float(sv[y // 2, x // 2]) - 128.0) * (255.0 / 224.0)
-    r = e + 2.0 * (1.0 - KR) * pr
-    b = e + 2.0 * (1.0 - KB) * pb
-    g = (e - KR * r - KB * b) / KG
-    return r, g, b
+def _split_row(sy, su, sv, y, shift, r_out, g_out, b_out, rr, bb):
+    """The split RGB (clamped, 0..255) of source row y: R from x + shift, B from x − shift."""
+    w = sy.shape[1]
+    yr = sy[y]
+    ur = su[y >> 1]
+    vr = sv[y >> 1]
+    ky = 255.0 / 219.0
+    kc = 255.0 / 224.0
+    for x in range(w):
+        e = (float(yr[x]) - 16.0) * ky
+        rr[x] = e + 2.0 * (1.0 - KR) * (float(vr[x >> 1]) - 128.0) * kc
+        bb[x] = e + 2.0 * (1.0 - KB) * (float(ur[x >> 1]) - 128.0) * kc
+        g = (e - KR * rr[x] - KB * bb[x]) / KG
+        g_out[x] = 0.0 if g < 0.0 else (255.0 if g > 255.0 else g)
+    for x in range(w):
+        r = rr[min(max(x + shift, 0), w - 1)]
+        b = bb[min(max(x - shift, 0), w - 1)]
+        r_out[x] = 0.0 if r < 0.0 else (255.0 if r > 255.0 else r)
+        b_out[x] = 0.0 if b < 0.0 else (255.0 if b > 255.0 else b)
 
 
 @jit
 def _rgb_split(dy, du, dv, sy, su, sv, shift):
     h, w = sy.shape
     ch, cw = su.shape
+    rows = np.empty((2, 3, w), np.float64)
+    rr = np.empty(w, np.float64)
+    bb = np.empty(w, np.float64)
+    ky = 219.0 / 255.0
     for cy in range(ch):
+        n_rows = 2 if 2 * cy + 1 < h else 1
+        for j in range(n_rows):
+            y = 2 * cy + j
+            _split_row(sy, su, sv, y, shift, rows[j, 0], rows[j, 1], rows[j, 2], rr, bb)
+            out = dy[y]
+            for x in range(w):
+                e = KR * rows[j, 0, x] + KG * rows[j, 1, x] + KB * rows[j, 2, x]
+                out[x] = _u8(16.0 + e * ky)
         for cx in range(cw):
             rs = 0.0
             gs = 0.0
             bs = 0.0
             n = 0
-            for yy in range(2 * cy, min(2 * cy + 2, h)):
-                for xx in range(2 * cx, min(2 * cx + 2, w)):
-                    r, _, _ = _rgb_at(sy, su, sv, xx + shift, yy)
-                    _, g, _ = _rgb_at(sy, su, sv, xx, yy)
-                    _, _, b = _rgb_at(sy, su, sv, xx - shift, yy)
-                    r = min(max(r, 0.0), 255.0)
-                    g = min(max(g, 0.0), 255.0)
-                    b = min(max(b, 0.0), 255.0)
-                    e = KR * r + KG * g + KB * b
-                    dy[yy, xx] = _u8(16.0 + e * (219.0 / 255.0))
-                    rs += r
-                    gs += g
-                    bs += b
+            for j in range(n_rows):
+                for x in range(2 * cx, min(2 * cx + 2, w)):
+                    rs += rows[j, 0, x]
+                    gs += rows[j, 1, x]
+                    bs += rows[j, 2, x]
                     n += 1
             r, g, b = rs / n, gs / n, bs / n
             e = KR * r + KG * g + KB * b

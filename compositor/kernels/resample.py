@@ -9,8 +9,9 @@ pixel is *written*: samples that fall outside a source come from its edge rule.
     A = sample(a, inv_a · (x+½, y+½))        B = sample(b, inv_b · (x+½, y+½))
     dst = round(A + (B − A)·w)               (w = 0: only A is read; w = 1: only B)
 
-``sample`` is bilinear (pixel centres at +½, like :mod:`.warp`); a tap outside the source
-is resolved by ``edge``: ``EDGE_FILL`` (the constant ``fill``), ``EDGE_CLAMP`` (nearest edge
+``sample`` is bilinear (pixel centres at +½, like :mod:`.warp`, and like it in fixed point:
+tap coordinates in 32.32, weights in 1/4096, so results are within 1 LSB of the exact
+formula); a tap outside the source is resolved by ``edge``: ``EDGE_FILL`` (the constant ``fill``), ``EDGE_CLAMP`` (nearest edge
 pixel) or ``EDGE_MIRROR`` (reflected, period 2·size, so a shifted picture tiles with its own
 mirror image and never shows a seam). ``taps > 1`` averages that many samples spread
 evenly along the destination vector ``(blur_dx, blur_dy)`` (centred on the pixel): a cheap
@@ -19,11 +20,13 @@ motion blur for fast moves.
 :func:`pixelate_mix` — the picture in ``block × block`` tiles (anchored at ``(ox, oy)``),
 each tile the mean of its pixels: ``dst = round(meanA + (meanB − meanA)·w)``.
 
-Both read ``a`` and ``b`` and write ``dst``, which must not overlap either of them.
+Both read ``a`` and ``b`` and write ``dst``; ``warp_mix``'s ``dst`` must not overlap them.
+
+Speed: a single unrotated picture (zoom, slide, shake) tabulates its x taps once per call
+and reads two source rows per destination row; other single-picture rows step fixed-point
+coordinates and only take the edge rule for taps outside the source.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
