@@ -27,8 +27,8 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box):
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     m = np.asarray(inv, dtype=np.float64)
 
-    gu = max(math.hypot(m[0, 0], m[0, 1]), 1e-12)
-    gv = max(math.hypot(m[1, 0], m[1, 1]), 1e-12)
+    gu = min(max(math.hypot(m[0, 0], m[0, 1]), 1e-12), 1.0)   # edge ramp: see kernels/warp.py
+    gv = min(max(math.hypot(m[1, 0], m[1, 1]), 1e-12), 1.0)
 
     def tap(ty, tx):
         """(colour, alpha 0..1) of one source tap, clamped to the nearest edge pixel."""

@@ -150,11 +150,11 @@ def _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu, tv, gu, gv
     """(Σ w·a·c, Σ w·a) × coverage for a pixel whose taps leave the source.
 
     Taps are clamped to the nearest edge pixel (no dark fringe when a layer is scaled up),
-    and the result is weighted by how far the pixel centre lies inside the source edge,
-    measured in destination pixels: ``clamp(d / g + ½, 0, 1)`` per axis, where ``d`` is
-    the distance to the nearer edge in source pixels and ``g`` the source pixels per
-    destination pixel along that axis. Edges are therefore antialiased over one
-    destination pixel whatever the scale.
+    and the result is weighted by how far the pixel centre lies inside the source edge:
+    ``clamp(d / g + ½, 0, 1)`` per axis, where ``d`` is the distance to the nearer edge in
+    source pixels and ``g`` = min(1, source pixels per destination pixel along that axis).
+    Up-scaled edges are thus antialiased over one destination pixel (no dark fringe),
+    others over one source pixel.
     a is the alpha byte, or 1 without an alpha plane (then the sums have scale 2**24).
     """
     sh, sw = src.shape
@@ -195,8 +195,11 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
     kc = opacity / _AREA  # sums without alpha have scale 2**24
     keep = 1.0 - opacity
     k = opacity / (_AREA * 255.0) if has_alpha else kc
-    gu = max(math.hypot(a00, a01), 1e-12)  # source pixels per destination pixel, per axis
-    gv = max(math.hypot(a10, a11), 1e-12)
+    # Edge ramp width in source pixels: one destination pixel when scaling up, one source
+    # pixel otherwise (so coverage is 1 wherever all taps are inside and 0 where none is:
+    # continuous across the interior/edge paths at any scale).
+    gu = min(max(math.hypot(a00, a01), 1e-12), 1.0)
+    gv = min(max(math.hypot(a10, a11), 1e-12), 1.0)
     for y in range(y0, y1):
         yc = y + 0.5
         # tap coordinates t = u − ½ = ub + a00·x and v − ½ = vb + a10·x along this row
