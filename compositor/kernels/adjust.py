@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import check_finite, check_int, check_plane, check_same_shape, check_disjoint, jit
+from .colour import _round_u8
 
 __all__ = ["colour_matrix", "add_grain", "sharpen_luma", "rgb_split", "highlights", "screen_upsampled"]
 
@@ -60,15 +61,6 @@ def colour_matrix(y, u, v, k, lut=None) -> None:
     else:
         lut = np.zeros(256, np.uint8)
     _colour_matrix(y, u, v, m, lut, has_lut)
-
-
-@jit
-def _u8(x):
-    if x <= 0.0:
-        return 0
-    if x >= 254.5:
-        return 255
-    return int(x + 0.5)
 
 
 @jit
@@ -135,8 +127,8 @@ def _colour_matrix(yp, up, vp, k, lut, has_lut):
                         sf += r1[x0 + 1]
                         n += 1
                 ym = sf / n
-                ur[cx] = _u8(128.0 + k[1, 0] * ym + k[1, 1] * cb + k[1, 2] * cr + k[1, 3])
-                vr[cx] = _u8(128.0 + k[2, 0] * ym + k[2, 1] * cb + k[2, 2] * cr + k[2, 3])
+                ur[cx] = _round_u8(128.0 + k[1, 0] * ym + k[1, 1] * cb + k[1, 2] * cr + k[1, 3])
+                vr[cx] = _round_u8(128.0 + k[2, 0] * ym + k[2, 1] * cb + k[2, 2] * cr + k[2, 3])
         _luma_row(r0, k00, base, lut, has_lut)
         if two:
             _luma_row(r1, k00, base, lut, has_lut)
@@ -168,7 +160,7 @@ def _add_grain(plane, a, seed):
         row = plane[y]
         for x in range(w):
             n = float(_hash(x, y, seed)) * scale - 1.0
-            row[x] = _u8(float(row[x]) + a * n)
+            row[x] = _round_u8(float(row[x]) + a * n)
 
 
 def sharpen_luma(dst, src, amount) -> None:
@@ -250,7 +242,7 @@ def _rgb_split(dy, du, dv, sy, su, sv, shift):
             out = dy[y]
             for x in range(w):
                 e = KR * rows[j, 0, x] + KG * rows[j, 1, x] + KB * rows[j, 2, x]
-                out[x] = _u8(16.0 + e * ky)
+                out[x] = _round_u8(16.0 + e * ky)
         for cx in range(cw):
             rs = 0.0
             gs = 0.0
@@ -264,8 +256,8 @@ def _rgb_split(dy, du, dv, sy, su, sv, shift):
                     n += 1
             r, g, b = rs / n, gs / n, bs / n
             e = KR * r + KG * g + KB * b
-            du[cy, cx] = _u8(128.0 + (224.0 / 255.0) * (b - e) / (2.0 * (1.0 - KB)))
-            dv[cy, cx] = _u8(128.0 + (224.0 / 255.0) * (r - e) / (2.0 * (1.0 - KR)))
+            du[cy, cx] = _round_u8(128.0 + (224.0 / 255.0) * (b - e) / (2.0 * (1.0 - KB)))
+            dv[cy, cx] = _round_u8(128.0 + (224.0 / 255.0) * (r - e) / (2.0 * (1.0 - KR)))
 
 
 def highlights(plane, threshold) -> None:
@@ -284,7 +276,7 @@ def _highlights(plane, t):
     for y in range(h):
         for x in range(w):
             v = int(plane[y, x]) - t
-            plane[y, x] = 0 if v <= 0 else _u8(v * k)
+            plane[y, x] = 0 if v <= 0 else _round_u8(v * k)
 
 
 def screen_upsampled(dst, small, strength) -> None:
@@ -320,4 +312,4 @@ def _screen_up(dst, small, st):
             bot = small[y1, x0] + (float(small[y1, x1]) - small[y1, x0]) * wx
             g = (top + (bot - top) * wy) / 255.0
             d = float(dst[y, x])
-            dst[y, x] = _u8(d + st * g * (255.0 - d))
+            dst[y, x] = _round_u8(d + st * g * (255.0 - d))

@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from ._jit import check_disjoint, check_int, check_plane, check_same_shape, check_unit, clip_box, jit
+from .colour import _round_u8
 
 __all__ = ["warp_layer", "blend_yuv", "MODES", "mode_rgb"]
 
@@ -214,15 +215,6 @@ def _to_rgb(yv, cb, cr):
 
 
 @jit
-def _u8(x):
-    if x <= 0.0:
-        return 0
-    if x >= 254.5:
-        return 255
-    return int(x + 0.5)
-
-
-@jit
 def _blend_yuv(dy, du, dv, sy, su, sv, al, mode, cx0, cy0, cx1, cy1):
     h, w = dy.shape
     for cy in range(cy0, cy1):
@@ -247,7 +239,7 @@ def _blend_yuv(dy, du, dv, sy, su, sv, al, mode, cx0, cy0, cx1, cy1):
                         bg = bg + a * (mode_rgb(mode, bg, sg) - bg)
                         bb = bb + a * (mode_rgb(mode, bb, sb) - bb)
                         e = KR * br + KG * bg + KB * bb
-                        dy[yy, xx] = _u8(16.0 + 219.0 * e)
+                        dy[yy, xx] = _round_u8(16.0 + 219.0 * e)
                     rs += br
                     gs += bg
                     bs += bb
@@ -255,5 +247,5 @@ def _blend_yuv(dy, du, dv, sy, su, sv, al, mode, cx0, cy0, cx1, cy1):
             if touched:
                 r, g, b = rs / n, gs / n, bs / n
                 e = KR * r + KG * g + KB * b
-                du[cy, cx] = _u8(128.0 + 224.0 * (b - e) / (2.0 * (1.0 - KB)))
-                dv[cy, cx] = _u8(128.0 + 224.0 * (r - e) / (2.0 * (1.0 - KR)))
+                du[cy, cx] = _round_u8(128.0 + 224.0 * (b - e) / (2.0 * (1.0 - KB)))
+                dv[cy, cx] = _round_u8(128.0 + 224.0 * (r - e) / (2.0 * (1.0 - KR)))
