@@ -92,29 +92,50 @@ def downsample2x(src, dst) -> None:
 
 @jit
 def _box_blur(src, dst, r, tmp):
+    _blur_rows(src, tmp, r)
+    _blur_cols(tmp, dst, r)
+
+
+@jit
+def _blur_rows(src, out, r):
+    """Horizontal box mean of radius r, edges repeated, running sum (any r costs the same).
+
+    ``out`` may not be ``src``. d = 2r+1 is odd, so s/d is never a tie: s·(1/d) + ½ rounds
+    like (s + r) // d."""
     h, w = src.shape
-    d = 2 * r + 1
-    inv = 1.0 / d  # d is odd, so (s / d) is never a tie: s·inv + ½ rounds like (s + r) // d
-    # horizontal: src -> tmp
+    inv = 1.0 / (2 * r + 1)
     kw = min(r, w - 1)
     for y in range(h):
         srow = src[y]
-        trow = tmp[y]
+        orow = out[y]
         s = (r + 1) * np.int64(srow[0]) + (r - kw) * np.int64(srow[w - 1])
         for k in range(1, kw + 1):
             s += srow[k]
         for x in range(w):
-            trow[x] = int(s * inv + 0.5)
+            orow[x] = int(s * inv + 0.5)
             s += np.int64(srow[min(x + r + 1, w - 1)]) - np.int64(srow[max(x - r, 0)])
-    # vertical: tmp -> dst, one column at a time
+
+
+@jit
+def _blur_cols(src, out, r):
+    """Vertical twin of :func:`_blur_rows`, row by row with one running sum per column
+    (cache friendly). ``out`` may not be ``src``."""
+    h, w = src.shape
+    inv = 1.0 / (2 * r + 1)
     kh = min(r, h - 1)
+    s = np.empty(w, np.int64)
     for x in range(w):
-        s = (r + 1) * np.int64(tmp[0, x]) + (r - kh) * np.int64(tmp[h - 1, x])
-        for k in range(1, kh + 1):
-            s += tmp[k, x]
-        for y in range(h):
-            dst[y, x] = int(s * inv + 0.5)
-            s += np.int64(tmp[min(y + r + 1, h - 1), x]) - np.int64(tmp[max(y - r, 0), x])
+        s[x] = (r + 1) * np.int64(src[0, x]) + (r - kh) * np.int64(src[h - 1, x])
+    for k in range(1, kh + 1):
+        for x in range(w):
+            s[x] += src[k, x]
+    for y in range(h):
+        orow = out[y]
+        add = src[min(y + r + 1, h - 1)]
+        sub = src[max(y - r, 0)]
+        for x in range(w):
+            orow[x] = int(s[x] * inv + 0.5)
+            s[x] += np.int64(add[x]) - np.int64(sub[x])
 
 
 @jit

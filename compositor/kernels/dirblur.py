@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import check_int, check_plane, check_same_shape, jit
+from .blur import _blur_cols, _blur_rows
 
 __all__ = ["directional_blur"]
 
@@ -45,45 +46,6 @@ def directional_blur(src, dst, radius, axis, tmp, passes=1) -> None:
             _blur_cols(cur, tmp, r)
         _copy(tmp, dst)
         cur = dst
-
-
-@jit
-def _blur_rows(src, out, r):
-    h, w = src.shape
-    d = 2 * r + 1
-    inv = 1.0 / d
-    kw = min(r, w - 1)
-    for y in range(h):
-        srow = src[y]
-        orow = out[y]
-        s = (r + 1) * np.int64(srow[0]) + (r - kw) * np.int64(srow[w - 1])
-        for k in range(1, kw + 1):
-            s += srow[k]
-        for x in range(w):
-            orow[x] = int(s * inv + 0.5)
-            s += np.int64(srow[min(x + r + 1, w - 1)]) - np.int64(srow[max(x - r, 0)])
-
-
-@jit
-def _blur_cols(src, out, r):
-    h, w = src.shape
-    d = 2 * r + 1
-    inv = 1.0 / d
-    kh = min(r, h - 1)
-    # running sums for all columns at once, row by row (cache friendly)
-    s = np.empty(w, np.int64)
-    for x in range(w):
-        s[x] = (r + 1) * np.int64(src[0, x]) + (r - kh) * np.int64(src[h - 1, x])
-    for k in range(1, kh + 1):
-        for x in range(w):
-            s[x] += src[k, x]
-    for y in range(h):
-        orow = out[y]
-        add = src[min(y + r + 1, h - 1)]
-        sub = src[max(y - r, 0)]
-        for x in range(w):
-            orow[x] = int(s[x] * inv + 0.5)
-            s[x] += np.int64(add[x]) - np.int64(sub[x])
 
 
 @jit
