@@ -24,7 +24,7 @@ from compositor.text.fonts import FontSettings
 from compositor.text.layout import ShapeCache
 from compositor.text.pool import TextRasters
 from compositor.text.raster import GlyphCache
-from compositor.timeline import resolve
+from compositor.resolve import resolve
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.text_helpers import BLACK, WHITE, content, shadow, style, text_material, text_segment, text_track
 

@@ -33,7 +33,8 @@ from .media.encoder import Encoder
 from .media.planes import Planes, planes_of_frame
 from .plan import plan_frame
 from .sources import PicturePool
-from .timeline import OutputOptions, Timeline, resolve
+from .resolve import resolve
+from .timeline import OutputOptions, Timeline
 from .warnings import RenderWarning
 
 

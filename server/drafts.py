@@ -26,7 +26,7 @@ import msgspec
 
 from compositor.draft import Draft, parse_draft
 from compositor.errors import AssetUnreachable, DraftEmpty, DraftError
-from compositor.timeline import check_not_empty
+from compositor.resolve import check_not_empty
 from compositor.fetch import LocalDraft, draft_id_from_url
 
 from .errors import ApiError, from_compositor

@@ -9,7 +9,7 @@ import pytest
 from compositor.animation import IDENTITY, IMPLS, AnimationSpec, AnimState, state_at
 from compositor.plan import DrawOp, plan_frame
 from compositor.registry import default_registry
-from compositor.timeline import resolve
+from compositor.resolve import resolve
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.text_helpers import animation_container, engine, spec, text_material, text_segment, text_track
 

@@ -14,7 +14,7 @@ from compositor.compose import Compositor
 from compositor.geometry import Affine, pixel_box
 from compositor.kernels.blend_mode import MODES, blend_yuv, warp_layer
 from compositor.plan import DrawOp, plan_frame
-from compositor.timeline import resolve
+from compositor.resolve import resolve
 from tests import naive
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.effects_support import check_golden, picture_a, picture_b, planes_of_rgb, rgb_of

@@ -15,7 +15,8 @@ from compositor.audio_mix import RATE, AudioMixer
 from compositor.geometry import Affine
 from compositor.plan import DrawOp, plan_frame
 from compositor.tempo import Tempo, atempo_factors
-from compositor.timeline import AudioClip, Timeline, resolve
+from compositor.resolve import resolve
+from compositor.timeline import AudioClip, Timeline
 from fixtures.media import make_audio, make_video
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 

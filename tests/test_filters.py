@@ -19,7 +19,7 @@ from compositor.kernels.adjust import (add_grain, colour_matrix, highlights, rgb
 from compositor.plan import AdjustOp, DrawOp, FramePlan, plan_frame
 from compositor.registry import default_registry
 from compositor.scratch import Scratch
-from compositor.timeline import resolve
+from compositor.resolve import resolve
 from tests import naive
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.effects_support import picture_a, planes_of_rgb, rgb_of

@@ -19,7 +19,7 @@ from compositor.kernels.mask import (MASK_ELLIPSE, MASK_HEART, MASK_LINE, MASK_M
 from compositor.masks import mask_spec, render_mask
 from compositor.plan import DrawOp, plan_frame
 from compositor.registry import default_registry
-from compositor.timeline import resolve
+from compositor.resolve import resolve
 from tests import naive
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.effects_support import check_golden, picture_a, picture_b, planes_of_rgb, rgb_of

@@ -14,7 +14,8 @@ from compositor.draft import StickerMaterial
 from compositor.errors import DraftError
 from compositor.plan import DrawOp, FillOp, plan_frame
 from compositor.stickers import load_sticker_table, sticker_base, sticker_source
-from compositor.timeline import MediaFacts, resolve
+from compositor.resolve import resolve
+from compositor.timeline import MediaFacts
 from fixtures.media import make_image, make_video
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 

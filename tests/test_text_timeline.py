@@ -9,7 +9,8 @@ from compositor.kernels import rgb_to_yuv709
 from compositor.media.planes import Planes
 from compositor.plan import DrawOp, plan_frame
 from compositor.text.pool import TextRasters
-from compositor.timeline import OutputOptions, resolve
+from compositor.resolve import resolve
+from compositor.timeline import OutputOptions
 from tests.draft_helpers import facts_from_json, kf, minimal_draft, parse
 from tests.text_helpers import BLACK, YELLOW, style, text_material, text_segment, text_track
 

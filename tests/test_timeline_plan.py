@@ -7,7 +7,8 @@ from compositor.draft import parse_draft
 from compositor.errors import DraftEmpty, DraftError, OptionsError
 from compositor.keyframes import evaluate
 from compositor.plan import BlurFillOp, DrawOp, FillOp, TransitionOp, plan_frame
-from compositor.timeline import OutputOptions, resolve
+from compositor.resolve import resolve
+from compositor.timeline import OutputOptions
 from tests.draft_helpers import (facts_from_json, fixture_json, kf, minimal_draft, parse, segment, track,
                                  video_material)
 

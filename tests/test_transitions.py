@@ -19,7 +19,7 @@ from compositor.kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, S
 from compositor.plan import TransitionOp, plan_frame
 from compositor.registry import default_registry
 from compositor.scratch import Scratch
-from compositor.timeline import resolve
+from compositor.resolve import resolve
 from tests import naive
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.effects_support import blank, check_golden, copy, picture_a, picture_b, planes_of_rgb, rgb_of, strip
