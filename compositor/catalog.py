@@ -16,7 +16,7 @@ import numpy as np
 
 from .draft import Draft
 from .errors import AssetUnreachable
-from .fetch import LocalDraft, fetch_materials
+from .draft_source import LocalDraft
 from .kernels import rgba_to_yuva420
 from .media.planes import Planes
 from .media.probe import MediaInfo, probe_media
@@ -65,7 +65,10 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
         if mat.id in used:
             wanted[mat.id] = (mat.path, local.resolve_material(mat.path))
     urls = sorted({r for _, r in wanted.values() if r.startswith(("http://", "https://"))})
-    downloaded = asyncio.run(fetch_materials(local, urls)) if urls else {}
+    downloaded = {}
+    if urls:
+        from .fetch import fetch_materials  # the HTTP client is only loaded when needed
+        downloaded = asyncio.run(fetch_materials(local, urls))
     paths: dict[str, tuple[str, str]] = {}
     for mid, (raw, resolved) in wanted.items():
         local_path = str(downloaded.get(resolved, resolved))
@@ -100,6 +103,10 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
 def _add_optional_images(draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table,
                          max_still_pixels: int) -> None:
     from . import stickers
+
+    def fetch_materials(local_draft, urls):
+        from .fetch import fetch_materials as fetch  # the HTTP client is only loaded when needed
+        return fetch(local_draft, urls)
 
     table = stickers.load_sticker_table(sticker_table)
     loaded = stickers.load_images(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import downsample2x, fill, fill_blend, gaussian_like_blur, rgb_to_yuv709
+from .kernels import downsample2x, fill, fill_blend, gaussian_like_blur
 from .kernels.adjust import add_grain, colour_matrix, highlights, rgb_split, screen_upsampled, sharpen_luma
 from .kernels.dirblur import directional_blur
 from .kernels.resample import EDGE_CLAMP, pixelate_mix, warp_mix
@@ -373,7 +373,7 @@ def _border(spec, pic, s, p, local, dur, scratch):
         _fill_box(pic, box, BLACK, a)
 
 
-_RED = rgb_to_yuv709(255, 0, 0)
+_RED = (63, 102, 240)      # rgb_to_yuv709(255, 0, 0); a constant so importing compiles nothing
 
 
 def _border_rec(spec, pic, s, p, local, dur, scratch):

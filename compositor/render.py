@@ -28,7 +28,7 @@ from .catalog import DEFAULT_MAX_STILL_PIXELS, MediaCatalog, build_catalog
 from .compose import Compositor
 from .draft import Draft, load_draft
 from .errors import Cancelled, CompositorError, RenderError
-from .fetch import LocalDraft, fetch_draft_sync
+from .draft_source import LocalDraft, local_draft
 from .media.encoder import Encoder
 from .media.planes import Planes, planes_of_frame
 from .plan import plan_frame
@@ -206,7 +206,11 @@ def _cancel_check(cancel) -> Callable[[], bool]:
 
 
 def _locate(source: str | os.PathLike, cache_dir: Path | None) -> LocalDraft:
-    return fetch_draft_sync(str(source), cache_dir or default_cache_dir())
+    text = str(source).strip()
+    if text[:7].lower() == "http://" or text[:8].lower() == "https://":
+        from .fetch import fetch_draft_sync  # the HTTP client is only loaded for URLs
+        return fetch_draft_sync(text, cache_dir or default_cache_dir())
+    return local_draft(text)
 
 
 def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, text_engine=None) -> DraftSession:

@@ -532,7 +532,7 @@ class _Child:
 
     def serve(self) -> None:
         # import the heavy parts before saying we are ready
-        import compositor.render  # noqa: F401
+        import compositor.render  # noqa: F401  (preload)
         threading.Thread(target=self._read, daemon=True, name="pipe-reader").start()
         self.send(("ready", os.getpid()))
         while True:
