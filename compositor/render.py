@@ -116,8 +116,8 @@ class DraftSession:
 
     def composite(self, new_frame: Callable[[], tuple[av.VideoFrame, Planes]], *,
                   cancel: threading.Event | Callable[[], bool] | None = None
-                  ) -> Iterator[tuple[int, av.VideoFrame]]:
-        """Yield ``(index, frame)`` for every output frame, composited into ``new_frame()``."""
+                  ) -> Iterator[tuple[int, av.VideoFrame, Planes]]:
+        """Yield ``(index, frame, planes)`` for every output frame, composited into ``new_frame()``."""
         tl = self.timeline
         compositor = Compositor(tl.width, tl.height)
         is_cancelled = _cancel_check(cancel)
@@ -135,7 +135,7 @@ class DraftSession:
                 except Exception as exc:  # kernels raise ValueError on impossible input
                     raise RenderError(f"compositing failed: {exc}", n) from exc
                 frame.pts = n
-                yield n, frame
+                yield n, frame, planes
 
     def frames(self, *, format: str = "rgb24",
                cancel: threading.Event | Callable[[], bool] | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -147,7 +147,7 @@ class DraftSession:
             f = av.VideoFrame(tl.width, tl.height, "yuv420p")
             return f, planes_of_frame(f, 0, writable=True)
 
-        for n, frame in self.composite(new_frame, cancel=cancel):
+        for n, frame, _ in self.composite(new_frame, cancel=cancel):
             pts_us = tl.timeline_us(n) - tl.timeline_us(0)
             if format == "yuv420p":
                 yield pts_us, frame.to_ndarray()
@@ -171,8 +171,8 @@ class DraftSession:
                           threads=opts.threads)
         try:
             with AudioMixer(tl) as mixer:
-                for n, frame in self.composite(encoder.new_frame, cancel=cancel):
-                    encoder.submit_video(frame, n)
+                for n, frame, planes in self.composite(encoder.new_frame, cancel=cancel):
+                    encoder.submit_video(frame, n, planes)
                     encoder.submit_audio(mixer.block(n))
                     if progress is not None:
                         progress(Progress("rendering", n + 1, tl.frame_count, time.monotonic() - started))
