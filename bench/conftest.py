@@ -21,6 +21,11 @@ def reference_120s() -> Path:
 
 
 @pytest.fixture(scope="session")
+def reference_20s_filter() -> Path:
+    return reference.build(CACHE, repeats=1, media_dir=CACHE / "media", with_filter=True)
+
+
+@pytest.fixture(scope="session")
 def bench_results() -> dict:
     """Figures collected by the end-to-end benchmarks, printed by the summary test."""
     return {}

@@ -70,6 +70,24 @@ def test_ffmpeg_reference_20s(benchmark, reference_20s, bench_results):
     _record(benchmark, bench_results, "ffmpeg_20s", 600, runs)
 
 
+def test_render_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
+    """Issue 5: the same draft with a colour filter track over everything (and the dissolve)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    runs = []
+    benchmark.pedantic(lambda: runs.append(run_measured(ours(reference_20s_filter, OUT / "ours-20f.mp4"))),
+                       rounds=2, iterations=1, warmup_rounds=0)
+    _record(benchmark, bench_results, "ours_20s_filter", 600, runs)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+def test_ffmpeg_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
+    OUT.mkdir(parents=True, exist_ok=True)
+    cmd = reference.ffmpeg_command(reference_20s_filter, OUT / "ffmpeg-20f.mp4", with_filter=True)
+    runs = []
+    benchmark.pedantic(lambda: runs.append(run_measured(cmd)), rounds=2, iterations=1, warmup_rounds=0)
+    _record(benchmark, bench_results, "ffmpeg_20s_filter", 600, runs)
+
+
 def test_render_reference_120s(benchmark, reference_120s, bench_results):
     OUT.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -86,6 +104,8 @@ def test_summary(benchmark, bench_results):
     r = dict(bench_results)
     if "ours_20s" in r and "ffmpeg_20s" in r:
         r["throughput_ratio"] = r["ours_20s"]["fps"] / r["ffmpeg_20s"]["fps"]
+    if "ours_20s_filter" in r and "ffmpeg_20s_filter" in r:
+        r["throughput_ratio_with_filter"] = r["ours_20s_filter"]["fps"] / r["ffmpeg_20s_filter"]["fps"]
     if "ours_20s" in r and "ours_120s" in r:
         r["rss_120s_over_20s"] = r["ours_120s"]["peak_rss_mib"] / r["ours_20s"]["peak_rss_mib"]
     r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
