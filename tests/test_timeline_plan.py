@@ -221,7 +221,7 @@ def test_dissolve_window_is_centred_on_the_cut():
     assert isinstance(plan_frame(tl, 165).ops[-1], DrawOp)         # 5.5 s: window over
 
 
-def test_unknown_transition_is_a_dissolve_with_a_warning():
+def test_approximated_transition_is_reported():
     tl = _resolve(fixture_json("02_concat_transitions"))
     warned = [w for w in tl.warnings if w.kind == "transition"]
     assert len(warned) == 1 and warned[0].name == "向右擦除" and warned[0].status == "approximated"
