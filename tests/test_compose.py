@@ -98,3 +98,15 @@ def test_integer_translation_fast_path_matches_warp(dx):
     # Same geometry through the general bilinear path: a tiny non-integer offset.
     c.draw(b, op("s", Affine.translate(dx + 1e-9, 0), 16, 8), src)
     assert np.abs(a.y.astype(int) - b.y.astype(int)).max() <= 1
+
+
+def test_strong_downscale_averages_instead_of_aliasing():
+    # 1-pixel black/white stripes shrunk 4x: a mip-mapped sample is mid-grey, not a stripe.
+    w, h = 64, 32
+    src = solid(w, h, (0, 0, 0))
+    src.y[:, ::2] = 235
+    dst = canvas(16, 8)
+    m = Affine.scale(0.25)
+    Compositor(16, 8).draw(dst, op("s", m, w, h, box=(0, 0, 16, 8)), src)
+    inner = dst.y[1:-1, 1:-1].astype(int)
+    assert abs(inner.mean() - (16 + 235) / 2) < 8 and inner.max() - inner.min() <= 6
