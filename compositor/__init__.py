@@ -10,7 +10,7 @@ Importing the package starts nothing (no threads, no JIT compilation, no network
 """
 from .errors import (AssetUnreachable, AudioError, Cancelled, CompositorError, DraftEmpty, DraftError,
                      DraftNotFound, EncodeError, MediaError, OptionsError, RenderError)
-from .render import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
+from .pipeline import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
 from .warnings import RenderWarning
 
 __all__ = [

@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import CompositorError
-from .render import RenderOptions, open_draft
+from .pipeline import RenderOptions, open_draft
 from .timeline import Timeline
 
 

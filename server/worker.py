@@ -532,7 +532,7 @@ class _Child:
 
     def serve(self) -> None:
         # import the heavy parts before saying we are ready
-        import compositor.render  # noqa: F401  (preload)
+        import compositor.pipeline  # noqa: F401  (preload)
         threading.Thread(target=self._read, daemon=True, name="pipe-reader").start()
         self.send(("ready", os.getpid()))
         while True:
@@ -623,7 +623,7 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     from compositor.draft import parse_draft
     from compositor.errors import Cancelled
     from compositor.fetch import LocalDraft, fetch_draft
-    from compositor.render import Progress, RenderOptions, open_local
+    from compositor.pipeline import Progress, RenderOptions, open_local
 
     from .drafts import check_material_paths
     from .storage import write_poster

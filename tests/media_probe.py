@@ -1,7 +1,7 @@
 """PyAV re-implementation of the conformance ``probe_render.py`` checks (test helper).
 
 ``check_render(mp4, expectations)`` returns one :class:`Result` per check, with the same
-names, semantics and tolerances as ``/work/shared/conformance/tools/probe_render.py``
+names, semantics and tolerances as the conformance kit's ``tools/probe_render.py``
 (see its README, "Probe semantics"), but without the ffmpeg CLI:
 
 * frame at time t = the first decoded frame whose pts (from the stream start) is ≥ t,
