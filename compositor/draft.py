@@ -196,7 +196,7 @@ class EffectMaterial(msgspec.Struct, frozen=True):
 class TextMaterial(msgspec.Struct, frozen=True):
     """``materials.texts[]``; ``content`` is a JSON string (parsed by the text engine)."""
 
-    id: str
+    id: str = ""
     type: str = "text"
     content: str = ""
     typesetting: int = 0

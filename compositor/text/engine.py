@@ -16,8 +16,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
+import msgspec
 import numpy as np
 
+from ..draft import TextMaterial
 from ..kernels import rgba_to_yuva420
 from ..media.planes import Planes
 from .content import CharStyle, Shadow, Stroke, parse_content, resolve_styles
@@ -38,40 +40,20 @@ EFFECT_STROKE_WIDTH = 0.12
 EFFECT_SHADOW = Shadow(color=(0.0, 0.0, 0.0), alpha=0.6, diffuse=0.05, distance=6.0, angle=-45.0)
 
 
-@dataclass(frozen=True, slots=True)
-class TextSpec:
-    """Everything of a text material (and its attachments) that decides its pixels."""
+class TextSpec(TextMaterial, frozen=True):
+    """A text material plus its attachments: everything that decides its pixels."""
 
-    content: str
-    type: str = "text"
-    typesetting: int = 0
-    alignment: int = 0
-    letter_spacing: float = 0.0
-    line_spacing: float = 0.02
-    line_max_width: float = 0.82
-    force_apply_line_max_width: bool = False
-    check_flag: int = 7
-    global_alpha: float = 1.0
-    background_style: int = 1
-    background_color: str = ""
-    background_alpha: float = 1.0
-    background_round_radius: float = 0.0
-    background_width: float = 0.14
-    background_height: float = 0.14
-    background_horizontal_offset: float = 0.0
-    background_vertical_offset: float = 0.0
-    font_size: float = 0.0
     bubble: str = ""               # resource id of a text_shape (bubble) attachment
     effect: str = ""               # resource id of a text_effect (花字) attachment
 
     @classmethod
-    def of(cls, material, bubble: str = "", effect: str = "") -> "TextSpec":
-        names = [f for f in cls.__slots__ if f not in ("bubble", "effect")]
-        kw = {n: getattr(material, n) for n in names if hasattr(material, n)}
-        return cls(**kw, bubble=bubble, effect=effect)
+    def of(cls, material: TextMaterial, bubble: str = "", effect: str = "") -> "TextSpec":
+        return cls(**msgspec.structs.asdict(material), bubble=bubble, effect=effect)
 
     def key(self) -> str:
-        return hashlib.sha1(repr(self).encode("utf-8")).hexdigest()[:16]
+        """Identifies the pixels: every field but the material id."""
+        raw = msgspec.json.encode(msgspec.structs.replace(self, id=""))
+        return hashlib.sha1(raw).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
