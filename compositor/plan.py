@@ -320,20 +320,3 @@ def _cull(ops: tuple[Op, ...], width: int, height: int) -> tuple[Op, ...]:
         if ops[i].covers(width, height):
             return ops[i:]
     return ops
-
-
-def clips_starting(tl: Timeline, t0_us: int, t1_us: int) -> list[VisualClip]:
-    """Video clips whose pictures are first needed in [t0, t1) (for read-ahead)."""
-    out = []
-    for track in tl.tracks:
-        for c in track.clips:
-            if c.is_still:
-                continue
-            first_needed = c.target_start_us
-            for prev in track.clips:
-                tr = prev.transition_out
-                if tr is not None and prev is not c and tr.end_us > c.target_start_us >= tr.start_us:
-                    first_needed = min(first_needed, tr.start_us)
-            if t0_us <= first_needed < t1_us:
-                out.append(c)
-    return out
