@@ -55,10 +55,6 @@ class AudioMixer:
         self._factory = reader_factory
         self._clips = [_ClipState(c) for c in tl.audio_clips]
 
-    @property
-    def silent(self) -> bool:
-        return not self._clips
-
     def block(self, index: int) -> np.ndarray:
         """Samples (2, n) float32 of output frame ``index``."""
         tl = self._tl

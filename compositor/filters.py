@@ -499,4 +499,3 @@ _IMPLS = {
 assert set(_IMPLS) == IMPL_KEYS, set(_IMPLS) ^ IMPL_KEYS
 
 # Families that move or cover pixels rather than recolour them (never make a layer opaque).
-GEOMETRIC = frozenset({"shake", "bars_open", "bars_close", "border", "border_rec", "rgb_split"})

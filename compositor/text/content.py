@@ -82,9 +82,6 @@ class RichText:
     markup: bool = False           # parsed from the legacy tag markup
     problems: tuple[str, ...] = field(default=())
 
-    def utf16_length(self) -> int:
-        return utf16_len(self.text)
-
 
 def utf16_len(s: str) -> int:
     return sum(2 if ord(c) > 0xFFFF else 1 for c in s)
