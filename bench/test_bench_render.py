@@ -46,54 +46,42 @@ def ours(folder: Path, out: Path) -> list[str]:
             "--preset", "veryfast", "--crf", "23"]
 
 
-def _record(benchmark, results: dict, key: str, frames: int, runs: list[tuple[float, float]]) -> None:
+def _measure(benchmark, results: dict, key: str, cmd: list[str], *, frames: int = 600, rounds: int = 3) -> None:
+    """Run ``cmd`` ``rounds`` times; record best wall time, its fps and the largest peak RSS."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    runs: list[tuple[float, float]] = []
+    benchmark.pedantic(lambda: runs.append(run_measured(cmd)), rounds=rounds, iterations=1, warmup_rounds=0)
     best = min(w for w, _ in runs)
-    rss = max(r for _, r in runs)
-    results[key] = {"wall_s": best, "fps": frames / best, "peak_rss_mib": rss}
+    results[key] = {"wall_s": best, "fps": frames / best, "peak_rss_mib": max(r for _, r in runs)}
     benchmark.extra_info.update(results[key])
 
 
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+
+
 def test_render_reference_20s(benchmark, reference_20s, bench_results):
-    OUT.mkdir(parents=True, exist_ok=True)
-    runs = []
-    benchmark.pedantic(lambda: runs.append(run_measured(ours(reference_20s, OUT / "ours-20.mp4"))),
-                       rounds=3, iterations=1, warmup_rounds=0)
-    _record(benchmark, bench_results, "ours_20s", 600, runs)
+    _measure(benchmark, bench_results, "ours_20s", ours(reference_20s, OUT / "ours-20.mp4"))
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+@needs_ffmpeg
 def test_ffmpeg_reference_20s(benchmark, reference_20s, bench_results):
-    OUT.mkdir(parents=True, exist_ok=True)
-    cmd = reference.ffmpeg_command(reference_20s, OUT / "ffmpeg-20.mp4")
-    runs = []
-    benchmark.pedantic(lambda: runs.append(run_measured(cmd)), rounds=3, iterations=1, warmup_rounds=0)
-    _record(benchmark, bench_results, "ffmpeg_20s", 600, runs)
+    _measure(benchmark, bench_results, "ffmpeg_20s", reference.ffmpeg_command(reference_20s, OUT / "ffmpeg-20.mp4"))
 
 
 def test_render_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
     """Issue 5: the same draft with a colour filter track over everything (and the dissolve)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    runs = []
-    benchmark.pedantic(lambda: runs.append(run_measured(ours(reference_20s_filter, OUT / "ours-20f.mp4"))),
-                       rounds=2, iterations=1, warmup_rounds=0)
-    _record(benchmark, bench_results, "ours_20s_filter", 600, runs)
+    _measure(benchmark, bench_results, "ours_20s_filter", ours(reference_20s_filter, OUT / "ours-20f.mp4"), rounds=2)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+@needs_ffmpeg
 def test_ffmpeg_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
-    OUT.mkdir(parents=True, exist_ok=True)
     cmd = reference.ffmpeg_command(reference_20s_filter, OUT / "ffmpeg-20f.mp4", with_filter=True)
-    runs = []
-    benchmark.pedantic(lambda: runs.append(run_measured(cmd)), rounds=2, iterations=1, warmup_rounds=0)
-    _record(benchmark, bench_results, "ffmpeg_20s_filter", 600, runs)
+    _measure(benchmark, bench_results, "ffmpeg_20s_filter", cmd, rounds=2)
 
 
 def test_render_reference_120s(benchmark, reference_120s, bench_results):
-    OUT.mkdir(parents=True, exist_ok=True)
-    runs = []
-    benchmark.pedantic(lambda: runs.append(run_measured(ours(reference_120s, OUT / "ours-120.mp4"))),
-                       rounds=1, iterations=1, warmup_rounds=0)
-    _record(benchmark, bench_results, "ours_120s", 3600, runs)
+    _measure(benchmark, bench_results, "ours_120s", ours(reference_120s, OUT / "ours-120.mp4"), frames=3600,
+             rounds=1)
 
 
 def test_summary(benchmark, bench_results):

@@ -68,6 +68,16 @@ def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.dr
         if settings.allow_local_paths and os.path.isabs(clean):
             return clean, os.path.basename(clean.rstrip("/")) or "local"
         raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
+    _check_url_host(clean, settings, path)
+    draft_id = draft_id_from_url(clean)
+    if not draft_id:
+        raise ApiError("VALIDATION_ERROR", f"{path}: the URL carries no draft_id query parameter", path=path,
+                       capcut_code=missing_id_capcut_code)
+    return clean, draft_id
+
+
+def _check_url_host(clean: str, settings: Settings, path: str) -> None:
+    """An http(s) URL must parse, name a host, and that host must be allowed here."""
     try:
         parts = urlsplit(clean)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -77,11 +87,6 @@ def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.dr
         raise ApiError("VALIDATION_ERROR", f"{path}: the URL has no host", path=path)
     if not _host_allowed(clean, settings.url_allowlist):
         raise ApiError("VALIDATION_ERROR", f"{path}: host {parts.netloc} is not allowed on this server", path=path)
-    draft_id = draft_id_from_url(clean)
-    if not draft_id:
-        raise ApiError("VALIDATION_ERROR", f"{path}: the URL carries no draft_id query parameter", path=path,
-                       capcut_code=missing_id_capcut_code)
-    return clean, draft_id
 
 
 def validate_callback_url(url: str | None, settings: Settings, *, path: str = "$.callback_url") -> str | None:
@@ -90,15 +95,7 @@ def validate_callback_url(url: str | None, settings: Settings, *, path: str = "$
     clean = url.strip()
     if not _is_http(clean):
         raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
-    try:
-        parts = urlsplit(clean)
-        parts.port  # noqa: B018
-    except ValueError:
-        raise ApiError("VALIDATION_ERROR", f"{path}: not a valid URL", path=path) from None
-    if not parts.hostname:
-        raise ApiError("VALIDATION_ERROR", f"{path}: the URL has no host", path=path)
-    if not _host_allowed(clean, settings.url_allowlist):
-        raise ApiError("VALIDATION_ERROR", f"{path}: host {parts.netloc} is not allowed on this server", path=path)
+    _check_url_host(clean, settings, path)
     return clean
 
 

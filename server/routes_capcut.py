@@ -23,11 +23,12 @@ from compositor.fetch import draft_id_from_url
 
 from .drafts import validate_draft_url
 from .errors import GEN_VIDEO_SUBMITTED, SUCCESS, ApiError, language, message_for
-from .jobs.model import CANCELLED, COMPLETED, FAILED, KIND_CAPCUT, QUEUED, RUNNING, Job, NewJob, QueueFull
+from .jobs.model import CANCELLED, COMPLETED, FAILED, KIND_CAPCUT, QUEUED, RUNNING, Job, NewJob
 from .schemas import (ENCODER, GEN_VIDEO_DECODER, GEN_VIDEO_STATUS_DECODER, ActiveCountResponse, GenVideoResponse,
                       GenVideoStatusResponse, capcut_spec, decode, iso_local, warnings_out)
 from .settings import Settings
-from .state import BG_CHECKS, CHECKER, METRICS, SETTINGS, STORAGE, STORE
+from .submission import submit_job
+from .state import CHECKER, SETTINGS, STORAGE, STORE
 
 PREFIX = "/openapi/capcut-mate/v1"
 
@@ -94,14 +95,7 @@ async def gen_video(request: web.Request) -> web.Response:
     new = NewJob(kind=KIND_CAPCUT, spec=spec, draft_url=body.draft_url, draft_id=draft_id, idem_key=key,
                  content_hash=content_hash, max_attempts=settings.max_attempts,
                  pending_check=settings.submit_check == "async" and content_hash is None)
-    try:
-        res = await store.submit(new, queue_limit=settings.queue_limit)
-    except QueueFull as exc:
-        raise ApiError("BUSY", str(exc), headers={"Retry-After": "5"}) from None
-    if res.created:
-        app[METRICS].submitted.labels(api="capcut").inc()
-        if new.pending_check:
-            app[BG_CHECKS].schedule(res.job.id, url, "INVALID_DRAFT_URL")
+    res = await submit_job(app, new, api="capcut", url=url, not_found_code="INVALID_DRAFT_URL")
     return _submitted(res.job, storage)
 
 

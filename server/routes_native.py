@@ -20,11 +20,12 @@ from aiohttp import web
 
 from .drafts import check_inline_draft, content_hash, validate_callback_url, validate_draft_url
 from .errors import ApiError, ErrorInfo, language, message_for
-from .jobs.model import COMPLETED, KIND_NATIVE, STATES, Job, NewJob, QueueFull
+from .jobs.model import COMPLETED, KIND_NATIVE, STATES, Job, NewJob
 from .schemas import (ENCODER, RENDER_REQUEST_DECODER, RenderJob, RenderJobList, RenderLinks, RenderResultOut,
                       decode, iso_utc, output_of, spec_from_output, warnings_out)
 from .settings import Settings
-from .state import BG_CHECKS, CHECKER, METRICS, POOL, SETTINGS, STORAGE, STORE
+from .submission import submit_job
+from .state import CHECKER, POOL, SETTINGS, STORAGE, STORE
 from .storage import LocalStorage
 
 KEEPALIVE_S = 15.0
@@ -125,14 +126,7 @@ async def create_render(request: web.Request) -> web.Response:
         draft_id = body.draft.get("id") if isinstance(body.draft.get("id"), str) else None
         new = NewJob(kind=KIND_NATIVE, spec=spec, draft_id=draft_id or None, inline_draft=raw, idem_key=idem,
                      content_hash=content_hash(raw), callback_url=callback, max_attempts=settings.max_attempts)
-    try:
-        res = await store.submit(new, queue_limit=settings.queue_limit)
-    except QueueFull as exc:
-        raise ApiError("BUSY", str(exc), headers={"Retry-After": "5"}) from None
-    if res.created:
-        app[METRICS].submitted.labels(api="native").inc()
-        if pending_check:
-            app[BG_CHECKS].schedule(res.job.id, new.draft_url, "DRAFT_NOT_FOUND")
+    res = await submit_job(app, new, api="native", url=new.draft_url, not_found_code="DRAFT_NOT_FOUND")
     return _json(job_json(res.job, storage, lang), 202 if res.created else 200,
                  {"Location": f"/v1/renders/{res.job.id}"})
 

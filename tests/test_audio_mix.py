@@ -6,8 +6,8 @@ import pytest
 
 from compositor import timebase
 from compositor.audio_mix import RATE, AudioMixer, soft_clip
-from compositor.geometry import Affine
-from compositor.timeline import AudioClip, Timeline
+from tests.audio_helpers import audio_timeline, mix
+from compositor.timeline import AudioClip
 
 
 class RampReader:
@@ -35,20 +35,11 @@ class OnesReader(RampReader):
         return np.ones((2, n), np.float32) * 0.5
 
 
-def _timeline(clips, duration_us=2_000_000, fps=Fraction(30)):
-    return Timeline(canvas_width=16, canvas_height=16, width=16, height=16, fps=fps, duration_us=duration_us,
-                    first_frame=0, frame_count=timebase.frame_count(duration_us, fps), canvas_to_output=Affine(),
-                    tracks=(), audio_clips=tuple(clips))
-
-
-def _mix(tl, reader):
-    with AudioMixer(tl, reader_factory=reader) as m:
-        return np.concatenate([m.block(n) for n in range(tl.frame_count)], axis=1)
 
 
 def test_blocks_tile_the_timeline_exactly():
-    tl = _timeline([], duration_us=1_001_000, fps=Fraction(30000, 1001))
-    out = _mix(tl, OnesReader)
+    tl = audio_timeline([], duration_us=1_001_000, fps=Fraction(30000, 1001))
+    out = mix(tl, OnesReader)
     assert out.shape == (2, timebase.sample_at_frame(30, tl.fps, RATE)) == (2, 48048)
     assert not out.any()
 
@@ -56,7 +47,7 @@ def test_blocks_tile_the_timeline_exactly():
 def test_sample_accurate_placement_and_volume():
     clip = AudioClip("s", "x", target_start_us=500_000, target_duration_us=500_000, source_start_us=0,
                      speed=1.0, volume=0.5)
-    out = _mix(_timeline([clip]), OnesReader)
+    out = mix(audio_timeline([clip]), OnesReader)
     start, end = 24_000, 48_000
     assert not out[:, :start].any() and not out[:, end:].any()
     assert np.all(out[:, start:end] == pytest.approx(0.25))
@@ -65,14 +56,14 @@ def test_sample_accurate_placement_and_volume():
 def test_source_offset_is_read_in_order():
     clip = AudioClip("s", "x", target_start_us=0, target_duration_us=1_000_000, source_start_us=1_000_000,
                      speed=1.0, volume=1.0)
-    out = _mix(_timeline([clip], 1_000_000), RampReader)
+    out = mix(audio_timeline([clip], 1_000_000), RampReader)
     expect = (np.arange(48_000) + 48_000) / 1e6
     assert np.allclose(out[0], expect, atol=1e-6)
 
 
 def test_fades_are_linear_ramps():
     clip = AudioClip("s", "x", 0, 1_000_000, 0, 1.0, 1.0, fade_in_us=250_000, fade_out_us=500_000)
-    out = _mix(_timeline([clip], 1_000_000), OnesReader)[0]
+    out = mix(audio_timeline([clip], 1_000_000), OnesReader)[0]
     assert out[0] == 0.0
     assert out[6000] == pytest.approx(0.5 * 0.5, abs=1e-3)      # half-way through the fade-in
     assert out[20_000] == pytest.approx(0.5)
@@ -81,21 +72,21 @@ def test_fades_are_linear_ramps():
 
 def test_volume_keyframes_replace_the_volume():
     clip = AudioClip("s", "x", 0, 1_000_000, 0, 1.0, 0.1, volume_keyframes=((0, 0.0), (1_000_000, 1.0)))
-    out = _mix(_timeline([clip], 1_000_000), OnesReader)[0]
+    out = mix(audio_timeline([clip], 1_000_000), OnesReader)[0]
     assert out[24_000] == pytest.approx(0.5 * 0.5, abs=1e-3)
 
 
 def test_speed_reads_faster_without_drift():
     # is_tone_modify: resampled (pitch follows speed); see test_effects_audio_speed for atempo
     clip = AudioClip("s", "x", 0, 1_000_000, 0, 2.0, 1.0, tone_modify=True)
-    out = _mix(_timeline([clip], 1_000_000), RampReader)[0]
+    out = mix(audio_timeline([clip], 1_000_000), RampReader)[0]
     assert np.allclose(out, np.arange(48_000) * 2 / 1e6, atol=1e-6)
 
 
 def test_readers_close_after_the_clip():
     RampReader.opened = []
     clip = AudioClip("s", "x", 0, 100_000, 0, 1.0, 1.0)
-    tl = _timeline([clip], 1_000_000)
+    tl = audio_timeline([clip], 1_000_000)
     m = AudioMixer(tl, reader_factory=RampReader)
     for n in range(tl.frame_count):
         m.block(n)

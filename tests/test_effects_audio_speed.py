@@ -4,19 +4,19 @@ keyframes at speed, and a real render whose soundtrack keeps its pitch."""
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
+from tests.audio_helpers import audio_timeline, mix
+
 from compositor import RenderOptions, render, timebase
-from compositor.audio_mix import RATE, AudioMixer
-from compositor.geometry import Affine
+from compositor.audio_mix import RATE
 from compositor.plan import DrawOp, plan_frame
 from compositor.tempo import Tempo, atempo_factors
 from compositor.resolve import resolve
-from compositor.timeline import AudioClip, Timeline
+from compositor.timeline import AudioClip
 from fixtures.media import make_audio, make_video
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 
@@ -68,21 +68,13 @@ class OnesReader(SineReader):
 
 
 def _tl(clips, duration_us=1_000_000):
-    fps = Fraction(30)
-    return Timeline(canvas_width=16, canvas_height=16, width=16, height=16, fps=fps, duration_us=duration_us,
-                    first_frame=0, frame_count=timebase.frame_count(duration_us, fps), canvas_to_output=Affine(),
-                    tracks=(), audio_clips=tuple(clips))
-
-
-def _mix(tl, reader):
-    with AudioMixer(tl, reader_factory=reader) as m:
-        return np.concatenate([m.block(n) for n in range(tl.frame_count)], axis=1)
+    return audio_timeline(clips, duration_us)
 
 
 @pytest.mark.parametrize("tone_modify, hz", [(False, 440), (True, 880)])
 def test_mixer_keeps_the_pitch_unless_tone_modify(tone_modify, hz):
     clip = AudioClip("s", "x", 0, 1_000_000, 0, 2.0, 1.0, tone_modify=tone_modify)
-    out = _mix(_tl([clip]), SineReader)
+    out = mix(_tl([clip]), SineReader)
     assert out.shape[1] == RATE
     assert _peak_hz(out[0, 4000:]) == pytest.approx(hz, rel=0.02)
     assert np.abs(out[0, 4000:]).max() == pytest.approx(0.5, abs=0.08)    # level kept
@@ -91,7 +83,7 @@ def test_mixer_keeps_the_pitch_unless_tone_modify(tone_modify, hz):
 def test_fades_and_volume_keyframes_apply_at_speed():
     clip = AudioClip("s", "x", 0, 1_000_000, 0, 1.5, 1.0, fade_in_us=200_000, fade_out_us=200_000,
                      volume_keyframes=((0, 1.0), (1_000_000, 0.0)))
-    out = _mix(_tl([clip]), OnesReader)[0]
+    out = mix(_tl([clip]), OnesReader)[0]
     assert abs(out[0]) < 1e-3 and abs(out[-1]) < 1e-3
     mid = out[24_000 - 500:24_000 + 500].mean()                  # volume 0.5 at 0.5 s, no fade
     assert mid == pytest.approx(0.5 * 0.5, rel=0.1)

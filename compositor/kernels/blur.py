@@ -21,7 +21,8 @@ from ._jit import check_finite, check_int, check_plane, check_same_shape, jit
 __all__ = ["box_blur", "gaussian_like_blur", "gauss_box_radii", "downsample2x"]
 
 
-def _check_blur_args(src, dst, tmp) -> None:
+def check_blur_args(src, dst, tmp) -> None:
+    """src, dst, tmp: uint8 planes of one shape; tmp must overlap neither (dst may be src)."""
     check_plane("src", src)
     check_plane("dst", dst, writable=True)
     check_plane("tmp", tmp, writable=True)
@@ -30,16 +31,21 @@ def _check_blur_args(src, dst, tmp) -> None:
         raise ValueError("tmp must not overlap src or dst")
 
 
+def check_radius(radius) -> int:
+    r = check_int("radius", radius)
+    if not 0 <= r <= 1 << 30:
+        raise ValueError(f"radius must be in 0..2**30, got {radius!r}")
+    return r
+
+
 def box_blur(src, dst, radius, tmp) -> None:
     """Blur ``src`` into ``dst`` with a (2·radius+1)² box, edges clamped.
 
     src, dst, tmp: uint8 planes of one shape; ``dst`` may be ``src``; ``tmp`` is scratch
     that must not overlap either.  radius: int >= 0 (0 copies).
     """
-    _check_blur_args(src, dst, tmp)
-    r = check_int("radius", radius)
-    if not 0 <= r <= 1 << 30:
-        raise ValueError(f"radius must be in 0..2**30, got {radius!r}")
+    check_blur_args(src, dst, tmp)
+    r = check_radius(radius)
     if src.size:
         _box_blur(src, dst, r, tmp)
 
@@ -68,7 +74,7 @@ def gaussian_like_blur(src, dst, sigma, tmp) -> None:
 
     Same array rules as :func:`box_blur`; ``dst`` may be ``src``.
     """
-    _check_blur_args(src, dst, tmp)
+    check_blur_args(src, dst, tmp)
     radii = gauss_box_radii(sigma)
     if not src.size:
         return

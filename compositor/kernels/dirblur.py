@@ -7,10 +7,9 @@ three passes approach a Gaussian along that axis).  ``dst`` may be ``src``.
 """
 from __future__ import annotations
 
-import numpy as np
 
-from ._jit import check_int, check_plane, check_same_shape, jit
-from .blur import _blur_cols, _blur_rows
+from ._jit import check_int, jit
+from .blur import _blur_cols, _blur_rows, check_blur_args, check_radius
 
 __all__ = ["directional_blur"]
 
@@ -21,15 +20,8 @@ def directional_blur(src, dst, radius, axis, tmp, passes=1) -> None:
     src, dst, tmp: uint8 planes of one shape; tmp is scratch overlapping neither.
     radius: int >= 0 (0 copies); passes: 1..8.
     """
-    check_plane("src", src)
-    check_plane("dst", dst, writable=True)
-    check_plane("tmp", tmp, writable=True)
-    check_same_shape("src, dst and tmp", src, dst, tmp)
-    if np.may_share_memory(tmp, src) or np.may_share_memory(tmp, dst):
-        raise ValueError("tmp must not overlap src or dst")
-    r = check_int("radius", radius)
-    if not 0 <= r <= 1 << 30:
-        raise ValueError(f"radius must be in 0..2**30, got {radius!r}")
+    check_blur_args(src, dst, tmp)
+    r = check_radius(radius)
     ax = check_int("axis", axis)
     if ax not in (0, 1):
         raise ValueError(f"axis must be 0 or 1, got {axis!r}")

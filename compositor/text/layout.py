@@ -388,12 +388,7 @@ def _place_horizontal(text, chars, lines, params, notes, shadow_on, text_shadow)
         for i in ln:
             c = chars[i]
             boxes[i] = CharBox(x=x, y=base, advance=c.advance + c.spacing, em=c.em, line=li, face=c.face)
-            bold = c.embolden or c.style.bold
-            for gid, dx, dy in c.glyphs:
-                glyphs.append(Glyph(c.face, gid, x + dx, base + dy, c.em, i, bold))
-                b = _glyph_box(c.face, gid, x + dx, base + dy, c.em, bold, c.style.italic)
-                if b:
-                    ink.append(b)
+            _emit_glyphs(c, i, x, base, glyphs, ink)
             x += c.advance + c.spacing
         y += em + (params.line_spacing * em if li + 1 < len(lines) else 0.0)
     height = y
@@ -401,6 +396,16 @@ def _place_horizontal(text, chars, lines, params, notes, shadow_on, text_shadow)
                       styles=tuple(c.style for c in chars), boxes=tuple(boxes), lines=tuple(line_boxes),
                       vertical=False, shadow_on=shadow_on, text_shadow=text_shadow,
                       ink=_ink(ink, block_w, height), notes=tuple(notes))
+
+
+def _emit_glyphs(c, i: int, x: float, y: float, glyphs: list, ink: list) -> None:
+    """Place character ``i``'s glyphs with their pen at (x, y); collect their ink boxes."""
+    bold = c.embolden or c.style.bold
+    for gid, dx, dy in c.glyphs:
+        glyphs.append(Glyph(c.face, gid, x + dx, y + dy, c.em, i, bold))
+        b = _glyph_box(c.face, gid, x + dx, y + dy, c.em, bold, c.style.italic)
+        if b:
+            ink.append(b)
 
 
 def _place_vertical(text, chars, lines, params, notes, shadow_on, text_shadow) -> TextLayout:
@@ -421,12 +426,7 @@ def _place_vertical(text, chars, lines, params, notes, shadow_on, text_shadow) -
         for i in ln:
             c = chars[i]
             boxes[i] = CharBox(x=cx, y=y, advance=c.advance + c.spacing, em=c.em, line=li, face=c.face)
-            bold = c.embolden or c.style.bold
-            for gid, dx, dy in c.glyphs:
-                glyphs.append(Glyph(c.face, gid, cx + dx, y + dy, c.em, i, bold))
-                b = _glyph_box(c.face, gid, cx + dx, y + dy, c.em, bold, c.style.italic)
-                if b:
-                    ink.append(b)
+            _emit_glyphs(c, i, cx, y, glyphs, ink)
             y += c.advance + c.spacing
         right -= em + params.line_spacing * em
     return TextLayout(text=text, width=block_w, height=block_h, glyphs=tuple(glyphs),
