@@ -1,11 +1,16 @@
 """Right-to-left text: UAX #9 levels and per-line visual order, RTL shaping (Arabic joining),
-style ranges on RTL runs, and a small golden image of an Arabic caption."""
+style ranges on RTL runs, the CapCut RTL caption fixture (the Arabic golden image is in
+``test_text_golden.py``)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import av
 import numpy as np
 import pytest
 from bidi import get_display
 
+from compositor.pipeline import RenderOptions, open_draft
 from compositor.text.bidi_order import paragraph_levels, visual_order
 from compositor.text.content import utf16_len
 from tests.text_helpers import BLACK, RED, engine, spec, style
@@ -109,3 +114,25 @@ def test_arabic_caption_layout_has_no_warnings_and_letter_spacing_keeps_the_orde
     assert not lay.notes
     xs = [lay.boxes[i].x for i in range(5)]
     assert xs == sorted(xs, reverse=True)
+
+
+def test_capcut_rtl_caption_fixture_renders(tmp_path):
+    """fixtures/app_drafts/rtl_caption: a CapCut 9 text segment (default SystemFont path, keyword style)."""
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "app_drafts" / "rtl_caption"
+    session = open_draft(fixture, RenderOptions(width=640, height=360, end_us=100_000))
+    assert not session.warnings                          # the app's default font: no font warning
+    (clip,) = [c for t in session.timeline.tracks for c in t.clips]
+    lay = clip.text.layout
+    assert {g.face.family for g in lay.glyphs} == {"Noto Sans", "Noto Sans Arabic"}
+    result = session.render(tmp_path / "rtl.mp4")
+    assert result.frames == 3
+    with av.open(result.output) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    r, g, b = frame[..., 0], frame[..., 1], frame[..., 2]
+    yellow = (r > 180) & (g > 150) & (b < 90)
+    white = (r > 200) & (g > 200) & (b > 200)
+    assert yellow.sum() > 50 and white.sum() > 300
+    rows = np.nonzero(yellow.any(axis=1))[0]
+    line1 = white[rows.min():rows.max() + 1]
+    # first line "مرحبا بكم في CapCut": the RTL paragraph puts the keyword on the left of the Arabic words
+    assert np.nonzero(yellow.any(axis=0))[0].max() < np.nonzero(line1.any(axis=0))[0].min() + 5
