@@ -60,6 +60,7 @@ def test_visual_order_matches_an_independent_uax9_implementation(text):
 def test_mixed_hebrew_cjk_latin_order():
     lay = lay_out("abc ערב 中文", type="text")
     assert visual(lay) == "abc ברע 中文"
+    assert not lay.notes and lay.boxes[4].face.family == "Heebo"     # the bundled Hebrew face
     assert lay.boxes[0].x < lay.boxes[4].x < lay.boxes[8].x      # abc, then the Hebrew run, then 中文
 
 

@@ -1,10 +1,10 @@
 """Faces chosen per script: Latin/Greek/Cyrillic/Vietnamese → Noto Sans, Arabic → Noto Sans Arabic,
-CJK → Noto Sans CJK; the apps' default fonts; the pinned files of the new faces."""
+Hebrew → Heebo, CJK → Noto Sans CJK; the apps' default fonts; the pinned files of the new faces."""
 from __future__ import annotations
 
 import pytest
 
-from compositor.text.fonts import (BUNDLED_ARABIC, BUNDLED_LATIN, FontIntegrityError, bundled_font_path,
+from compositor.text.fonts import (BUNDLED_ARABIC, BUNDLED_HEBREW, BUNDLED_LATIN, FontIntegrityError, bundled_font_path,
                                    is_app_default_font, verify_bundled)
 from compositor.text.scripts import char_scripts
 from tests.text_helpers import engine, spec, style
@@ -103,7 +103,7 @@ def test_other_font_files_and_ids_still_warn():
     assert [n.status for n in lay.notes] == ["approximated"] and "arial.ttf" in lay.notes[0].message
 
 
-@pytest.mark.parametrize("font", [BUNDLED_LATIN, BUNDLED_ARABIC])
+@pytest.mark.parametrize("font", [BUNDLED_LATIN, BUNDLED_ARABIC, BUNDLED_HEBREW])
 def test_new_bundled_faces_are_the_pinned_files(font, tmp_path):
     assert verify_bundled(font=font) == bundled_font_path(font)
     fake = tmp_path / "fake.ttf"

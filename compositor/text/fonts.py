@@ -7,12 +7,13 @@
     faces and their Mono variants); the face is chosen by reading each face's family name,
     never by trusting an index (SC is index 2 in 0.0.1, and fontconfig would pick JP forms);
   - Noto Sans (``fontpkg-noto-sans``): Latin, Greek, Cyrillic, Vietnamese;
-  - Noto Sans Arabic (``fontpkg-noto-sans-arabic``).
+  - Noto Sans Arabic (``fontpkg-noto-sans-arabic``);
+  - Heebo (``fontpkg-heebo``): Hebrew.
 
 * **Per script**: the layout itemises text by Unicode script (``scripts.py``) and asks for
   the face of the run's script first (Latin/Greek/Cyrillic → Noto Sans, Arabic → Noto Sans
-  Arabic, Han/kana/Hangul/Bopomofo → Noto Sans CJK), so a ``’`` in English is Noto Sans's
-  narrow one, not the CJK face's full-width one.
+  Arabic, Hebrew → Heebo, Han/kana/Hangul/Bopomofo → Noto Sans CJK), so a ``’`` in English
+  is Noto Sans's narrow one, not the CJK face's full-width one.
 * **Chain** for a character (first font whose cmap has it wins): the font the style asks
   for (resource id → table, or a font file that exists) → the font file given in the
   settings → the bundled face of the character's script → the other bundled faces (CJK of
@@ -52,7 +53,7 @@ from ..errors import RenderError
 class BundledFont:
     """One pinned font file shipped by a pip package (its sha256 is checked before use)."""
 
-    role: str                      # "cjk" | "latin" | "arabic"
+    role: str                      # "cjk" | "latin" | "arabic" | "hebrew"
     package: str                   # importable package holding the file
     distribution: str              # pip name, pinned exactly in pyproject.toml
     version: str
@@ -68,13 +69,15 @@ BUNDLED_LATIN = BundledFont("latin", "fontpkg_noto_sans", "fontpkg-noto-sans", "
 BUNDLED_ARABIC = BundledFont("arabic", "fontpkg_noto_sans_arabic", "fontpkg-noto-sans-arabic", "2.12",
                              "files/NotoSansArabic[wdth,wght].ttf",
                              "63111b5b2e074dd48cc67692e0a2726d86ee94c1c37fe8598257b7b4e87e869e", "Noto Sans Arabic")
-BUNDLED_FONTS = (BUNDLED_CJK, BUNDLED_LATIN, BUNDLED_ARABIC)
+BUNDLED_HEBREW = BundledFont("hebrew", "fontpkg_heebo", "fontpkg-heebo", "3.100", "files/Heebo[wght].ttf",
+                             "18f930b583fa8fe6b40b2f8263b7ac6afbac07adc91a12467874e7467d3ace30", "Heebo")
+BUNDLED_FONTS = (BUNDLED_CJK, BUNDLED_LATIN, BUNDLED_ARABIC, BUNDLED_HEBREW)
 # backwards-compatible names of the CJK pin
 BUNDLED_PACKAGE, BUNDLED_VERSION, BUNDLED_FILE, BUNDLED_SHA256 = (BUNDLED_CJK.package, BUNDLED_CJK.version,
                                                                   BUNDLED_CJK.file, BUNDLED_CJK.sha256)
 
 # ISO 15924 script → the bundled face that draws it (other scripts: the chain's order)
-SCRIPT_ROLES = {"Latn": "latin", "Grek": "latin", "Cyrl": "latin", "Arab": "arabic",
+SCRIPT_ROLES = {"Latn": "latin", "Grek": "latin", "Cyrl": "latin", "Arab": "arabic", "Hebr": "hebrew",
                 "Hani": "cjk", "Hira": "cjk", "Kana": "cjk", "Hang": "cjk", "Bopo": "cjk"}
 
 # Font ids the apps write for their own default font (no resource to look up).
@@ -296,12 +299,14 @@ class FontChain:
         self.default = self.bundled(self.settings.region)
         self.latin = self._bundled_face(BUNDLED_LATIN)
         self.arabic = self._bundled_face(BUNDLED_ARABIC)
-        self.by_role: dict[str, FontFace] = {"cjk": self.default, "latin": self.latin, "arabic": self.arabic}
+        self.hebrew = self._bundled_face(BUNDLED_HEBREW)
+        self.by_role: dict[str, FontFace] = {"cjk": self.default, "latin": self.latin, "arabic": self.arabic,
+                                             "hebrew": self.hebrew}
         tail: list[FontFace] = []
         if self.settings.font_file:
             tail.append(open_face(self.settings.font_file, self.settings.font_index))
         self._user_faces = tuple(tail)
-        tail.extend((self.default, self.latin, self.arabic))
+        tail.extend((self.default, self.latin, self.arabic, self.hebrew))
         if self.settings.system_fonts:
             for p, family in SYSTEM_FONTS:
                 if os.path.isfile(p):
@@ -312,7 +317,8 @@ class FontChain:
                         continue
         self.fallbacks: tuple[FontFace, ...] = tuple(tail)
         self._choices: dict[tuple[str, str], FontChoice] = {}
-        self.default_label = f"the bundled faces ({self.latin.label}, {self.arabic.label}, {self.default.label})"
+        self.default_label = (f"the bundled faces ({self.latin.label}, {self.arabic.label}, {self.hebrew.label}, "
+                              f"{self.default.label})")
 
     @staticmethod
     def _bundled_face(font: BundledFont) -> FontFace:
@@ -423,6 +429,6 @@ def is_ignorable(ch: str) -> bool:
 
 
 __all__ = ["FontChain", "FontChoice", "FontFace", "FontSettings", "FontIntegrityError", "TableEntry", "BundledFont",
-           "BUNDLED_CJK", "BUNDLED_LATIN", "BUNDLED_ARABIC", "BUNDLED_FONTS", "SCRIPT_ROLES", "is_app_default_font",
+           "BUNDLED_CJK", "BUNDLED_LATIN", "BUNDLED_ARABIC", "BUNDLED_HEBREW", "BUNDLED_FONTS", "SCRIPT_ROLES", "is_app_default_font",
            "bundled_font_path", "verify_bundled", "face_names", "face_index", "load_table", "open_face",
            "BUNDLED_SHA256", "BUNDLED_VERSION", "REGIONS", "follows_previous", "is_ignorable"]
