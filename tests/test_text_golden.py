@@ -38,12 +38,15 @@ def _case(name):
         "wrap_right": spec("一二三四五六七八九十一二三四五六七，八九", style(0, 40, size=10), alignment=2,
                            line_max_width=0.5),
         "flower": spec("花字效果", style(0, 8, color=YELLOW, effect="7351319129124506930")),
+        # right to left, joined; the yellow style range (UTF-16 0..5) is the rightmost word
+        "arabic": spec("مرحبا بالعالم Hi", style(0, 32, stroke=BLACK), style(0, 5, color=YELLOW, stroke=BLACK),
+                       type="text"),
     }
     return cases[name]
 
 
 NAMES = ["plain", "stroke", "shadow", "box", "keyword", "bold", "italic", "underline", "vertical", "wrap_right",
-         "flower"]
+         "flower", "arabic"]
 
 
 def render(name: str) -> np.ndarray:

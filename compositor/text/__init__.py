@@ -1,8 +1,9 @@
 """Text as JianYing draws it: rich-text content, fonts, layout, rasterising (spec §14).
 
 Pipeline: ``materials.texts[]`` → :class:`TextSpec` → :func:`parse_content` +
-:func:`resolve_styles` (per-character styles, UTF-16 ranges) → :func:`layout` (HarfBuzz
-shaping, UAX #14 wrapping, alignment, vertical text) → :class:`TextLayer` (block size =
+:func:`resolve_styles` (per-character styles, UTF-16 ranges) → :func:`layout` (a face per
+script, UAX #9 levels, HarfBuzz shaping per run and direction, UAX #14 wrapping, visual
+order per line, alignment, vertical text) → :class:`TextLayer` (block size =
 the element's base size; raster grid) → ``layer.planes()`` (FreeType glyphs, stroke,
 shadow, box → straight-alpha RGBA → YUVA 4:2:0 planes for the compositor).
 

@@ -1,20 +1,32 @@
 """Fonts for the text engine (I/O at first use, then cached): the chain, the table, coverage.
 
-* **Bundled default**: Noto Sans CJK from the pinned pip package ``noto-cjk-sans-otc``
-  (an OpenType collection with JP, KR, SC, TC, HK faces and their Mono variants). Its
-  sha256 is checked the first time it is opened (:func:`verify_bundled`); the face is
-  chosen by reading each face's family name, never by trusting an index (the SC face is
-  index 2 in 0.0.1, and fontconfig would pick the JP forms).
+* **Bundled faces**, each from a pinned pip package whose file's sha256 is checked the
+  first time it is opened (:func:`verify_bundled`):
+
+  - Noto Sans CJK (``noto-cjk-sans-otc``, an OpenType collection with JP, KR, SC, TC, HK
+    faces and their Mono variants); the face is chosen by reading each face's family name,
+    never by trusting an index (SC is index 2 in 0.0.1, and fontconfig would pick JP forms);
+  - Noto Sans (``fontpkg-noto-sans``): Latin, Greek, Cyrillic, Vietnamese;
+  - Noto Sans Arabic (``fontpkg-noto-sans-arabic``);
+  - Heebo (``fontpkg-heebo``): Hebrew.
+
+* **Per script**: the layout itemises text by Unicode script (``scripts.py``) and asks for
+  the face of the run's script first (Latin/Greek/Cyrillic → Noto Sans, Arabic → Noto Sans
+  Arabic, Hebrew → Heebo, Han/kana/Hangul/Bopomofo → Noto Sans CJK), so a ``’`` in English
+  is Noto Sans's narrow one, not the CJK face's full-width one.
 * **Chain** for a character (first font whose cmap has it wins): the font the style asks
   for (resource id → table, or a font file that exists) → the font file given in the
-  settings → the bundled CJK face of the configured region (SC unless the table or the
-  settings say TC/HK/JP/KR) → system fonts when present (Noto CJK, WenQuanYi, DejaVu Sans,
-  Noto Sans Symbols).
+  settings → the bundled face of the character's script → the other bundled faces (CJK of
+  the configured region first: SC unless the table or the settings say TC/HK/JP/KR) →
+  system fonts when present (Noto CJK, WenQuanYi, DejaVu Sans, Noto Sans Symbols).
+* **App defaults** (no font id and no path, or JianYing's/CapCut's own ``…/Font/SystemFont/…``
+  file, or a table entry ``"bundled:default"``) are the bundled per-script faces: no warning.
 * **Table** from JianYing font resource ids to font files (``font_table.json`` next to this
   module; users extend it with a JSON file named by ``DRAFT_RENDER_FONT_TABLE`` or passed
-  in :class:`FontSettings`). A value is ``"bundled:SC"`` (a region of the bundled face) or a
-  path (absolute, or relative to the table file), optionally with ``index`` and ``bold``
-  (draw with synthetic emboldening: the weight the resource has and the file lacks).
+  in :class:`FontSettings`). A value is ``"bundled:SC"`` (a region of the bundled face),
+  ``"bundled:default"`` (the per-script bundled faces) or a path (absolute, or relative to
+  the table file), optionally with ``index`` and ``bold`` (draw with synthetic emboldening:
+  the weight the resource has and the file lacks).
 
 Missing glyphs are never drawn as tofu: :meth:`FontChain.font_for` returns ``None`` and
 the layout reports the code points.
@@ -35,10 +47,41 @@ import uharfbuzz as hb
 
 from ..errors import RenderError
 
-BUNDLED_PACKAGE = "noto_cjk_sans_otc"
-BUNDLED_VERSION = "0.0.1"
-BUNDLED_FILE = "NotoSansCJK-Regular.ttc"
-BUNDLED_SHA256 = "b76b0433203017ca80401b2ee0dd69350349871c4b19d504c34dbdd80541690a"
+
+
+@dataclass(frozen=True, slots=True)
+class BundledFont:
+    """One pinned font file shipped by a pip package (its sha256 is checked before use)."""
+
+    role: str                      # "cjk" | "latin" | "arabic" | "hebrew"
+    package: str                   # importable package holding the file
+    distribution: str              # pip name, pinned exactly in pyproject.toml
+    version: str
+    file: str                      # path inside the package
+    sha256: str
+    family: str                    # family name of the face to use
+
+
+BUNDLED_CJK = BundledFont("cjk", "noto_cjk_sans_otc", "noto-cjk-sans-otc", "0.0.1", "NotoSansCJK-Regular.ttc",
+                          "b76b0433203017ca80401b2ee0dd69350349871c4b19d504c34dbdd80541690a", "Noto Sans CJK SC")
+BUNDLED_LATIN = BundledFont("latin", "fontpkg_noto_sans", "fontpkg-noto-sans", "2.15", "files/NotoSans[wdth,wght].ttf",
+                            "bfb7bb691513f12e734dc346c03a03f784912432d7e3fa8e56efcf906fe86b3d", "Noto Sans")
+BUNDLED_ARABIC = BundledFont("arabic", "fontpkg_noto_sans_arabic", "fontpkg-noto-sans-arabic", "2.12",
+                             "files/NotoSansArabic[wdth,wght].ttf",
+                             "63111b5b2e074dd48cc67692e0a2726d86ee94c1c37fe8598257b7b4e87e869e", "Noto Sans Arabic")
+BUNDLED_HEBREW = BundledFont("hebrew", "fontpkg_heebo", "fontpkg-heebo", "3.100", "files/Heebo[wght].ttf",
+                             "18f930b583fa8fe6b40b2f8263b7ac6afbac07adc91a12467874e7467d3ace30", "Heebo")
+BUNDLED_FONTS = (BUNDLED_CJK, BUNDLED_LATIN, BUNDLED_ARABIC, BUNDLED_HEBREW)
+# backwards-compatible names of the CJK pin
+BUNDLED_PACKAGE, BUNDLED_VERSION, BUNDLED_FILE, BUNDLED_SHA256 = (BUNDLED_CJK.package, BUNDLED_CJK.version,
+                                                                  BUNDLED_CJK.file, BUNDLED_CJK.sha256)
+
+# ISO 15924 script → the bundled face that draws it (other scripts: the chain's order)
+SCRIPT_ROLES = {"Latn": "latin", "Grek": "latin", "Cyrl": "latin", "Arab": "arabic", "Hebr": "hebrew",
+                "Hani": "cjk", "Hira": "cjk", "Kana": "cjk", "Hang": "cjk", "Bopo": "cjk"}
+
+# Font ids the apps write for their own default font (no resource to look up).
+DEFAULT_FONT_IDS = frozenset({"", "system", "default", "none", "默认", "默认字体", "系统", "系统字体"})
 REGIONS = ("SC", "TC", "HK", "JP", "KR")
 
 TABLE_PATH = Path(__file__).with_name("font_table.json")
@@ -61,10 +104,10 @@ class FontIntegrityError(RenderError):
 # -- bundled font --------------------------------------------------------------------------
 
 
-def bundled_font_path() -> Path:
+def bundled_font_path(font: BundledFont = BUNDLED_CJK) -> Path:
     from importlib.resources import files
 
-    return Path(str(files(BUNDLED_PACKAGE).joinpath(BUNDLED_FILE)))
+    return Path(str(files(font.package).joinpath(font.file)))
 
 
 @lru_cache(maxsize=8)
@@ -76,23 +119,38 @@ def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     return h.hexdigest()
 
 
-def verify_bundled(path: Path | None = None) -> Path:
-    """Check the bundled collection against the pinned sha256; return its path.
+def verify_bundled(path: Path | None = None, font: BundledFont = BUNDLED_CJK) -> Path:
+    """Check a bundled font file against its pinned sha256; return its path.
 
     Raises :class:`FontIntegrityError` when the file is missing or differs (the renderer
     would otherwise draw with glyphs nobody has checked). Cached per file version.
     """
-    path = path or bundled_font_path()
+    try:
+        path = path or bundled_font_path(font)
+    except ModuleNotFoundError as exc:
+        raise FontIntegrityError(f"bundled font {font.distribution}=={font.version} is not installed") from exc
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise FontIntegrityError(f"bundled font {BUNDLED_PACKAGE}=={BUNDLED_VERSION} is not installed "
+        raise FontIntegrityError(f"bundled font {font.distribution}=={font.version} is not installed "
                                  f"({path})") from exc
     digest = _sha256_of(str(path), st.st_size, st.st_mtime_ns)
-    if digest != BUNDLED_SHA256:
-        raise FontIntegrityError(f"bundled font {path} has sha256 {digest}, expected {BUNDLED_SHA256} "
-                                 f"({BUNDLED_PACKAGE}=={BUNDLED_VERSION})")
+    if digest != font.sha256:
+        raise FontIntegrityError(f"bundled font {path} has sha256 {digest}, expected {font.sha256} "
+                                 f"({font.distribution}=={font.version})")
     return Path(path)
+
+
+def is_app_default_font(font_id: str, font_path: str) -> bool:
+    """The apps' own default font: no id (or a default name) and no path or a ``SystemFont`` file.
+
+    JianYing writes ``…/Resources/Font/SystemFont/zh-hans.ttf``, CapCut ``…/SystemFont/en.ttf``
+    (Windows and macOS spellings); tools write an empty path or a placeholder (``"D:"``).
+    """
+    if font_id.strip().lower() not in DEFAULT_FONT_IDS:
+        return False
+    p = font_path.replace("\\", "/").lower()
+    return "/font/systemfont/" in p or not p.endswith((".ttf", ".otf", ".ttc", ".otc"))
 
 
 @lru_cache(maxsize=32)
@@ -233,17 +291,22 @@ class FontChain:
     settings: FontSettings = field(default_factory=FontSettings)
 
     def __post_init__(self):
-        path = verify_bundled()
-        self.bundled_path = str(path)
+        self.bundled_path = str(verify_bundled(font=BUNDLED_CJK))
         self.table: dict[str, TableEntry] = load_table(TABLE_PATH) if TABLE_PATH.is_file() else {}
         if self.settings.table_file:
             self.table.update(load_table(self.settings.table_file))
         self._bundled: dict[str, FontFace] = {}
         self.default = self.bundled(self.settings.region)
+        self.latin = self._bundled_face(BUNDLED_LATIN)
+        self.arabic = self._bundled_face(BUNDLED_ARABIC)
+        self.hebrew = self._bundled_face(BUNDLED_HEBREW)
+        self.by_role: dict[str, FontFace] = {"cjk": self.default, "latin": self.latin, "arabic": self.arabic,
+                                             "hebrew": self.hebrew}
         tail: list[FontFace] = []
         if self.settings.font_file:
             tail.append(open_face(self.settings.font_file, self.settings.font_index))
-        tail.append(self.default)
+        self._user_faces = tuple(tail)
+        tail.extend((self.default, self.latin, self.arabic, self.hebrew))
         if self.settings.system_fonts:
             for p, family in SYSTEM_FONTS:
                 if os.path.isfile(p):
@@ -254,6 +317,13 @@ class FontChain:
                         continue
         self.fallbacks: tuple[FontFace, ...] = tuple(tail)
         self._choices: dict[tuple[str, str], FontChoice] = {}
+        self.default_label = (f"the bundled faces ({self.latin.label}, {self.arabic.label}, {self.hebrew.label}, "
+                              f"{self.default.label})")
+
+    @staticmethod
+    def _bundled_face(font: BundledFont) -> FontFace:
+        path = str(verify_bundled(font=font))
+        return open_face(path, face_index(path, font.family), font.family)
 
     def bundled(self, region: str) -> FontFace:
         region = region.upper()
@@ -267,6 +337,8 @@ class FontChain:
     def _open(self, entry: TableEntry) -> FontFace | None:
         if entry.font.startswith("bundled:"):
             region = entry.font.split(":", 1)[1]
+            if region.lower() == "default":
+                return None
             return self.bundled(region) if region.upper() in REGIONS else None
         if not os.path.isfile(entry.font):
             return None
@@ -283,7 +355,9 @@ class FontChain:
             return hit
         choice = FontChoice(face=None)
         entry = self.table.get(font_id) if font_id else None
-        if entry is not None:
+        if entry is not None and entry.font.lower() == "bundled:default":
+            choice = FontChoice(face=None)              # explicitly the bundled per-script faces
+        elif entry is not None:
             face = self._open(entry)
             if face is not None:
                 status = "" if entry.exact else "approximated"
@@ -293,30 +367,44 @@ class FontChain:
             else:
                 choice = FontChoice(face=None, status="approximated",
                                     message=f"font file for {entry.name or font_id} ({entry.font}) not "
-                                            f"found; drawn with {self.default.label}")
+                                            f"found; drawn with {self.default_label}")
+        elif is_app_default_font(font_id, font_path):
+            pass                                        # the app's default font: bundled faces
         elif (self.settings.allow_draft_font_paths and font_path and os.path.isabs(font_path)
               and os.path.isfile(font_path)):
             try:
                 choice = FontChoice(face=open_face(font_path, 0))
             except (freetype.FT_Exception, OSError):
                 choice = FontChoice(face=None, status="approximated",
-                                    message=f"font file {font_path} unreadable; drawn with {self.default.label}")
+                                    message=f"font file {font_path} unreadable; drawn with {self.default_label}")
         elif font_id:
             choice = FontChoice(face=None, status="approximated",
                                 message=f"font resource {font_id} is not in the font table; drawn with "
-                                        f"{self.default.label}")
+                                        f"{self.default_label}")
         elif font_path.lower().endswith((".ttf", ".otf", ".ttc", ".otc")):
             why = "is not on this machine" if self.settings.allow_draft_font_paths else \
                 "is not used (draft font paths are off; map font ids in a font table)"
             choice = FontChoice(face=None, status="approximated",
-                                message=f"font file {font_path} {why}; drawn with {self.default.label}")
+                                message=f"font file {font_path} {why}; drawn with {self.default_label}")
         self._choices[key] = choice
         return choice
 
-    def font_for(self, cp: int, preferred: FontFace | None = None) -> FontFace | None:
-        """The first face of the chain that has ``cp`` (None: no font has it)."""
+    def font_for(self, cp: int, preferred: FontFace | None = None, script: str = "") -> FontFace | None:
+        """The first face that has ``cp`` (None: no font has it).
+
+        Order: ``preferred`` (the style's font) → the settings' font file → the bundled face
+        of ``script`` (ISO 15924, e.g. ``"Latn"``) → the rest of the chain.
+        """
         if preferred is not None and preferred.has(cp):
             return preferred
+        for f in self._user_faces:
+            if f.has(cp):
+                return f
+        role = SCRIPT_ROLES.get(script)
+        if role is not None:
+            f = self.by_role[role]
+            if f.has(cp):
+                return f
         for f in self.fallbacks:
             if f.has(cp):
                 return f
@@ -340,6 +428,7 @@ def is_ignorable(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf")
 
 
-__all__ = ["FontChain", "FontChoice", "FontFace", "FontSettings", "FontIntegrityError", "TableEntry",
+__all__ = ["FontChain", "FontChoice", "FontFace", "FontSettings", "FontIntegrityError", "TableEntry", "BundledFont",
+           "BUNDLED_CJK", "BUNDLED_LATIN", "BUNDLED_ARABIC", "BUNDLED_HEBREW", "BUNDLED_FONTS", "SCRIPT_ROLES", "is_app_default_font",
            "bundled_font_path", "verify_bundled", "face_names", "face_index", "load_table", "open_face",
            "BUNDLED_SHA256", "BUNDLED_VERSION", "REGIONS", "follows_previous", "is_ignorable"]

@@ -7,15 +7,23 @@ y down); the rasteriser multiplies them by its scale. The block is the element's
 Rules (spec §14.3 and the best readings documented in ``docs/text.md``):
 
 * ``em_px = size × EM_PER_SIZE × min(W, H) / 1080`` (:func:`em_px`).
-* Characters are shaped with HarfBuzz per run of one face and one size; ``letter_spacing``
-  (em) is added after every character; ``line_spacing`` (em of the line) separates lines.
+* Text is itemised by Unicode script (``scripts.py``: common characters take the script of
+  their run) and by UAX #9 embedding level (``bidi_order.py``); each character's face is
+  the style's font, else the bundled face of its script, else the first face of the chain
+  that has it (``fonts.FontChain.font_for``).
+* Characters are shaped with HarfBuzz per run of one face, size, script and direction
+  (odd level: right to left, so HarfBuzz joins Arabic letters); ``letter_spacing`` (em) is
+  added after every character; ``line_spacing`` (em of the line) separates lines.
 * A line's box is its largest em tall; the baseline sits ``face.em_top`` em below the box
   top (the ideographic em box of CJK fonts: 0.88 em for Noto Sans CJK).
 * Lines break at ``\\n`` and, when wrapping is on (``type "subtitle"`` or
   ``force_apply_line_max_width``), greedily at UAX #14 opportunities (uniseg: CJK between
   ideographs, Latin at spaces, never before closing punctuation) so that each line's width
   ≤ ``line_max_width × W``; a word longer than a line is broken between characters, but
-  never so that a line starts with closing punctuation. Trailing spaces hang.
+  never so that a line starts with closing punctuation. Trailing spaces hang. Lines are
+  broken on the logical order; each line is then put in visual order (UAX #9 L1, L2): the
+  runs of a right-to-left paragraph, or an Arabic/Hebrew run inside a left-to-right one, are
+  laid out right to left while CJK and Latin runs keep their order.
 * Alignment 0/1/2 = left/centre/right within the block (vertical text: top/centre/bottom).
 * Vertical typesetting (``typesetting 1``): HarfBuzz top-to-bottom shaping (vertical
   forms of CJK punctuation), columns right to left, wrap at ``line_max_width × H``.
@@ -28,8 +36,10 @@ from dataclasses import dataclass, field
 from uniseg.linebreak import line_break, line_break_boundaries
 import uharfbuzz as hb
 
+from .bidi_order import paragraph_levels, visual_order
 from .content import CharStyle, Shadow
 from .fonts import FontChain, FontFace, follows_previous, is_ignorable
+from .scripts import char_scripts
 
 # One JianYing font-size unit in canvas pixels at min(W, H) = 1080 (calibration: docs/text.md).
 EM_PER_SIZE = 6.0
@@ -128,22 +138,24 @@ class Shaped:
 
 
 class ShapeCache:
-    """HarfBuzz results in font units, keyed by (face, text, direction)."""
+    """HarfBuzz results in font units, keyed by (face, text, direction, script)."""
 
     def __init__(self, maxsize: int = 4096):
         self._d: dict[tuple, Shaped] = {}
         self._max = maxsize
 
-    def shape(self, face: FontFace, text: str, vertical: bool) -> Shaped:
-        key = (face.path, face.index, text, vertical)
+    def shape(self, face: FontFace, text: str, vertical: bool, rtl: bool = False, script: str = "") -> Shaped:
+        """Glyphs of ``text`` in visual order (right-to-left runs: clusters decreasing)."""
+        key = (face.path, face.index, text, vertical, rtl, script)
         hit = self._d.get(key)
         if hit is not None:
             return hit
         buf = hb.Buffer()
         buf.add_codepoints([ord(c) for c in text])
         buf.guess_segment_properties()
-        if vertical:
-            buf.direction = "ttb"
+        buf.direction = "ttb" if vertical else ("rtl" if rtl else "ltr")
+        if script:
+            buf.script = script
         hb.shape(face.hb_font, buf, {})
         infos, pos = buf.glyph_infos, buf.glyph_positions
         res = Shaped(tuple(i.codepoint for i in infos), tuple(i.cluster for i in infos),
@@ -165,6 +177,9 @@ class _Char:
     em: float
     face: FontFace | None
     embolden: bool
+    script: str = ""               # ISO 15924 (common characters: their run's)
+    level: int = 0                 # UAX #9 embedding level (odd: right to left)
+    base: int = 0                  # the paragraph's level
     advance: float = 0.0           # shaped advance, px
     spacing: float = 0.0           # letter spacing after the character, px
     glyphs: list = field(default_factory=list)  # (gid, dx, dy) relative to the pen, px
@@ -175,6 +190,8 @@ def layout_text(text: str, styles: list[CharStyle], params: Params, canvas_w: in
     """Lay out ``text`` (one style per code point) on a ``canvas_w × canvas_h`` canvas."""
     notes: list[Note] = []
     chars = _assign_fonts(text, styles, canvas_w, canvas_h, chain, notes)
+    if not params.vertical:
+        _assign_levels(text, chars)
     _shape(chars, params.vertical, shapes)
     for c in chars:
         if not _is_break(c.ch) and not is_ignorable(c.ch):
@@ -197,6 +214,7 @@ def _assign_fonts(text: str, styles: list[CharStyle], cw: int, ch: int, chain: F
     missing: list[int] = []
     choices_noted: set[tuple[str, str]] = set()
     prev_face: FontFace | None = None
+    scripts = char_scripts(text, _BREAKS)
     for i, c in enumerate(text):
         st = styles[i]
         em = em_px(st.size, cw, ch)
@@ -211,10 +229,10 @@ def _assign_fonts(text: str, styles: list[CharStyle], cw: int, ch: int, chain: F
         if follows_previous(c) and prev_face is not None:
             face = prev_face
         else:
-            face = chain.font_for(ord(c), choice.face)
+            face = chain.font_for(ord(c), choice.face, scripts[i])
             if face is None and not is_ignorable(c):
                 missing.append(ord(c))
-        out.append(_Char(c, st, em, face, choice.embolden))
+        out.append(_Char(c, st, em, face, choice.embolden, script=scripts[i]))
         if face is not None:
             prev_face = face
     if missing:
@@ -223,6 +241,23 @@ def _assign_fonts(text: str, styles: list[CharStyle], cw: int, ch: int, chain: F
         notes.append(Note("skipped" if everything else "approximated",
                           f"no font has {cps}; drawn as blank space" + (" (nothing to draw)" if everything else "")))
     return out
+
+
+def _assign_levels(text: str, chars: list[_Char]) -> None:
+    """UAX #9 embedding levels per paragraph (text between hard breaks)."""
+    start = 0
+    n = len(text)
+    while start < n:
+        end = start
+        while end < n and not _is_break(text[end]):
+            end += 1
+        res = paragraph_levels(text[start:end]) if end > start else None
+        if res is not None:
+            base, levels = res
+            for k, lv in enumerate(levels):
+                chars[start + k].level = lv
+                chars[start + k].base = base
+        start = end + 1
 
 
 def _shape(chars: list[_Char], vertical: bool, shapes: ShapeCache) -> None:
@@ -238,13 +273,16 @@ def _shape(chars: list[_Char], vertical: bool, shapes: ShapeCache) -> None:
             continue
         j = i + 1
         while j < n and chars[j].face is c.face and chars[j].em == c.em and not _is_break(chars[j].ch) \
-                and chars[j].embolden == c.embolden and chars[j].style.bold == c.style.bold:
+                and chars[j].embolden == c.embolden and chars[j].style.bold == c.style.bold \
+                and chars[j].level == c.level and chars[j].script == c.script:
             j += 1
         run = chars[i:j]
-        shaped = shapes.shape(c.face, "".join(r.ch for r in run), vertical)
+        shaped = shapes.shape(c.face, "".join(r.ch for r in run), vertical, bool(c.level & 1), c.script)
         k = c.em / c.face.upem
         bold = BOLD_STRENGTH * c.em if (c.embolden or c.style.bold) else 0.0
-        # glyph → first character of its cluster
+        # glyph → first character of its cluster; a cluster's glyphs are contiguous in the
+        # (visual) output, so each character's own pen reproduces HarfBuzz's positions in
+        # either direction once the characters are placed in visual order
         for g, cl, xa, ya, xo, yo in zip(shaped.gids, shaped.clusters, shaped.x_adv, shaped.y_adv,
                                          shaped.x_off, shaped.y_off):
             owner = run[min(cl, len(run) - 1)]
@@ -385,17 +423,54 @@ def _place_horizontal(text, chars, lines, params, notes, shadow_on, text_shadow)
         base = y + top_ratio * em
         x = {0: 0.0, 2: block_w - w}.get(params.alignment, (block_w - w) / 2)
         line_boxes.append((x, y, x + w, y + em))
-        for i in ln:
-            c = chars[i]
-            boxes[i] = CharBox(x=x, y=base, advance=c.advance + c.spacing, em=c.em, line=li, face=c.face)
-            _emit_glyphs(c, i, x, base, glyphs, ink)
-            x += c.advance + c.spacing
+        if any(chars[i].level or chars[i].base for i in ln):
+            _place_bidi_line(chars, ln, li, x, base, boxes, glyphs, ink)
+        else:
+            for i in ln:
+                c = chars[i]
+                boxes[i] = CharBox(x=x, y=base, advance=c.advance + c.spacing, em=c.em, line=li, face=c.face)
+                _emit_glyphs(c, i, x, base, glyphs, ink)
+                x += c.advance + c.spacing
         y += em + (params.line_spacing * em if li + 1 < len(lines) else 0.0)
     height = y
     return TextLayout(text=text, width=block_w, height=height, glyphs=tuple(glyphs),
                       styles=tuple(c.style for c in chars), boxes=tuple(boxes), lines=tuple(line_boxes),
                       vertical=False, shadow_on=shadow_on, text_shadow=text_shadow,
                       ink=_ink(ink, block_w, height), notes=tuple(notes))
+
+
+def _place_bidi_line(chars: list[_Char], ln: list[int], li: int, x: float, base: float,
+                     boxes: list, glyphs: list, ink: list) -> None:
+    """Place one line holding right-to-left text: characters in visual order (UAX #9 L1, L2).
+
+    Letter spacing follows each character in its reading direction (left of a right-to-left
+    one) and is not counted after the line's logically last character, as in
+    :func:`_line_width`; trailing spaces hang past the line's end in the paragraph direction.
+    """
+    end = len(ln)
+    while end > 0 and chars[ln[end - 1]].ch.isspace():
+        end -= 1
+    content, hanging = ln[:end], ln[end:]
+    para = chars[ln[0]].base
+    order = visual_order([chars[i].ch for i in content], [chars[i].level for i in content], para)
+    last = content[-1] if content else -1
+    pen = x
+    for k in order:
+        i = content[k]
+        c = chars[i]
+        sp = 0.0 if i == last else c.spacing
+        boxes[i] = CharBox(x=pen, y=base, advance=c.advance + sp, em=c.em, line=li, face=c.face)
+        _emit_glyphs(c, i, pen + (sp if c.level & 1 else 0.0), base, glyphs, ink)
+        pen += c.advance + sp
+    for i in hanging:
+        c = chars[i]
+        w = c.advance + c.spacing
+        if para & 1:
+            x -= w
+            boxes[i] = CharBox(x=x, y=base, advance=w, em=c.em, line=li, face=c.face)
+        else:
+            boxes[i] = CharBox(x=pen, y=base, advance=w, em=c.em, line=li, face=c.face)
+            pen += w
 
 
 def _emit_glyphs(c, i: int, x: float, y: float, glyphs: list, ink: list) -> None:
