@@ -205,6 +205,7 @@ class MaskMaterial(msgspec.Struct, frozen=True):
     name: str = ""
     resource_type: str = ""
     resource_id: str = ""
+    effect_id: str = ""
     config: MaskConfig = MaskConfig()
 
 

@@ -209,7 +209,7 @@ def _animations(seg: Segment, attachments, registry: Registry,
             span = dict(segment_id=seg.id, resource_id=a.resource_id, name=f"{a.type}:{a.name}",
                         start_us=seg.target_timerange.start + a.start,
                         end_us=seg.target_timerange.start + a.start + a.duration)
-            entry = registry.lookup(f"animation_{a.type}", a.name, a.resource_id)
+            entry = registry.lookup(f"animation_{a.type}", a.name, a.resource_id, a.id)
             if entry is None:
                 warnings.append(RenderWarning(kind="animation", status="skipped", **span,
                                               message="no implementation; drawn without it"))
@@ -240,7 +240,8 @@ def _background(seg: Segment, attachments, path: str, media: dict[str, MediaFact
         if not isinstance(obj, CanvasMaterial):
             continue
         if obj.type == "canvas_blur":
-            return BackgroundSpec(kind="blur", blur=max(0.0, float(obj.blur)))
+            blur = obj.blur if 0.0 <= obj.blur <= 1.0 else 0.0625 if not 0.0 <= obj.blur else 1.0
+            return BackgroundSpec(kind="blur", blur=blur)
         if obj.type == "canvas_image":
             facts = (media or {}).get(obj.id)
             if facts is not None:
@@ -567,7 +568,7 @@ def _adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, span: dict
         warnings.append(RenderWarning(kind=kind, status="skipped", **ident,
                                       message="face/character effects are not rendered"))
         return None
-    entry = match_adjust(kind, obj.name, obj.resource_id, registry)
+    entry = match_adjust(kind, obj.name, obj.resource_id, registry, effect_id=obj.effect_id)
     if entry is None:
         warnings.append(RenderWarning(kind=kind, status="skipped", **ident,
                                       message="no approximation for this name; drawn unchanged"))
@@ -618,13 +619,13 @@ def _visual_extras(seg: Segment, atts, registry: Registry, warnings: list[Render
                 warnings.append(RenderWarning(kind="mask", status="skipped", name=obj.name,
                                               resource_id=obj.resource_id, **span, message="unknown mask shape"))
                 continue
-            entry = registry.lookup("mask", obj.name, obj.resource_id) or registry.lookup("mask", impl)
+            entry = registry.lookup("mask", obj.name, obj.resource_id, obj.effect_id) or registry.lookup("mask", impl)
             if entry is not None and entry.status == APPROXIMATED:
                 warnings.append(RenderWarning(kind="mask", status="approximated", name=obj.name,
                                               resource_id=obj.resource_id, **span, message=entry.note))
             mask = mask_spec(obj, impl, crop_px[2] - crop_px[0], crop_px[3] - crop_px[1], rotation)
         elif isinstance(obj, EffectMaterial) and obj.type == "mix_mode":
-            entry = registry.lookup("mix_mode", obj.name, obj.resource_id)
+            entry = registry.lookup("mix_mode", obj.name, obj.resource_id, obj.effect_id)
             if entry is None:
                 warnings.append(RenderWarning(kind="mix_mode", status="skipped", name=obj.name,
                                               resource_id=obj.resource_id, **span,
@@ -710,7 +711,7 @@ def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fracti
         d = min(tr.duration, a.target_duration_us, b.target_duration_us)
         cut = b.target_start_us
         start = cut - d // 2
-        entry = registry.lookup("transition", tr.name, tr.resource_id)
+        entry = registry.lookup("transition", tr.name, tr.resource_id, tr.effect_id)
         kind = entry.impl if entry is not None else TRANSITION_FALLBACK
         if entry is None or entry.status == APPROXIMATED:
             warnings.append(RenderWarning(kind="transition", status="approximated", name=tr.name,
