@@ -39,6 +39,13 @@ class XY(msgspec.Struct, frozen=True):
     y: float = 0.0
 
 
+class Scale(msgspec.Struct, frozen=True):
+    """A scale pair: a missing (or null) axis is 1, not 0."""
+
+    x: float = 1.0
+    y: float = 1.0
+
+
 class Flip(msgspec.Struct, frozen=True):
     horizontal: bool = False
     vertical: bool = False
@@ -48,7 +55,7 @@ class Clip(msgspec.Struct, frozen=True):
     alpha: float = 1.0
     flip: Flip = Flip()
     rotation: float = 0.0
-    scale: XY = XY(1.0, 1.0)
+    scale: Scale = Scale()
     transform: XY = XY(0.0, 0.0)
 
 
@@ -79,7 +86,7 @@ class LegacyKeyframe(msgspec.Struct, frozen=True):
     time_offset: int = 0
     curveType: str = "Line"
     position: XY | None = None
-    scale: XY | None = None
+    scale: Scale | None = None
     rotation: float | None = None
     alpha: float | None = None
     volume: float | None = None

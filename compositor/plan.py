@@ -146,7 +146,9 @@ def transform_problem(m: Affine, w: int, h: int) -> str:
     if not all(math.isfinite(v) for v in entries):
         return "degenerate"
     det = m.determinant
-    if not math.isfinite(det) or abs(det) * w * h < MIN_FOOTPRINT_PX:
+    if not math.isfinite(det):
+        return "degenerate"
+    if abs(det) * w * h < MIN_FOOTPRINT_PX:
         return "subpixel"
     inv = m.inverse()
     if not all(abs(v) <= MAX_INVERSE_ENTRY for v in (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f)):
