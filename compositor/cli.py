@@ -123,6 +123,8 @@ def _cmd_render(args) -> int:
         result = session.render(args.output, progress=lambda p: bar.update(p.frames_done - bar.n))
     finally:
         bar.close()
+    for w in result.warnings[len(session.timeline.warnings):]:     # found while compositing
+        print(f"warning: {w.line()}", file=sys.stderr)
     print(f"rendered {result.output}: {result.frames} frames, {result.duration_us / 1e6:.2f} s of video "
           f"in {result.elapsed_s:.2f} s ({result.realtime_factor:.2f}x realtime), "
           f"{len(result.warnings)} warning(s)")

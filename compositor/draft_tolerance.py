@@ -10,8 +10,10 @@ so the draft still renders: :func:`decode_tolerant`
    ``null`` stays an error;
 2. converts the JSON tree to the model; when a value has the wrong type it removes that one
    value (an object member, or a list element) and tries again, recording its JSON path.
-   A path through a structural key (``target_timerange``, ``material_id``, ``id`` …) is not
-   removed: the error stands and the draft is ``DRAFT_INVALID``.
+   A path through a structural key (``target_timerange``, ``tracks``, ``fps`` …) is not
+   removed: the error stands and the draft is ``DRAFT_INVALID``. A material whose ``id`` is
+   wrong is removed as a whole, and a segment whose ``material_id`` is wrong names no
+   material: both end as a skipped segment with a warning, as JianYing shows missing media.
 
 The recorded paths become ``draft_value`` render warnings (see :mod:`compositor.resolve`).
 """
@@ -24,8 +26,7 @@ import msgspec
 
 # A wrong or null value of one of these keys makes the timeline impossible to build.
 STRUCTURAL_KEYS = frozenset({
-    "target_timerange", "source_timerange", "material_id", "id", "tracks", "segments",
-    "materials", "canvas_config", "fps",
+    "target_timerange", "source_timerange", "tracks", "segments", "materials", "canvas_config", "fps",
 })
 # ... and so does any wrong value inside one of these.
 _STRUCTURAL_SUBTREES = frozenset({"target_timerange", "source_timerange", "canvas_config"})

@@ -100,8 +100,22 @@ def test_structural_values_stay_errors():
         parse_draft(b'{"tracks": [{"segments": [{"target_timerange": null}]}]}')
     assert err.value.json_path == "$.tracks[0].segments[0].target_timerange"
     with pytest.raises(DraftError) as err:
-        parse_draft(b'{"tracks": [{"segments": [{"material_id": 7}]}]}')
-    assert err.value.json_path == "$.tracks[0].segments[0].material_id"
+        parse_draft(b'{"tracks": [{"segments": {"0": {}}}]}')
+    assert err.value.json_path == "$.tracks[0].segments"
+    with pytest.raises(DraftError) as err:
+        parse_draft(b'{"fps": "fast"}')
+    assert err.value.json_path == "$.fps"
+
+
+def test_wrong_material_references_skip_the_segment():
+    obj = minimal_draft(videos=[video_material("v")], tracks=[track("t", "video", [
+        segment("s1", "v", 0, 10**6), segment("s2", "v", 10**6, 10**6)])])
+    obj["tracks"][0]["segments"][1]["material_id"] = 7
+    obj["materials"]["videos"].append({"id": None, "path": "/x/y.mp4"})
+    draft = parse_draft(json.dumps(obj))
+    assert [s.material_id for s in draft.tracks[0].segments] == ["v", ""]
+    assert [v.id for v in draft.materials.videos] == ["v"]
+    assert len(draft.dropped_values) == 2
 
 
 # -- 3: degenerate transforms ---------------------------------------------------------------
