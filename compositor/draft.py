@@ -372,6 +372,8 @@ def parse_draft(raw: bytes | str) -> Draft:
     :class:`DraftEncrypted` for an encrypted file, else :class:`DraftError` with the JSON
     path of the first structural value that is wrong.
     """
+    if isinstance(raw, (bytes, bytearray, memoryview)) and bytes(raw[:3]) == b"\xef\xbb\xbf":
+        raw = bytes(raw[3:])                       # a UTF-8 byte order mark (Windows editors)
     try:
         tree = _JSON.decode(raw)
     except msgspec.DecodeError as exc:

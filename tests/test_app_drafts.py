@@ -211,6 +211,7 @@ def test_encryption_detection_leaves_broken_json_alone():
     with pytest.raises(DraftError) as err:
         parse_draft(b"{not json")
     assert err.value.code == "DRAFT_INVALID"
+    assert parse_draft(b'\xef\xbb\xbf{"fps": 25}').fps == 25.0      # a byte order mark is fine
 
 
 # -- 10: localised names --------------------------------------------------------------------
