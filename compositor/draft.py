@@ -386,7 +386,7 @@ def parse_draft(raw: bytes | str) -> Draft:
         raise DraftError(exc.message, exc.path) from exc
     from .legacy_keyframes import with_legacy_keyframes  # imports this module's types
     draft = with_legacy_keyframes(draft)
-    if dropped:
+    if dropped or draft.dropped_values:            # (a JSON key of that name is not ours)
         draft = msgspec.structs.replace(draft, dropped_values=dropped)
     _check(draft)
     return draft
