@@ -198,8 +198,12 @@ def test_encrypted_draft_is_recognised(app_dir, capsys):
     assert err.value.code == "DRAFT_ENCRYPTED" and "JianYing 5.9" in str(err.value)
     assert cli.main(["probe", str(folder)]) == 1
     assert "error DRAFT_ENCRYPTED" in capsys.readouterr().err
-    from server.errors import ERRORS
+    from server.drafts import parse_checked
+    from server.errors import ERRORS, ApiError
     assert ERRORS["DRAFT_ENCRYPTED"].http == 422
+    with pytest.raises(ApiError) as api:
+        parse_checked((folder / "draft_content.json").read_bytes())
+    assert api.value.code == "DRAFT_ENCRYPTED" and "capcut-mate" in api.value.details
 
 
 def test_encryption_detection_leaves_broken_json_alone():
