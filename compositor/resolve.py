@@ -9,6 +9,7 @@ laid out by a text engine passed in (font files are its only I/O).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from fractions import Fraction
 
@@ -683,8 +684,18 @@ def _sound(seg: Segment, atts, facts: MediaFacts, speed: float, path: str,
     _warn_audio_speed(seg, speed, warnings)
     return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
                      target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
-                     speed=speed, volume=seg.volume, fade_in_us=fin, fade_out_us=fout,
-                     volume_keyframes=kfs.get("KFTypeVolume", ()), tone_modify=seg.is_tone_modify)
+                     speed=speed, volume=_gain(seg.volume), fade_in_us=fin, fade_out_us=fout,
+                     volume_keyframes=tuple((t, _gain(v)) for t, v in kfs.get("KFTypeVolume", ())),
+                     tone_modify=seg.is_tone_modify)
+
+
+# Largest linear gain taken from a draft (JianYing's slider tops out far below: +20 dB = 10).
+MAX_GAIN = 100.0
+
+
+def _gain(value: float) -> float:
+    """A draft volume as a usable gain: clamped to [0, MAX_GAIN], 1 when not finite."""
+    return min(max(value, 0.0), MAX_GAIN) if math.isfinite(value) else 1.0
 
 
 def _warn_audio_speed(seg: Segment, speed: float, warnings: list[RenderWarning]) -> None:

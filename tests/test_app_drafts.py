@@ -264,3 +264,14 @@ def test_probe_json_summarises_the_draft(app_dir):
     assert data["materials_missing"] == [{"json_path": "$.tracks[0].segments[1].material_id",
                                           "segment_id": "JY8-SG2", "material_id": "JY8-V-GONE"}]
     assert {w["kind"] for w in data["warnings"]} >= {"media", "reverse"}
+
+
+def test_extreme_volumes_become_usable_gains():
+    from compositor.resolve import MAX_GAIN, resolve
+    from .draft_helpers import facts_from_json, kf
+    obj = minimal_draft(videos=[video_material("v")], tracks=[track("t", "video", [
+        segment("s", "v", 0, 10**6, volume=1e300, keyframes=[kf("KFTypeVolume", (0, 1e300), (500_000, -2.0))])])])
+    draft = parse_draft(json.dumps(obj))
+    (a,) = resolve(draft, facts_from_json(draft)).audio_clips
+    assert a.volume == MAX_GAIN
+    assert a.volume_keyframes == ((0, MAX_GAIN), (500_000, 0.0))
