@@ -241,7 +241,8 @@ def _background(seg: Segment, attachments, path: str, media: dict[str, MediaFact
         if not isinstance(obj, CanvasMaterial):
             continue
         if obj.type == "canvas_blur":
-            blur = obj.blur if 0.0 <= obj.blur <= 1.0 else 0.0625 if not 0.0 <= obj.blur else 1.0
+            # 0..1 as JianYing writes it; above → 1, below or not a number → the app's default
+            blur = obj.blur if 0.0 <= obj.blur <= 1.0 else (1.0 if obj.blur > 1.0 else 0.0625)
             return BackgroundSpec(kind="blur", blur=blur)
         if obj.type == "canvas_image":
             facts = (media or {}).get(obj.id)
