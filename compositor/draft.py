@@ -90,6 +90,9 @@ class LegacyKeyframe(msgspec.Struct, frozen=True):
     rotation: float | None = None
     alpha: float | None = None
     volume: float | None = None
+    brightness_value: float | None = None
+    contrast_value: float | None = None
+    saturation_value: float | None = None
     property_type: str = ""
     keyframe_list: list[Keyframe] = []
 

@@ -25,6 +25,13 @@ _PROPERTIES = (
     ("KFTypeAlpha", lambda k: k.alpha),
     ("KFTypeVolume", lambda k: k.volume),
 )
+# Colour adjustments: listed (so that they are reported when not rendered) only when some
+# entry moves them off 0, their "unchanged" value.
+_ADJUSTMENTS = (
+    ("KFTypeBrightness", lambda k: k.brightness_value),
+    ("KFTypeContrast", lambda k: k.contrast_value),
+    ("KFTypeSaturation", lambda k: k.saturation_value),
+)
 
 
 def _index(draft: Draft) -> dict[str, LegacyKeyframe]:
@@ -47,6 +54,11 @@ def lists_of(entries: list[LegacyKeyframe]) -> list[KeyframeList]:
         points = [Keyframe(time_offset=e.time_offset, values=[float(v)], curveType=e.curveType)
                   for e in snapshots if (v := value_of(e)) is not None]
         if points:
+            out.append(KeyframeList(property_type=prop, keyframe_list=points, id=f"legacy:{prop}"))
+    for prop, value_of in _ADJUSTMENTS:
+        points = [Keyframe(time_offset=e.time_offset, values=[float(v)], curveType=e.curveType)
+                  for e in snapshots if (v := value_of(e)) is not None]
+        if any(p.values[0] != 0.0 for p in points):
             out.append(KeyframeList(property_type=prop, keyframe_list=points, id=f"legacy:{prop}"))
     out.extend(KeyframeList(property_type=e.property_type, keyframe_list=list(e.keyframe_list), id=e.id)
                for e in entries if e.property_type)

@@ -171,11 +171,18 @@ def test_segment_keyframes_win_over_the_top_level_store():
         segment("s", "v", 0, 10**6, keyframes=[{"property_type": "KFTypeAlpha", "keyframe_list": [
             {"time_offset": 0, "values": [0.5]}]}])])])
     obj["tracks"][0]["segments"][0]["keyframe_refs"] = ["k"]
-    obj["keyframes"] = {"videos": [{"id": "k", "time_offset": 0, "alpha": 0.0, "rotation": 90.0}]}
-    seg = parse_draft(json.dumps(obj)).tracks[0].segments[0]
+    obj["keyframes"] = {"videos": [{"id": "k", "time_offset": 0, "alpha": 0.0, "rotation": 90.0,
+                                    "brightness_value": 0.3, "contrast_value": 0.0}]}
+    draft = parse_draft(json.dumps(obj))
+    seg = draft.tracks[0].segments[0]
     lists = {kl.property_type: kl for kl in seg.common_keyframes}
     assert lists["KFTypeAlpha"].keyframe_list[0].values == [0.5]
     assert lists["KFTypeRotation"].keyframe_list[0].values == [90.0]
+    assert "KFTypeContrast" not in lists                                 # never off 0: nothing to say
+    from compositor.resolve import resolve
+    from .draft_helpers import facts_from_json
+    tl = resolve(draft, facts_from_json(draft))
+    assert [w.name for w in tl.warnings if w.kind == "keyframe"] == ["KFTypeBrightness"]
 
 
 # -- 6: missing material --------------------------------------------------------------------
