@@ -1,7 +1,7 @@
 """Command line (I/O): ``python -m compositor render|probe``.
 
     python -m compositor render <draft_url | folder | draft_content.json> -o out.mp4
-    python -m compositor probe  <draft_url | folder | draft_content.json>
+    python -m compositor probe  <draft_url | folder | draft_content.json> [--json]
 
 Exit status 0 on success; on failure one line ``error CODE: reason`` on stderr and
 status 1 (bad input) or 2 (usage).
@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("source")
     pr.add_argument("--cache-dir", type=Path)
     pr.add_argument("--sticker-table", type=Path, help="as for render")
+    pr.add_argument("--json", action="store_true",
+                    help="print a JSON summary (canvas, fps, duration, tracks, missing materials, warnings)")
     return p
 
 
@@ -121,6 +123,8 @@ def _cmd_render(args) -> int:
         result = session.render(args.output, progress=lambda p: bar.update(p.frames_done - bar.n))
     finally:
         bar.close()
+    for w in result.warnings[len(session.timeline.warnings):]:     # found while compositing
+        print(f"warning: {w.line()}", file=sys.stderr)
     print(f"rendered {result.output}: {result.frames} frames, {result.duration_us / 1e6:.2f} s of video "
           f"in {result.elapsed_s:.2f} s ({result.realtime_factor:.2f}x realtime), "
           f"{len(result.warnings)} warning(s)")
@@ -129,6 +133,10 @@ def _cmd_render(args) -> int:
 
 def _cmd_probe(args) -> int:
     session = open_draft(args.source, RenderOptions(sticker_table=args.sticker_table), cache_dir=args.cache_dir)
+    if args.json:
+        from .probe import summarize, to_json
+        sys.stdout.write(to_json(summarize(session.draft, session.timeline, session.warnings)).decode() + "\n")
+        return 0
     for line in describe(session.timeline):
         print(line)
     print(f"{len(session.warnings)} warning(s)")

@@ -2,17 +2,23 @@
 
 Only fields a renderer reads are declared; unknown fields are ignored, so drafts from newer
 JianYing builds still load. Every field has the default the spec gives for a missing key
-(../shared/spec/draft-format.md). Type errors become :class:`DraftError` carrying the JSON
-path of the offending value (e.g. ``$.tracks[2].segments[0].target_timerange.start``).
+(../shared/spec/draft-format.md); a ``null`` or wrongly typed cosmetic value takes that
+default too (:mod:`compositor.draft_tolerance`). Structural type errors become
+:class:`DraftError` carrying the JSON path of the offending value (e.g.
+``$.tracks[2].segments[0].target_timerange.start``); an encrypted file is
+:class:`DraftEncrypted`. Both keyframe layouts (segment ``common_keyframes`` and CapCut 1.x's
+top-level ``keyframes``) end up in ``Segment.common_keyframes``
+(:mod:`compositor.legacy_keyframes`).
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 
-from .errors import DraftError
+from .draft_encryption import looks_encrypted
+from .draft_tolerance import Rejected, convert_tolerant
+from .errors import DraftEncrypted, DraftError
 
 # -- small value types --------------------------------------------------------------------
 
@@ -33,6 +39,13 @@ class XY(msgspec.Struct, frozen=True):
     y: float = 0.0
 
 
+class Scale(msgspec.Struct, frozen=True):
+    """A scale pair: a missing (or null) axis is 1, not 0."""
+
+    x: float = 1.0
+    y: float = 1.0
+
+
 class Flip(msgspec.Struct, frozen=True):
     horizontal: bool = False
     vertical: bool = False
@@ -42,7 +55,7 @@ class Clip(msgspec.Struct, frozen=True):
     alpha: float = 1.0
     flip: Flip = Flip()
     rotation: float = 0.0
-    scale: XY = XY(1.0, 1.0)
+    scale: Scale = Scale()
     transform: XY = XY(0.0, 0.0)
 
 
@@ -61,6 +74,40 @@ class KeyframeList(msgspec.Struct, frozen=True):
     property_type: str = ""
     keyframe_list: list[Keyframe] = []
     id: str = ""
+
+
+class LegacyKeyframe(msgspec.Struct, frozen=True):
+    """One entry of CapCut 1.x's top-level ``keyframes.<kind>[]``: the values of a
+    segment's properties at ``time_offset`` (µs from the segment start). A property left
+    out (or null) is not keyframed by this entry. Entries already in the newer per-property
+    shape (``property_type`` + ``keyframe_list``) are accepted as well."""
+
+    id: str = ""
+    time_offset: int = 0
+    curveType: str = "Line"
+    position: XY | None = None
+    scale: Scale | None = None
+    rotation: float | None = None
+    alpha: float | None = None
+    volume: float | None = None
+    brightness_value: float | None = None
+    contrast_value: float | None = None
+    saturation_value: float | None = None
+    property_type: str = ""
+    keyframe_list: list[Keyframe] = []
+
+
+class LegacyKeyframes(msgspec.Struct, frozen=True):
+    """CapCut 1.x's top-level ``keyframes`` object, one list per segment kind."""
+
+    videos: list[LegacyKeyframe] = []
+    audios: list[LegacyKeyframe] = []
+    texts: list[LegacyKeyframe] = []
+    stickers: list[LegacyKeyframe] = []
+    effects: list[LegacyKeyframe] = []
+    filters: list[LegacyKeyframe] = []
+    adjusts: list[LegacyKeyframe] = []
+    handwrites: list[LegacyKeyframe] = []
 
 
 class Crop(msgspec.Struct, frozen=True):
@@ -168,6 +215,7 @@ class MaskMaterial(msgspec.Struct, frozen=True):
     name: str = ""
     resource_type: str = ""
     resource_id: str = ""
+    effect_id: str = ""
     config: MaskConfig = MaskConfig()
 
 
@@ -275,6 +323,7 @@ class Segment(msgspec.Struct, frozen=True):
     clip: Clip | None = None
     uniform_scale: UniformScale | None = None
     common_keyframes: list[KeyframeList] = []
+    keyframe_refs: list[str] = []                  # CapCut 1.x: ids in the top-level keyframes
     render_index: int = 0
 
 
@@ -309,30 +358,39 @@ class Draft(msgspec.Struct, frozen=True):
     config: DraftConfig | None = None
     id: str = ""
     name: str = ""
+    keyframes: LegacyKeyframes | None = None      # CapCut 1.x store (see legacy_keyframes)
+    dropped_values: tuple[str, ...] = ()           # filled by parse_draft: values ignored
 
 
 # -- decoding -----------------------------------------------------------------------------
 
-_DECODER = msgspec.json.Decoder(Draft, strict=False)
-# msgspec's documented ValidationError format ends with " - at `$.a.b[0]`".
-_AT_PATH = re.compile(r" - at `(?P<path>\$[^`]*)`$")
+_JSON = msgspec.json.Decoder()
 
 
 def parse_draft(raw: bytes | str) -> Draft:
     """Decode ``draft_content.json`` bytes into a :class:`Draft`.
 
-    Raises :class:`DraftError` with the JSON path of the first bad value.
+    Cosmetic values of the wrong type (or ``null``) are dropped and default, their paths
+    listed in ``Draft.dropped_values`` (:mod:`compositor.draft_tolerance`). Raises
+    :class:`DraftEncrypted` for an encrypted file, else :class:`DraftError` with the JSON
+    path of the first structural value that is wrong.
     """
+    if isinstance(raw, (bytes, bytearray, memoryview)) and bytes(raw[:3]) == b"\xef\xbb\xbf":
+        raw = bytes(raw[3:])                       # a UTF-8 byte order mark (Windows editors)
     try:
-        draft = _DECODER.decode(raw)
-    except msgspec.ValidationError as exc:
-        text = str(exc)
-        m = _AT_PATH.search(text)
-        path = m.group("path") if m else "$"
-        message = text[: m.start()] if m else text
-        raise DraftError(message, path) from exc
+        tree = _JSON.decode(raw)
     except msgspec.DecodeError as exc:
+        if looks_encrypted(raw):
+            raise DraftEncrypted() from exc
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
+    try:
+        draft, dropped = convert_tolerant(tree, Draft)
+    except Rejected as exc:
+        raise DraftError(exc.message, exc.path) from exc
+    from .legacy_keyframes import with_legacy_keyframes  # imports this module's types
+    draft = with_legacy_keyframes(draft)
+    if dropped or draft.dropped_values:            # (a JSON key of that name is not ours)
+        draft = msgspec.structs.replace(draft, dropped_values=dropped)
     _check(draft)
     return draft
 

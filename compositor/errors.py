@@ -31,6 +31,19 @@ class DraftError(CompositorError):
         return {"json_path": self.json_path}
 
 
+class DraftEncrypted(DraftError):
+    """``draft_content.json`` is encrypted (JianYing 6+), so its timeline cannot be read."""
+
+    code = "DRAFT_ENCRYPTED"
+
+    def __init__(self, json_path: str = "$"):
+        super().__init__(
+            "draft_content.json is encrypted (JianYing 6 and later save drafts encrypted); the "
+            "renderer needs a plain-JSON draft: open and save the project with JianYing 5.9 or "
+            "older or with CapCut, or build the draft with capcut-mate, which writes plain JSON",
+            json_path)
+
+
 class DraftEmpty(DraftError):
     """The draft has nothing to render (no segment, or zero duration)."""
 

@@ -115,12 +115,13 @@ ENTRIES = _entries()
 IMPL_KEYS = frozenset(_NOTES)
 
 
-def match(kind: str, name: str, resource_id: str = "", registry=None) -> Entry | None:
-    """The registry entry for a filter/effect ``name``: exact name (or resource id) first,
-    then the first substring rule it matches; None when nothing matches."""
+def match(kind: str, name: str, resource_id: str = "", registry=None, effect_id: str = "") -> Entry | None:
+    """The registry entry for a filter/effect: by catalogue id (resource or effect id) or
+    exact name first, then the first substring rule the name matches; None when nothing
+    matches."""
     if registry is not None:
-        hit = registry.lookup(kind, name, resource_id)
-        if hit is not None and not hit.params.get("contains"):
+        hit = registry.lookup(kind, name, resource_id, effect_id)
+        if hit is not None:
             return hit
         rules = [e for e in registry.entries(kind) if e.params.get("contains")]
     else:
@@ -162,21 +163,31 @@ def _param(params, name):
     return None
 
 
+def _number(value, default: float) -> float:
+    """``value`` as a finite float, else ``default`` (effect parameters are cosmetic: a
+    malformed one must not stop the render)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return f if math.isfinite(f) else default
+
+
 def strength_and_speed(kind: str, value: float, adjust_params) -> tuple[float, float]:
     """(strength, speed) of a filter/effect material (see module doc)."""
-    s = float(value) if value is not None else 1.0
+    s = _number(value, 1.0)
     speed = 1.0
     if kind == "effect":
         for name in INTENSITY_PARAMS:
             p = _param(adjust_params, name)
             if p is not None:
-                v, d = float(p.get("value", 0.0) or 0.0), float(p.get("default_value", 0.0) or 0.0)
+                v, d = _number(p.get("value"), 0.0), _number(p.get("default_value"), 0.0)
                 if d > 0:
                     s *= v / d
                 break
         p = _param(adjust_params, "effects_adjust_speed")
         if p is not None:
-            v, d = float(p.get("value", 0.0) or 0.0), float(p.get("default_value", 0.0) or 0.0)
+            v, d = _number(p.get("value"), 0.0), _number(p.get("default_value"), 0.0)
             if d > 0 and v > 0:
                 speed = v / d
     return min(max(s, 0.0), 2.0), min(max(speed, 0.05), 20.0)

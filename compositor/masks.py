@@ -17,6 +17,8 @@ the outside.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,18 +64,28 @@ class MaskSpec:
     invert: bool = False
 
 
+# Mask geometry beyond this many material half-sizes changes nothing visible.
+_MASK_LIMIT = 1e4
+
+
+def _bounded(v: float) -> float:
+    """A mask config number clamped to ±_MASK_LIMIT (0 when not finite): the mask kernel
+    takes only finite geometry, and a draft's cosmetic value must not stop the render."""
+    return min(max(v, -_MASK_LIMIT), _MASK_LIMIT) if math.isfinite(v) else 0.0
+
+
 def mask_spec(material: MaskMaterial, impl: str, crop_w: int, crop_h: int, rotation: int) -> MaskSpec:
     """The :class:`MaskSpec` of ``material`` over a cropped source of ``crop_w × crop_h``
     coded pixels shown with container ``rotation`` (clockwise degrees)."""
     c = material.config
     to_display = metadata_rotation(crop_w, crop_h, rotation)
     dw, dh = (crop_h, crop_w) if rotation % 180 else (crop_w, crop_h)
-    cx = dw / 2.0 + c.centerX * dw / 2.0
-    cy = dh / 2.0 - c.centerY * dh / 2.0
-    local = to_display.then(Affine.translate(-cx, -cy)).then(Affine.rotate_cw(-c.rotation))
-    hw = max(abs(c.width), 1e-6) * dw / 2.0
-    hh = max(abs(c.height), 1e-6) * dh / 2.0
-    feather = max(c.feather, 0.0)
+    cx = dw / 2.0 + _bounded(c.centerX) * dw / 2.0
+    cy = dh / 2.0 - _bounded(c.centerY) * dh / 2.0
+    local = to_display.then(Affine.translate(-cx, -cy)).then(Affine.rotate_cw(-_bounded(c.rotation) % 360.0))
+    hw = max(abs(_bounded(c.width)), 1e-6) * dw / 2.0
+    hh = max(abs(_bounded(c.height)), 1e-6) * dh / 2.0
+    feather = min(max(_bounded(c.feather), 0.0), 1.0)
     if impl in ("line", "mirror"):
         feather_px = feather * 0.5 * min(dw, dh)
     else:
@@ -85,7 +97,7 @@ def mask_spec(material: MaskMaterial, impl: str, crop_w: int, crop_h: int, rotat
 
 def resolve_impl(material: MaskMaterial, registry) -> str | None:
     """Implementation key of a mask material (by resource id, name, then resource_type)."""
-    e = registry.lookup("mask", material.name, material.resource_id)
+    e = registry.lookup("mask", material.name, material.resource_id, material.effect_id)
     if e is None and material.resource_type and material.resource_type != "geometric_shape":
         e = registry.lookup("mask", material.resource_type)
     return e.impl if e is not None else None

@@ -103,10 +103,21 @@ class DraftSession:
         self.catalog = catalog
         self.timeline = timeline
         self.options = options
+        self._frame_warnings: dict[str, RenderWarning] = {}   # segment id -> first frame-time warning
 
     @property
     def warnings(self) -> tuple[RenderWarning, ...]:
-        return self.timeline.warnings
+        """The timeline's warnings, then those found while compositing (one per segment)."""
+        return self.timeline.warnings + tuple(self._frame_warnings.values())
+
+    def _note_dropped(self, plan) -> None:
+        for seg_id in plan.dropped:
+            if seg_id not in self._frame_warnings:
+                self._frame_warnings[seg_id] = RenderWarning(
+                    kind="transform", status="skipped", segment_id=seg_id,
+                    start_us=plan.t_us, end_us=None,
+                    message=f"not drawn at frames whose transform is not finite or not invertible "
+                            f"(first at frame {plan.index})")
 
     @property
     def frame_count(self) -> int:
@@ -126,6 +137,8 @@ class DraftSession:
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")
                 plan = plan_frame(tl, n)
+                if plan.dropped:
+                    self._note_dropped(plan)
                 pictures.advance(plan.t_us)
                 frame, planes = new_frame()
                 try:
@@ -185,7 +198,7 @@ class DraftSession:
         os.replace(tmp_name, output)
         return RenderResult(output=str(output), frames=tl.frame_count, width=tl.width, height=tl.height,
                             fps=tl.fps, duration_us=tl.output_duration_us,
-                            elapsed_s=time.monotonic() - started, warnings=tl.warnings)
+                            elapsed_s=time.monotonic() - started, warnings=self.warnings)
 
 
 def _decode_threads(requested: int) -> int:

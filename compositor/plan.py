@@ -10,6 +10,7 @@ for that frame's composite.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from . import animation, keyframes
@@ -113,6 +114,7 @@ class FramePlan:
     index: int                     # output frame index
     t_us: int                      # timeline time
     ops: tuple[Op, ...]            # bottom first
+    dropped: tuple[str, ...] = ()  # segments not drawn: their transform is not finite / not invertible
 
     def sources(self) -> list[DrawOp]:
         """Every picture this frame reads, in drawing order."""
@@ -129,6 +131,29 @@ class FramePlan:
 
 
 BLACK = FillOp((0, 0, 0, 255))
+
+# A layer covering less than this many output pixels is not drawn (nothing would show).
+MIN_FOOTPRINT_PX = 1.0
+# Largest |entry| of a layer's inverse matrix the warp kernels take (kernels.warp's limit).
+MAX_INVERSE_ENTRY = float(1 << 24)
+
+
+def transform_problem(m: Affine, w: int, h: int) -> str:
+    """Why a ``w × h`` picture mapped by ``m`` cannot be drawn: "" (it can), "subpixel"
+    (its footprint is below a pixel) or "degenerate" (not finite, or an inverse the kernels
+    cannot sample with)."""
+    entries = (m.a, m.b, m.c, m.d, m.e, m.f)
+    if not all(math.isfinite(v) for v in entries):
+        return "degenerate"
+    det = m.determinant
+    if not math.isfinite(det):
+        return "degenerate"
+    if abs(det) * w * h < MIN_FOOTPRINT_PX:
+        return "subpixel"
+    inv = m.inverse()
+    if not all(abs(v) <= MAX_INVERSE_ENTRY for v in (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f)):
+        return "degenerate"
+    return ""
 
 
 def clip_values(clip: VisualClip, t_us: int) -> tuple[float, float, float, float, float, float]:
@@ -174,8 +199,11 @@ def clip_matrix(tl: Timeline, clip: VisualClip, x: float, y: float, sx: float, s
             .then(tl.canvas_to_output))
 
 
-def draw_clip(tl: Timeline, clip: VisualClip, t_us: int) -> DrawOp | None:
-    """The DrawOp of ``clip`` at ``t_us`` (which may lie in a transition's handle)."""
+def draw_clip(tl: Timeline, clip: VisualClip, t_us: int, dropped: list[str] | None = None) -> DrawOp | None:
+    """The DrawOp of ``clip`` at ``t_us`` (which may lie in a transition's handle).
+
+    None when nothing shows: transparent, off-frame, below a pixel, or a transform that is
+    not finite (then the segment id is appended to ``dropped``)."""
     x, y, sx, sy, rot, alpha = clip_values(clip, t_us)
     reveal, wipe = -1, (0.0, 1.0)
     if clip.animations:
@@ -187,12 +215,20 @@ def draw_clip(tl: Timeline, clip: VisualClip, t_us: int) -> DrawOp | None:
             reveal, wipe = _text_state(clip, st)
             if reveal == 0 or wipe[1] <= 0.0 or wipe[0] >= 1.0:
                 return None
-    opacity = min(max(alpha, 0.0), 1.0)
+    opacity = min(max(alpha, 0.0), 1.0) if math.isfinite(alpha) else 0.0
     if opacity <= 0.0 or sx == 0.0 or sy == 0.0:
         return None
-    m = clip_matrix(tl, clip, x, y, sx, sy, rot)
     w = clip.crop_px[2] - clip.crop_px[0]
     h = clip.crop_px[3] - clip.crop_px[1]
+    try:
+        m = clip_matrix(tl, clip, x, y, sx, sy, rot)
+        problem = transform_problem(m, w, h)
+    except (OverflowError, ValueError, ZeroDivisionError):   # e.g. rotation by ±inf
+        problem = "degenerate"
+    if problem:
+        if problem == "degenerate" and dropped is not None:
+            dropped.append(clip.segment_id)
+        return None
     box = pixel_box(m.bounds(w, h), tl.width, tl.height)
     if box is None:
         return None
@@ -278,6 +314,7 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
     """The drawing operations of output frame ``index``."""
     t = tl.timeline_us(index)
     ops: list[Op] = [BLACK]
+    dropped: list[str] = []
     layers = tl.tracks
     if tl.adjustments:                 # effect/filter tracks sit between visual tracks by z
         layers = sorted((*tl.tracks, *tl.adjustments), key=lambda tr: tr.z)
@@ -292,8 +329,8 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
         for i, c in enumerate(clips):
             tr = c.transition_out
             if tr is not None and tr.start_us <= t < tr.end_us and i + 1 < len(clips):
-                a = draw_clip(tl, c, t)
-                b = draw_clip(tl, clips[i + 1], t)
+                a = draw_clip(tl, c, t, dropped)
+                b = draw_clip(tl, clips[i + 1], t, dropped)
                 p = (t - tr.start_us) / (tr.end_us - tr.start_us)
                 op = TransitionOp(kind=tr.kind, progress=p, a=(a,) if a else (), b=(b,) if b else (),
                                   name=tr.name, overlap=tr.is_overlap)
@@ -302,7 +339,7 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
         else:
             active = _active(clips, t)
             if active is not None:
-                op = draw_clip(tl, clips[active], t)
+                op = draw_clip(tl, clips[active], t, dropped)
         if active is not None and clips[active].background is not None and len(ops) == 1:
             bg = _background(tl, clips[active], clips[active].background, t)
             if isinstance(bg, DrawOp):     # an image lies over black (it may be translucent)
@@ -311,7 +348,7 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
                 ops[0] = bg
         if op is not None:
             ops.append(op)
-    return FramePlan(index=index, t_us=t, ops=_cull(tuple(ops), tl.width, tl.height))
+    return FramePlan(index=index, t_us=t, ops=_cull(tuple(ops), tl.width, tl.height), dropped=tuple(dropped))
 
 
 def _cull(ops: tuple[Op, ...], width: int, height: int) -> tuple[Op, ...]:

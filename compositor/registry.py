@@ -13,7 +13,7 @@ Modules that implement a family declare their entries as a module-level tuple ``
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
 
@@ -37,14 +37,14 @@ class Entry:
     name: str                      # JianYing display name (e.g. 叠化)
     impl: str                      # implementation key inside the family module
     status: str = APPROXIMATED     # EXACT | APPROXIMATED
-    resource_ids: tuple[str, ...] = ()
+    resource_ids: tuple[str, ...] = ()   # catalogue resource ids and effect ids (any app)
     aliases: tuple[str, ...] = ()  # other names (English, variants) that mean the same
     params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     note: str = ""
 
 
 class Registry:
-    """Lookup by (kind, name) or (kind, resource id)."""
+    """Lookup by (kind, resource id or effect id) first, then by (kind, name)."""
 
     def __init__(self, entries):
         self._entries = tuple(entries)
@@ -56,11 +56,14 @@ class Registry:
             for rid in e.resource_ids:
                 self._by_id.setdefault((e.kind, rid), e)
 
-    def lookup(self, kind: str, name: str = "", resource_id: str = "") -> Entry | None:
-        if resource_id:
-            hit = self._by_id.get((kind, resource_id))
-            if hit is not None:
-                return hit
+    def lookup(self, kind: str, name: str = "", resource_id: str = "", effect_id: str = "") -> Entry | None:
+        """The entry of ``kind`` with this resource id, else this effect id, else this name
+        (names are localised by CapCut; ids are not)."""
+        for ident in (resource_id, effect_id):
+            if ident:
+                hit = self._by_id.get((kind, ident))
+                if hit is not None:
+                    return hit
         return self._by_name.get((kind, name)) if name else None
 
     def entries(self, kind: str | None = None) -> tuple[Entry, ...]:
@@ -75,10 +78,19 @@ class Registry:
 
 
 def default_registry() -> Registry:
-    """The registry of everything this build implements (built fresh; cheap)."""
+    """The registry of everything this build implements (built fresh; cheap), with the
+    apps' catalogue ids and other-language names of :mod:`compositor.app_ids` merged in."""
+    from .app_ids import parse
+
+    extra = parse()
     entries = []
     for mod in FAMILY_MODULES:
-        entries.extend(importlib.import_module(mod).ENTRIES)
+        for e in importlib.import_module(mod).ENTRIES:
+            ids, names = extra.get((e.kind, e.name), ((), ()))
+            if ids or names:
+                e = replace(e, resource_ids=tuple(dict.fromkeys((*e.resource_ids, *ids))),
+                            aliases=tuple(dict.fromkeys((*e.aliases, *names))))
+            entries.append(e)
     return Registry(entries)
 
 
@@ -89,12 +101,17 @@ def coverage_markdown(reg: Registry) -> str:
              "(`compositor/registry.py`). `exact` = the documented behaviour; `approximated` = an",
              "imitation of JianYing's proprietary pixels. Anything not listed is skipped and reported",
              "as a warning by `probe` and `render`.", ""]
+    total_ids = sum(len(e.resource_ids) for e in reg.entries())
+    lines += ["Entries are found by catalogue id first (resource ids and effect ids of JianYing and",
+              f"CapCut, {total_ids} in all; `compositor/app_ids.py`), then by name or alias.", ""]
     for kind in reg.kinds():
         es = reg.entries(kind)
-        lines += [f"## {kind} ({len(es)})", "", "| name | aliases | implementation | status | note |",
-                  "|---|---|---|---|---|"]
+        n_ids = sum(len(e.resource_ids) for e in es)
+        lines += [f"## {kind} ({len(es)} entries, {n_ids} ids)", "",
+                  "| name | aliases | ids | implementation | status | note |", "|---|---|---|---|---|---|"]
         for e in es:
-            lines.append(f"| {e.name} | {', '.join(e.aliases)} | `{e.impl}` | {e.status} | {e.note} |")
+            lines.append(f"| {e.name} | {', '.join(e.aliases)} | {len(e.resource_ids)} | `{e.impl}` | {e.status} "
+                         f"| {e.note} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ laid out by a text engine passed in (font files are its only I/O).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from fractions import Fraction
 
@@ -51,17 +52,34 @@ class _Index:
 
 
 def _z_order(draft: Draft, warnings: list[RenderWarning]) -> list[int]:
+    """Track positions bottom first, by (first segment's render_index, array position).
+
+    A note is given only when that order puts two visual tracks that are on screen at the
+    same time in the other order than the array does (otherwise the order changes nothing)."""
     keyed = []
     for pos, track in enumerate(draft.tracks):
         if not track.segments:
             continue
         keyed.append((track.segments[0].render_index, pos))
-    keys = [k for k, _ in keyed]
-    if keys != sorted(keys):
+    order = [pos for _, pos in sorted(keyed)]
+    rank = {pos: i for i, pos in enumerate(order)}
+    visual = [p for p in order if draft.tracks[p].type != "audio"]
+    swapped = [(a, b) for i, a in enumerate(visual) for b in visual[i + 1:]
+               if (a < b) != (rank[a] < rank[b]) and _overlap(draft.tracks[a], draft.tracks[b])]
+    if swapped:
+        a, b = swapped[0]
         warnings.append(RenderWarning(kind="layer_order", status="note",
-                                      message="track render_index values are not ascending in array "
-                                              "order; drawing by (render_index, array position)"))
-    return [pos for _, pos in sorted(keyed)]
+                                      message=f"tracks are drawn by render_index, not array order: "
+                                              f"$.tracks[{max(a, b)}] is drawn under $.tracks[{min(a, b)}] "
+                                              f"({len(swapped)} overlapping pair(s) reordered)"))
+    return order
+
+
+def _overlap(a, b) -> bool:
+    """True when a segment of track ``a`` and one of track ``b`` share some time."""
+    return any(x.target_timerange.start < y.target_timerange.end and y.target_timerange.start < x.target_timerange.end
+               for x in a.segments if x.target_timerange.duration > 0
+               for y in b.segments if y.target_timerange.duration > 0)
 
 
 def _output_geometry(draft: Draft, options: OutputOptions) -> tuple[int, int, Affine]:
@@ -192,7 +210,7 @@ def _animations(seg: Segment, attachments, registry: Registry,
             span = dict(segment_id=seg.id, resource_id=a.resource_id, name=f"{a.type}:{a.name}",
                         start_us=seg.target_timerange.start + a.start,
                         end_us=seg.target_timerange.start + a.start + a.duration)
-            entry = registry.lookup(f"animation_{a.type}", a.name, a.resource_id)
+            entry = registry.lookup(f"animation_{a.type}", a.name, a.resource_id, a.id)
             if entry is None:
                 warnings.append(RenderWarning(kind="animation", status="skipped", **span,
                                               message="no implementation; drawn without it"))
@@ -223,7 +241,9 @@ def _background(seg: Segment, attachments, path: str, media: dict[str, MediaFact
         if not isinstance(obj, CanvasMaterial):
             continue
         if obj.type == "canvas_blur":
-            return BackgroundSpec(kind="blur", blur=max(0.0, float(obj.blur)))
+            # 0..1 as JianYing writes it; above → 1, below or not a number → the app's default
+            blur = obj.blur if 0.0 <= obj.blur <= 1.0 else (1.0 if obj.blur > 1.0 else 0.0625)
+            return BackgroundSpec(kind="blur", blur=blur)
         if obj.type == "canvas_image":
             facts = (media or {}).get(obj.id)
             if facts is not None:
@@ -234,12 +254,33 @@ def _background(seg: Segment, attachments, path: str, media: dict[str, MediaFact
                     start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
                     message=f"background image {obj.image!r} could not be loaded; black instead"))
             return None
+        if not obj.color.strip():
+            return None                           # "" = no canvas fill (JianYing/CapCut exports)
         try:
             rgba = _parse_rgba(obj.color)
         except ValueError as exc:
-            raise DraftError(str(exc), path) from exc
+            if warnings is not None:
+                warnings.append(RenderWarning(
+                    kind="canvas", status="skipped", name="canvas_color", segment_id=seg.id,
+                    start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                    message=f"{exc} (at {path}); black instead"))
+            return None
         return BackgroundSpec(kind="color", rgba=rgba)
     return None
+
+
+def _missing_material(seg: Segment, kind: str, path: str, warnings: list[RenderWarning]) -> None:
+    """A segment whose material is not in the draft: skipped (JianYing shows missing media)."""
+    warnings.append(RenderWarning(kind="media", status="skipped", segment_id=seg.id,
+                                  start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                                  message=f"{kind} material {seg.material_id!r} is not in the draft "
+                                          f"({path}.material_id); segment not drawn"))
+
+
+def _dropped_value_warnings(draft: Draft) -> list[RenderWarning]:
+    """One warning per value the parser ignored (wrong type; the default is used instead)."""
+    return [RenderWarning(kind="draft_value", status="skipped", message=f"{text}; default used instead")
+            for text in draft.dropped_values]
 
 
 def check_not_empty(draft: Draft) -> int:
@@ -262,7 +303,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     one in to reuse its font and glyph caches across drafts).
     """
     registry = registry or default_registry()
-    warnings: list[RenderWarning] = []
+    warnings: list[RenderWarning] = _dropped_value_warnings(draft)
     fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
     idx = _Index(draft)
     cw, ch = draft.canvas_config.width, draft.canvas_config.height
@@ -294,7 +335,8 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 spath = f"{tpath}.segments[{si}]"
                 mat = idx.audios.get(seg.material_id)
                 if mat is None:
-                    raise DraftError(f"audio material {seg.material_id!r} not found", spath + ".material_id")
+                    _missing_material(seg, "audio", spath, warnings)
+                    continue
                 atts = idx.attachments(seg)
                 _note_unrendered(seg, atts, warnings)
                 if track.muted:
@@ -331,7 +373,8 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
             spath = f"{tpath}.segments[{si}]"
             mat = idx.videos.get(seg.material_id)
             if mat is None:
-                raise DraftError(f"video material {seg.material_id!r} not found", spath + ".material_id")
+                _missing_material(seg, "video", spath, warnings)
+                continue
             facts = media.get(mat.id)
             if facts is None:
                 raise DraftError(f"no media for material {mat.id!r} ({mat.path})", spath + ".material_id")
@@ -354,9 +397,10 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                                               end_us=seg.target_timerange.end,
                                               message="the file has no picture (audio only); its sound plays"))
                 continue
-            if seg.reverse and not is_still:
+            if seg.reverse and not is_still and facts.has_audio and seg.volume > 0:
                 warnings.append(RenderWarning(kind="reverse", status="approximated", segment_id=seg.id,
-                                              message="reverse playback is rendered forwards"))
+                                              start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                                              message="the picture plays backwards; its sound plays forwards"))
             crop_px, base = _crop_and_base(mat.crop, facts, cw, ch)
             if not mat.crop.is_rectangular():
                 warnings.append(RenderWarning(kind="crop", status="approximated", segment_id=seg.id,
@@ -422,7 +466,8 @@ def _text_track(track, z: int, idx: _Index, warnings: list[RenderWarning], regis
         spath = f"{tpath}.segments[{si}]"
         mat = idx.texts.get(seg.material_id)
         if mat is None:
-            raise DraftError(f"text material {seg.material_id!r} not found", spath + ".material_id")
+            _missing_material(seg, "text", spath, warnings)
+            continue
         atts = idx.attachments(seg)
         span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
         bubble = effect = ""
@@ -525,7 +570,7 @@ def _adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, span: dict
         warnings.append(RenderWarning(kind=kind, status="skipped", **ident,
                                       message="face/character effects are not rendered"))
         return None
-    entry = match_adjust(kind, obj.name, obj.resource_id, registry)
+    entry = match_adjust(kind, obj.name, obj.resource_id, registry, effect_id=obj.effect_id)
     if entry is None:
         warnings.append(RenderWarning(kind=kind, status="skipped", **ident,
                                       message="no approximation for this name; drawn unchanged"))
@@ -576,13 +621,13 @@ def _visual_extras(seg: Segment, atts, registry: Registry, warnings: list[Render
                 warnings.append(RenderWarning(kind="mask", status="skipped", name=obj.name,
                                               resource_id=obj.resource_id, **span, message="unknown mask shape"))
                 continue
-            entry = registry.lookup("mask", obj.name, obj.resource_id) or registry.lookup("mask", impl)
+            entry = registry.lookup("mask", obj.name, obj.resource_id, obj.effect_id) or registry.lookup("mask", impl)
             if entry is not None and entry.status == APPROXIMATED:
                 warnings.append(RenderWarning(kind="mask", status="approximated", name=obj.name,
                                               resource_id=obj.resource_id, **span, message=entry.note))
             mask = mask_spec(obj, impl, crop_px[2] - crop_px[0], crop_px[3] - crop_px[1], rotation)
         elif isinstance(obj, EffectMaterial) and obj.type == "mix_mode":
-            entry = registry.lookup("mix_mode", obj.name, obj.resource_id)
+            entry = registry.lookup("mix_mode", obj.name, obj.resource_id, obj.effect_id)
             if entry is None:
                 warnings.append(RenderWarning(kind="mix_mode", status="skipped", name=obj.name,
                                               resource_id=obj.resource_id, **span,
@@ -640,8 +685,18 @@ def _sound(seg: Segment, atts, facts: MediaFacts, speed: float, path: str,
     _warn_audio_speed(seg, speed, warnings)
     return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
                      target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
-                     speed=speed, volume=seg.volume, fade_in_us=fin, fade_out_us=fout,
-                     volume_keyframes=kfs.get("KFTypeVolume", ()), tone_modify=seg.is_tone_modify)
+                     speed=speed, volume=_gain(seg.volume), fade_in_us=fin, fade_out_us=fout,
+                     volume_keyframes=tuple((t, _gain(v)) for t, v in kfs.get("KFTypeVolume", ())),
+                     tone_modify=seg.is_tone_modify)
+
+
+# Largest linear gain taken from a draft (JianYing's slider tops out far below: +20 dB = 10).
+MAX_GAIN = 100.0
+
+
+def _gain(value: float) -> float:
+    """A draft volume as a usable gain: clamped to [0, MAX_GAIN], 1 when not finite."""
+    return min(max(value, 0.0), MAX_GAIN) if math.isfinite(value) else 1.0
 
 
 def _warn_audio_speed(seg: Segment, speed: float, warnings: list[RenderWarning]) -> None:
@@ -668,7 +723,7 @@ def _attach_transitions(clips: list[VisualClip], track, idx: _Index, fps: Fracti
         d = min(tr.duration, a.target_duration_us, b.target_duration_us)
         cut = b.target_start_us
         start = cut - d // 2
-        entry = registry.lookup("transition", tr.name, tr.resource_id)
+        entry = registry.lookup("transition", tr.name, tr.resource_id, tr.effect_id)
         kind = entry.impl if entry is not None else TRANSITION_FALLBACK
         if entry is None or entry.status == APPROXIMATED:
             warnings.append(RenderWarning(kind="transition", status="approximated", name=tr.name,

@@ -38,6 +38,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "DRAFT_NOT_FOUND": ErrorSpec(404, 2001, "草稿不存在", "Draft not found"),
     "DRAFT_INVALID": ErrorSpec(400, 2001, "草稿内容无效", "Invalid draft content"),
     "DRAFT_EMPTY": ErrorSpec(400, 2030, "草稿内容为空", "The draft is empty"),
+    "DRAFT_ENCRYPTED": ErrorSpec(422, 2001, "草稿已加密，无法读取", "The draft is encrypted"),
     "ASSET_UNREACHABLE": ErrorSpec(400, 2005, "素材无法访问", "A material cannot be downloaded"),
     "ASSET_DECODE_FAILED": ErrorSpec(400, 2005, "素材无法解码", "A material cannot be decoded"),
     "RENDER_FAILED": ErrorSpec(500, 9998, "视频渲染失败", "Video rendering failed"),
@@ -61,7 +62,7 @@ GEN_VIDEO_SUBMITTED = "视频生成任务已提交，请使用draft_url查询进
 SUCCESS = {"zh": "成功", "en": "Success"}
 
 #: job error codes a failed render may carry (the compositor's plus the service's own)
-JOB_ERROR_CODES = ("DRAFT_NOT_FOUND", "DRAFT_INVALID", "DRAFT_EMPTY", "ASSET_UNREACHABLE",
+JOB_ERROR_CODES = ("DRAFT_NOT_FOUND", "DRAFT_INVALID", "DRAFT_EMPTY", "DRAFT_ENCRYPTED", "ASSET_UNREACHABLE",
                    "ASSET_DECODE_FAILED", "RENDER_FAILED", "AUDIO_FAILED", "ENCODE_FAILED",
                    "RENDER_TIMEOUT", "CANCELLED", "VALIDATION_ERROR", "INVALID_DRAFT_URL")
 

@@ -701,7 +701,7 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
             "realtime_factor": round(result.realtime_factor, 3) if result.elapsed_s > 0 else None,
             "poster": poster,
         },
-        "warnings": warnings,
+        "warnings": [msgspec.to_builtins(w) for w in result.warnings],   # + frame-time ones
         "content_hash": content_hash,
     }
 

@@ -281,11 +281,13 @@ def test_text_track_becomes_a_layer_like_any_visual_clip():
 
 # -- errors ---------------------------------------------------------------------------------
 
-def test_missing_material_names_the_json_path():
+def test_missing_material_skips_the_segment_naming_the_json_path():
     obj = minimal_draft(videos=[], tracks=[track("t", "video", [segment("s", "nope", 0, 10**6)])])
-    with pytest.raises(DraftError) as err:
-        _resolve(obj)
-    assert err.value.json_path == "$.tracks[0].segments[0].material_id"
+    tl = _resolve(obj)
+    assert tl.tracks == ()
+    (w,) = [w for w in tl.warnings if w.kind == "media"]
+    assert w.status == "skipped" and w.segment_id == "s"
+    assert "$.tracks[0].segments[0].material_id" in w.message
 
 
 def test_empty_draft():
