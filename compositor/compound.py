@@ -1,0 +1,201 @@
+"""Compound clips (复合片段): a video segment whose picture is a nested draft (pure).
+
+How the apps store one (docs/compound-clips.md): the segment's ``material_id`` names a
+``materials.videos`` entry with an empty ``path``; one of its ``extra_material_refs`` names a
+``materials.drafts`` entry (``type`` "combination") whose ``draft`` field is a whole draft
+with its own canvas, fps, tracks and materials. A nested draft may hold compound clips of
+its own, stored in its own ``materials.drafts`` (or, in some layouts, in an enclosing one).
+
+This module finds those entries, walks the nesting (for the media catalogue), and turns a
+compound segment into a nested :class:`~compositor.timeline.Timeline` plus the facts that
+let :mod:`compositor.resolve` treat it as a video of the nested canvas' size. The nested
+timeline is drawn frame by frame by :mod:`compositor.compound_pictures`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+import msgspec
+
+from .draft import CompoundMaterial, Draft, Segment, VideoMaterial
+from .errors import DraftEmpty, DraftError
+from .timeline import AudioClip, MediaFacts, OutputOptions, Timeline
+from .warnings import RenderWarning
+
+#: Compound clips nested deeper than this are not drawn (a warning says so).
+MAX_DEPTH = 8
+
+#: MediaFacts.kind of a compound clip's picture; VisualClip/DrawOp kind "compound".
+KIND = "compound"
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """Where resolution stands: the chain of compound entries entered so far and the
+    ``materials.drafts`` lists in scope (innermost first)."""
+
+    chain: tuple[str, ...] = ()                              # entry ids, outermost first
+    drafts: tuple[tuple[CompoundMaterial, ...], ...] = ()    # innermost first
+
+    def inside(self, draft: Draft) -> "Level":
+        """This level with ``draft``'s own compound entries put innermost."""
+        return Level(self.chain, (tuple(draft.materials.drafts), *self.drafts))
+
+
+@dataclass(slots=True)
+class Expansions:
+    """Nested timelines of one draft level, keyed by the media key of the compound."""
+
+    timelines: dict[str, Timeline] = field(default_factory=dict)
+
+
+def media_key(entry: CompoundMaterial) -> str:
+    return f"compound:{entry.id}"
+
+
+def find_entry(seg: Segment, mat: VideoMaterial, level: Level) -> tuple[CompoundMaterial, int] | None:
+    """The compound entry (and its index in its list) a segment shows, or None.
+
+    A material with a file path is never a compound; otherwise the first of the segment's
+    ``extra_material_refs`` that names a ``materials.drafts`` entry in scope (innermost list
+    first) is it."""
+    if mat.path:
+        return None
+    for ref in seg.extra_material_refs:
+        for entries in level.drafts:
+            for i, e in enumerate(entries):
+                if e.id == ref and e.draft is not None:
+                    return e, i
+    return None
+
+
+def nested_drafts(draft: Draft) -> list[Draft]:
+    """Every draft nested (at any depth up to :data:`MAX_DEPTH`) inside ``draft``'s compound
+    clips, each once; cycles are not followed (resolution reports them)."""
+    out: list[Draft] = []
+    seen: set[int] = set()
+
+    def walk(d: Draft, level: Level) -> None:
+        level = level.inside(d)
+        if len(level.chain) >= MAX_DEPTH:
+            return
+        videos = {v.id: v for v in d.materials.videos}
+        for track in d.tracks:
+            if track.type != "video":
+                continue
+            for seg in track.segments:
+                mat = videos.get(seg.material_id)
+                found = find_entry(seg, mat, level) if mat is not None else None
+                if found is None or found[0].id in level.chain:
+                    continue
+                sub = found[0].draft
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    out.append(sub)
+                    walk(sub, Level((*level.chain, found[0].id), level.drafts))
+
+    walk(draft, Level())
+    return out
+
+
+def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float) -> tuple[int, int]:
+    """Pixel size of the picture a nested draft is drawn into: its canvas as big as it
+    appears fitted into the enclosing canvas at output scale (even sizes, ≥ 2)."""
+    ncw, nch = nested.canvas_config.width, nested.canvas_config.height
+    fit = min(canvas_w / ncw, canvas_h / nch) * out_scale
+    w = max(2, round(ncw * fit))
+    h = max(2, round(nch * fit))
+    return w + (w & 1), h + (h & 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    facts: MediaFacts              # the compound as a video of its picture size
+    timeline: Timeline             # nested timeline, output = that picture
+
+
+def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: dict[str, MediaFacts],
+           canvas_w: int, canvas_h: int, out_scale: float, fps: Fraction, registry, text_engine,
+           expansions: Expansions, warnings: list[RenderWarning]) -> Expanded | None:
+    """Resolve the compound clip ``seg`` shows into a nested timeline.
+
+    Returns None when ``seg`` is not a compound clip, or — with a warning — when it cannot
+    be drawn (nested too deep, empty nested draft). A compound that contains itself is a
+    :class:`DraftError` (its timeline cannot exist). Nested warnings are attributed to
+    ``seg``. ``expansions`` caches nested timelines by entry (one per entry per level)."""
+    found = find_entry(seg, mat, level)
+    if found is None:
+        return None
+    entry, index = found
+    span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+    name = entry.name or mat.material_name
+    if entry.id in level.chain:
+        raise DraftError(f"compound clip {entry.id!r} contains itself", path + ".extra_material_refs")
+    if len(level.chain) + 1 > MAX_DEPTH:
+        warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
+                                      message=f"compound clips nested deeper than {MAX_DEPTH} levels "
+                                              "are not drawn"))
+        return None
+    nested = entry.draft
+    if nested.canvas_config.width <= 0 or nested.canvas_config.height <= 0:
+        raise DraftError("canvas size must be positive",
+                         f"$.materials.drafts[{index}].draft.canvas_config")
+    key = media_key(entry)
+    tl = expansions.timelines.get(key)
+    if tl is None:
+        from .resolve import resolve     # resolve imports this module
+        w, h = picture_size(nested, canvas_w, canvas_h, out_scale)
+        try:
+            tl = resolve(nested, media, OutputOptions(width=w, height=h, fps=fps), registry=registry,
+                         text_engine=text_engine,
+                         _level=Level((*level.chain, entry.id), level.drafts))
+        except DraftEmpty:
+            warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
+                                          message="the compound clip's nested draft is empty"))
+            return None
+        except DraftError as exc:
+            raise DraftError(exc.message, f"$.materials.drafts[{index}].draft" + exc.json_path[1:]) from exc
+        expansions.timelines[key] = tl
+    for w in tl.warnings:
+        if w.kind == "output_size":
+            continue                         # the nested picture size is ours, not the draft's
+        inner = f"nested segment {w.segment_id}: " if w.segment_id else ""
+        warnings.append(msgspec.structs.replace(
+            w, message=f"in compound clip {name or entry.id}: {inner}{w.message}".rstrip(": "), **span))
+    facts = MediaFacts(path=key, kind=KIND, width=tl.width, height=tl.height, coded_width=tl.width,
+                       coded_height=tl.height, duration_us=tl.duration_us, has_video=True, has_audio=False)
+    return Expanded(facts=facts, timeline=tl)
+
+
+def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,
+               warnings: list[RenderWarning]) -> list[AudioClip]:
+    """The nested timeline's sound as clips of the enclosing timeline: the part of each
+    nested clip inside the segment's source range, moved to the segment's place, at the
+    product of the speeds, volume times the segment's volume. A fade is kept when its end
+    of the nested clip is not trimmed away."""
+    if not nested.audio_clips or seg.volume <= 0 or seg.target_timerange.duration <= 0:
+        return []
+    if reverse:
+        warnings.append(RenderWarning(kind="compound", status="skipped", segment_id=seg.id,
+                                      start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+                                      message="the sound of a reversed compound clip is not played"))
+        return []
+    src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
+    lo, hi = src.start, src.start + round(seg.target_timerange.duration * speed)
+    t0 = seg.target_timerange.start
+    out = []
+    for c in nested.audio_clips:
+        a, b = max(c.target_start_us, lo), min(c.target_end_us, hi)
+        if b <= a:
+            continue
+        cut = a - c.target_start_us                   # nested µs trimmed from the clip's start
+        start = t0 + round((a - lo) / speed)
+        dur = max(1, round((b - a) / speed))
+        kfs = tuple((round((t - cut) / speed), v) for t, v in c.volume_keyframes)
+        out.append(replace(
+            c, segment_id=f"{seg.id}/{c.segment_id}", target_start_us=start, target_duration_us=dur,
+            source_start_us=c.source_start_us + round(cut * c.speed), speed=c.speed * speed,
+            volume=c.volume * seg.volume, fade_in_us=round(c.fade_in_us / speed) if cut == 0 else 0,
+            fade_out_us=round(c.fade_out_us / speed) if b == c.target_end_us else 0, volume_keyframes=kfs))
+    return out
