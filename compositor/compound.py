@@ -50,8 +50,8 @@ class Expansions:
     timelines: dict[str, Timeline] = field(default_factory=dict)
 
 
-def media_key(entry: CompoundMaterial) -> str:
-    return f"compound:{entry.id}"
+def media_key(entry: CompoundMaterial, width: int, height: int) -> str:
+    return f"compound:{entry.id}@{width}x{height}"
 
 
 def find_entry(seg: Segment, mat: VideoMaterial, level: Level) -> tuple[CompoundMaterial, int] | None:
@@ -99,11 +99,29 @@ def nested_drafts(draft: Draft) -> list[Draft]:
     return out
 
 
-def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float) -> tuple[int, int]:
+#: A compound clip scaled up is drawn from a picture at most this many times its fitted size.
+MAX_ZOOM = 2.0
+
+
+def zoom_of(seg: Segment) -> float:
+    """How much larger than fitted the segment shows its picture at most (static scale and
+    scale keyframes), clamped to [1, MAX_ZOOM]: the nested picture is drawn that much
+    larger so that a zoomed compound clip stays sharp."""
+    values = [1.0]
+    if seg.clip is not None:
+        values += [abs(seg.clip.scale.x), abs(seg.clip.scale.y)]
+    for kl in seg.common_keyframes:
+        if kl.property_type in ("KFTypeScaleX", "KFTypeScaleY", "UNIFORM_SCALE"):
+            values += [abs(float(k.values[0])) for k in kl.keyframe_list if k.values]
+    return min(max(values), MAX_ZOOM)
+
+
+def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float,
+                 zoom: float = 1.0) -> tuple[int, int]:
     """Pixel size of the picture a nested draft is drawn into: its canvas as big as it
-    appears fitted into the enclosing canvas at output scale (even sizes, ≥ 2)."""
+    appears fitted into the enclosing canvas at output scale, times ``zoom`` (even sizes, ≥ 2)."""
     ncw, nch = nested.canvas_config.width, nested.canvas_config.height
-    fit = min(canvas_w / ncw, canvas_h / nch) * out_scale
+    fit = min(canvas_w / ncw, canvas_h / nch) * out_scale * zoom
     w = max(2, round(ncw * fit))
     h = max(2, round(nch * fit))
     return w + (w & 1), h + (h & 1)
@@ -117,13 +135,14 @@ class Expanded:
 
 def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: dict[str, MediaFacts],
            canvas_w: int, canvas_h: int, out_scale: float, fps: Fraction, registry, text_engine,
-           expansions: Expansions, warnings: list[RenderWarning]) -> Expanded | None:
+           expansions: Expansions, warnings: list[RenderWarning], overlay: bool = False) -> Expanded | None:
     """Resolve the compound clip ``seg`` shows into a nested timeline.
 
     Returns None when ``seg`` is not a compound clip, or — with a warning — when it cannot
     be drawn (nested too deep, empty nested draft). A compound that contains itself is a
     :class:`DraftError` (its timeline cannot exist). Nested warnings are attributed to
-    ``seg``. ``expansions`` caches nested timelines by entry (one per entry per level)."""
+    ``seg``. ``expansions`` caches nested timelines by entry and picture size. ``overlay``:
+    the segment lies over other tracks (see :func:`covers`)."""
     found = find_entry(seg, mat, level)
     if found is None:
         return None
@@ -141,11 +160,11 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
     if nested.canvas_config.width <= 0 or nested.canvas_config.height <= 0:
         raise DraftError("canvas size must be positive",
                          f"$.materials.drafts[{index}].draft.canvas_config")
-    key = media_key(entry)
+    w, h = picture_size(nested, canvas_w, canvas_h, out_scale, zoom_of(seg))
+    key = media_key(entry, w, h)
     tl = expansions.timelines.get(key)
     if tl is None:
         from .resolve import resolve     # resolve imports this module
-        w, h = picture_size(nested, canvas_w, canvas_h, out_scale)
         try:
             tl = resolve(nested, media, OutputOptions(width=w, height=h, fps=fps), registry=registry,
                          text_engine=text_engine,
@@ -163,9 +182,30 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
         inner = f"nested segment {w.segment_id}: " if w.segment_id else ""
         warnings.append(msgspec.structs.replace(
             w, message=f"in compound clip {name or entry.id}: {inner}{w.message}".rstrip(": "), **span))
+    src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
+    if overlay and not covers(tl, src.start, src.end):
+        warnings.append(RenderWarning(
+            kind="compound", status="approximated", name=name, **span,
+            message="where the nested draft's bottom track has no clip, the compound clip is drawn "
+                    "black (opaque), not see-through"))
     facts = MediaFacts(path=key, kind=KIND, width=tl.width, height=tl.height, coded_width=tl.width,
                        coded_height=tl.height, duration_us=tl.duration_us, has_video=True, has_audio=False)
     return Expanded(facts=facts, timeline=tl)
+
+
+def covers(tl: Timeline, lo_us: int, hi_us: int) -> bool:
+    """True when the nested timeline's bottom visual track has a clip at every time of
+    ``[lo_us, hi_us)`` (bottom-track clips fill the canvas with their canvas background, so
+    the nested picture has no empty area there)."""
+    bottom = min(tl.tracks, key=lambda tr: tr.z, default=None)
+    if bottom is None or bottom.z != 0 or any(c.kind == "text" for c in bottom.clips):
+        return False
+    t = lo_us
+    for c in sorted(bottom.clips, key=lambda c: c.target_start_us):
+        if c.target_start_us > t:
+            break
+        t = max(t, c.target_end_us)
+    return t >= min(hi_us, tl.duration_us)
 
 
 def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,

@@ -339,10 +339,12 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 raise DraftError(f"video material {seg.material_id!r} not found", spath + ".material_id")
             expanded = None
             if not mat.path and compound.find_entry(seg, mat, level) is not None:
+                if seg.target_timerange.duration <= 0:
+                    continue
                 expanded = compound.expand(
                     seg, mat, level, spath, media=media, canvas_w=cw, canvas_h=ch,
                     out_scale=abs(canvas_to_output.a), fps=fps, registry=registry, text_engine=text_engine,
-                    expansions=expansions, warnings=warnings)
+                    expansions=expansions, warnings=warnings, overlay=pos != bottom_video_pos)
                 if expanded is None:
                     continue                  # not drawn; expand() said why
             facts = expanded.facts if expanded is not None else media.get(mat.id)

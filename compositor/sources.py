@@ -97,7 +97,8 @@ class PicturePool:
             open_now = sid in self._readers
             if not open_now and first - PREFETCH_US <= t_us < last:
                 self._open(sid, max(0, source_time_us(clip, max(t_us, first))))
-            elif open_now and t_us >= last:
+            elif open_now and (t_us >= last or t_us < first - PREFETCH_US):
+                # (before its window: a nested timeline played backwards by a reversed compound)
                 self._readers.pop(sid).close()
 
     def close(self) -> None:

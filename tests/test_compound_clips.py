@@ -54,12 +54,12 @@ def test_fixture_resolves_to_nested_timelines_two_levels_deep():
     assert len(compound.nested_drafts(d)) == 2
     tl = timeline(d, width=192)
     cmp_clip = tl.tracks[1].clips[0]
-    assert cmp_clip.kind == compound.KIND and cmp_clip.media_key == "compound:T-DRAFT-A"
+    assert cmp_clip.kind == compound.KIND and cmp_clip.media_key == "compound:T-DRAFT-A@192x108"
     assert (cmp_clip.source_start_us, cmp_clip.speed) == (1_000_000, 1.0)   # nested time 1 s .. 4 s
-    a = tl.compounds["compound:T-DRAFT-A"]
+    a = tl.compounds[cmp_clip.media_key]
     assert (a.width, a.height) == (192, 108)       # the nested canvas at the output's pixel density
     assert [c.segment_id for c in a.tracks[0].clips] == ["A-SEG-RED", "A-SEG-GREEN"]
-    b = a.compounds["compound:A-DRAFT-B"]
+    b = a.compounds["compound:A-DRAFT-B@192x108"]
     assert b.tracks[0].clips[0].segment_id == "B-SEG-Y"
     assert not tl.warnings
 
@@ -94,6 +94,23 @@ def test_nested_warnings_are_attributed_to_the_compound_segment():
     tl = timeline(parse(obj), width=192)
     (w,) = [w for w in tl.warnings if w.kind == "mask"]
     assert w.segment_id == "T-SEG-CMP" and "复合片段1" in w.message and "A-SEG-RED" in w.message
+
+
+def test_a_zoomed_compound_is_drawn_from_a_larger_picture():
+    obj = fixture_obj()
+    obj["tracks"][1]["segments"][0]["clip"]["scale"] = {"x": 1.6, "y": 1.6}
+    tl = timeline(parse(obj), width=192)
+    (key,) = tl.compounds
+    assert (tl.compounds[key].width, tl.compounds[key].height) == (308, 174)   # 1.6 × 192x108, even
+
+
+def test_an_overlay_compound_with_gaps_in_its_nested_draft_is_flagged():
+    obj = fixture_obj()
+    a = obj["materials"]["drafts"][0]["draft"]
+    a["tracks"][0]["segments"].pop()                       # A's main track now ends at 2 s
+    tl = timeline(parse(obj), width=192)
+    (w,) = [w for w in tl.warnings if w.kind == "compound"]
+    assert w.status == "approximated" and "black" in w.message and w.segment_id == "T-SEG-CMP"
 
 
 def _nest(depth: int) -> dict:
@@ -162,20 +179,20 @@ class _Reader:
         type(self).open_now -= 1
 
 
-def _long_nested(n_clips: int) -> dict:
+def _long_nested(n_clips: int, reverse: bool = False) -> dict:
     """A compound whose nested draft plays ``n_clips`` one-second clips one after another."""
     vids = [video_material(f"v{i}") for i in range(n_clips)]
     segs = [segment(f"n{i}", f"v{i}", i * 1_000_000, 1_000_000) for i in range(n_clips)]
     nested = minimal_draft(videos=vids, tracks=[track("t", "video", segs)])
     dur = n_clips * 1_000_000
     return minimal_draft(videos=[video_material("c") | {"path": "", "duration": dur}],
-                         tracks=[track("t", "video", [segment("s", "c", 0, dur, refs=["e"])])],
+                         tracks=[track("t", "video", [segment("s", "c", 0, dur, refs=["e"]) | {"reverse": reverse}])],
                          drafts=[{"id": "e", "type": "combination", "draft": nested}])
 
 
-@pytest.mark.parametrize("n_clips", [2, 12])
-def test_memory_does_not_grow_with_the_nested_clip_length(n_clips):
-    d = parse(_long_nested(n_clips))
+@pytest.mark.parametrize("n_clips,reverse", [(2, False), (12, False), (12, True)])
+def test_memory_does_not_grow_with_the_nested_clip_length(n_clips, reverse):
+    d = parse(_long_nested(n_clips, reverse))
     tl = timeline(d, width=64, fps=5)
     _Reader.open_now = _Reader.most = 0
     catalog = MediaCatalog(facts={}, infos={f"/media/v{i}": None for i in range(n_clips)})
