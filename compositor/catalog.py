@@ -37,21 +37,6 @@ class MediaCatalog:
         return self.stills[path]
 
 
-def _used_material_ids(draft: Draft, entries: set[str] = frozenset()) -> set[str]:
-    """Materials of video/audio segments that are files (not compound clips, whose
-    segments name one of ``entries``, the ``materials.drafts`` ids)."""
-    ids = set()
-    for track in draft.tracks:
-        if track.type in ("video", "audio"):
-            ids.update(seg.material_id for seg in track.segments
-                       if not (entries and any(r in entries for r in seg.extra_material_refs)))
-    return ids
-
-
-def _levels(draft: Draft) -> list[Draft]:
-    """The draft and every draft nested in its compound clips (their materials share one
-    catalogue keyed by material id; files resolve against the same draft folder)."""
-    return [draft, *compound.nested_drafts(draft)]
 
 
 def still_planes(rgba: np.ndarray) -> Planes:
@@ -69,14 +54,12 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
     Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
     loaded when they can be; their facts are keyed by the sticker / canvas material id.
     ``sticker_table``: ``{resource_id: image}`` mapping or JSON file, or None."""
+    # Drafts nested in compound clips share the catalogue (keyed by material id; their
+    # files resolve against the same draft folder).
     wanted: dict[str, tuple[str, str]] = {}             # material id -> (raw path, resolved)
-    levels = _levels(draft)
-    entries = {e.id for level in levels for e in level.materials.drafts}
-    for level in levels:
-        used = _used_material_ids(level, entries)
-        for mat in (*level.materials.videos, *level.materials.audios):
-            if mat.id in used and mat.id not in wanted:
-                wanted[mat.id] = (mat.path, local.resolve_material(mat.path))
+    for _, mat in compound.file_materials(draft):
+        if mat.id not in wanted:
+            wanted[mat.id] = (mat.path, local.resolve_material(mat.path))
     urls = sorted({r for _, r in wanted.values() if r.startswith(("http://", "https://"))})
     downloaded = {}
     if urls:
@@ -109,7 +92,7 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
             rotation=0 if still is not None else info.rotation,
             duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
             has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
-    for level in levels:
+    for level in (draft, *compound.nested_drafts(draft)):
         _add_optional_images(level, local, facts, stills, sticker_table, max_still_pixels)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
 

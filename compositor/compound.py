@@ -73,11 +73,16 @@ def find_entry(seg: Segment, mat: VideoMaterial, level: Level) -> tuple[Compound
 def nested_drafts(draft: Draft) -> list[Draft]:
     """Every draft nested (at any depth up to :data:`MAX_DEPTH`) inside ``draft``'s compound
     clips, each once; cycles are not followed (resolution reports them)."""
-    out: list[Draft] = []
+    return [d for _, d in _nested_with_paths(draft)]
+
+
+def _nested_with_paths(draft: Draft) -> list[tuple[str, Draft]]:
+    """(JSON path, draft) of every nested draft, as :func:`nested_drafts`."""
+    out: list[tuple[str, Draft]] = []
     seen: set[int] = set()
 
-    def walk(d: Draft, level: Level) -> None:
-        level = level.inside(d)
+    def walk(d: Draft, path: str, level: Level, paths: tuple[str, ...]) -> None:
+        level, paths = level.inside(d), (path, *paths)
         if len(level.chain) >= MAX_DEPTH:
             return
         videos = {v.id: v for v in d.materials.videos}
@@ -89,14 +94,37 @@ def nested_drafts(draft: Draft) -> list[Draft]:
                 found = find_entry(seg, mat, level) if mat is not None else None
                 if found is None or found[0].id in level.chain:
                     continue
-                sub = found[0].draft
-                if id(sub) not in seen:
-                    seen.add(id(sub))
-                    out.append(sub)
-                    walk(sub, Level((*level.chain, found[0].id), level.drafts))
+                entry, index = found
+                if id(entry.draft) in seen:
+                    continue
+                seen.add(id(entry.draft))
+                owner = next(i for i, entries in enumerate(level.drafts) if any(e is entry for e in entries))
+                sub_path = f"{paths[owner]}.materials.drafts[{index}].draft"
+                out.append((sub_path, entry.draft))
+                walk(entry.draft, sub_path, Level((*level.chain, entry.id), level.drafts), paths)
 
-    walk(draft, Level())
+    walk(draft, "$", Level(), ())
     return out
+
+
+def is_compound_segment(seg: Segment, entry_ids: set[str]) -> bool:
+    """True when ``seg`` names one of ``entry_ids`` (``materials.drafts`` ids) in its refs."""
+    return bool(entry_ids) and any(r in entry_ids for r in seg.extra_material_refs)
+
+
+def file_materials(draft: Draft):
+    """(JSON path of its ``path``, material) of every video/audio material a segment of
+    ``draft`` or of a draft nested in its compound clips uses as a file (compound clips'
+    own empty-path materials are not files)."""
+    levels = [("$", draft), *_nested_with_paths(draft)]
+    entry_ids = {e.id for _, d in levels for e in d.materials.drafts}
+    for prefix, d in levels:
+        used = {seg.material_id for t in d.tracks if t.type in ("video", "audio") for seg in t.segments
+                if not (t.type == "video" and is_compound_segment(seg, entry_ids))}
+        for kind, items in (("videos", d.materials.videos), ("audios", d.materials.audios)):
+            for i, mat in enumerate(items):
+                if mat.id in used:
+                    yield f"{prefix}.materials.{kind}[{i}].path", mat
 
 
 #: A compound clip scaled up is drawn from a picture at most this many times its fitted size.

@@ -64,6 +64,34 @@ def test_fixture_resolves_to_nested_timelines_two_levels_deep():
     assert not tl.warnings
 
 
+def test_media_of_nested_drafts_are_listed_with_their_json_paths():
+    d = load_draft(FIXTURE / "draft_content.json")
+    nested = "$.materials.drafts[0].draft"
+    assert {p: m.id for p, m in compound.file_materials(d)} == {
+        "$.materials.videos[0].path": "T-V-BLUE",
+        f"{nested}.materials.videos[0].path": "A-V-RED",
+        f"{nested}.materials.videos[1].path": "A-V-GREEN",
+        f"{nested}.materials.drafts[0].draft.materials.videos[0].path": "B-V-YELLOW",
+    }                                     # the compound clips' empty-path materials are no files
+
+
+def test_the_service_checks_nested_media_paths_too(tmp_path):
+    from compositor.errors import AssetUnreachable
+    from compositor.fetch import LocalDraft
+    from server.drafts import check_material_paths
+    obj = fixture_obj()
+    b = obj["materials"]["drafts"][0]["draft"]["materials"]["drafts"][0]["draft"]
+    b["materials"]["videos"][0]["path"] = "/etc/hostname"
+    (tmp_path / "assets" / "videos").mkdir(parents=True)
+    for name in MEDIA:
+        (tmp_path / "assets" / "videos" / name).write_bytes(b"x")
+    local = LocalDraft(None, tmp_path, tmp_path / "draft_content.json", "x")
+    with pytest.raises(AssetUnreachable):
+        check_material_paths(parse(obj), local, allow_local_paths=False)
+    # the author's C:/… paths fall back to the folder's assets: allowed at every level
+    check_material_paths(parse(fixture_obj()), local, allow_local_paths=False)
+
+
 def test_outer_transform_and_fade_in_apply_to_the_compound_picture():
     tl = timeline(load_draft(FIXTURE / "draft_content.json"), width=192)
     ops = {op.segment_id: op for op in plan_frame(tl, 45).ops if isinstance(op, DrawOp)}
