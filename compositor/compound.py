@@ -65,7 +65,7 @@ def find_entry(seg: Segment, mat: VideoMaterial, level: Level) -> tuple[Compound
     for ref in seg.extra_material_refs:
         for entries in level.drafts:
             for i, e in enumerate(entries):
-                if e.id == ref and e.draft is not None:
+                if e.id == ref:
                     return e, i
     return None
 
@@ -95,7 +95,7 @@ def _nested_with_paths(draft: Draft) -> list[tuple[str, Draft]]:
                 if found is None or found[0].id in level.chain:
                     continue
                 entry, index = found
-                if id(entry.draft) in seen:
+                if entry.draft is None or id(entry.draft) in seen:
                     continue
                 seen.add(id(entry.draft))
                 owner = next(i for i, entries in enumerate(level.drafts) if any(e is entry for e in entries))
@@ -185,6 +185,11 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
                                               "are not drawn"))
         return None
     nested = entry.draft
+    if nested is None:
+        warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
+                                      message="the compound clip's nested draft is not embedded in "
+                                              "materials.drafts (no 'draft' object); not drawn"))
+        return None
     if nested.canvas_config.width <= 0 or nested.canvas_config.height <= 0:
         raise DraftError("canvas size must be positive",
                          f"$.materials.drafts[{index}].draft.canvas_config")

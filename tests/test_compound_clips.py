@@ -141,6 +141,15 @@ def test_an_overlay_compound_with_gaps_in_its_nested_draft_is_flagged():
     assert w.status == "approximated" and "black" in w.message and w.segment_id == "T-SEG-CMP"
 
 
+def test_a_compound_entry_without_its_draft_is_skipped_with_a_warning():
+    obj = fixture_obj()
+    obj["materials"]["drafts"][0]["draft"] = None
+    tl = timeline(parse(obj), width=192)
+    (w,) = [w for w in tl.warnings if w.kind == "compound"]
+    assert w.status == "skipped" and w.segment_id == "T-SEG-CMP"
+    assert [c.segment_id for t in tl.tracks for c in t.clips] == ["T-SEG-BLUE"]
+
+
 def _nest(depth: int) -> dict:
     """A draft whose compound clips nest ``depth`` levels deep, each level a blue video."""
     inner = minimal_draft(videos=[video_material("leaf")], tracks=[track("t", "video", [
