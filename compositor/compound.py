@@ -13,6 +13,7 @@ timeline is drawn frame by frame by :mod:`compositor.compound_pictures`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -141,7 +142,7 @@ def zoom_of(seg: Segment) -> float:
     for kl in seg.common_keyframes:
         if kl.property_type in ("KFTypeScaleX", "KFTypeScaleY", "UNIFORM_SCALE"):
             values += [abs(float(k.values[0])) for k in kl.keyframe_list if k.values]
-    return min(max(values), MAX_ZOOM)
+    return min(max(v for v in values if math.isfinite(v)), MAX_ZOOM)
 
 
 def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float,
@@ -191,8 +192,11 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
                                               "materials.drafts (no 'draft' object); not drawn"))
         return None
     if nested.canvas_config.width <= 0 or nested.canvas_config.height <= 0:
-        raise DraftError("canvas size must be positive",
-                         f"$.materials.drafts[{index}].draft.canvas_config")
+        warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
+                                      message=f"the nested draft's canvas size "
+                                              f"{nested.canvas_config.width}x{nested.canvas_config.height} "
+                                              "is not positive; not drawn"))
+        return None
     w, h = picture_size(nested, canvas_w, canvas_h, out_scale, zoom_of(seg))
     key = media_key(entry, w, h)
     tl = expansions.timelines.get(key)
@@ -242,18 +246,23 @@ def covers(tl: Timeline, lo_us: int, hi_us: int) -> bool:
 
 
 def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,
-               warnings: list[RenderWarning]) -> list[AudioClip]:
+               warnings: list[RenderWarning], outer_fades: tuple[int, int] = (0, 0)) -> list[AudioClip]:
     """The nested timeline's sound as clips of the enclosing timeline: the part of each
     nested clip inside the segment's source range, moved to the segment's place, at the
     product of the speeds, volume times the segment's volume. A fade is kept when its end
-    of the nested clip is not trimmed away."""
+    of the nested clip is not trimmed away. ``outer_fades``: the segment's own audio fade
+    (in, out) µs, which is not applied to the nested sound (a warning says so)."""
     if not nested.audio_clips or seg.volume <= 0 or seg.target_timerange.duration <= 0:
         return []
+    span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
     if reverse:
-        warnings.append(RenderWarning(kind="compound", status="skipped", segment_id=seg.id,
-                                      start_us=seg.target_timerange.start, end_us=seg.target_timerange.end,
+        warnings.append(RenderWarning(kind="compound", status="skipped", **span,
                                       message="the sound of a reversed compound clip is not played"))
         return []
+    if any(outer_fades) or any(kl.property_type == "KFTypeVolume" for kl in seg.common_keyframes):
+        warnings.append(RenderWarning(kind="compound", status="approximated", **span,
+                                      message="the compound clip's own audio fade / volume keyframes are "
+                                              "not applied to its nested sound (its volume is)"))
     src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
     lo, hi = src.start, src.start + round(seg.target_timerange.duration * speed)
     t0 = seg.target_timerange.start

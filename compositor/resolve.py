@@ -362,7 +362,8 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                     and not (video_mute and pos == bottom_video_pos):
                 audio.append(_sound(seg, atts, facts, speed, spath, warnings))
             elif expanded is not None and not track.muted and not (video_mute and pos == bottom_video_pos):
-                audio.extend(compound.lift_audio(expanded.timeline, seg, speed, seg.reverse, warnings))
+                audio.extend(compound.lift_audio(expanded.timeline, seg, speed, seg.reverse, warnings,
+                                                 outer_fades=_fade(atts)))
             if not seg.visible:
                 continue
             if not facts.has_video and not is_still:

@@ -182,6 +182,16 @@ def test_a_compound_that_contains_itself_is_draft_invalid():
     assert err.value.json_path.startswith("$.materials.drafts[0].draft.tracks[0].segments[0]")
 
 
+def test_a_nested_draft_without_a_usable_canvas_is_skipped_with_a_warning():
+    obj = _nest(1)
+    obj["materials"]["drafts"][0]["draft"]["canvas_config"] = {"width": 0, "height": 1080}
+    obj["tracks"].insert(0, track("bg", "video", [segment("bg", "bgv", 0, 1_000_000)]))
+    obj["materials"]["videos"].append(video_material("bgv"))
+    tl = timeline(parse(obj))
+    (w,) = [w for w in tl.warnings if w.kind == "compound"]
+    assert w.status == "skipped" and "canvas" in w.message
+
+
 def test_an_empty_nested_draft_is_skipped_with_a_warning():
     obj = _nest(1)
     obj["materials"]["drafts"][0]["draft"]["tracks"] = []
