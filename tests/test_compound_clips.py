@@ -114,6 +114,23 @@ def test_nested_sound_is_moved_to_the_compound_segment():
     assert (green.target_start_us, green.target_duration_us, green.source_start_us) == (1_000_000, 2_000_000, 0)
 
 
+def test_nested_sound_follows_the_compound_speed_and_volume():
+    obj = fixture_obj()
+    seg = obj["tracks"][1]["segments"][0]
+    seg["target_timerange"] = {"start": 500_000, "duration": 1_500_000}   # A's 1..4 s at 2×
+    seg["speed"], seg["volume"] = 2.0, 0.5
+    tl = timeline(parse(obj), width=192)
+    sound = {c.segment_id: c for c in tl.audio_clips}
+    red, green = sound["T-SEG-CMP/A-SEG-RED"], sound["T-SEG-CMP/A-SEG-GREEN"]
+    assert (red.target_start_us, red.target_duration_us, red.speed, red.volume) == (500_000, 500_000, 2.0, 0.5)
+    assert (green.target_start_us, green.target_duration_us, green.source_start_us) == (1_000_000, 1_000_000, 0)
+    assert not [w for w in tl.warnings if w.kind == "compound"]
+    obj["materials"]["audio_fades"] = [{"id": "F", "type": "audio_fade", "fade_in_duration": 300_000}]
+    seg["extra_material_refs"].append("F")
+    (w,) = [w for w in timeline(parse(obj), width=192).warnings if w.kind == "compound"]
+    assert w.status == "approximated" and "fade" in w.message
+
+
 def test_nested_warnings_are_attributed_to_the_compound_segment():
     obj = fixture_obj()
     a = obj["materials"]["drafts"][0]["draft"]
