@@ -37,8 +37,6 @@ class MediaCatalog:
         return self.stills[path]
 
 
-
-
 def still_planes(rgba: np.ndarray) -> Planes:
     """YUVA 4:2:0 planes of an RGBA still; alpha dropped when fully opaque."""
     y, u, v, a, a_half = rgba_to_yuva420(rgba)

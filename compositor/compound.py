@@ -130,6 +130,8 @@ def file_materials(draft: Draft):
 
 #: A compound clip scaled up is drawn from a picture at most this many times its fitted size.
 MAX_ZOOM = 2.0
+#: ... and never larger than this many pixels a side.
+MAX_PICTURE_SIDE = 8192
 
 
 def zoom_of(seg: Segment) -> float:
@@ -151,6 +153,7 @@ def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float,
     appears fitted into the enclosing canvas at output scale, times ``zoom`` (even sizes, ≥ 2)."""
     ncw, nch = nested.canvas_config.width, nested.canvas_config.height
     fit = min(canvas_w / ncw, canvas_h / nch) * out_scale * zoom
+    fit = min(fit, MAX_PICTURE_SIDE / max(ncw, nch))
     w = max(2, round(ncw * fit))
     h = max(2, round(nch * fit))
     return w + (w & 1), h + (h & 1)

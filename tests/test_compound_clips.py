@@ -324,3 +324,11 @@ def test_rendered_frames_show_the_nested_content_in_place(rendered):
     for t in ("0.5", "1.5"):
         assert _near(frames[t][outside[1], outside[0]], BLUE)     # the outer transform: a quarter only
     assert _near(frames["3.5"][a_px[1], a_px[0]], BLUE)           # the segment ended at 3 s
+
+
+def test_the_nested_picture_size_is_bounded():
+    d = parse(_nest(1))
+    nested = d.materials.drafts[0].draft
+    assert compound.picture_size(nested, 1920, 1080, 0.1) == (192, 108)
+    w, h = compound.picture_size(nested, 1920, 1080, 8.0, compound.MAX_ZOOM)
+    assert max(w, h) <= compound.MAX_PICTURE_SIDE and w / h == pytest.approx(16 / 9, rel=1e-3)
