@@ -58,16 +58,15 @@ def media_key(entry: CompoundMaterial, width: int, height: int) -> str:
 def find_entry(seg: Segment, mat: VideoMaterial, level: Level) -> tuple[CompoundMaterial, int] | None:
     """The compound entry (and its index in its list) a segment shows, or None.
 
-    A material with a file path is never a compound; otherwise the first of the segment's
-    ``extra_material_refs`` that names a ``materials.drafts`` entry in scope (innermost list
-    first) is it."""
-    if mat.path:
-        return None
+    The first of the segment's ``extra_material_refs`` that names a ``materials.drafts``
+    entry in scope (innermost list first) is it — when that entry embeds its draft, or when
+    the material has no file path (then the clip cannot be drawn; :func:`expand` warns).
+    A material with a file path and an entry without a draft is an ordinary video."""
     for ref in seg.extra_material_refs:
         for entries in level.drafts:
             for i, e in enumerate(entries):
                 if e.id == ref:
-                    return e, i
+                    return (e, i) if e.draft is not None or not mat.path else None
     return None
 
 
@@ -79,7 +78,12 @@ def nested_drafts(draft: Draft) -> list[Draft]:
 
 def _nested_with_paths(draft: Draft) -> list[tuple[str, Draft]]:
     """(JSON path, draft) of every nested draft, as :func:`nested_drafts`."""
-    out: list[tuple[str, Draft]] = []
+    return [(path, d) for path, d, _ in _levels(draft)[1:]]
+
+
+def _levels(draft: Draft) -> list[tuple[str, Draft, Level]]:
+    """(JSON path, draft, its level) of ``draft`` and of every draft nested in it."""
+    out: list[tuple[str, Draft, Level]] = [("$", draft, Level().inside(draft))]
     seen: set[int] = set()
 
     def walk(d: Draft, path: str, level: Level, paths: tuple[str, ...]) -> None:
@@ -101,27 +105,26 @@ def _nested_with_paths(draft: Draft) -> list[tuple[str, Draft]]:
                 seen.add(id(entry.draft))
                 owner = next(i for i, entries in enumerate(level.drafts) if any(e is entry for e in entries))
                 sub_path = f"{paths[owner]}.materials.drafts[{index}].draft"
-                out.append((sub_path, entry.draft))
+                sub_level = Level((*level.chain, entry.id), level.drafts)
+                out.append((sub_path, entry.draft, sub_level.inside(entry.draft)))
                 walk(entry.draft, sub_path, Level((*level.chain, entry.id), level.drafts), paths)
 
     walk(draft, "$", Level(), ())
     return out
 
 
-def is_compound_segment(seg: Segment, entry_ids: set[str]) -> bool:
-    """True when ``seg`` names one of ``entry_ids`` (``materials.drafts`` ids) in its refs."""
-    return bool(entry_ids) and any(r in entry_ids for r in seg.extra_material_refs)
-
-
 def file_materials(draft: Draft):
     """(JSON path of its ``path``, material) of every video/audio material a segment of
     ``draft`` or of a draft nested in its compound clips uses as a file (compound clips'
     own empty-path materials are not files)."""
-    levels = [("$", draft), *_nested_with_paths(draft)]
-    entry_ids = {e.id for _, d in levels for e in d.materials.drafts}
-    for prefix, d in levels:
-        used = {seg.material_id for t in d.tracks if t.type in ("video", "audio") for seg in t.segments
-                if not (t.type == "video" and is_compound_segment(seg, entry_ids))}
+    for prefix, d, level in _levels(draft):
+        videos = {v.id: v for v in d.materials.videos}
+        used = set()
+        for t in d.tracks:
+            if t.type in ("video", "audio"):
+                used.update(seg.material_id for seg in t.segments
+                            if not (t.type == "video" and seg.material_id in videos
+                                    and find_entry(seg, videos[seg.material_id], level) is not None))
         for kind, items in (("videos", d.materials.videos), ("audios", d.materials.audios)):
             for i, mat in enumerate(items):
                 if mat.id in used:

@@ -338,7 +338,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
             if mat is None:
                 raise DraftError(f"video material {seg.material_id!r} not found", spath + ".material_id")
             expanded = None
-            if not mat.path and compound.find_entry(seg, mat, level) is not None:
+            if compound.find_entry(seg, mat, level) is not None:
                 if seg.target_timerange.duration <= 0:
                     continue
                 expanded = compound.expand(

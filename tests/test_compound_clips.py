@@ -167,6 +167,17 @@ def test_a_compound_entry_without_its_draft_is_skipped_with_a_warning():
     assert [c.segment_id for t in tl.tracks for c in t.clips] == ["T-SEG-BLUE"]
 
 
+def test_a_material_with_a_file_and_a_draftless_entry_is_an_ordinary_video():
+    obj = fixture_obj()
+    obj["materials"]["drafts"][0]["draft"] = None
+    obj["materials"]["videos"][1]["path"] = "C:/Users/editor/Videos/pre-rendered.mp4"
+    d = parse(obj)
+    assert "$.materials.videos[1].path" in dict(compound.file_materials(d))
+    tl = timeline(d, width=192)
+    assert [c.kind for t in tl.tracks for c in t.clips] == ["media", "media"]
+    assert not [w for w in tl.warnings if w.kind == "compound"]
+
+
 def _nest(depth: int) -> dict:
     """A draft whose compound clips nest ``depth`` levels deep, each level a blue video."""
     inner = minimal_draft(videos=[video_material("leaf")], tracks=[track("t", "video", [
