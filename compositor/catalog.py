@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import compound
 from .draft import Draft
 from .errors import AssetUnreachable
 from .draft_source import LocalDraft
@@ -36,14 +37,6 @@ class MediaCatalog:
         return self.stills[path]
 
 
-def _used_material_ids(draft: Draft) -> set[str]:
-    ids = set()
-    for track in draft.tracks:
-        if track.type in ("video", "audio"):
-            ids.update(seg.material_id for seg in track.segments)
-    return ids
-
-
 def still_planes(rgba: np.ndarray) -> Planes:
     """YUVA 4:2:0 planes of an RGBA still; alpha dropped when fully opaque."""
     y, u, v, a, a_half = rgba_to_yuva420(rgba)
@@ -59,10 +52,11 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
     Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
     loaded when they can be; their facts are keyed by the sticker / canvas material id.
     ``sticker_table``: ``{resource_id: image}`` mapping or JSON file, or None."""
-    used = _used_material_ids(draft)
+    # Drafts nested in compound clips share the catalogue (keyed by material id; their
+    # files resolve against the same draft folder).
     wanted: dict[str, tuple[str, str]] = {}             # material id -> (raw path, resolved)
-    for mat in (*draft.materials.videos, *draft.materials.audios):
-        if mat.id in used:
+    for _, mat in compound.file_materials(draft):
+        if mat.id not in wanted:
             wanted[mat.id] = (mat.path, local.resolve_material(mat.path))
     urls = sorted({r for _, r in wanted.values() if r.startswith(("http://", "https://"))})
     downloaded = {}
@@ -96,7 +90,8 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
             rotation=0 if still is not None else info.rotation,
             duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
             has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
-    _add_optional_images(draft, local, facts, stills, sticker_table, max_still_pixels)
+    for level in (draft, *compound.nested_drafts(draft)):
+        _add_optional_images(level, local, facts, stills, sticker_table, max_still_pixels)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
 
 

@@ -80,7 +80,11 @@ def describe(tl: Timeline) -> list[str]:
             name = Path(c.media_key).name
             if getattr(c, "kind", "media") == "text":
                 kind, name = "text", repr(c.text.layout.text[:40])
+            if c.kind == "compound":
+                kind = "compound"
             lines.append(f"  [{c.target_start_us / 1e6:.3f}s, {c.target_end_us / 1e6:.3f}s) {kind}{src} {name}")
+            if c.kind == "compound" and c.media_key in tl.compounds:
+                lines.extend("    | " + line for line in describe(tl.compounds[c.media_key]))
             if c.keyframes:
                 lines.append("    keyframes: " + ", ".join(f"{k}×{len(v)}" for k, v in c.keyframes))
             if c.transition_out:

@@ -290,6 +290,7 @@ class ChromaMaterial(msgspec.Struct, frozen=True):
 
 class Materials(msgspec.Struct, frozen=True):
     videos: list[VideoMaterial] = []
+    drafts: list["CompoundMaterial"] = []
     audios: list[AudioMaterial] = []
     texts: list[TextMaterial] = []
     stickers: list[StickerMaterial] = []
@@ -360,6 +361,19 @@ class Draft(msgspec.Struct, frozen=True):
     name: str = ""
     keyframes: LegacyKeyframes | None = None      # CapCut 1.x store (see legacy_keyframes)
     dropped_values: tuple[str, ...] = ()           # filled by parse_draft: values ignored
+
+
+class CompoundMaterial(msgspec.Struct, frozen=True):
+    """``materials.drafts[]``: a compound clip's nested draft (docs/compound-clips.md).
+
+    A video segment whose material has an empty path names this entry's ``id`` in its
+    ``extra_material_refs``; ``draft`` is a whole draft (canvas, tracks, materials)."""
+
+    id: str
+    type: str = "combination"
+    name: str = ""
+    combination_id: str = ""
+    draft: Draft | None = None
 
 
 # -- decoding -----------------------------------------------------------------------------

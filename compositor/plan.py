@@ -274,7 +274,7 @@ def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int)
         src = None if clip.is_still else max(0, source_time_us(clip, t_us))
         draw = DrawOp(segment_id=clip.segment_id, media_key=clip.media_key, is_still=clip.is_still,
                       has_alpha=False, source_us=src, crop_px=clip.crop_px, matrix=m, opacity=1.0,
-                      box=(0, 0, tl.width, tl.height))
+                      box=(0, 0, tl.width, tl.height), kind=clip.kind)
         return BlurFillOp(draw=draw, blur=spec.blur)
     if spec.kind == "color":
         r, g, b, a = spec.rgba
@@ -312,7 +312,12 @@ def _adjust_op(track: AdjustmentTrack, t_us: int) -> AdjustOp | None:
 
 def plan_frame(tl: Timeline, index: int) -> FramePlan:
     """The drawing operations of output frame ``index``."""
-    t = tl.timeline_us(index)
+    return plan_at(tl, tl.timeline_us(index), index)
+
+
+def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
+    """The drawing operations at timeline time ``t`` µs (compound clips draw their nested
+    timeline at any time the enclosing clip maps to)."""
     ops: list[Op] = [BLACK]
     dropped: list[str] = []
     layers = tl.tracks

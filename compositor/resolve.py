@@ -13,7 +13,7 @@ import math
 from dataclasses import replace
 from fractions import Fraction
 
-from . import timebase
+from . import compound, timebase
 from .draft import (AnimationContainer, AudioEffectMaterial, AudioFade, CanvasMaterial, ChromaMaterial,
                     Draft, EffectMaterial, MaskMaterial, Segment, SpeedMaterial, TransitionMaterial)
 from .errors import DraftEmpty, DraftError, OptionsError
@@ -292,7 +292,8 @@ def check_not_empty(draft: Draft) -> int:
 
 
 def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions = OutputOptions(),
-            registry: Registry | None = None, text_engine=None) -> Timeline:
+            registry: Registry | None = None, text_engine=None, *,
+            _level: compound.Level | None = None) -> Timeline:
     """Build the :class:`Timeline` of ``draft``.
 
     ``media`` maps material ids (videos and audios) to facts about their files. A material
@@ -301,11 +302,15 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     ``text_engine`` (a :class:`compositor.text.TextEngine`) lays out captions; one is made
     from the environment's font settings when the draft has text and none is given (pass
     one in to reuse its font and glyph caches across drafts).
+    Compound clips (:mod:`compositor.compound`) resolve to nested timelines; ``media``
+    then also holds the facts of their materials. ``_level``: the nesting (internal).
     """
     registry = registry or default_registry()
     warnings: list[RenderWarning] = _dropped_value_warnings(draft)
     fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
     idx = _Index(draft)
+    level = (_level or compound.Level()).inside(draft)
+    expansions = compound.Expansions()
     cw, ch = draft.canvas_config.width, draft.canvas_config.height
     out_w, out_h, canvas_to_output = _output_geometry(draft, options)
     if (out_w, out_h) != (options.width or out_w, options.height or out_h) or \
@@ -375,7 +380,17 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
             if mat is None:
                 _missing_material(seg, "video", spath, warnings)
                 continue
-            facts = media.get(mat.id)
+            expanded = None
+            if compound.find_entry(seg, mat, level) is not None:
+                if seg.target_timerange.duration <= 0:
+                    continue
+                expanded = compound.expand(
+                    seg, mat, level, spath, media=media, canvas_w=cw, canvas_h=ch,
+                    out_scale=abs(canvas_to_output.a), fps=fps, registry=registry, text_engine=text_engine,
+                    expansions=expansions, warnings=warnings, overlay=pos != bottom_video_pos)
+                if expanded is None:
+                    continue                  # not drawn; expand() said why
+            facts = expanded.facts if expanded is not None else media.get(mat.id)
             if facts is None:
                 raise DraftError(f"no media for material {mat.id!r} ({mat.path})", spath + ".material_id")
             atts = idx.attachments(seg)
@@ -389,6 +404,9 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
             if facts.has_audio and not is_still and seg.volume > 0 and not track.muted \
                     and not (video_mute and pos == bottom_video_pos):
                 audio.append(_sound(seg, atts, facts, speed, spath, warnings))
+            elif expanded is not None and not track.muted and not (video_mute and pos == bottom_video_pos):
+                audio.extend(compound.lift_audio(expanded.timeline, seg, speed, seg.reverse, warnings,
+                                                 outer_fades=_fade(atts)))
             if not seg.visible:
                 continue
             if not facts.has_video and not is_still:
@@ -420,6 +438,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
                 background=_background(seg, atts, spath, media, warnings) if pos == bottom_video_pos else None,
                 animations=_animations(seg, atts, registry, warnings),
                 mask=mask, mix_mode=mix_mode, filters=seg_filters,
+                kind=compound.KIND if expanded is not None else "media",
             ))
         clips = _attach_transitions(clips, track, idx, fps, registry, warnings)
         if clips:
@@ -437,7 +456,8 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     return Timeline(canvas_width=cw, canvas_height=ch, width=out_w, height=out_h, fps=fps,
                     duration_us=duration_us, first_frame=first, frame_count=end_frame - first,
                     canvas_to_output=canvas_to_output, tracks=tuple(tracks), audio_clips=tuple(audio),
-                    warnings=tuple(warnings), adjustments=tuple(adjustments))
+                    warnings=tuple(warnings), adjustments=tuple(adjustments),
+                    compounds=dict(expansions.timelines))
 
 
 def _skip_track(track, idx: _Index, warnings: list[RenderWarning], kind: str,

@@ -4,12 +4,17 @@
 own VideoReader (a decode thread with a small bounded read-ahead), opened shortly before
 the clip is first needed and closed once the timeline has moved past it, so the number of
 open decoders — and memory — depends on how many clips overlap, not on video length.
+A compound clip's picture is its nested timeline drawn by a
+:class:`~compositor.compound_pictures.CompoundPicture` (a nested pool of this kind), made
+when the clip is first drawn and closed with its decoders once the timeline has left it.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from .catalog import MediaCatalog
+from .compound import KIND as COMPOUND
+from .compound_pictures import CompoundPicture
 from .media.planes import Planes
 from .media.video_reader import VideoReader
 from .plan import DrawOp
@@ -46,11 +51,14 @@ class PicturePool:
         self._threads = decode_threads
         self._windows = _needed_window(tl)
         self._readers: dict[str, VideoReader] = {}
+        self._compounds: dict[str, CompoundPicture] = {}
         self._text = TextRasters(tl)
 
     def __call__(self, op: DrawOp) -> Planes:
         if op.kind == "text":
             return self._text(op)
+        if op.kind == COMPOUND:
+            return self._compound(op.segment_id, op.media_key).picture(op.source_us or 0)
         if op.is_still:
             return self._catalog.still(op.media_key)
         reader = self._readers.get(op.segment_id)
@@ -66,20 +74,37 @@ class PicturePool:
         self._readers[segment_id] = reader
         return reader
 
+    def _compound(self, segment_id: str, key: str) -> CompoundPicture:
+        source = self._compounds.get(segment_id)
+        if source is None:
+            source = self._compounds[segment_id] = CompoundPicture(self._tl.compounds[key], self._nested_pool)
+        return source
+
+    def _nested_pool(self, tl: Timeline) -> "PicturePool":
+        return PicturePool(tl, self._catalog, reader_factory=self._factory, read_ahead=self._read_ahead,
+                           decode_threads=self._threads)
+
     def advance(self, t_us: int) -> None:
         """Open decoders of clips needed soon; close those the timeline has left behind."""
         self._text.advance(t_us)
         for sid, (clip, first, last) in self._windows.items():
+            if clip.kind == COMPOUND:
+                if sid in self._compounds and (t_us >= last or t_us < first - PREFETCH_US):
+                    self._compounds.pop(sid).close()
+                continue
             if clip.is_still:
                 continue
             open_now = sid in self._readers
             if not open_now and first - PREFETCH_US <= t_us < last:
                 self._open(sid, max(0, source_time_us(clip, max(t_us, first))))
-            elif open_now and t_us >= last:
+            elif open_now and (t_us >= last or t_us < first - PREFETCH_US):
+                # (before its window: a nested timeline played backwards by a reversed compound)
                 self._readers.pop(sid).close()
 
     def close(self) -> None:
         self._text.clear()
+        while self._compounds:
+            self._compounds.popitem()[1].close()
         while self._readers:
             self._readers.popitem()[1].close()
 

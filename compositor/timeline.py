@@ -114,6 +114,7 @@ class VisualClip:
     background: BackgroundSpec | None = None
     animations: tuple[AnimationSpec, ...] = ()
     kind: str = "media"            # "media" (video/photo file) | "text" (picture = text.raster)
+                                   # | "compound" (picture = nested timeline, compositor.compound)
     text: object | None = None     # kind "text": the compositor.text.TextLayer drawn
     mask: MaskSpec | None = None   # material-space mask (spec §11)
     mix_mode: str = ""             # blend mode key (spec §13); "" = normal alpha-over
@@ -192,6 +193,8 @@ class Timeline:
     audio_clips: tuple[AudioClip, ...]
     warnings: tuple[RenderWarning, ...] = field(default=())
     adjustments: tuple[AdjustmentTrack, ...] = ()   # effect/filter tracks, drawn at their z
+    # compound clips: media key -> nested timeline whose output is the clip's picture
+    compounds: dict[str, "Timeline"] = field(default_factory=dict)
 
     def timeline_us(self, output_index: int) -> int:
         """Timeline time of output frame ``output_index`` (the one rounding rule)."""

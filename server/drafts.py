@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import msgspec
 
+from compositor import compound
 from compositor.draft import Draft, parse_draft
 from compositor.errors import AssetUnreachable, DraftEmpty, DraftError
 from compositor.resolve import check_not_empty
@@ -124,12 +125,9 @@ def parse_checked(raw: bytes, *, path_prefix: str = "$") -> Draft:
 
 
 def used_materials(draft: Draft):
-    """(json path, material) of every video/audio material a segment uses."""
-    used = {seg.material_id for t in draft.tracks if t.type in ("video", "audio") for seg in t.segments}
-    for kind, items in (("videos", draft.materials.videos), ("audios", draft.materials.audios)):
-        for i, mat in enumerate(items):
-            if mat.id in used:
-                yield f"$.materials.{kind}[{i}].path", mat
+    """(json path, material) of every video/audio material a segment uses as a file,
+    including those of drafts nested in compound clips (``compositor.compound``)."""
+    return compound.file_materials(draft)
 
 
 def check_inline_draft(obj: dict[str, Any], settings: Settings) -> bytes:
