@@ -520,7 +520,7 @@ async def test_store_migrates_a_schema_1_database(tmp_path):
 async def test_seed_polling_client_through_a_key_prefix(make_client, draft_host, clip_path):
     from tests.test_server_render import VideoGenerator
 
-    client = await make_client(**keyed(draft_host, concurrency=1))
+    client = await make_client(**keyed(draft_host, concurrency=1, lease_s=30.0))     # a busy box keeps its lease
     did = new_draft_id()
     url = draft_host.add_content(did, tiny_draft(did, seconds=1.0), {"assets/videos/clip.mp4": clip_path})
     base = str(client.make_url("")).rstrip("/")
@@ -530,7 +530,7 @@ async def test_seed_polling_client_through_a_key_prefix(make_client, draft_host,
     assert refused.value.response.status_code == 401
     generator = VideoGenerator(f"{base}/k/{quote(KEY_B, safe='')}")
     result = await loop.run_in_executor(
-        None, lambda: generator.generate_video_with_polling(url, poll_interval=1, max_attempts=120))
+        None, lambda: generator.generate_video_with_polling(url, poll_interval=1, max_attempts=600))
     assert result["code"] == 0 and result["video_url"].startswith(base + "/v1/renders/")
     assert KEY_B not in result["video_url"]
     video = await loop.run_in_executor(None, lambda: requests.get(result["video_url"], timeout=30))
