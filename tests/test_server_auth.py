@@ -181,6 +181,26 @@ async def test_error_shape_and_challenge_of_401(make_client, draft_host):
 
 
 @pytest.mark.asyncio
+async def test_key_prefix_details(make_client, draft_host, clip_path):
+    client = await make_client(**keyed(draft_host))
+    s = await seed(client, draft_host, clip_path)
+    prefix = f"/k/{quote(KEY_A, safe='')}"
+    # the query string survives; the body too, with Expect: 100-continue
+    resp = await client.get(f"{prefix}/v1/renders?limit=1&state=queued")
+    assert resp.status == 200 and [j["id"] for j in (await resp.json())["items"]] == [s.queued_id]
+    resp = await client.post(f"{prefix}{CM}/gen_video_status", json={"draft_url": s.url_a}, expect100=True)
+    assert resp.status == 200 and (await resp.json())["task_id"] == s.done_id
+    # one prefix only; an empty or unterminated one is no key
+    assert (await client.get(f"{prefix}{prefix}/v1/renders")).status == 404
+    assert (await client.get("/k//v1/renders")).status == 401
+    assert (await client.get(prefix)).status == 401
+    # a header wins over the prefix, and must then be valid itself
+    assert (await client.get(f"{prefix}/v1/renders", headers={"X-API-Key": KEY_UNKNOWN})).status == 401
+    resp = await client.get(f"/k/{KEY_UNKNOWN}/v1/renders/{s.done_id}", headers={"X-API-Key": KEY_A})
+    assert resp.status == 200
+
+
+@pytest.mark.asyncio
 async def test_body_api_key_carrier_on_capcut_routes(make_client, draft_host, clip_path):
     client = await make_client(**keyed(draft_host))
     s = await seed(client, draft_host, clip_path)
