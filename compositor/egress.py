@@ -12,7 +12,10 @@ list, material URLs, sticker and canvas images, each redirect hop, webhooks) is 
   broadcast, documentation/benchmark/reserved ranges, site-local, Teredo, local-use NAT64 and
   the IPv4-mapped / 6to4 / NAT64 forms of a forbidden IPv4 address are refused;
 * unless the policy allows private networks, or the URL's host (``host``, ``host:port``) or
-  the address (an IP, ``ip:port`` or a CIDR) is on the allowlist.
+  the address (an IP, ``ip:port`` or a CIDR) is on the allowlist;
+* with ``allowlist_only``, the URL's host as written must be on the allowlist as well (a name
+  entry for a name, an IP/CIDR entry for a literal address): public hosts are refused too,
+  and nothing unlisted is even resolved.
 
 If *any* address of a name is forbidden the URL is refused (a name that mixes public and
 internal answers is how DNS rebinding attacks look). The connection itself is made by
@@ -35,7 +38,7 @@ import yarl
 from .errors import UrlForbidden
 
 __all__ = ["EgressPolicy", "AllowEntry", "Target", "forbidden_reason", "parse_host", "public_url",
-           "MAX_REDIRECTS", "ALLOWLIST_SETTING", "PRIVATE_SETTING"]
+           "MAX_REDIRECTS", "ALLOWLIST_SETTING", "PRIVATE_SETTING", "ONLY_SETTING"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -45,6 +48,7 @@ MAX_REDIRECTS = 5
 #: ``EgressPolicy.allowlist`` / ``allow_private``)
 ALLOWLIST_SETTING = "--url-allowlist"
 PRIVATE_SETTING = "--allow-private-networks"
+ONLY_SETTING = "--url-allowlist-only"
 
 _SCHEMES = ("http", "https")
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*$")
@@ -239,11 +243,13 @@ class EgressPolicy:
 
     ``allow_private``: every address is allowed (the permissive default of the CLI/library).
     ``allowlist``: exceptions for hosts, host:port pairs and networks.
+    ``allowlist_only``: URLs must name a listed host (see the module docstring).
     ``max_redirects``: hops followed per request, each checked again."""
 
     allow_private: bool = False
     allowlist: tuple[AllowEntry, ...] = field(default_factory=tuple)
     max_redirects: int = MAX_REDIRECTS
+    allowlist_only: bool = False
 
     @classmethod
     def permissive(cls) -> "EgressPolicy":
@@ -251,7 +257,7 @@ class EgressPolicy:
 
     @classmethod
     def from_settings(cls, allowlist: Iterable[str] = (), *, allow_private: bool = False,
-                      max_redirects: int = MAX_REDIRECTS) -> "EgressPolicy":
+                      allowlist_only: bool = False, max_redirects: int = MAX_REDIRECTS) -> "EgressPolicy":
         """From allowlist texts (``host``, ``host:port``, CIDR …); ValueError names a bad entry."""
         entries = []
         for text in allowlist:
@@ -259,7 +265,8 @@ class EgressPolicy:
                 entries.append(AllowEntry.parse(text))
             except ValueError:
                 raise ValueError(f"url allowlist entry {text!r} is not a host, host:port or CIDR") from None
-        return cls(allow_private=allow_private, allowlist=tuple(entries), max_redirects=max_redirects)
+        return cls(allow_private=allow_private, allowlist=tuple(entries), max_redirects=max_redirects,
+                   allowlist_only=allowlist_only)
 
     def to_texts(self) -> tuple[str, ...]:
         """The allowlist as texts :meth:`from_settings` reads back (to send it to a worker)."""
@@ -282,6 +289,11 @@ class EgressPolicy:
         host = parse_host(urllib.parse.unquote(raw) if ":" in raw else raw)
         port = u.port if u.port is not None else (443 if scheme == "https" else 80)
         t = Target(u, scheme, host, port)
+        if self.allowlist_only and not any(
+                e.matches(host, port, None if isinstance(host, str) else host) for e in self.allowlist):
+            raise UrlForbidden(f"host {host} is not on the allowlist ({ONLY_SETTING}); allow it with "
+                               f"{ALLOWLIST_SETTING} {host if port in (80, 443) else f'{host}:{port}'}",
+                               t.public, str(host))
         if not isinstance(host, str):
             self.check_addresses(t, [host])
         return t

@@ -71,6 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     url_allowlist: tuple[str, ...] = ()
     #: trusted networks only: outbound URLs may reach any address (no egress policy)
     allow_private_networks: bool = False
+    #: outbound URLs must name a host on url_allowlist (public hosts are refused too)
+    url_allowlist_only: bool = False
     #: a downloaded file (all attempts together) must arrive within this many seconds
     download_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
     #: a download slower than this over 10 s (after 10 s of grace) fails (0 = no minimum)
@@ -186,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
          help="comma-separated host, host:port, IP or CIDR entries outbound URLs may reach on private addresses")
     flag("--allow-private-networks", dest="allow_private_networks", action="store_const", const=True,
          help="TRUSTED networks only: outbound URLs may reach loopback/private/link-local addresses")
+    flag("--url-allowlist-only", dest="url_allowlist_only", action="store_const", const=True,
+         help="outbound URLs must name a host on --url-allowlist (public hosts are refused too)")
     flag("--download-timeout", dest="download_timeout_s", type=float,
          help="seconds a downloaded file may take, retries included (default 1800)")
     flag("--download-min-bytes-per-s", dest="download_min_bytes_per_s", type=float,

@@ -271,6 +271,35 @@ def test_server_settings_build_the_policy():
     assert policy2 == policy and limits.deadline_s == 60 and limits.min_bytes_per_s == 0
 
 
+@pytest.mark.parametrize("url, allowed", [
+    ("http://drafts.internal/get_draft?draft_id=1", True),
+    ("http://drafts.internal:8080/", False),                  # listed for port 80 only
+    ("http://8.8.8.8/", False),                               # public, but not listed
+    ("http://public.example/", False),
+    ("http://10.1.2.3:9000/", True),                          # a literal address in a listed network
+    ("http://127.0.0.1:30000/", True),
+    ("http://127.0.0.1:30001/", False),
+])
+def test_allowlist_only(url, allowed):
+    policy = EgressPolicy.from_settings(["drafts.internal:80", "10.0.0.0/8", "127.0.0.1:30000"],
+                                        allowlist_only=True)
+    try:
+        policy.target(url)                                    # no DNS: the host as written decides
+    except UrlForbidden as exc:
+        assert not allowed and "--url-allowlist-only" in str(exc)
+    else:
+        assert allowed
+
+
+def test_allowlist_only_with_names():
+    policy = EgressPolicy.from_settings(["public.example", "internal.example:8080"], allowlist_only=True)
+    assert verdict("http://public.example/", policy) is None
+    assert verdict("http://internal.example:8080/", policy) is None      # a listed name is an exception too
+    assert "--url-allowlist-only" in (verdict("http://internal.example/", policy) or "")
+    assert "--url-allowlist-only" in (verdict("http://mixed.example/", policy) or "")
+    assert Settings.from_sources(["--url-allowlist-only"], environ={}).url_allowlist_only
+
+
 # -- the resolver (what the connector calls; still no connection) ------------------------------
 
 @pytest.mark.asyncio

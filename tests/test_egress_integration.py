@@ -96,8 +96,13 @@ def assert_forbidden(status, body, host):
     assert "--allow-private-networks" in body["error"]["details"]
 
 
+#: the server's default policy (the shared test settings also set url_allowlist_only, which
+#: would refuse the canaries for another reason), plus the test draft host on 127.0.0.1
+DEFAULT_POLICY = {"url_allowlist_only": False}
+
+
 def server_policy(**overrides) -> EgressPolicy:
-    return egress_policy(Settings(**{**TEST_DEFAULTS, **overrides}))
+    return egress_policy(Settings(**{**TEST_DEFAULTS, **DEFAULT_POLICY, **overrides}))
 
 
 # -- draft_url ------------------------------------------------------------------------------------
@@ -105,14 +110,15 @@ def server_policy(**overrides) -> EgressPolicy:
 async def test_draft_url_canary(stub, make_client):
     canary = await stub("127.0.0.2")
     url = f"{canary.base}/get_draft?draft_id={new_draft_id()}"
-    client = await make_client()
+    client = await make_client(**DEFAULT_POLICY)
     assert_forbidden(*await post(client, f"{CM}/gen_video", {"draft_url": url}), "127.0.0.2")
     assert_forbidden(*await post(client, "/v1/renders", {"draft_url": url}), "127.0.0.2")
-    for off in await asyncio.gather(make_client(submit_check="off"), make_client(submit_check="async")):
+    for off in await asyncio.gather(make_client(submit_check="off", **DEFAULT_POLICY),
+                                    make_client(submit_check="async", **DEFAULT_POLICY)):
         assert_forbidden(*await post(off, f"{CM}/gen_video", {"draft_url": url}), "127.0.0.2")
     assert canary.total == 0
 
-    allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.2"))
+    allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.2"), **DEFAULT_POLICY)
     status, body = await post(allowed, f"{CM}/gen_video", {"draft_url": url})
     assert canary.hits["/get_draft"] == 1
     assert status == 404 and body["error"]["code"] == "INVALID_DRAFT_URL"      # the canary is no draft host
@@ -128,13 +134,13 @@ async def test_file_list_canary(stub, make_client, tmp_path):
     lister = await stub("127.0.0.1", {"/get_draft": json_handler(listing)})
     url = f"{lister.base}/get_draft?draft_id={did}"
 
-    client = await make_client()                               # the submission check
+    client = await make_client(**DEFAULT_POLICY)                               # the submission check
     assert_forbidden(*await post(client, f"{CM}/gen_video", {"draft_url": url}), "127.0.0.3")
     with pytest.raises(UrlForbidden):                          # the worker's download
         await fetch_draft(url, tmp_path / "c1", limits=FAST, policy=server_policy())
     assert lister.hits["/get_draft"] == 2 and canary.total == 0
 
-    allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.3"))
+    allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.3"), **DEFAULT_POLICY)
     status, body = await post(allowed, f"{CM}/gen_video", {"draft_url": url})
     assert status == 200 and body["code"] == 0, body
     local = await fetch_draft(url, tmp_path / "c2", limits=FAST,
@@ -169,7 +175,7 @@ async def test_redirect_hop_canary(stub, make_client, tmp_path):
         "/loop": redirect_to("/loop"),
         "/file": redirect_to("file:///etc/passwd"),
     })
-    client = await make_client()
+    client = await make_client(**DEFAULT_POLICY)
     assert_forbidden(*await post(client, f"{CM}/gen_video", {"draft_url": f"{origin.base}/get_draft?draft_id={did}"}),
                      "127.0.0.2")
     local = LocalDraft("d", tmp_path, tmp_path / "draft_content.json", "test")
@@ -195,12 +201,12 @@ async def test_callback_canary(stub, make_client, draft_host, clip_path):
     hook = f"{canary.base}/hook"
     did = new_draft_id()
     url = draft_host.add_content(did, tiny_draft(did), {"assets/videos/clip.mp4": clip_path})
-    client = await make_client()
+    client = await make_client(**DEFAULT_POLICY)
     status, body = await post(client, "/v1/renders", {"draft_url": url, "callback_url": hook})
     assert_forbidden(status, body, "127.0.0.2")
     assert body["error"]["path"] == "$.callback_url" and canary.total == 0
 
-    allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.2"))
+    allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.2"), **DEFAULT_POLICY)
     status, body = await post(allowed, "/v1/renders", {"draft_url": url, "callback_url": hook})
     assert status == 202, body
     assert (await allowed.delete(f"/v1/renders/{body['id']}")).status in (200, 202)   # terminal: cancelled
@@ -301,7 +307,7 @@ async def test_job_error_message_carries_no_response_text(stub, make_client, dra
     canary = await stub("127.0.0.2")
     did2 = new_draft_id()
     url2 = draft_host.add_content(did2, tiny_draft(did2, video=f"{canary.base}/clip.mp4"))
-    client = await make_client(concurrency=1, submit_check="off", lease_s=30.0)
+    client = await make_client(concurrency=1, submit_check="off", lease_s=30.0, **DEFAULT_POLICY)
     url = f"{s.base}/get_draft?draft_id={did}"
     for u in (url, url2):
         assert (await post(client, f"{CM}/gen_video", {"draft_url": u}))[1]["code"] == 0
