@@ -359,8 +359,8 @@ class _Pool:
         st = _FileState(url, dest, cached, dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
         shown = public_url(url)
         try:
-            async with asyncio.timeout(limits.deadline_s if limits.deadline_s > 0 else None) as deadline:
-                return await self._attempts(st, headers_out, shown)
+            async with asyncio.timeout(None) as deadline:    # armed when the first attempt starts
+                return await self._attempts(st, headers_out, shown, deadline)
         except TimeoutError:
             if deadline.expired():
                 raise AssetUnreachable(f"download did not finish within {limits.deadline_s:g} s",
@@ -372,7 +372,8 @@ class _Pool:
             except OSError:
                 pass
 
-    async def _attempts(self, st: _FileState, headers_out: dict | None, shown: str) -> Path:
+    async def _attempts(self, st: _FileState, headers_out: dict | None, shown: str,
+                        deadline: asyncio.Timeout) -> Path:
         limits = self.limits
         last_status: int | None = None
         last_reason = ""
@@ -381,6 +382,8 @@ class _Pool:
             retry_after = None
             try:
                 async with self.sem:
+                    if limits.deadline_s > 0 and deadline.when() is None:   # waiting for a slot is free
+                        deadline.reschedule(asyncio.get_running_loop().time() + limits.deadline_s)
                     return await self._attempt(st, headers_out, shown)
             except _Fatal as f:
                 raise f.err from None
