@@ -378,3 +378,34 @@ async def test_unparseable_urls_are_not_retried(stub, tmp_path):
         s.routes["/bad"] = redirect_to("http://[::1/")
         await fetch_materials(local, [f"{s.base}/bad"], limits=limits)
     assert s.hits["/bad"] == 1
+
+
+# -- sticker and canvas images ---------------------------------------------------------------------
+
+async def test_sticker_and_canvas_image_canary(stub, tmp_path):
+    from compositor import RenderOptions, open_draft
+    from fixtures.media import make_video
+    from tests.draft_helpers import minimal_draft, segment, track, video_material
+
+    canary = await stub("127.0.0.2")
+    vid = make_video(tmp_path / "v.mp4", w=64, h=64, dur_s=0.5, color=(255, 0, 0))
+    sticker = segment("S", "st", 0, 500_000, render_index=5)
+    sticker["source_timerange"] = None
+    draft = minimal_draft(width=160, height=90, videos=[video_material("v", 64, 64) | {"path": str(vid)}],
+                          stickers=[{"id": "st", "type": "sticker", "resource_id": "111"}],
+                          canvases=[{"id": "c", "type": "canvas_image", "image": f"{canary.base}/bg.png"}],
+                          tracks=[track("v", "video", [segment("V", "v", 0, 500_000, refs=["c"])]),
+                                  track("s", "sticker", [sticker])])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "draft_content.json").write_text(json.dumps(draft))
+    table = {"111": f"{canary.base}/sticker.png"}
+
+    def open_with(policy):
+        return open_draft(tmp_path / "d", RenderOptions(egress=policy, sticker_table=table, fetch_limits=FAST))
+
+    loop = asyncio.get_running_loop()
+    session = await loop.run_in_executor(None, open_with, server_policy())
+    assert canary.total == 0                                   # left out, never fetched
+    assert any(w.kind == "sticker" for w in session.warnings)
+    await loop.run_in_executor(None, open_with, server_policy(url_allowlist=("127.0.0.2",)))
+    assert canary.hits["/sticker.png"] == 1 and canary.hits["/bg.png"] == 1
