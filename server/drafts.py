@@ -212,11 +212,13 @@ class DraftChecker:
     def __init__(self, client: EgressClient, settings: Settings):
         self.client = client
         self.timeout = aiohttp.ClientTimeout(total=settings.submit_check_timeout_s)
+        self.sync = settings.submit_check == "sync"
 
-    async def preflight(self, url: str, path: str) -> None:
+    async def preflight(self, url: str, path: str, *, draft_url: bool = False) -> None:
         """Resolve the host of ``url`` now and refuse it (400 URL_FORBIDDEN naming ``path``)
-        when the egress policy would; DNS trouble is not a verdict."""
-        if not url.lower().startswith(("http://", "https://")):
+        when the egress policy would; DNS trouble is not a verdict. ``draft_url``: skipped
+        when the synchronous check will fetch it anyway (through the same policy)."""
+        if (draft_url and self.sync) or not url.lower().startswith(("http://", "https://")):
             return
         try:
             await self.client.preflight(url)

@@ -75,7 +75,7 @@ async def gen_video(request: web.Request) -> web.Response:
     body = decode(GEN_VIDEO_DECODER, await request.read())
     check_api_key(body.apiKey, settings)
     url, draft_id = validate_draft_url(body.draft_url, settings)
-    await app[CHECKER].preflight(url, "$.draft_url")          # egress policy: 400 URL_FORBIDDEN
+    await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
     key = idem_key(body.draft_url)
     spec = capcut_spec(settings)
 

@@ -116,7 +116,7 @@ async def create_render(request: web.Request) -> web.Response:
     pending_check = False
     if body.draft_url is not None:
         url, draft_id = validate_draft_url(body.draft_url, settings)
-        await app[CHECKER].preflight(url, "$.draft_url")          # egress policy: 400 URL_FORBIDDEN
+        await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
         chash = None
         if settings.submit_check == "sync" and url.lower().startswith(("http://", "https://")):
             chash = (await app[CHECKER].check(url, not_found_code="DRAFT_NOT_FOUND")).content_hash

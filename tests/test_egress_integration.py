@@ -14,7 +14,6 @@ import json
 import socket
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -123,6 +122,20 @@ async def test_draft_url_canary(stub, make_client):
     assert canary.hits["/get_draft"] == 1
     assert status == 404 and body["error"]["code"] == "INVALID_DRAFT_URL"      # the canary is no draft host
     assert SECRET not in json.dumps(body, ensure_ascii=False)
+
+
+async def test_draft_url_by_name_is_resolved_and_refused(stub, make_client):
+    """``localhost`` (from the hosts file, no DNS server): refused by the submission-time
+    resolution (check off/async) and by the connector's resolver (sync check)."""
+    canary = await stub("127.0.0.1")
+    port = canary.base.rsplit(":", 1)[1]
+    url = f"http://localhost:{port}/get_draft?draft_id={new_draft_id()}"
+    for mode in ("off", "async", "sync"):
+        client = await make_client(url_allowlist=(), submit_check=mode, **DEFAULT_POLICY)
+        status, body = await post(client, f"{CM}/gen_video", {"draft_url": url})
+        assert_forbidden(status, body, "localhost")
+        assert "resolves to a loopback address" in body["error"]["details"]
+    assert canary.total == 0
 
 
 # -- get_draft's file list ---------------------------------------------------------------------------
