@@ -301,12 +301,14 @@ async def test_error_messages_carry_no_response_text(stub, tmp_path):
         errors.append(ei.value)
     finally:
         server.close()
+    userinfo = s.base.replace("http://", "http://agent:pa55word@")
     with pytest.raises(AssetUnreachable) as ei:
-        await fetch_materials(LocalDraft("d", tmp_path, tmp_path / "x.json", "t"), [f"{s.base}/500"], limits=FAST)
+        await fetch_materials(LocalDraft("d", tmp_path, tmp_path / "x.json", "t"), [f"{userinfo}/500"], limits=FAST)
     errors.append(ei.value)
+    assert "pa55word" not in str(ei.value) and "agent" not in str(ei.value)
     for err in errors:
         assert SECRET not in str(err) and SECRET not in json.dumps(err.detail()), err
-    assert "HTTP 500" in str(errors[2]) and "code 7" in str(errors[1])
+    assert "HTTP 500" in str(errors[2]) and "code 7" in str(errors[1]) and "HTTP 500" in str(errors[-1])
 
 
 async def _text(body: str) -> web.Response:
