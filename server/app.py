@@ -49,6 +49,9 @@ def create_app(settings: Settings) -> web.Application:
         log.warning("listening on %s without --public-base-url: video_url links will name %s, which clients "
                     "cannot reach", settings.host, settings.base_url)
     egress_policy(settings)                 # a bad --url-allowlist entry fails here (ValueError)
+    if settings.allow_private_networks:
+        log.warning("--allow-private-networks: drafts, materials and webhooks may reach loopback and private "
+                    "addresses (only for services reachable from trusted networks)")
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()

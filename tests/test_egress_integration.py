@@ -424,3 +424,38 @@ async def test_sticker_and_canvas_image_canary(stub, tmp_path):
     assert any(w.kind == "sticker" for w in session.warnings)
     await loop.run_in_executor(None, open_with, server_policy(url_allowlist=("127.0.0.2",)))
     assert canary.hits["/sticker.png"] == 1 and canary.hits["/bg.png"] == 1
+
+
+# -- a callback_url refused at delivery time ---------------------------------------------------------
+
+class _Store:
+    """The two store calls WebhookSender makes for one delivery."""
+
+    def __init__(self, job):
+        self.job = job
+        self.states: list[tuple[str, int]] = []
+
+    async def get(self, job_id):
+        return self.job
+
+    async def set_webhook_state(self, job_id, state, attempts):
+        self.states.append((state, attempts))
+
+
+async def test_callback_refused_at_delivery_is_not_retried(stub):
+    """The callback's name resolves to an internal address only at delivery (DNS rebinding
+    after the submission check): refused by the resolver, no request, no retry."""
+    from types import SimpleNamespace
+
+    from server.webhooks import WebhookSender
+
+    canary = await stub("127.0.0.2")
+    port = canary.base.rsplit(":", 1)[1]
+    job = SimpleNamespace(id="j1", state="completed", webhook_state="pending", webhook_attempts=0,
+                          callback_url=f"http://hooks.test:{port}/hook")
+    store = _Store(job)
+    settings = Settings(**{**TEST_DEFAULTS, **DEFAULT_POLICY, "webhook_retries": 3})
+    async with EgressClient(egress_policy(settings), resolver=MapResolver({"hooks.test": ["127.0.0.2"]})) as c:
+        sender = WebhookSender(settings, store, c, lambda j: b"{}")
+        await sender._deliver("j1")
+    assert store.states == [("failed", 1)] and canary.total == 0
