@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .egress import egress_spec
 from .jobs.base import JobStore
 from .jobs.model import QUEUED, RUNNING, Job
 from .metrics import Metrics
@@ -355,6 +354,7 @@ class WorkerPool:
         return {"log_level": self.settings.log_level}
 
     def job_message(self, job: Job, inline: bytes | None) -> dict:
+        from .egress import egress_spec
         st = self.storage
         return {
             "job_id": job.id,
