@@ -46,12 +46,18 @@ def still_planes(rgba: np.ndarray) -> Planes:
 
 
 def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS,
-                  workers: int = 4, sticker_table=None) -> MediaCatalog:
+                  workers: int = 4, sticker_table=None, egress=None, fetch_limits=None) -> MediaCatalog:
     """Probe every media file the draft's segments use; decode stills once.
 
     Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
     loaded when they can be; their facts are keyed by the sticker / canvas material id.
-    ``sticker_table``: ``{resource_id: image}`` mapping or JSON file, or None."""
+    ``sticker_table``: ``{resource_id: image}`` mapping or JSON file, or None.
+    ``egress`` / ``fetch_limits``: the EgressPolicy and FetchLimits of every download
+    (None: permissive, defaults)."""
+    def fetch_materials(local_draft, urls):
+        from .fetch import FetchLimits, fetch_materials as fetch  # the HTTP client only when needed
+        return fetch(local_draft, urls, policy=egress, limits=fetch_limits or FetchLimits())
+
     # Drafts nested in compound clips share the catalogue (keyed by material id; their
     # files resolve against the same draft folder).
     wanted: dict[str, tuple[str, str]] = {}             # material id -> (raw path, resolved)
@@ -61,7 +67,6 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
     urls = sorted({r for _, r in wanted.values() if r.startswith(("http://", "https://"))})
     downloaded = {}
     if urls:
-        from .fetch import fetch_materials  # the HTTP client is only loaded when needed
         downloaded = asyncio.run(fetch_materials(local, urls))
     paths: dict[str, tuple[str, str]] = {}
     for mid, (raw, resolved) in wanted.items():
@@ -91,17 +96,13 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
             duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
             has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
     for level in (draft, *compound.nested_drafts(draft)):
-        _add_optional_images(level, local, facts, stills, sticker_table, max_still_pixels)
+        _add_optional_images(level, local, facts, stills, sticker_table, max_still_pixels, fetch_materials)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
 
 
 def _add_optional_images(draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table,
-                         max_still_pixels: int) -> None:
+                         max_still_pixels: int, fetch_materials) -> None:
     from . import stickers
-
-    def fetch_materials(local_draft, urls):
-        from .fetch import fetch_materials as fetch  # the HTTP client is only loaded when needed
-        return fetch(local_draft, urls)
 
     table = stickers.load_sticker_table(sticker_table)
     loaded = stickers.load_images(

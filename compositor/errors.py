@@ -74,6 +74,23 @@ class AssetUnreachable(_UrlError):
     code = "ASSET_UNREACHABLE"
 
 
+class UrlForbidden(CompositorError):
+    """The egress policy refuses a URL (compositor.egress): its host is or resolves to a
+    loopback/private/… address not on the allowlist, its scheme is not http(s), or it
+    redirects too often. ``url`` carries no userinfo; ``host`` is the host named."""
+
+    code = "URL_FORBIDDEN"
+
+    def __init__(self, message: str, url: str, host: str = ""):
+        super().__init__(f"{message}: {url}")
+        self.message = message
+        self.url = url
+        self.host = host
+
+    def detail(self) -> dict:
+        return {"url": self.url, "host": self.host}
+
+
 class MediaError(CompositorError):
     """A media file exists but cannot be decoded (``url`` is its path or URL)."""
 

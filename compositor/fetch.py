@@ -15,9 +15,16 @@ prefixes, ``http(s)`` URLs) onto local files, and :func:`fetch_materials` downlo
 ``http(s)`` ones (``spec/draft-format.md`` §5.3).
 
 Downloads: bounded parallelism, retries with capped exponential backoff honouring
-``Retry-After``, a per-file size limit, atomic writes (temp name + rename), a size-based cache
-(``Last-Modified`` is compared too when the server sends it) and in-run resumption with
-``Range`` after a dropped connection.
+``Retry-After``, a per-file size limit, a per-file deadline (all attempts together), a minimum
+throughput over a sliding window after a grace period (a slower server fails the file at once),
+atomic writes (temp name + rename), a size-based cache (``Last-Modified`` is compared too when
+the server sends it) and in-run resumption with ``Range`` after a dropped connection.
+
+Every request goes through :class:`compositor.egress_client.EgressClient` and so through an
+:class:`~compositor.egress.EgressPolicy` (the default here is ``EgressPolicy.permissive()``:
+the caller chose the draft; the service passes its own). A refused URL is ``URL_FORBIDDEN``; a
+URL that does not parse fails at once (never retried). Error messages carry status codes, the
+URL without userinfo and our own words, never bytes the server sent.
 """
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ import re
 import shutil
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -40,6 +48,9 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 
 from compositor.errors import AssetUnreachable, DraftNotFound
+
+from .egress import EgressPolicy, public_url
+from .egress_client import BadUrl, EgressClient, describe_error
 
 from .draft_source import (_ASSET_KINDS, _WIN_DRIVE_RE, CONTENT_NAME, INFO_NAME, LocalDraft, _clean, _is_http,
                            _looks_like_draft_id, draft_id_from_url, local_draft)
@@ -78,6 +89,10 @@ class FetchLimits:
     parallel: int = 4
     max_backoff_s: float = 30.0     # cap of the exponential backoff
     max_retry_after_s: float = 120.0  # cap of a server's Retry-After
+    deadline_s: float = 1800.0      # per file, all attempts together (0 = none)
+    min_bytes_per_s: float = 1024.0  # minimum throughput over rate_window_s (0 = none) ...
+    rate_window_s: float = 10.0
+    rate_grace_s: float = 10.0      # ... checked once a response has been read this long
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,6 +169,63 @@ def _backoff_delay(attempt: int, limits: FetchLimits, retry_after: str | None) -
 def _timeout(limits: FetchLimits) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=limits.connect_timeout_s,
                                  sock_read=limits.read_timeout_s)
+
+
+class RateGuard:
+    """Minimum throughput over a sliding window (pure: the caller passes the clock).
+
+    ``too_slow(now)`` is true once ``grace_s`` has passed since ``start`` and the bytes of the
+    last ``window_s`` (or of the time since ``start`` when that is shorter) came slower than
+    ``min_bytes_per_s``."""
+
+    def __init__(self, min_bytes_per_s: float, window_s: float, grace_s: float, start: float):
+        self.min_bytes_per_s = min_bytes_per_s
+        self.window_s = max(window_s, 1e-3)
+        self.grace_s = grace_s
+        self.start = start
+        self.samples: deque[tuple[float, int]] = deque()
+        self.in_window = 0
+
+    def add(self, now: float, n: int) -> None:
+        self.samples.append((now, n))
+        self.in_window += n
+
+    def too_slow(self, now: float) -> bool:
+        if self.min_bytes_per_s <= 0 or now - self.start < self.grace_s:
+            return False
+        span = min(self.window_s, now - self.start)
+        while self.samples and self.samples[0][0] <= now - span:
+            self.in_window -= self.samples.popleft()[1]
+        return span > 0 and self.in_window < self.min_bytes_per_s * span
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limits: FetchLimits, url: str, error=AssetUnreachable):
+    """The body in chunks as they come; a server slower than the limits' minimum throughput
+    is a fatal error (checked at least every quarter window, also while nothing arrives)."""
+    guard = RateGuard(limits.min_bytes_per_s, limits.rate_window_s, limits.rate_grace_s, time.monotonic())
+    tick = max(0.02, min(1.0, limits.rate_window_s / 4))
+    pending: asyncio.Future | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(resp.content.readany())
+            done, _ = await asyncio.wait({pending}, timeout=tick)
+            now = time.monotonic()
+            if done:
+                chunk = pending.result()
+                pending = None
+                if not chunk:
+                    return
+                guard.add(now, len(chunk))
+                yield chunk
+            if guard.too_slow(now):
+                raise _Fatal(error(
+                    f"the server sent less than {limits.min_bytes_per_s:g} bytes/s "
+                    f"over {limits.rate_window_s:g} s", url))
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,11 +339,11 @@ _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, T
 
 
 class _Pool:
-    """Downloads files with a shared session, a parallelism bound and a progress tracker."""
+    """Downloads files with a shared client, a parallelism bound and a progress tracker."""
 
-    def __init__(self, session: aiohttp.ClientSession, limits: FetchLimits,
+    def __init__(self, client: EgressClient, limits: FetchLimits,
                  tracker: _ProgressTracker):
-        self.session = session
+        self.client = client
         self.limits = limits
         self.tracker = tracker
         self.sem = asyncio.Semaphore(max(1, int(limits.parallel)))
@@ -285,37 +357,54 @@ class _Pool:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _cleanup_stale_parts(dest)
         st = _FileState(url, dest, cached, dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
-        last_status: int | None = None
-        last_reason = ""
-        attempts = max(0, int(limits.retries)) + 1
+        shown = public_url(url)
         try:
-            for attempt in range(attempts):
-                retry_after = None
-                try:
-                    async with self.sem:
-                        return await self._attempt(st, headers_out)
-                except _Fatal as f:
-                    raise f.err from None
-                except _Retryable as r:
-                    last_status = r.status if r.status is not None else last_status
-                    last_reason = r.reason
-                    retry_after = r.retry_after
-                except _NETWORK_ERRORS as e:
-                    last_reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-                except OSError as e:              # local disk trouble is not retried
-                    raise AssetUnreachable(f"cannot write {dest}: {e}", url) from e
-                st.have = st.part.stat().st_size if st.part.exists() else 0
-                if attempt + 1 < attempts:
-                    await asyncio.sleep(_backoff_delay(attempt, limits, retry_after))
-            raise AssetUnreachable(
-                f"download failed after {attempts} attempts ({last_reason})", url, last_status)
+            async with asyncio.timeout(None) as deadline:    # armed when the first attempt starts
+                return await self._attempts(st, headers_out, shown, deadline)
+        except TimeoutError:
+            if deadline.expired():
+                raise AssetUnreachable(f"download did not finish within {limits.deadline_s:g} s",
+                                       shown) from None
+            raise
         finally:
             try:
                 st.part.unlink()
             except OSError:
                 pass
 
-    async def _attempt(self, st: _FileState, headers_out: dict | None) -> Path:
+    async def _attempts(self, st: _FileState, headers_out: dict | None, shown: str,
+                        deadline: asyncio.Timeout) -> Path:
+        limits = self.limits
+        last_status: int | None = None
+        last_reason = ""
+        attempts = max(0, int(limits.retries)) + 1
+        for attempt in range(attempts):
+            retry_after = None
+            try:
+                async with self.sem:
+                    if limits.deadline_s > 0 and deadline.when() is None:   # waiting for a slot is free
+                        deadline.reschedule(asyncio.get_running_loop().time() + limits.deadline_s)
+                    return await self._attempt(st, headers_out, shown)
+            except _Fatal as f:
+                raise f.err from None
+            except BadUrl:
+                raise AssetUnreachable("not a valid URL", shown) from None
+            except _Retryable as r:
+                last_status = r.status if r.status is not None else last_status
+                last_reason = r.reason
+                retry_after = r.retry_after
+            except _NETWORK_ERRORS as e:
+                last_reason = describe_error(e)
+            except OSError as e:              # local disk trouble is not retried
+                raise AssetUnreachable(f"cannot write {st.dest}: {e.strerror or type(e).__name__}",
+                                       shown) from e
+            st.have = st.part.stat().st_size if st.part.exists() else 0
+            if attempt + 1 < attempts:
+                await asyncio.sleep(_backoff_delay(attempt, limits, retry_after))
+        raise AssetUnreachable(
+            f"download failed after {attempts} attempts ({last_reason})", shown, last_status)
+
+    async def _attempt(self, st: _FileState, headers_out: dict | None, shown: str) -> Path:
         limits = self.limits
         tracker = self.tracker
         headers = {"Accept-Encoding": "identity"}
@@ -324,7 +413,7 @@ class _Pool:
             headers["Range"] = f"bytes={st.have}-"
             if st.validator:
                 headers["If-Range"] = st.validator
-        async with self.session.get(st.url, headers=headers, timeout=_timeout(limits)) as resp:
+        async with self.client.request("GET", st.url, headers=headers, timeout=_timeout(limits)) as resp:
             status = resp.status
             if status in RETRY_STATUSES:
                 raise _Retryable(f"HTTP {status}", status, resp.headers.get("Retry-After"))
@@ -333,7 +422,7 @@ class _Pool:
                 raise _Retryable("HTTP 416 on resume", status)
             if status != 200 and not (status == 206 and resume):
                 raise _Fatal(AssetUnreachable(
-                    "file not found" if status == 404 else "unexpected HTTP status", st.url, status))
+                    "file not found" if status == 404 else "unexpected HTTP status", shown, status))
 
             clen = _content_length(resp)
             mtime = _http_mtime(resp)
@@ -356,14 +445,14 @@ class _Pool:
                 if not m or int(m.group(1)) != st.have or (
                         m.group(3) != "*" and int(m.group(3)) != st.total):
                     st.total = None
-                    raise _Retryable(f"unusable Content-Range {cr!r} on resume", status)
+                    raise _Retryable("unusable Content-Range on resume", status)
                 total = st.total
                 offset = st.have
 
             if total is not None and total > limits.max_file_bytes:
                 raise _Fatal(AssetUnreachable(
                     f"file of {total} bytes exceeds the limit of {limits.max_file_bytes} bytes",
-                    st.url, status))
+                    shown, status))
             if offset == 0 and (st.counted_done or st.counted_total):
                 tracker.rewind(st.counted_done, st.counted_total)   # rewritten from scratch
                 st.counted_done = st.counted_total = 0
@@ -376,12 +465,12 @@ class _Pool:
 
             written = offset
             with open(st.part, "ab" if offset else "wb") as fh:
-                async for chunk in resp.content.iter_chunked(_CHUNK):
+                async for chunk in _read_body(resp, limits, shown):
                     written += len(chunk)
                     if written > limits.max_file_bytes:
                         raise _Fatal(AssetUnreachable(
                             f"file exceeds the limit of {limits.max_file_bytes} bytes",
-                            st.url, status))
+                            shown, status))
                     fh.write(chunk)
                     st.counted_done += len(chunk)
                     tracker.add_done(len(chunk))
@@ -408,17 +497,20 @@ async def _gather_all(coros):
         raise
 
 
-class _SessionScope:
-    def __init__(self, session: aiohttp.ClientSession | None, limits: FetchLimits):
-        self.given = session
-        self.limits = limits
-        self.own: aiohttp.ClientSession | None = None
+class _ClientScope:
+    """The given client, or one of our own under ``policy`` (permissive when None)."""
 
-    async def __aenter__(self) -> aiohttp.ClientSession:
+    def __init__(self, client: EgressClient | None, limits: FetchLimits, policy: EgressPolicy | None):
+        self.given = client
+        self.limits = limits
+        self.policy = policy if policy is not None else EgressPolicy.permissive()
+        self.own: EgressClient | None = None
+
+    async def __aenter__(self) -> EgressClient:
         if self.given is not None:
             return self.given
-        connector = aiohttp.TCPConnector(limit=max(8, 2 * int(self.limits.parallel)))
-        self.own = aiohttp.ClientSession(timeout=_timeout(self.limits), connector=connector)
+        self.own = EgressClient(self.policy, limit=max(8, 2 * int(self.limits.parallel)),
+                                timeout=_timeout(self.limits))
         return self.own
 
     async def __aexit__(self, *exc) -> None:
@@ -430,55 +522,71 @@ class _SessionScope:
 # get_draft listing
 # --------------------------------------------------------------------------------------------
 
-async def _get_listing(session: aiohttp.ClientSession, url: str, limits: FetchLimits) -> list[str]:
+async def _get_listing(client: EgressClient, url: str, limits: FetchLimits) -> list[str]:
+    shown = public_url(url)
+    try:
+        async with asyncio.timeout(limits.deadline_s if limits.deadline_s > 0 else None) as deadline:
+            return await _get_listing_attempts(client, url, shown, limits)
+    except TimeoutError:
+        if deadline.expired():
+            raise DraftNotFound(f"get_draft did not answer within {limits.deadline_s:g} s", shown) from None
+        raise
+
+
+async def _get_listing_attempts(client: EgressClient, url: str, shown: str, limits: FetchLimits) -> list[str]:
     attempts = limits.retries + 1
     last_status: int | None = None
     last_reason = ""
     for attempt in range(attempts):
         retry_after = None
         try:
-            async with session.get(url, timeout=_timeout(limits),
-                                   headers={"Accept": "application/json"}) as resp:
+            async with client.request("GET", url, timeout=_timeout(limits),
+                                      headers={"Accept": "application/json"}) as resp:
                 status = resp.status
                 if status == 404:
-                    raise DraftNotFound("draft not found", url, 404)
+                    raise DraftNotFound("draft not found", shown, 404)
                 if status in RETRY_STATUSES:
                     last_status = status
                     last_reason = f"HTTP {status}"
                     retry_after = resp.headers.get("Retry-After")
                 else:
                     if status != 200:
-                        raise DraftNotFound("get_draft answered an unexpected HTTP status", url, status)
+                        raise DraftNotFound("get_draft answered an unexpected HTTP status", shown, status)
                     buf = bytearray()
-                    async for chunk in resp.content.iter_chunked(_CHUNK):
-                        buf += chunk
-                        if len(buf) > _LISTING_MAX_BYTES:
-                            raise DraftNotFound("get_draft answer is too large", url, status)
-                    return _parse_listing(bytes(buf), url)
+                    try:
+                        async for chunk in _read_body(resp, limits, shown, DraftNotFound):
+                            buf += chunk
+                            if len(buf) > _LISTING_MAX_BYTES:
+                                raise DraftNotFound("get_draft answer is too large", shown, status)
+                    except _Fatal as f:
+                        raise f.err from None
+                    return _parse_listing(bytes(buf), shown)
         except DraftNotFound:
             raise
+        except BadUrl:
+            raise DraftNotFound("draft_url is not a valid URL", shown) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-            last_reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            last_reason = describe_error(e)
         if attempt + 1 < attempts:
             await asyncio.sleep(_backoff_delay(attempt, limits, retry_after))
     raise DraftNotFound(f"get_draft unreachable after {attempts} attempts ({last_reason})",
-                        url, last_status)
+                        shown, last_status)
 
 
 def _parse_listing(body: bytes, url: str) -> list[str]:
+    """The ``files`` of a get_draft answer. Errors name the URL and our own words only: no
+    text of the answer (which may come from an internal page) is ever quoted."""
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
-        snippet = body[:80].decode("utf-8", "replace")
-        raise DraftNotFound(f"get_draft answer is not JSON (starts with {snippet!r})", url, 200) from None
+        raise DraftNotFound("get_draft answer is not JSON", url, 200) from None
     if not isinstance(data, dict):
         raise DraftNotFound("get_draft answer is not a JSON object", url, 200)
     code = data.get("code")
     if code != 0:
-        msg = data.get("message")
-        err = DraftNotFound(f"get_draft answered code {code!r}" + (f" ({msg})" if msg else ""), url)
-        err.api_code = code          # extra context (the business code of capcut-mate)
-        err.api_message = msg
+        shown_code = code if isinstance(code, int) and not isinstance(code, bool) else "(not a number)"
+        err = DraftNotFound(f"get_draft answered code {shown_code}", url)
+        err.api_code = code if isinstance(code, int) else None   # the business code of capcut-mate
         raise err
     files = data.get("files")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
@@ -491,36 +599,41 @@ def _parse_listing(body: bytes, url: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = FetchLimits(),
-                      session: aiohttp.ClientSession | None = None,
+                      policy: EgressPolicy | None = None, client: EgressClient | None = None,
                       progress: Progress | None = None) -> LocalDraft:
-    """Make the draft available locally and say where it is (see the module docstring)."""
+    """Make the draft available locally and say where it is (see the module docstring).
+
+    ``policy``: what the requests may reach (default permissive); ``client``: an
+    :class:`EgressClient` to use instead of a new one (its policy applies)."""
     source = str(source)
     src = _clean(source)
     if not _is_http(src):
         return local_draft(src)
 
+    shown = public_url(src)
     draft_id = draft_id_from_url(src)
     if draft_id is None:
-        raise DraftNotFound("draft_url has no draft_id query parameter", src)
+        raise DraftNotFound("draft_url has no draft_id query parameter", shown)
     if not _SAFE_ID_RE.match(draft_id) or len(draft_id) > 128:
-        raise DraftNotFound(f"draft_id {draft_id!r} is not a valid folder name", src)
+        raise DraftNotFound("draft_id is not a valid folder name", shown)
 
     folder = Path(cache_dir).expanduser().absolute() / draft_id
-    async with _SessionScope(session, limits) as sess:
+    async with _ClientScope(client, limits, policy) as sess:
         files = await _get_listing(sess, src, limits)
 
         plan: dict[str, str] = {}            # rel path -> URL (first listing wins)
         for f in files:
             f = _clean(f)
             if not _is_http(f):
-                raise AssetUnreachable("listed file is not an http(s) URL", f)
+                raise AssetUnreachable("listed file is not an http(s) URL", public_url(f))
             rel = _rel_path_for(f, draft_id)
             if rel is None:
-                raise AssetUnreachable("refusing listed file whose path escapes the draft folder", f)
+                raise AssetUnreachable("refusing listed file whose path escapes the draft folder",
+                                       public_url(f))
             plan.setdefault(rel, f)
         has_content = CONTENT_NAME in plan
         if not has_content and INFO_NAME not in plan:
-            raise DraftNotFound(f"get_draft lists no {CONTENT_NAME} or {INFO_NAME}", src)
+            raise DraftNotFound(f"get_draft lists no {CONTENT_NAME} or {INFO_NAME}", shown)
         if has_content:
             plan.pop(INFO_NAME, None)
 
@@ -531,7 +644,7 @@ async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = Fet
                 (folder / rel).resolve().relative_to(root)
             except ValueError:
                 raise AssetUnreachable(
-                    "refusing listed file whose path escapes the draft folder", url) from None
+                    "refusing listed file whose path escapes the draft folder", public_url(url)) from None
 
         tracker = _ProgressTracker(progress)
         pool = _Pool(sess, limits, tracker)
@@ -648,7 +761,7 @@ def _material_ext(head: bytes, headers: Mapping[str, str], url: str) -> str:
 
 async def fetch_materials(local: LocalDraft, urls: Iterable[str], *,
                           limits: FetchLimits = FetchLimits(),
-                          session: aiohttp.ClientSession | None = None,
+                          policy: EgressPolicy | None = None, client: EgressClient | None = None,
                           progress: Progress | None = None,
                           kinds: Mapping[str, str] | None = None) -> dict[str, Path]:
     """Download http(s) material URLs into ``<folder>/assets/<kind>/<sha1(url)><ext>``.
@@ -657,7 +770,8 @@ async def fetch_materials(local: LocalDraft, urls: Iterable[str], *,
     ``kind`` comes from ``kinds[url]`` when given (``video``/``photo``/``audio`` or the folder
     names), else from the sniffed type. A file already present for that URL with the size the
     server announces is reused. Returns ``{url as given: local path}``; non-http(s) entries
-    are ignored. Errors: :class:`AssetUnreachable` naming the URL.
+    are ignored. Errors: :class:`AssetUnreachable` naming the URL, ``UrlForbidden`` when
+    ``policy`` (default permissive) refuses one.
     """
     wanted: dict[str, str] = {}          # url as given -> cleaned url
     for u in urls:
@@ -671,7 +785,7 @@ async def fetch_materials(local: LocalDraft, urls: Iterable[str], *,
     tracker = _ProgressTracker(progress)
     results: dict[str, Path] = {}
 
-    async with _SessionScope(session, limits) as sess:
+    async with _ClientScope(client, limits, policy) as sess:
         pool = _Pool(sess, limits, tracker)
 
         async def one(clean_url: str, hint: str | None) -> Path:

@@ -53,6 +53,8 @@ class RenderOptions:
     threads: int = 0                    # encoder/decoder threads (0 = auto)
     max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS
     sticker_table: object = None        # {resource_id: image path/URL} or a JSON file of it (stickers)
+    egress: object = None               # compositor.egress.EgressPolicy of every download (None = permissive)
+    fetch_limits: object = None         # compositor.fetch.FetchLimits of every download (None = defaults)
 
     def output(self) -> OutputOptions:
         return OutputOptions(width=self.width, height=self.height, fps=self.fps,
@@ -218,11 +220,12 @@ def _cancel_check(cancel) -> Callable[[], bool]:
     return cancel
 
 
-def _locate(source: str | os.PathLike, cache_dir: Path | None) -> LocalDraft:
+def _locate(source: str | os.PathLike, cache_dir: Path | None, options: "RenderOptions") -> LocalDraft:
     text = str(source).strip()
     if text[:7].lower() == "http://" or text[:8].lower() == "https://":
-        from .fetch import fetch_draft_sync  # the HTTP client is only loaded for URLs
-        return fetch_draft_sync(text, cache_dir or default_cache_dir())
+        from .fetch import FetchLimits, fetch_draft_sync  # the HTTP client is only loaded for URLs
+        return fetch_draft_sync(text, cache_dir or default_cache_dir(), policy=options.egress,
+                                limits=options.fetch_limits or FetchLimits())
     return local_draft(text)
 
 
@@ -232,7 +235,8 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
     ``text_engine``: a :class:`compositor.text.TextEngine` to reuse (font/glyph caches)."""
     draft = load_draft(local.content_path)
     catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels,
-                            sticker_table=options.sticker_table)
+                            sticker_table=options.sticker_table, egress=options.egress,
+                            fetch_limits=options.fetch_limits)
     timeline = resolve(draft, catalog.facts, options.output(), text_engine=text_engine)
     return DraftSession(local, draft, catalog, timeline, options)
 
@@ -240,7 +244,7 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
 def open_draft(source: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
                cache_dir: Path | None = None, text_engine=None) -> DraftSession:
     """Fetch (if a URL), parse, probe and resolve a draft; nothing is rendered yet."""
-    return open_local(_locate(source, cache_dir), options, text_engine=text_engine)
+    return open_local(_locate(source, cache_dir, options), options, text_engine=text_engine)
 
 
 def render(source: str | os.PathLike, output: str | os.PathLike, options: RenderOptions = RenderOptions(), *,

@@ -23,8 +23,9 @@ import time
 import uuid
 from typing import AsyncIterator
 
-import aiohttp
 from aiohttp import web
+
+from compositor.egress_client import EgressClient
 
 from compositor.errors import CompositorError
 
@@ -35,6 +36,7 @@ from .errors import ApiError, error_response, from_compositor, http_exception_as
 from .jobs.sqlite import SqliteJobStore
 from .metrics import Metrics
 from .settings import Settings
+from .egress import egress_policy
 from .state import (BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE,
                     WEBHOOKS)
 from .storage import LocalStorage
@@ -50,6 +52,10 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.public_base_url and settings.host in ("0.0.0.0", "::", ""):
         log.warning("listening on %s without --public-base-url: video_url links will name %s, which clients "
                     "cannot reach", settings.host, settings.base_url)
+    egress_policy(settings)                 # a bad --url-allowlist entry fails here (ValueError)
+    if settings.allow_private_networks:
+        log.warning("--allow-private-networks: drafts, materials and webhooks may reach loopback and private "
+                    "addresses (only for services reachable from trusted networks)")
     cors = Cors(settings.cors_origins) if settings.cors_origins else None
     middlewares = [auth.strip_key_prefix, _middleware, *([cors.preflight] if cors else []), require_json_body,
                    auth.authenticate]
@@ -159,8 +165,8 @@ async def _job_store(app: web.Application) -> AsyncIterator[None]:
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    connector = aiohttp.TCPConnector(limit=256, limit_per_host=64, ttl_dns_cache=60)
-    session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "draft-renderer/0.1"})
+    session = EgressClient(egress_policy(settings), limit=256, limit_per_host=64, ttl_dns_cache=60,
+                           headers={"User-Agent": "draft-renderer/0.1"})       # the server's egress policy
     app[HTTP] = session
     checker = app[CHECKER] = DraftChecker(session, settings)
     store = app[STORE]

@@ -1,11 +1,15 @@
 """What the service checks about a draft before and while rendering it.
 
 * :func:`validate_draft_url` / :func:`validate_callback_url`: the shape of URLs in requests
-  (http(s), a ``draft_id``, the optional host allowlist).
+  (http(s), a ``draft_id``) and the egress policy's verdict on what needs no DNS (a literal
+  loopback/private/… address is ``400 URL_FORBIDDEN``).
 * :class:`DraftChecker`: the submission check of a ``draft_url`` — GET get_draft (404 or
   ``code != 0`` → not found), GET its ``draft_content.json``, hash it (gen_video's idempotency)
-  and refuse an empty or malformed draft. Network trouble is not a verdict: the job is
-  accepted and the worker reports what it finds.
+  and refuse an empty or malformed draft. Every request goes through the server's
+  :class:`~compositor.egress_client.EgressClient`, so a refused URL or redirect hop is
+  ``URL_FORBIDDEN``; :meth:`DraftChecker.preflight` resolves a URL's host at submission.
+  Network trouble is not a verdict: the job is accepted and the worker reports what it finds.
+  No error quotes what a remote server answered.
 * :func:`check_inline_draft`: an inline draft of ``POST /v1/renders``.
 * :func:`check_material_paths`: the rule that keeps a remote caller from reading server files —
   every media path a draft uses must resolve to an http(s) URL or to a file inside the draft
@@ -26,10 +30,13 @@ import msgspec
 
 from compositor import compound
 from compositor.draft import Draft, parse_draft
-from compositor.errors import AssetUnreachable, DraftEmpty, DraftError
+from compositor.egress import public_url
+from compositor.egress_client import BadUrl, EgressClient, describe_error
+from compositor.errors import AssetUnreachable, DraftEmpty, DraftError, UrlForbidden
 from compositor.resolve import check_not_empty
 from compositor.fetch import LocalDraft, draft_id_from_url
 
+from .egress import egress_policy
 from .errors import ApiError, from_compositor
 from .settings import Settings
 
@@ -46,19 +53,6 @@ def content_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _host_allowed(url: str, allowlist: tuple[str, ...]) -> bool:
-    if not allowlist:
-        return True
-    u = urlsplit(url)
-    host = (u.hostname or "").lower()
-    try:
-        port = u.port
-    except ValueError:
-        return False
-    hostport = f"{host}:{port}" if port else host
-    return host in allowlist or hostport in allowlist
-
-
 def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.draft_url",
                        missing_id_capcut_code: int | None = 2001) -> tuple[str, str]:
     """Return ``(url, draft_id)`` or raise 400 VALIDATION_ERROR naming ``path``."""
@@ -69,16 +63,17 @@ def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.dr
         if settings.allow_local_paths and os.path.isabs(clean):
             return clean, os.path.basename(clean.rstrip("/")) or "local"
         raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
-    _check_url_host(clean, settings, path)
+    _check_url_shape(clean, path)
     draft_id = draft_id_from_url(clean)
     if not draft_id:
         raise ApiError("VALIDATION_ERROR", f"{path}: the URL carries no draft_id query parameter", path=path,
                        capcut_code=missing_id_capcut_code)
+    _check_url_policy(clean, settings, path)
     return clean, draft_id
 
 
-def _check_url_host(clean: str, settings: Settings, path: str) -> None:
-    """An http(s) URL must parse, name a host, and that host must be allowed here."""
+def _check_url_shape(clean: str, path: str) -> None:
+    """An http(s) URL must parse and name a host."""
     try:
         parts = urlsplit(clean)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -86,8 +81,23 @@ def _check_url_host(clean: str, settings: Settings, path: str) -> None:
         raise ApiError("VALIDATION_ERROR", f"{path}: not a valid URL", path=path) from None
     if not parts.hostname:
         raise ApiError("VALIDATION_ERROR", f"{path}: the URL has no host", path=path)
-    if not _host_allowed(clean, settings.url_allowlist):
-        raise ApiError("VALIDATION_ERROR", f"{path}: host {parts.netloc} is not allowed on this server", path=path)
+
+
+def _check_url_policy(clean: str, settings: Settings, path: str) -> None:
+    """The egress policy's verdict on what needs no DNS (scheme, a literal address); names are
+    resolved by :meth:`DraftChecker.preflight` and again at connection time."""
+    try:
+        egress_policy(settings).target(clean)
+    except UrlForbidden as exc:
+        raise forbidden(exc, path) from None
+    except ValueError:
+        raise ApiError("VALIDATION_ERROR", f"{path}: not a valid URL", path=path) from None
+
+
+def forbidden(exc: UrlForbidden, path: str | None = None) -> ApiError:
+    """A refused URL as ``400 URL_FORBIDDEN`` (naming the host and the setting that allows it)."""
+    details = f"{path}: {exc.message}" if path else exc.message
+    return ApiError("URL_FORBIDDEN", details, path=path, context={"url": exc.url, "host": exc.host})
 
 
 def validate_callback_url(url: str | None, settings: Settings, *, path: str = "$.callback_url") -> str | None:
@@ -96,7 +106,8 @@ def validate_callback_url(url: str | None, settings: Settings, *, path: str = "$
     clean = url.strip()
     if not _is_http(clean):
         raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
-    _check_url_host(clean, settings, path)
+    _check_url_shape(clean, path)
+    _check_url_policy(clean, settings, path)
     return clean
 
 
@@ -196,21 +207,39 @@ class CheckOutcome:
 class DraftChecker:
     """GET get_draft + draft_content.json with a short timeout (see the module docstring)."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings):
-        self.session = session
+    def __init__(self, client: EgressClient, settings: Settings):
+        self.client = client
         self.timeout = aiohttp.ClientTimeout(total=settings.submit_check_timeout_s)
-        #: with a host allowlist, a redirect must not lead the check elsewhere
-        self.follow_redirects = not settings.url_allowlist
+        self.sync = settings.submit_check == "sync"
+
+    async def preflight(self, url: str, path: str, *, draft_url: bool = False) -> None:
+        """Resolve the host of ``url`` now and refuse it (400 URL_FORBIDDEN naming ``path``)
+        when the egress policy would; DNS trouble is not a verdict. ``draft_url``: skipped
+        when the synchronous check will fetch it anyway (through the same policy)."""
+        if (draft_url and self.sync) or not url.lower().startswith(("http://", "https://")):
+            return
+        try:
+            await self.client.preflight(url)
+        except UrlForbidden as exc:
+            raise forbidden(exc, path) from None
+        except BadUrl:
+            raise ApiError("VALIDATION_ERROR", f"{path}: not a valid URL", path=path) from None
 
     async def check(self, url: str, *, not_found_code: str = "INVALID_DRAFT_URL") -> CheckOutcome:
         try:
             return await self._check(url, not_found_code)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
-            return CheckOutcome("unknown", reason=f"{type(exc).__name__}: {exc}")
+        except UrlForbidden as exc:
+            raise forbidden(exc, "$.draft_url") from None
+        except BadUrl:
+            raise ApiError(not_found_code, "get_draft lists a URL that is not valid",
+                           context={"url": public_url(url)}) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            return CheckOutcome("unknown", reason=describe_error(exc))
+        except ValueError as exc:
+            return CheckOutcome("unknown", reason=str(exc))
 
     async def _read(self, url: str, headers: dict | None = None) -> tuple[int, bytes]:
-        async with self.session.get(url, timeout=self.timeout, headers=headers,
-                                    allow_redirects=self.follow_redirects) as resp:
+        async with self.client.request("GET", url, timeout=self.timeout, headers=headers) as resp:
             if resp.status != 200:
                 return resp.status, b""
             if resp.content_length is not None and resp.content_length > MAX_CONTENT_BYTES:
@@ -226,25 +255,27 @@ class DraftChecker:
 
     async def _check(self, url: str, not_found_code: str) -> CheckOutcome:
         status, body = await self._read(url, {"Accept": "application/json"})
+        shown = public_url(url)
         if status == 404:
-            raise ApiError(not_found_code, "get_draft answered HTTP 404", context={"url": url, "status": 404})
+            raise ApiError(not_found_code, "get_draft answered HTTP 404", context={"url": shown, "status": 404})
         if status != 200:
             return CheckOutcome("unknown", reason=f"get_draft answered HTTP {status}")
         try:
             listing = msgspec.json.decode(body)
         except msgspec.DecodeError:
-            raise ApiError(not_found_code, "get_draft did not answer JSON", context={"url": url}) from None
+            raise ApiError(not_found_code, "get_draft did not answer JSON", context={"url": shown}) from None
         if not isinstance(listing, dict) or listing.get("code") != 0:
+            # only the business code, never the answer's text (it may come from an internal page)
             code = listing.get("code") if isinstance(listing, dict) else None
-            msg = listing.get("message") if isinstance(listing, dict) else None
-            raise ApiError(not_found_code, f"get_draft answered code {code!r}" + (f" ({msg})" if msg else ""),
-                           context={"url": url, "api_code": code})
+            code = code if isinstance(code, int) and not isinstance(code, bool) else None
+            raise ApiError(not_found_code, f"get_draft answered code {code if code is not None else '(none)'}",
+                           context={"url": shown, "api_code": code})
         files = listing.get("files")
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise ApiError(not_found_code, "get_draft answer has no list of files", context={"url": url})
+            raise ApiError(not_found_code, "get_draft answer has no list of files", context={"url": shown})
         content_url = _pick_content(files)
         if content_url is None:
-            raise ApiError(not_found_code, "get_draft lists no draft_content.json", context={"url": url})
+            raise ApiError(not_found_code, "get_draft lists no draft_content.json", context={"url": shown})
         status, raw = await self._read(content_url)
         if status != 200:
             return CheckOutcome("unknown", reason=f"draft_content.json answered HTTP {status}")
@@ -295,7 +326,7 @@ class BackgroundChecks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-__all__ = ["validate_draft_url", "validate_callback_url", "DraftChecker", "CheckOutcome", "BackgroundChecks",
+__all__ = ["validate_draft_url", "validate_callback_url", "forbidden", "DraftChecker", "CheckOutcome", "BackgroundChecks",
            "check_inline_draft", "check_material_paths", "ConfinedDraft", "parse_checked", "is_empty",
            "content_hash",
            "used_materials"]

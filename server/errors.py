@@ -45,6 +45,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "DRAFT_ENCRYPTED": ErrorSpec(422, 2001, "草稿已加密，无法读取", "The draft is encrypted"),
     "ASSET_UNREACHABLE": ErrorSpec(400, 2005, "素材无法访问", "A material cannot be downloaded"),
     "ASSET_DECODE_FAILED": ErrorSpec(400, 2005, "素材无法解码", "A material cannot be decoded"),
+    "URL_FORBIDDEN": ErrorSpec(400, 1001, "URL 不允许访问", "The URL is not allowed on this server"),
     "RENDER_FAILED": ErrorSpec(500, 9998, "视频渲染失败", "Video rendering failed"),
     "AUDIO_FAILED": ErrorSpec(500, 9998, "音频处理失败", "Audio processing failed"),
     "ENCODE_FAILED": ErrorSpec(500, 9998, "编码失败", "Video encoding failed"),
@@ -68,7 +69,7 @@ SUCCESS = {"zh": "成功", "en": "Success"}
 #: job error codes a failed render may carry (the compositor's plus the service's own)
 JOB_ERROR_CODES = ("DRAFT_NOT_FOUND", "DRAFT_INVALID", "DRAFT_EMPTY", "DRAFT_ENCRYPTED", "ASSET_UNREACHABLE",
                    "ASSET_DECODE_FAILED", "RENDER_FAILED", "AUDIO_FAILED", "ENCODE_FAILED",
-                   "RENDER_TIMEOUT", "CANCELLED", "VALIDATION_ERROR", "INVALID_DRAFT_URL")
+                   "RENDER_TIMEOUT", "CANCELLED", "VALIDATION_ERROR", "INVALID_DRAFT_URL", "URL_FORBIDDEN")
 
 
 class ErrorInfo(msgspec.Struct, omit_defaults=True):

@@ -75,6 +75,7 @@ async def gen_video(request: web.Request) -> web.Response:
     check_api_key(body.apiKey, app[GATE].keyring.configured)
     caller = principal_of(request)
     url, draft_id = validate_draft_url(body.draft_url, settings)
+    await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
     key = idem_key(body.draft_url)
     spec = capcut_spec(settings)
 

@@ -90,6 +90,8 @@ async def create_render(request: web.Request) -> web.Response:
         raise ApiError("VALIDATION_ERROR", "$.draft_url: give exactly one of draft_url and draft", path="$.draft_url")
     spec = spec_from_output(body.output, settings)
     callback = validate_callback_url(body.callback_url, settings)
+    if callback:
+        await app[CHECKER].preflight(callback, "$.callback_url")   # egress policy: 400 URL_FORBIDDEN
 
     key_header = request.headers.get("Idempotency-Key")
     idem = None
@@ -105,6 +107,7 @@ async def create_render(request: web.Request) -> web.Response:
     pending_check = False
     if body.draft_url is not None:
         url, draft_id = validate_draft_url(body.draft_url, settings)
+        await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
         chash = None
         if settings.submit_check == "sync" and url.lower().startswith(("http://", "https://")):
             chash = (await app[CHECKER].check(url, not_found_code="DRAFT_NOT_FOUND")).content_hash

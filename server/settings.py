@@ -62,8 +62,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: fails the job within seconds) or "off" (the worker finds out)
     submit_check: Literal["sync", "async", "off"] = "sync"
     submit_check_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 3.0
-    #: hosts (``host`` or ``host:port``) draft_url / callback_url may name; empty = any host
+    # -- egress (compositor/egress.py; docs/security.md "Egress policy")
+    #: hosts, ``host:port`` pairs, IPs and CIDRs every outbound URL (draft_url, file list, materials,
+    #: stickers, redirects, callback_url) may reach even when they are loopback/private/link-local …
     url_allowlist: tuple[str, ...] = ()
+    #: trusted networks only: outbound URLs may reach any address (no egress policy)
+    allow_private_networks: bool = False
+    #: outbound URLs must name a host on url_allowlist (public hosts are refused too)
+    url_allowlist_only: bool = False
+    #: a downloaded file (all attempts together) must arrive within this many seconds
+    download_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
+    #: a download slower than this over 10 s (after 10 s of grace) fails (0 = no minimum)
+    download_min_bytes_per_s: Annotated[float, msgspec.Meta(ge=0)] = 1024.0
+    # -- end egress
     #: trusted setups only: render local draft folders and material paths outside the draft folder
     allow_local_paths: bool = False
     #: output options of gen_video jobs (None = the draft's canvas size)
@@ -127,9 +138,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if value is not None:
                 values[name] = _from_text(name, value) if isinstance(value, str) else value
         try:
-            return msgspec.convert(values, cls, strict=False)
+            settings = msgspec.convert(values, cls, strict=False)
         except msgspec.ValidationError as exc:
             raise SystemExit(f"invalid setting: {exc}") from None
+        _check_egress(settings)
+        return settings
+
+
+def _check_egress(settings: Settings) -> None:
+    """-- egress: every url_allowlist entry must parse (a host, host:port, IP or CIDR)."""
+    from compositor.egress import EgressPolicy
+    try:
+        EgressPolicy.from_settings(settings.url_allowlist)
+    except ValueError as exc:
+        raise SystemExit(f"invalid setting url_allowlist: {exc}") from None
 
 
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
@@ -176,7 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--submit-check", dest="submit_check", choices=("sync", "async", "off"),
          help="check draft_url at submission: sync (default), async, off")
     flag("--submit-check-timeout", dest="submit_check_timeout_s", type=float)
-    flag("--url-allowlist", dest="url_allowlist", help="comma-separated hosts draft/callback URLs may name")
+    # -- egress
+    flag("--url-allowlist", dest="url_allowlist",
+         help="comma-separated host, host:port, IP or CIDR entries outbound URLs may reach on private addresses")
+    flag("--allow-private-networks", dest="allow_private_networks", action="store_const", const=True,
+         help="TRUSTED networks only: outbound URLs may reach loopback/private/link-local addresses")
+    flag("--url-allowlist-only", dest="url_allowlist_only", action="store_const", const=True,
+         help="outbound URLs must name a host on --url-allowlist (public hosts are refused too)")
+    flag("--download-timeout", dest="download_timeout_s", type=float,
+         help="seconds a downloaded file may take, retries included (default 1800)")
+    flag("--download-min-bytes-per-s", dest="download_min_bytes_per_s", type=float,
+         help="minimum download throughput over a 10 s window (default 1024; 0 = none)")
+    # -- end egress
     flag("--allow-local-paths", dest="allow_local_paths", action="store_const", const=True,
          help="TRUSTED setups only: render local folders and material paths outside the draft")
     flag("--default-width", dest="default_width", type=int, help="gen_video output width")

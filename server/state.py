@@ -1,8 +1,9 @@
 """Typed keys of the application's state (``app[KEY]``); the objects are made in ``server.app``."""
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
+
+from compositor.egress_client import EgressClient
 
 from .drafts import BackgroundChecks, DraftChecker
 from .jobs.base import JobStore
@@ -17,7 +18,7 @@ STORE = web.AppKey("store", JobStore)
 STORAGE = web.AppKey("storage", LocalStorage)
 METRICS = web.AppKey("metrics", Metrics)
 INSTANCE_ID = web.AppKey("instance_id", str)
-HTTP = web.AppKey("http_client", aiohttp.ClientSession)
+HTTP = web.AppKey("http_client", EgressClient)
 CHECKER = web.AppKey("draft_checker", DraftChecker)
 BG_CHECKS = web.AppKey("background_checks", BackgroundChecks)
 POOL = web.AppKey("worker_pool", WorkerPool)

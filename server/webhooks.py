@@ -9,6 +9,10 @@
   ``webhook_retries`` more times; then the job's ``webhook_state`` becomes ``failed``.
 * Durable: the store marks a terminal job with a callback ``pending``; pending deliveries are
   picked up again after a restart.
+* Egress: deliveries go through the server's :class:`~compositor.egress_client.EgressClient`
+  (the address the callback host resolves to is checked and is the one connected to).
+  Redirects are not followed (a 3xx is a failed attempt). A ``callback_url`` the policy
+  refuses is not retried: ``webhook_state`` becomes ``failed`` at once.
 
 Verify on the receiving side::
 
@@ -26,6 +30,9 @@ from typing import Callable
 
 import aiohttp
 
+from compositor.egress_client import BadUrl, EgressClient, describe_error
+from compositor.errors import UrlForbidden
+
 from .jobs.base import JobStore
 from .jobs.model import Job
 from .metrics import Metrics
@@ -41,7 +48,7 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class WebhookSender:
-    def __init__(self, settings: Settings, store: JobStore, session: aiohttp.ClientSession,
+    def __init__(self, settings: Settings, store: JobStore, session: EgressClient,
                  body_of: Callable[[Job], bytes], *, metrics: Metrics | None = None, parallel: int = 8):
         self.settings = settings
         self.store = store
@@ -97,12 +104,17 @@ class WebhookSender:
                 status = None
                 try:
                     async with self.sem:
-                        async with self.session.post(job.callback_url, data=body, headers=headers,
-                                                     timeout=timeout, allow_redirects=False) as resp:
+                        async with self.session.request("POST", job.callback_url, data=body, headers=headers,
+                                                        timeout=timeout, follow_redirects=False) as resp:
                             status = resp.status
-                            await resp.read()
+                except (UrlForbidden, BadUrl) as exc:
+                    log.warning("webhook for job %s refused: %s", job.id,
+                                exc if isinstance(exc, UrlForbidden) else "callback_url is not a valid URL")
+                    self._count("failed")
+                    await self.store.set_webhook_state(job.id, "failed", attempts)
+                    return
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                    log.info("webhook for job %s (attempt %d): %s", job.id, attempts, exc)
+                    log.info("webhook for job %s (attempt %d): %s", job.id, attempts, describe_error(exc))
                 if status is not None and 200 <= status < 300:
                     await self.store.set_webhook_state(job.id, "delivered", attempts)
                     self._count("delivered")

@@ -354,6 +354,7 @@ class WorkerPool:
         return {"log_level": self.settings.log_level}
 
     def job_message(self, job: Job, inline: bytes | None) -> dict:
+        from .egress import egress_spec
         st = self.storage
         return {
             "job_id": job.id,
@@ -366,6 +367,7 @@ class WorkerPool:
             "cache_dir": str(st.cache_dir_for(job.draft_url)) if job.draft_url else None,
             "work_dir": str(st.work_dir(job.id)),
             "allow_local_paths": self.settings.allow_local_paths,
+            "egress": egress_spec(self.settings),           # the server's egress policy and download limits
             "heartbeat_s": max(0.2, self.settings.lease_s / 3),
         }
 
@@ -626,10 +628,12 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     from compositor.pipeline import Progress, RenderOptions, open_local
 
     from .drafts import check_material_paths
+    from .egress import from_egress_spec
     from .storage import write_poster
 
     job_id = spec["job_id"]
     s = spec["spec"]
+    egress, fetch_limits = from_egress_spec(spec["egress"])
 
     def check_cancel() -> None:
         if cancel.is_set():
@@ -649,7 +653,7 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
             cache = Path(spec["cache_dir"])
             lock = _DraftLock(cache / f".{spec['draft_id']}.lock")
             lock.__enter__()
-            local = asyncio.run(_cancellable(fetch_draft(url, cache), cancel))
+            local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel))
             with contextlib.suppress(OSError):
                 os.utime(local.folder)              # "recently used" for the cache sweep
         else:                                       # trusted setups only (allow_local_paths)
@@ -664,7 +668,8 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
         fps = Fraction(s["fps"]) if s.get("fps") else None
         options = RenderOptions(width=s.get("width"), height=s.get("height"), fps=fps,
                                 start_us=s.get("start_us"), end_us=s.get("end_us"), crf=s["crf"],
-                                preset=s["preset"], threads=s.get("threads", 0))
+                                preset=s["preset"], threads=s.get("threads", 0),
+                                egress=egress, fetch_limits=fetch_limits)
         if engines is not None and engines.text_engine is None and any(t.type == "text" for t in draft.tracks):
             from compositor.text import default_engine
             engines.text_engine = default_engine()

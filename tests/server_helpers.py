@@ -196,7 +196,8 @@ class ServerProcess:
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), *self.extra],
+             "--data-dir", str(self.data_dir), "--url-allowlist", "127.0.0.1", "--url-allowlist-only",
+             *self.extra],
             cwd=REPO, env=env, stdout=self._logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -163,7 +163,7 @@ async def test_url_allowlist(make_client, draft_host, clip_path):
     _, url = add_tiny(draft_host, clip_path)
     assert (await post(client, f"{CM}/gen_video", {"draft_url": url}))[0] == 200
     status, data = await post(client, f"{CM}/gen_video", {"draft_url": "http://10.0.0.1/g?draft_id=1"})
-    assert_error(status, data, 400, "VALIDATION_ERROR")
+    assert_error(status, data, 400, "URL_FORBIDDEN")          # classified only: never connected to
 
 
 # -- API keys, languages, envelopes ---------------------------------------------------------------

@@ -3,7 +3,8 @@ documented, every response matching its schema and content type.
 
 The schema is built in-process (pure, no server needed at collection); requests go to a
 ``python -m server`` subprocess that renders nothing (``--concurrency 0``) and may only reach
-the local draft host (``--url-allowlist``), so generated URLs never leave the machine."""
+the local draft host (``--url-allowlist`` with ``--url-allowlist-only``), so generated URLs never
+leave the machine."""
 from __future__ import annotations
 
 import pytest
