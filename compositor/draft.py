@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from .errors import DraftError
+from .jsonguard import find_non_finite, json_depth_error
 
 # -- small value types --------------------------------------------------------------------
 
@@ -318,11 +319,19 @@ _DECODER = msgspec.json.Decoder(Draft, strict=False)
 _AT_PATH = re.compile(r" - at `(?P<path>\$[^`]*)`$")
 
 
-def parse_draft(raw: bytes | str) -> Draft:
+#: default nesting limit of draft JSON (``Limits.max_json_depth``)
+MAX_JSON_DEPTH = 64
+
+
+def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Decode ``draft_content.json`` bytes into a :class:`Draft`.
 
-    Raises :class:`DraftError` with the JSON path of the first bad value.
+    Raises :class:`DraftError` with the JSON path of the first bad value: also for JSON
+    nested deeper than ``max_depth`` and for NaN/±inf numbers.
     """
+    too_deep = json_depth_error(raw, max_depth)
+    if too_deep is not None:
+        raise DraftError(f"JSON nested deeper than {max_depth} levels", too_deep[1])
     try:
         draft = _DECODER.decode(raw)
     except msgspec.ValidationError as exc:
@@ -333,6 +342,9 @@ def parse_draft(raw: bytes | str) -> Draft:
         raise DraftError(message, path) from exc
     except msgspec.DecodeError as exc:
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
+    non_finite = find_non_finite(draft)
+    if non_finite is not None:
+        raise DraftError(f"number must be finite, got {non_finite[1]}", non_finite[0])
     _check(draft)
     return draft
 
@@ -358,7 +370,7 @@ def _check(draft: Draft) -> None:
                 raise DraftError(f"speed must be >= 0, got {seg.speed}", path + ".speed")
 
 
-def load_draft(path) -> Draft:
+def load_draft(path, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Read and parse a ``draft_content.json`` file."""
     with open(path, "rb") as fh:
-        return parse_draft(fh.read())
+        return parse_draft(fh.read(), max_depth=max_depth)

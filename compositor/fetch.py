@@ -43,6 +43,7 @@ from compositor.errors import AssetUnreachable, DraftNotFound
 
 from .draft_source import (_ASSET_KINDS, _WIN_DRIVE_RE, CONTENT_NAME, INFO_NAME, LocalDraft, _clean, _is_http,
                            _looks_like_draft_id, draft_id_from_url, local_draft)
+from .paths import safe_join
 
 __all__ = [
     "FetchLimits",
@@ -505,7 +506,7 @@ async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = Fet
     if not _SAFE_ID_RE.match(draft_id) or len(draft_id) > 128:
         raise DraftNotFound(f"draft_id {draft_id!r} is not a valid folder name", src)
 
-    folder = Path(cache_dir).expanduser().absolute() / draft_id
+    folder = safe_join(Path(cache_dir).expanduser().absolute(), draft_id)
     async with _SessionScope(session, limits) as sess:
         files = await _get_listing(sess, src, limits)
 

@@ -30,6 +30,7 @@ from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
 from .jobs.sqlite import SqliteJobStore
 from .metrics import Metrics
+from .request_limits import check_header_values
 from .settings import Settings
 from .state import (BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE,
                     WEBHOOKS)
@@ -39,14 +40,13 @@ from .worker import WorkerPool
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 32 * 1024 * 1024
-
 
 def create_app(settings: Settings) -> web.Application:
     if not settings.public_base_url and settings.host in ("0.0.0.0", "::", ""):
         log.warning("listening on %s without --public-base-url: video_url links will name %s, which clients "
                     "cannot reach", settings.host, settings.base_url)
-    app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[_middleware],
+                          client_max_size=max(settings.max_body_bytes, settings.max_draft_bytes))
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
@@ -68,6 +68,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     started = time.perf_counter()
     always_200 = app[SETTINGS].capcut_always_200
     try:
+        check_header_values(request)
         resp = await handler(request)
     except ApiError as err:
         resp = error_response(request, err, always_200=always_200)
