@@ -30,7 +30,7 @@ from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
 from .jobs.sqlite import SqliteJobStore
 from .metrics import Metrics
-from .request_limits import check_header_values
+from .request_limits import check_header_values, client_request_id
 from .settings import Settings
 from .state import (BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE,
                     WEBHOOKS)
@@ -87,7 +87,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     route = info.route.resource.canonical if info.route.resource is not None else "unmatched"
     app[METRICS].observe_request(route, resp.status, time.perf_counter() - started)
     if not resp.prepared:
-        resp.headers["X-Request-ID"] = request.headers.get("X-Request-ID") or _request_id(app)
+        resp.headers["X-Request-ID"] = client_request_id(request) or _request_id(app)
     return resp
 
 

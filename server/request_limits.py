@@ -1,7 +1,8 @@
 """Budgets of HTTP requests (pure checks over aiohttp request objects; reads the body).
 
 * :func:`check_header_values`: every header value must be UTF-8 (400 ``VALIDATION_ERROR``
-  naming the header; the value is never echoed).
+  naming the header; the value is never echoed); :func:`client_request_id` is the client's
+  ``X-Request-ID`` only when it is safe to echo.
 * :func:`read_body`: a JSON body up to a byte limit — refused from ``Content-Length`` before
   anything is read, and again on the bytes actually read (413 ``PAYLOAD_TOO_LARGE`` naming the
   limit and the setting).
@@ -22,7 +23,15 @@ from compositor.jsonguard import json_depth_error
 from .errors import ApiError, from_compositor
 from .settings import Settings
 
-__all__ = ["check_header_values", "read_body", "check_depth", "server_limits", "check_output_budgets"]
+__all__ = ["check_header_values", "client_request_id", "read_body", "check_depth", "server_limits", "check_output_budgets"]
+
+
+def client_request_id(request: web.Request) -> str | None:
+    """The client's ``X-Request-ID`` if it is safe to echo (printable ASCII, at most 200 chars)."""
+    value = request.headers.get("X-Request-ID")
+    if value and len(value) <= 200 and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def check_header_values(request: web.Request) -> None:
