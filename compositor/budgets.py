@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from . import timebase
-from .errors import LimitExceeded
+from .errors import DraftError, LimitExceeded
 
 __all__ = ["Limits", "StillBudget", "check_draft", "check_timeline"]
 
@@ -95,7 +95,11 @@ def check_draft(draft, output, limits: Limits) -> None:
     if output.fps is not None:
         check_fps(output.fps, limits)
     else:
-        check_fps(timebase.fps_fraction(draft.fps), limits, json_path="$.fps")
+        try:
+            fps = timebase.fps_fraction(draft.fps)
+        except ValueError:                       # a positive float too small to be a frame rate
+            raise DraftError(f"fps {draft.fps!r} is not a usable frame rate", "$.fps") from None
+        check_fps(fps, limits, json_path="$.fps")
     segments = sum(len(t.segments) for t in draft.tracks)
     if segments > limits.max_segments:
         raise limits.exceeded("max_segments", segments, what="number of segments", json_path="$.tracks")

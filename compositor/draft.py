@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from .errors import DraftError
-from .jsonguard import find_non_finite, json_depth_error
+from .jsonguard import find_non_finite, json_depth_error, may_hold_non_finite
 
 # -- small value types --------------------------------------------------------------------
 
@@ -342,7 +342,7 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
         raise DraftError(message, path) from exc
     except msgspec.DecodeError as exc:
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
-    non_finite = find_non_finite(draft)
+    non_finite = find_non_finite(draft) if may_hold_non_finite(raw) else None
     if non_finite is not None:
         raise DraftError(f"number must be finite, got {non_finite[1]}", non_finite[0])
     _check(draft)

@@ -6,7 +6,9 @@
   it costs about as much as the decode itself; the JSON path of the too-deep value is worked
   out only when the limit is exceeded.
 * :func:`find_non_finite` walks a decoded msgspec Struct tree for NaN/±inf floats (the
-  draft decoder is lenient and turns the strings ``"nan"`` / ``"inf"`` into floats).
+  draft decoder is lenient and turns the strings ``"nan"``, ``"-inf"``, ``"Infinity"`` … into
+  floats; number tokens out of range such as ``1e999`` are refused by msgspec itself).
+  :func:`may_hold_non_finite` is its cheap pre-filter on the raw text: no such string, no walk.
 """
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ import re
 import msgspec
 import numpy as np
 
-__all__ = ["json_depth_error", "find_non_finite"]
+__all__ = ["json_depth_error", "find_non_finite", "may_hold_non_finite"]
 
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},:]', re.S)
+#: a JSON string that a lenient float decoder may read as NaN/±inf ("nan", "-inf", "Infinity" in
+#: any case, letters possibly \u-escaped); it over-matches a little ("tiny"), never under-matches
+_NON_FINITE_TEXT = re.compile(rb'"(?:-|\\u002[dD])?(?:[nNaAiIfFtTyY]|\\u00[0-9A-Fa-f]{2}){3,8}"')
 #: the path of a too-deep value is worked out from at most this many bytes before it
 _PATH_SCAN_BYTES = 8 * 1024 * 1024
 
@@ -47,15 +52,19 @@ def json_depth_error(raw: bytes | str, limit: int) -> tuple[int, str] | None:
 def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
     """Positions of the ``"`` that open or close strings (not preceded by an odd run of ``\\``)."""
     quotes = np.flatnonzero(buf == 0x22)
+    if len(quotes) == 0:
+        return quotes
     run = np.zeros(len(quotes), dtype=np.int64)        # backslashes right before each quote
-    live = np.arange(len(quotes))
+    live = np.flatnonzero(buf[np.maximum(quotes - 1, 0)] == 0x5C)
+    live = live[quotes[live] >= 1]
+    if len(live) == 0:
+        return quotes
     back = 1
     while len(live):
-        at = quotes[live] - back
-        live = live[at >= 0]
-        live = live[buf[quotes[live] - back] == 0x5C]
         run[live] += 1
         back += 1
+        live = live[quotes[live] - back >= 0]
+        live = live[buf[quotes[live] - back] == 0x5C]
     return quotes[run % 2 == 0]
 
 
@@ -98,6 +107,13 @@ def _render(stack: list[list]) -> str:
         elif key is not None:
             out += f".{key}"
     return out
+
+
+def may_hold_non_finite(raw: bytes | str) -> bool:
+    """False when no string of ``raw`` can decode to a non-finite float (then skip the walk)."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    return _NON_FINITE_TEXT.search(raw) is not None
 
 
 def find_non_finite(obj, path: str = "$") -> tuple[str, float] | None:

@@ -66,6 +66,9 @@ def test_fps_numbers_and_fraction_strings_alike(fps):
 def test_draft_fps_and_limits_that_pass():
     raises_limit(lambda: check_draft(parse(one_clip(fps=1000)), OutputOptions(), Limits()), "max_fps")
     check_draft(parse(one_clip(fps=120)), OutputOptions(fps="120/1"), Limits())
+    with pytest.raises(DraftError) as info:            # positive, but no usable frame rate
+        check_draft(parse(one_clip(fps=1e-300)), OutputOptions(), Limits())
+    assert info.value.json_path == "$.fps"
 
 
 def test_segment_count():
@@ -116,7 +119,7 @@ def test_still_budget_per_image_and_total():
 
 # -- JSON guards at parse time ------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ['"nan"', '"inf"', '"-Infinity"', "1e999", "-1e400"])
+@pytest.mark.parametrize("value", ['"nan"', '"inf"', '"-Infinity"', '"-NaN"', r'"\u006eaN"', "1e999", "-1e400"])
 def test_non_finite_numbers_are_draft_invalid_with_their_path(value):
     raw = json.dumps(one_clip()).replace('"scale": {"x": 1.0', f'"scale": {{"x": {value}')
     with pytest.raises(DraftError) as info:
