@@ -28,7 +28,9 @@ __all__ = ["Limits", "StillBudget", "check_draft", "check_timeline"]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Budgets of one render (defaults: a 2-hour 4K-square job at up to 120 fps)."""
+    """Budgets of one render. Defaults: frames up to 4096 px a side, 120 fps, 2 hours and
+    432,000 frames (2 hours at 60 fps), 5,000 segments, 100 M pixels a still and 1 G pixels of
+    stills in all, speeds 0.1x to 100x, JSON nested 64 deep."""
 
     #: each side of the draft canvas and of the output frame, pixels
     max_side_px: int = 4096
