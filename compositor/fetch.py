@@ -469,7 +469,7 @@ async def _get_listing(session: aiohttp.ClientSession, url: str, limits: FetchLi
 def _parse_listing(body: bytes, url: str) -> list[str]:
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         snippet = body[:80].decode("utf-8", "replace")
         raise DraftNotFound(f"get_draft answer is not JSON (starts with {snippet!r})", url, 200) from None
     if not isinstance(data, dict):

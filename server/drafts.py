@@ -29,6 +29,7 @@ from compositor.draft import MAX_JSON_DEPTH, Draft, parse_draft
 from compositor.errors import AssetUnreachable, DraftEmpty, DraftError
 from compositor.resolve import check_not_empty
 from compositor.fetch import LocalDraft, draft_id_from_url
+from compositor.jsonguard import json_depth_error
 from compositor.paths import MAX_DRAFT_ID_CHARS, is_inside, is_valid_draft_id
 
 from .errors import ApiError, from_compositor
@@ -240,6 +241,8 @@ class DraftChecker:
             raise ApiError(not_found_code, "get_draft answered HTTP 404", context={"url": url, "status": 404})
         if status != 200:
             return CheckOutcome("unknown", reason=f"get_draft answered HTTP {status}")
+        if json_depth_error(body, self.max_depth) is not None:
+            raise ApiError(not_found_code, "get_draft answered JSON nested too deeply", context={"url": url})
         try:
             listing = msgspec.json.decode(body)
         except msgspec.DecodeError:

@@ -261,3 +261,37 @@ async def test_non_utf8_header_values_are_a_400(make_client):
     assert head.startswith(b"HTTP/1.1 400") and b"X-Request-ID" in body and b"\xff" not in answer
     ok = await c.get("/healthz", headers={"X-Note": "中文"})
     assert ok.status == 200
+
+
+# -- deeply nested JSON from elsewhere: get_draft answers, text contents --------------------------
+
+def test_deep_text_content_is_plain_text_not_a_recursion_error():
+    from compositor.text.content import parse_content
+    deep = "{" + '"a":[' * 100_000
+    assert parse_content(deep).text == deep
+
+
+@pytest.mark.asyncio
+async def test_deep_get_draft_answer_is_not_a_500(aiohttp_server, tmp_path):
+    import aiohttp
+    from aiohttp import web
+
+    from compositor.errors import DraftNotFound
+    from compositor.fetch import fetch_draft
+    from server.drafts import DraftChecker
+    from server.errors import ApiError
+
+    async def get_draft(request):
+        return web.Response(body=b'{"code": 0, "files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                            content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/get_draft", get_draft)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    url = f"http://127.0.0.1:{server.port}/get_draft?draft_id={new_draft_id()}"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ApiError) as info:
+            await DraftChecker(session, Settings()).check(url)
+    assert info.value.code == "INVALID_DRAFT_URL" and "nested too deeply" in info.value.details
+    with pytest.raises(DraftNotFound):                   # the worker's download of the same answer
+        await fetch_draft(url, tmp_path)
