@@ -18,7 +18,7 @@ from compositor.cli import main as cli_main
 from compositor.errors import DraftError, LimitExceeded
 from compositor.resolve import resolve
 from compositor.timeline import OutputOptions
-from fixtures.media import make_image, make_video
+from fixtures.media import make_image
 from server.settings import Settings
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.server_fixtures import make_client, new_draft_id  # noqa: F401 - fixtures
