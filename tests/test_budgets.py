@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-import time
 import zlib
 from fractions import Fraction
 
@@ -208,7 +207,6 @@ async def test_request_budgets(make_client):
     url = f"http://127.0.0.1:9/openapi/capcut-mate/v1/get_draft?draft_id={new_draft_id()}"
     # a body over max_body_bytes is refused from its Content-Length
     huge = json.dumps({"draft_url": url + "&x=" + "a" * (2 * 1024 * 1024)})
-    started = time.perf_counter()
     resp = await c.post(f"{CM}/gen_video", data=huge, headers={"Content-Type": "application/json"})
     err = (await resp.json())["error"]
     assert resp.status == 413 and err["code"] == "PAYLOAD_TOO_LARGE" and "--max-body-bytes" in err["details"]
@@ -220,7 +218,6 @@ async def test_request_budgets(make_client):
         err = (await resp.json())["error"]
         assert resp.status == 400 and err["code"] == "VALIDATION_ERROR", err
         assert err["path"] in ("$.draft_url", "$.callback_url") and "a" * 100 not in err["details"]
-    assert time.perf_counter() - started < 60                  # sanity only: nothing hangs
 
 
 @pytest.mark.asyncio
