@@ -74,10 +74,15 @@ def _fps_text(fps: Fraction) -> str:
     return f"{float(fps):g}" if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator} (≈{float(fps):.6g})"
 
 
+def check_side(value: int, limits: Limits, *, what: str, json_path: str | None = None) -> None:
+    """One side of a frame (``what`` names it, e.g. "output width")."""
+    if value > limits.max_side_px:
+        raise limits.exceeded("max_side_px", value, what=what, json_path=json_path)
+
+
 def check_size(width: int, height: int, limits: Limits, *, what: str, json_path: str | None = None) -> None:
-    for side, value in (("width", width), ("height", height)):
-        if value > limits.max_side_px:
-            raise limits.exceeded("max_side_px", value, what=f"{what} {side}", json_path=json_path)
+    check_side(width, limits, what=f"{what} width", json_path=json_path)
+    check_side(height, limits, what=f"{what} height", json_path=json_path)
 
 
 def check_fps(fps, limits: Limits, *, json_path: str | None = None) -> None:

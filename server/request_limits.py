@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from compositor.budgets import Limits, check_fps, check_size
+from compositor.budgets import Limits, check_fps, check_side
 from compositor.errors import LimitExceeded
 from compositor.jsonguard import json_depth_error
 
@@ -80,8 +80,7 @@ def check_output_budgets(out, settings: Settings, path: str = "$.output") -> Non
         for side in ("width", "height"):
             value = getattr(out, side)
             if value is not None:
-                check_size(value if side == "width" else 0, value if side == "height" else 0, limits,
-                           what="output", json_path=f"{path}.{side}")
+                check_side(value, limits, what=f"output {side}", json_path=f"{path}.{side}")
         if out.fps is not None:
             check_fps(out.fps, limits, json_path=f"{path}.fps")
     except LimitExceeded as exc:
