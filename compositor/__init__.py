@@ -8,13 +8,14 @@ Library API::
 
 Importing the package starts nothing (no threads, no JIT compilation, no network).
 """
+from .budgets import Limits
 from .errors import (AssetUnreachable, AudioError, Cancelled, CompositorError, DraftEmpty, DraftError,
-                     DraftNotFound, EncodeError, MediaError, OptionsError, RenderError)
+                     DraftNotFound, EncodeError, LimitExceeded, MediaError, OptionsError, RenderError)
 from .pipeline import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
 from .warnings import RenderWarning
 
 __all__ = [
     "open_draft", "open_local", "render", "RenderOptions", "RenderResult", "Progress", "DraftSession", "RenderWarning",
     "CompositorError", "DraftError", "DraftEmpty", "DraftNotFound", "AssetUnreachable", "MediaError",
-    "RenderError", "AudioError", "EncodeError", "Cancelled", "OptionsError",
+    "RenderError", "AudioError", "EncodeError", "Cancelled", "OptionsError", "Limits", "LimitExceeded",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import compound
+from .budgets import Limits, StillBudget
 from .draft import Draft
 from .errors import AssetUnreachable
 from .draft_source import LocalDraft
@@ -24,7 +25,6 @@ from .media.probe import MediaInfo, probe_media
 from .media.still import load_still
 from .timeline import MediaFacts
 
-DEFAULT_MAX_STILL_PIXELS = 100_000_000
 
 
 @dataclass
@@ -45,9 +45,12 @@ def still_planes(rgba: np.ndarray) -> Planes:
     return Planes(y, u, v, a, a_half)
 
 
-def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS,
+def build_catalog(draft: Draft, local: LocalDraft, *, limits: Limits = Limits(),
                   workers: int = 4, sticker_table=None, egress=None, fetch_limits=None) -> MediaCatalog:
     """Probe every media file the draft's segments use; decode stills once.
+
+    Stills are charged to a :class:`~compositor.budgets.StillBudget` from their headers,
+    before their pixels are decoded (per image and in total: ``LIMIT_EXCEEDED``).
 
     Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
     loaded when they can be; their facts are keyed by the sticker / canvas material id.
@@ -76,11 +79,17 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
         paths[mid] = (raw, local_path)
 
     unique = sorted({p for _, p in paths.values()})
+    budget = StillBudget(limits)
+
+    def decode_still(path: str) -> Planes:
+        rgba = load_still(path, max_pixels=limits.max_still_pixels,
+                          on_size=lambda w, h: budget.charge(path, w, h))
+        return still_planes(rgba)
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         infos = dict(zip(unique, pool.map(probe_media, unique)))
         still_paths = [p for p in unique if infos[p].kind == "image"]
-        stills = dict(zip(still_paths, pool.map(
-            lambda p: still_planes(load_still(p, max_pixels=max_still_pixels)), still_paths)))
+        stills = dict(zip(still_paths, pool.map(decode_still, still_paths)))
 
     facts: dict[str, MediaFacts] = {}
     for mid, (_, path) in paths.items():
@@ -96,18 +105,19 @@ def build_catalog(draft: Draft, local: LocalDraft, *, max_still_pixels: int = DE
             duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
             has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
     for level in (draft, *compound.nested_drafts(draft)):
-        _add_optional_images(level, local, facts, stills, sticker_table, max_still_pixels, fetch_materials)
+        _add_optional_images(level, local, facts, stills, sticker_table, limits.max_still_pixels, decode_still,
+                             fetch_materials)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
 
 
 def _add_optional_images(draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table,
-                         max_still_pixels: int, fetch_materials) -> None:
+                         max_still_pixels: int, decode_still, fetch_materials) -> None:
     from . import stickers
 
     table = stickers.load_sticker_table(sticker_table)
     loaded = stickers.load_images(
         draft, local, table, max_pixels=max_still_pixels, fetch=fetch_materials,
-        loader=lambda p: still_planes(load_still(p, max_pixels=max_still_pixels)))
+        loader=decode_still)
     for mid, (path, planes) in loaded.items():
         stills[path] = planes
         facts[mid] = MediaFacts(path=path, kind="image", width=planes.width, height=planes.height,

@@ -4,12 +4,15 @@
     python -m compositor probe  <draft_url | folder | draft_content.json> [--json]
 
 Exit status 0 on success; on failure one line ``error CODE: reason`` on stderr and
-status 1 (bad input) or 2 (usage).
+status 1 (bad input) or 2 (usage). Whatever fails — also an unexpected exception or
+MemoryError deep inside a library — is that one line (``error RENDER_FAILED: <type>: <msg>``
+for exceptions that are not the compositor's own); ``--debug`` adds the traceback.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from fractions import Fraction
 from pathlib import Path
 
@@ -41,6 +44,7 @@ def _fps(text: str) -> Fraction:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m compositor",
                                 description="Render JianYing/CapCut drafts (capcut-mate) to MP4.")
+    p.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render", help="render a draft to MP4")
     r.add_argument("source", help="draft_url (capcut-mate get_draft URL), draft folder or draft_content.json")
@@ -64,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--sticker-table", type=Path, help="as for render")
     pr.add_argument("--json", action="store_true",
                     help="print a JSON summary (canvas, fps, duration, tracks, missing materials, warnings)")
+    for cmd in (r, pr):
+        cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="print the traceback of a failure")
     return p
 
 
@@ -149,16 +156,29 @@ def _cmd_probe(args) -> int:
     return 0
 
 
+def _one_line(text: str, limit: int = 2000) -> str:
+    """Messages may quote input: keep them on one line and bounded."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"render": _cmd_render, "probe": _cmd_probe}[args.command](args)
-    except CompositorError as exc:
-        print(f"error {exc.code}: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("error CANCELLED: interrupted", file=sys.stderr)
         return 130
+    except BaseException as exc:  # noqa: BLE001 - every failure is one line (traceback with --debug)
+        if isinstance(exc, SystemExit):
+            raise
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        if isinstance(exc, CompositorError):
+            print(f"error {exc.code}: {_one_line(str(exc))}", file=sys.stderr)
+        else:
+            print(f"error RENDER_FAILED: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

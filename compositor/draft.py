@@ -19,6 +19,7 @@ import msgspec
 from .draft_encryption import looks_encrypted
 from .draft_tolerance import Rejected, convert_tolerant
 from .errors import DraftEncrypted, DraftError
+from .jsonguard import find_non_finite, json_depth_error, may_hold_non_finite
 
 # -- small value types --------------------------------------------------------------------
 
@@ -381,16 +382,24 @@ class CompoundMaterial(msgspec.Struct, frozen=True):
 _JSON = msgspec.json.Decoder()
 
 
-def parse_draft(raw: bytes | str) -> Draft:
+#: default nesting limit of draft JSON (``Limits.max_json_depth``)
+MAX_JSON_DEPTH = 64
+
+
+def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Decode ``draft_content.json`` bytes into a :class:`Draft`.
 
     Cosmetic values of the wrong type (or ``null``) are dropped and default, their paths
     listed in ``Draft.dropped_values`` (:mod:`compositor.draft_tolerance`). Raises
     :class:`DraftEncrypted` for an encrypted file, else :class:`DraftError` with the JSON
-    path of the first structural value that is wrong.
+    path of the first structural value that is wrong: also for JSON nested deeper than
+    ``max_depth`` and for NaN/±inf numbers.
     """
     if isinstance(raw, (bytes, bytearray, memoryview)) and bytes(raw[:3]) == b"\xef\xbb\xbf":
         raw = bytes(raw[3:])                       # a UTF-8 byte order mark (Windows editors)
+    too_deep = json_depth_error(raw, max_depth)
+    if too_deep is not None:
+        raise DraftError(f"JSON nested deeper than {max_depth} levels", too_deep[1])
     try:
         tree = _JSON.decode(raw)
     except msgspec.DecodeError as exc:
@@ -401,6 +410,9 @@ def parse_draft(raw: bytes | str) -> Draft:
         draft, dropped = convert_tolerant(tree, Draft)
     except Rejected as exc:
         raise DraftError(exc.message, exc.path) from exc
+    non_finite = find_non_finite(draft) if may_hold_non_finite(raw) else None
+    if non_finite is not None:
+        raise DraftError(f"number must be finite, got {non_finite[1]}", non_finite[0])
     from .legacy_keyframes import with_legacy_keyframes  # imports this module's types
     draft = with_legacy_keyframes(draft)
     if dropped or draft.dropped_values:            # (a JSON key of that name is not ours)
@@ -430,7 +442,7 @@ def _check(draft: Draft) -> None:
                 raise DraftError(f"speed must be >= 0, got {seg.speed}", path + ".speed")
 
 
-def load_draft(path) -> Draft:
+def load_draft(path, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Read and parse a ``draft_content.json`` file."""
     with open(path, "rb") as fh:
-        return parse_draft(fh.read())
+        return parse_draft(fh.read(), max_depth=max_depth)

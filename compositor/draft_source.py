@@ -70,6 +70,11 @@ class LocalDraft:
             raise AssetUnreachable("material path escapes the draft folder", raw)
         return str(self.folder) if norm == "." else str(self.folder / norm)
 
+    def _may_probe(self, path: str) -> bool:
+        """Whether rule 5 may look at an absolute path on this machine (a confined draft
+        never probes paths outside its folder: no existence oracle)."""
+        return True
+
     def resolve_material(self, raw_path: str) -> str:
         """Map a media path written in the draft to a local file path or an http(s) URL.
 
@@ -80,8 +85,9 @@ class LocalDraft:
         3. contains ``/<draft_id>/`` → the remainder, inside the draft folder (the folder's
            name serves as draft id for local drafts when it looks like one);
         4. relative path → resolved against the draft folder;
-        5. otherwise the absolute path as is — unless it does not exist and
-           ``assets/{videos,images,audios}/<basename>`` exists in the folder.
+        5. otherwise the absolute path as is — unless it does not exist (or may not be
+           looked at, :meth:`_may_probe`) and ``assets/{videos,images,audios}/<basename>``
+           exists in the folder.
         Raises :class:`AssetUnreachable` if a mapped path would escape the folder.
         """
         s = _clean(raw_path)
@@ -107,7 +113,7 @@ class LocalDraft:
         if not p.startswith("/") and not _WIN_DRIVE_RE.match(p):
             return str(self.folder / posixpath.normpath(p))
 
-        if not os.path.exists(p):
+        if not self._may_probe(p) or not os.path.exists(p):
             base = posixpath.basename(p.rstrip("/"))
             if base:
                 for kind in _ASSET_KINDS:

@@ -139,3 +139,34 @@ class OptionsError(CompositorError):
     """Output options are invalid (size, fps, time range...)."""
 
     code = "VALIDATION_ERROR"
+
+
+class LimitExceeded(CompositorError):
+    """A resource budget (:class:`compositor.budgets.Limits`) would be exceeded: ``limit`` is the
+    budget's name, ``value`` what the draft or request asks for, ``bound`` the budget and
+    ``setting`` where an operator changes it. ``json_path`` locates the culprit when known."""
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, limit: str, value, bound, setting: str, *, what: str = "", below: bool = False,
+                 json_path: str | None = None):
+        self.message = (f"{what or limit} is {value}, {'below' if below else 'over'} the limit "
+                        f"{limit} = {bound} (setting {setting})")
+        super().__init__(self.message + (f" (at {json_path})" if json_path else ""))
+        self.limit = limit
+        self.value = value
+        self.bound = bound
+        self.setting = setting
+        self.json_path = json_path
+
+    def detail(self) -> dict:
+        out = {"limit": self.limit, "value": _plain(self.value), "bound": _plain(self.bound),
+               "setting": self.setting}
+        if self.json_path:
+            out["json_path"] = self.json_path
+        return out
+
+
+def _plain(v):
+    """Numbers as JSON-friendly values (Fractions as text)."""
+    return v if isinstance(v, (int, float, str)) else str(v)

@@ -54,6 +54,7 @@ from .egress_client import BadUrl, EgressClient, describe_error
 
 from .draft_source import (_ASSET_KINDS, _WIN_DRIVE_RE, CONTENT_NAME, INFO_NAME, LocalDraft, _clean, _is_http,
                            _looks_like_draft_id, draft_id_from_url, local_draft)
+from .paths import safe_join
 
 __all__ = [
     "FetchLimits",
@@ -578,7 +579,7 @@ def _parse_listing(body: bytes, url: str) -> list[str]:
     text of the answer (which may come from an internal page) is ever quoted."""
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise DraftNotFound("get_draft answer is not JSON", url, 200) from None
     if not isinstance(data, dict):
         raise DraftNotFound("get_draft answer is not a JSON object", url, 200)
@@ -617,7 +618,7 @@ async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = Fet
     if not _SAFE_ID_RE.match(draft_id) or len(draft_id) > 128:
         raise DraftNotFound("draft_id is not a valid folder name", shown)
 
-    folder = Path(cache_dir).expanduser().absolute() / draft_id
+    folder = safe_join(Path(cache_dir).expanduser().absolute(), draft_id)
     async with _ClientScope(client, limits, policy) as sess:
         files = await _get_listing(sess, src, limits)
 

@@ -24,7 +24,8 @@ import av
 import numpy as np
 
 from .audio_mix import AudioMixer
-from .catalog import DEFAULT_MAX_STILL_PIXELS, MediaCatalog, build_catalog
+from .budgets import Limits, check_draft, check_timeline
+from .catalog import MediaCatalog, build_catalog
 from .compose import Compositor
 from .draft import Draft, load_draft
 from .errors import Cancelled, CompositorError, RenderError
@@ -51,7 +52,7 @@ class RenderOptions:
     preset: str = "veryfast"
     audio_bitrate: int = 192_000
     threads: int = 0                    # encoder/decoder threads (0 = auto)
-    max_still_pixels: int = DEFAULT_MAX_STILL_PIXELS
+    limits: Limits = Limits()           # resource budgets, checked before any frame is rendered
     sticker_table: object = None        # {resource_id: image path/URL} or a JSON file of it (stickers)
     egress: object = None               # compositor.egress.EgressPolicy of every download (None = permissive)
     fetch_limits: object = None         # compositor.fetch.FetchLimits of every download (None = defaults)
@@ -233,11 +234,13 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
     """Parse, probe and resolve a draft that is already on disk (see :func:`open_draft`).
 
     ``text_engine``: a :class:`compositor.text.TextEngine` to reuse (font/glyph caches)."""
-    draft = load_draft(local.content_path)
-    catalog = build_catalog(draft, local, max_still_pixels=options.max_still_pixels,
-                            sticker_table=options.sticker_table, egress=options.egress,
-                            fetch_limits=options.fetch_limits)
+    limits = options.limits
+    draft = load_draft(local.content_path, max_depth=limits.max_json_depth)
+    check_draft(draft, options.output(), limits)
+    catalog = build_catalog(draft, local, limits=limits, sticker_table=options.sticker_table,
+                            egress=options.egress, fetch_limits=options.fetch_limits)
     timeline = resolve(draft, catalog.facts, options.output(), text_engine=text_engine)
+    check_timeline(timeline, limits, draft)
     return DraftSession(local, draft, catalog, timeline, options)
 
 

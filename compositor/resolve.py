@@ -84,13 +84,7 @@ def _overlap(a, b) -> bool:
 
 def _output_geometry(draft: Draft, options: OutputOptions) -> tuple[int, int, Affine]:
     cw, ch = draft.canvas_config.width, draft.canvas_config.height
-    w, h = options.width, options.height
-    if w is None and h is None:
-        w, h = cw, ch
-    elif w is None:
-        w = round(cw * h / ch)
-    elif h is None:
-        h = round(ch * w / cw)
+    w, h = options.size_for(cw, ch)
     if w <= 0 or h <= 0 or w > 16384 or h > 16384:
         raise OptionsError(f"output size {w}x{h} is out of range")
     # yuv420p needs even sizes.

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .draft import Draft
-from .errors import CompositorError, DraftError
+from .errors import CompositorError, DraftError, LimitExceeded
 from .geometry import Affine
 from .registry import APPROXIMATED, Entry
 
@@ -122,6 +122,8 @@ def load_images(draft: Draft, local, table: Mapping[str, str], *, max_pixels: in
         if path not in cache:
             try:
                 cache[path] = loader(path)
+            except LimitExceeded:
+                raise                     # a budget ends the render, it does not drop a layer
             except CompositorError:
                 cache[path] = None
         if cache[path] is not None:

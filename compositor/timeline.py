@@ -53,6 +53,18 @@ class OutputOptions:
     start_us: int | None = None
     end_us: int | None = None
 
+    def size_for(self, canvas_w: int, canvas_h: int) -> tuple[int, int]:
+        """The output size asked for (before rounding to even): a missing side follows the
+        canvas's aspect ratio, neither given = the canvas size."""
+        w, h = self.width, self.height
+        if w is None and h is None:
+            return canvas_w, canvas_h
+        if w is None:
+            return round(canvas_w * h / canvas_h), h
+        if h is None:
+            return w, round(canvas_h * w / canvas_w)
+        return w, h
+
 
 @dataclass(frozen=True, slots=True)
 class ClipTransform:

@@ -35,6 +35,7 @@ from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
 from .jobs.sqlite import SqliteJobStore
 from .metrics import Metrics
+from .request_limits import check_header_values, client_request_id
 from .settings import Settings
 from .egress import egress_policy
 from .state import (BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE,
@@ -44,8 +45,6 @@ from .webhooks import WebhookSender
 from .worker import WorkerPool
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 32 * 1024 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -59,7 +58,8 @@ def create_app(settings: Settings) -> web.Application:
     cors = Cors(settings.cors_origins) if settings.cors_origins else None
     middlewares = [auth.strip_key_prefix, _middleware, *([cors.preflight] if cors else []), require_json_body,
                    auth.authenticate]
-    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
+    app = web.Application(middlewares=middlewares,
+                          client_max_size=max(settings.max_body_bytes, settings.max_draft_bytes))
     if cors is not None:
         app.on_response_prepare.append(cors.add_headers)
     app[SETTINGS] = settings
@@ -83,6 +83,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     started = time.perf_counter()
     always_200 = app[SETTINGS].capcut_always_200
     try:
+        check_header_values(request)
         resp = await handler(request)
     except ApiError as err:
         resp = error_response(request, err, always_200=always_200)
@@ -101,7 +102,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     route = info.route.resource.canonical if info.route.resource is not None else "unmatched"
     app[METRICS].observe_request(route, resp.status, time.perf_counter() - started)
     if not resp.prepared:
-        resp.headers["X-Request-ID"] = request.headers.get("X-Request-ID") or _request_id(app)
+        resp.headers["X-Request-ID"] = client_request_id(request) or _request_id(app)
     return resp
 
 

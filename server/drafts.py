@@ -1,8 +1,9 @@
 """What the service checks about a draft before and while rendering it.
 
 * :func:`validate_draft_url` / :func:`validate_callback_url`: the shape of URLs in requests
-  (http(s), a ``draft_id``) and the egress policy's verdict on what needs no DNS (a literal
-  loopback/private/… address is ``400 URL_FORBIDDEN``).
+  (http(s), a ``draft_id`` of capcut-mate's shape — ``compositor.paths.is_valid_draft_id``)
+  and the egress policy's verdict on what needs no DNS (a literal loopback/private/… address
+  is ``400 URL_FORBIDDEN``).
 * :class:`DraftChecker`: the submission check of a ``draft_url`` — GET get_draft (404 or
   ``code != 0`` → not found), GET its ``draft_content.json``, hash it (gen_video's idempotency)
   and refuse an empty or malformed draft. Every request goes through the server's
@@ -29,12 +30,14 @@ import aiohttp
 import msgspec
 
 from compositor import compound
-from compositor.draft import Draft, parse_draft
+from compositor.draft import MAX_JSON_DEPTH, Draft, parse_draft
 from compositor.egress import public_url
 from compositor.egress_client import BadUrl, EgressClient, describe_error
 from compositor.errors import AssetUnreachable, DraftEmpty, DraftError, UrlForbidden
 from compositor.resolve import check_not_empty
 from compositor.fetch import LocalDraft, draft_id_from_url
+from compositor.jsonguard import json_depth_error
+from compositor.paths import MAX_DRAFT_ID_CHARS, is_inside, is_valid_draft_id
 
 from .egress import egress_policy
 from .errors import ApiError, from_compositor
@@ -61,13 +64,17 @@ def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.dr
     clean = url.strip()
     if not _is_http(clean):
         if settings.allow_local_paths and os.path.isabs(clean):
-            return clean, os.path.basename(clean.rstrip("/")) or "local"
+            name = os.path.basename(clean.rstrip("/"))
+            return clean, name if is_valid_draft_id(name) else "local"
         raise ApiError("VALIDATION_ERROR", f"{path}: must be an http(s) URL", path=path)
     _check_url_shape(clean, path)
     draft_id = draft_id_from_url(clean)
     if not draft_id:
         raise ApiError("VALIDATION_ERROR", f"{path}: the URL carries no draft_id query parameter", path=path,
                        capcut_code=missing_id_capcut_code)
+    if not is_valid_draft_id(draft_id):
+        raise ApiError("VALIDATION_ERROR", f"{path}: draft_id must be 1 to {MAX_DRAFT_ID_CHARS} letters, digits, "
+                       "'-' or '_'", path=path)
     _check_url_policy(clean, settings, path)
     return clean, draft_id
 
@@ -120,10 +127,10 @@ def is_empty(draft: Draft) -> bool:
     return False
 
 
-def parse_checked(raw: bytes, *, path_prefix: str = "$") -> Draft:
+def parse_checked(raw: bytes, *, path_prefix: str = "$", max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Parse ``draft_content.json`` bytes; DRAFT_INVALID (with the path) or DRAFT_EMPTY → ApiError."""
     try:
-        draft = parse_draft(raw)
+        draft = parse_draft(raw, max_depth=max_depth)
     except DraftError as exc:
         err = from_compositor(exc)
         if path_prefix != "$" and err.path:
@@ -144,7 +151,7 @@ def used_materials(draft: Draft):
 def check_inline_draft(obj: dict[str, Any], settings: Settings) -> bytes:
     """An inline draft (native API) → its JSON bytes; material paths must be http(s) URLs."""
     raw = msgspec.json.encode(obj)
-    draft = parse_checked(raw, path_prefix="$.draft")
+    draft = parse_checked(raw, path_prefix="$.draft", max_depth=settings.max_json_depth)
     if not settings.allow_local_paths:
         for path, mat in used_materials(draft):
             if not _is_http(mat.path.strip()):
@@ -169,13 +176,14 @@ class ConfinedDraft(LocalDraft):
     def of(cls, local: LocalDraft) -> "ConfinedDraft":
         return cls(local.draft_id, local.folder, local.content_path, local.source)
 
+    def _may_probe(self, path: str) -> bool:
+        return is_inside(path, self.folder)
+
     def resolve_material(self, raw_path: str) -> str:
         resolved = super().resolve_material(raw_path)
         if not resolved or _is_http(resolved):
             return resolved
-        root = os.path.realpath(self.folder)
-        real = os.path.realpath(resolved)
-        if real != root and not real.startswith(root + os.sep):
+        if not is_inside(resolved, self.folder):     # by text first: outside paths are never probed
             raise AssetUnreachable("material path is outside the draft folder (this server renders only "
                                    "files of the downloaded draft and http(s) URLs)", raw_path)
         return resolved
@@ -211,6 +219,7 @@ class DraftChecker:
         self.client = client
         self.timeout = aiohttp.ClientTimeout(total=settings.submit_check_timeout_s)
         self.sync = settings.submit_check == "sync"
+        self.max_depth = settings.max_json_depth
 
     async def preflight(self, url: str, path: str, *, draft_url: bool = False) -> None:
         """Resolve the host of ``url`` now and refuse it (400 URL_FORBIDDEN naming ``path``)
@@ -260,6 +269,8 @@ class DraftChecker:
             raise ApiError(not_found_code, "get_draft answered HTTP 404", context={"url": shown, "status": 404})
         if status != 200:
             return CheckOutcome("unknown", reason=f"get_draft answered HTTP {status}")
+        if json_depth_error(body, self.max_depth) is not None:
+            raise ApiError(not_found_code, "get_draft answered JSON nested too deeply", context={"url": shown})
         try:
             listing = msgspec.json.decode(body)
         except msgspec.DecodeError:
@@ -279,7 +290,7 @@ class DraftChecker:
         status, raw = await self._read(content_url)
         if status != 200:
             return CheckOutcome("unknown", reason=f"draft_content.json answered HTTP {status}")
-        parse_checked(raw)
+        parse_checked(raw, max_depth=self.max_depth)
         return CheckOutcome("ok", content_hash=content_hash(raw))
 
 

@@ -57,6 +57,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "NOT_READY": ErrorSpec(409, 1002, "视频尚未生成", "The video is not ready"),
     "JOB_FINISHED": ErrorSpec(409, 2032, "任务已结束", "The job has already finished"),
     "PAYLOAD_TOO_LARGE": ErrorSpec(413, 1001, "请求体过大", "Request body too large"),
+    "LIMIT_EXCEEDED": ErrorSpec(400, 2004, "超出资源限制", "A resource limit was exceeded"),
     "VIDEO_GENERATION_SUBMIT_FAILED": ErrorSpec(500, 2030, "视频生成任务提交失败",
                                                 "Video generation task submission failed"),
     "INTERNAL_ERROR": ErrorSpec(500, 9998, "系统内部错误", "Internal server error"),
@@ -69,7 +70,8 @@ SUCCESS = {"zh": "成功", "en": "Success"}
 #: job error codes a failed render may carry (the compositor's plus the service's own)
 JOB_ERROR_CODES = ("DRAFT_NOT_FOUND", "DRAFT_INVALID", "DRAFT_EMPTY", "DRAFT_ENCRYPTED", "ASSET_UNREACHABLE",
                    "ASSET_DECODE_FAILED", "RENDER_FAILED", "AUDIO_FAILED", "ENCODE_FAILED",
-                   "RENDER_TIMEOUT", "CANCELLED", "VALIDATION_ERROR", "INVALID_DRAFT_URL", "URL_FORBIDDEN")
+                   "RENDER_TIMEOUT", "CANCELLED", "VALIDATION_ERROR", "INVALID_DRAFT_URL", "URL_FORBIDDEN",
+                   "LIMIT_EXCEEDED")
 
 
 class ErrorInfo(msgspec.Struct, omit_defaults=True):

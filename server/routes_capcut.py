@@ -2,7 +2,7 @@
 
 * ``POST /openapi/capcut-mate/v1/gen_video`` ``{draft_url, apiKey?}`` → 200
   ``{"code": 0, "message": "视频生成任务已提交，请使用draft_url查询进度", "status", "progress", …}``
-  and ``video_url`` once completed. Idempotent: the same ``draft_url`` string while the job is
+  and ``video_url`` once completed. Idempotent: the same ``draft_url`` string (trimmed) while the job is
   pending/processing returns that job; after completion, an unchanged draft (sha256 of its
   ``draft_content.json``) with unchanged output options returns the finished job without
   rendering again; a changed draft, or a failed job, renders again.
@@ -22,6 +22,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from compositor.fetch import draft_id_from_url
+from compositor.paths import is_valid_draft_id
 
 from .auth import GATE, principal_of
 from .drafts import validate_draft_url
@@ -29,10 +30,12 @@ from .errors import GEN_VIDEO_SUBMITTED, SUCCESS, ApiError, language, message_fo
 from .jobs.model import CANCELLED, COMPLETED, FAILED, KIND_CAPCUT, QUEUED, RUNNING, Job, NewJob
 from .schemas import (ENCODER, GEN_VIDEO_DECODER, GEN_VIDEO_STATUS_DECODER, ActiveCountResponse, GenVideoResponse,
                       GenVideoStatusResponse, capcut_spec, decode, iso_local, warnings_out)
+from .request_limits import read_body
 from .submission import submit_job
 from .state import CHECKER, SETTINGS, STORAGE, STORE
 
 PREFIX = "/openapi/capcut-mate/v1"
+BODY_SETTING = "--max-body-bytes / DRAFT_SERVER_MAX_BODY_BYTES"
 
 _STATUS = {QUEUED: "pending", RUNNING: "processing", COMPLETED: "completed", FAILED: "failed",
            CANCELLED: "failed"}
@@ -71,12 +74,13 @@ def check_api_key(key: str | None, keys_configured: bool) -> None:
 async def gen_video(request: web.Request) -> web.Response:
     app = request.app
     settings, store, storage = app[SETTINGS], app[STORE], app[STORAGE]
-    body = decode(GEN_VIDEO_DECODER, await request.read())
+    raw = await read_body(request, settings.max_body_bytes, BODY_SETTING)
+    body = decode(GEN_VIDEO_DECODER, raw, max_depth=settings.max_json_depth)
     check_api_key(body.apiKey, app[GATE].keyring.configured)
     caller = principal_of(request)
-    url, draft_id = validate_draft_url(body.draft_url, settings)
+    url, draft_id = validate_draft_url(body.draft_url, settings)     # trimmed: "url" and "url " are one job
     await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
-    key = idem_key(body.draft_url)
+    key = idem_key(url)
     spec = capcut_spec(settings)
 
     existing = await store.get_by_key(key, key_id=caller.key_id)
@@ -93,7 +97,7 @@ async def gen_video(request: web.Request) -> web.Response:
             # unchanged draft (or the draft host cannot tell us now): the finished video stands
             return _submitted(existing, storage)
 
-    new = NewJob(kind=KIND_CAPCUT, spec=spec, draft_url=body.draft_url, draft_id=draft_id, idem_key=key,
+    new = NewJob(kind=KIND_CAPCUT, spec=spec, draft_url=url, draft_id=draft_id, idem_key=key,
                  content_hash=content_hash, max_attempts=settings.max_attempts,
                  pending_check=settings.submit_check == "async" and content_hash is None, key_id=caller.key_id)
     res = await submit_job(app, new, api="capcut", url=url, not_found_code="INVALID_DRAFT_URL")
@@ -119,15 +123,17 @@ def error_message_of(job: Job, lang: str) -> str:
 
 async def gen_video_status(request: web.Request) -> web.Response:
     app = request.app
-    store, storage = app[STORE], app[STORAGE]
-    body = decode(GEN_VIDEO_STATUS_DECODER, await request.read())
-    if not body.draft_url.strip():
+    store, storage, settings = app[STORE], app[STORAGE], app[SETTINGS]
+    raw = await read_body(request, settings.max_body_bytes, BODY_SETTING)
+    body = decode(GEN_VIDEO_STATUS_DECODER, raw, max_depth=settings.max_json_depth)
+    url = body.draft_url.strip()
+    if not url:
         raise ApiError("VALIDATION_ERROR", "$.draft_url: draft_url is required", path="$.draft_url")
     scope = principal_of(request).scope
-    job = await store.get_by_key(idem_key(body.draft_url), key_id=scope)
+    job = await store.get_by_key(idem_key(url), key_id=scope)
     if job is None:
-        draft_id = draft_id_from_url(body.draft_url)
-        if draft_id:
+        draft_id = draft_id_from_url(url)
+        if is_valid_draft_id(draft_id):
             job = await store.latest_by_draft_id(draft_id, kind=KIND_CAPCUT, terminal_only=True, key_id=scope)
     if job is None:
         raise ApiError("TASK_NOT_FOUND")
@@ -135,7 +141,7 @@ async def gen_video_status(request: web.Request) -> web.Response:
     error_code = (job.error_code or "RENDER_FAILED") if job.state == FAILED else (
         "CANCELLED" if job.state == CANCELLED else "")
     return json_response(GenVideoStatusResponse(
-        code=0, message=SUCCESS[lang], draft_url=job.draft_url or body.draft_url, status=capcut_status(job),
+        code=0, message=SUCCESS[lang], draft_url=job.draft_url or url, status=capcut_status(job),
         progress=capcut_progress(job),
         video_url=storage.video_url(job.id) if job.state == COMPLETED else "",
         error_message=error_message_of(job, lang),

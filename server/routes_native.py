@@ -20,12 +20,15 @@ import contextlib
 
 from aiohttp import web
 
+from compositor.paths import is_valid_draft_id
+
 from .auth import principal_of
 from .drafts import check_inline_draft, content_hash, validate_callback_url, validate_draft_url
 from .errors import ApiError, ErrorInfo, language, message_for
 from .jobs.model import COMPLETED, KIND_NATIVE, STATES, Job, NewJob
 from .schemas import (ENCODER, RENDER_REQUEST_DECODER, RenderJob, RenderJobList, RenderLinks, RenderResultOut,
                       decode, iso_utc, output_of, spec_from_output, warnings_out)
+from .request_limits import read_body
 from .submission import submit_job
 from .state import CHECKER, POOL, SETTINGS, STORAGE, STORE
 from .storage import LocalStorage
@@ -84,7 +87,8 @@ async def create_render(request: web.Request) -> web.Response:
     app = request.app
     settings, store, storage = app[SETTINGS], app[STORE], app[STORAGE]
     caller = principal_of(request)
-    body = decode(RENDER_REQUEST_DECODER, await request.read())
+    raw_body = await read_body(request, settings.max_draft_bytes, "--max-draft-bytes / DRAFT_SERVER_MAX_DRAFT_BYTES")
+    body = decode(RENDER_REQUEST_DECODER, raw_body, max_depth=settings.max_json_depth + 1)
     lang = language(request)
     if (body.draft_url is None) == (body.draft is None):
         raise ApiError("VALIDATION_ERROR", "$.draft_url: give exactly one of draft_url and draft", path="$.draft_url")
@@ -117,7 +121,7 @@ async def create_render(request: web.Request) -> web.Response:
                      pending_check=pending_check, key_id=caller.key_id)
     else:
         raw = check_inline_draft(body.draft, settings)
-        draft_id = body.draft.get("id") if isinstance(body.draft.get("id"), str) else None
+        draft_id = body.draft.get("id") if is_valid_draft_id(body.draft.get("id")) else None
         new = NewJob(kind=KIND_NATIVE, spec=spec, draft_id=draft_id or None, inline_draft=raw, idem_key=idem,
                      content_hash=content_hash(raw), callback_url=callback, max_attempts=settings.max_attempts,
                      key_id=caller.key_id)

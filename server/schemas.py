@@ -15,11 +15,18 @@ from msgspec import UNSET, Meta, UnsetType
 
 from .errors import ApiError, ErrorBody, ErrorInfo, from_msgspec
 from .jobs.model import RenderSpec
+from .request_limits import check_depth, check_output_budgets
 from .settings import X264_PRESETS, Settings
 
 CapcutStatus = Literal["pending", "processing", "completed", "failed"]
 JobState = Literal["queued", "running", "completed", "failed", "cancelled"]
 Preset = Literal[X264_PRESETS]  # type: ignore[valid-type]
+
+#: longest URL accepted in a request field (draft_url, callback_url); longer is a 400 at decode
+MAX_URL_CHARS = 4096
+Url = Annotated[str, Meta(max_length=MAX_URL_CHARS)]
+#: longest apiKey accepted
+MAX_KEY_CHARS = 256
 
 # -- capcut-mate routes ------------------------------------------------------------------------
 
@@ -27,8 +34,10 @@ Preset = Literal[X264_PRESETS]  # type: ignore[valid-type]
 class GenVideoRequest(msgspec.Struct):
     """``POST /openapi/capcut-mate/v1/gen_video``."""
 
-    draft_url: Annotated[str, Meta(description="capcut-mate get_draft URL carrying ?draft_id=")]
-    apiKey: Annotated[str | None, Meta(description="UUID; required when the server enforces API keys")] = None
+    draft_url: Annotated[str, Meta(description="capcut-mate get_draft URL carrying ?draft_id=",
+                                   max_length=MAX_URL_CHARS)]
+    apiKey: Annotated[str, Meta(description="UUID; required when the server enforces API keys",
+                                max_length=MAX_KEY_CHARS)] | None = None
 
 
 class GenVideoResponse(msgspec.Struct):
@@ -45,7 +54,7 @@ class GenVideoResponse(msgspec.Struct):
 class GenVideoStatusRequest(msgspec.Struct):
     """``POST /openapi/capcut-mate/v1/gen_video_status``."""
 
-    draft_url: str
+    draft_url: Url
 
 
 class WarningOut(msgspec.Struct, omit_defaults=True):
@@ -105,12 +114,12 @@ class OutputOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
 class RenderRequest(msgspec.Struct, kw_only=True):
     """``POST /v1/renders``: exactly one of ``draft_url`` and ``draft``."""
 
-    draft_url: str | None = None
+    draft_url: Url | None = None
     #: an inline ``draft_content.json`` object; its material paths must be http(s) URLs
     draft: dict[str, Any] | None = None
     output: OutputOptions = msgspec.field(default_factory=OutputOptions)
     #: POSTed the job (signed) when it reaches a terminal state
-    callback_url: str | None = None
+    callback_url: Url | None = None
 
 
 class RenderResultOut(msgspec.Struct):
@@ -179,14 +188,18 @@ RENDER_REQUEST_DECODER = msgspec.json.Decoder(RenderRequest)
 ENCODER = msgspec.json.Encoder()
 
 
-def decode(decoder: msgspec.json.Decoder, raw: bytes):
-    """Decode a request body; errors → 400 VALIDATION_ERROR with the JSON path."""
+def decode(decoder: msgspec.json.Decoder, raw: bytes, *, max_depth: int = 64):
+    """Decode a request body; errors → 400 VALIDATION_ERROR with the JSON path (also for JSON
+    nested deeper than ``max_depth``, checked before decoding)."""
     if not raw.strip():
         raise ApiError("VALIDATION_ERROR", "$: the request body is empty (a JSON object is expected)", path="$")
+    check_depth(raw, max_depth)
     try:
         return decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc) from None
+    except RecursionError:              # not reached after check_depth; never a 500 all the same
+        raise ApiError("VALIDATION_ERROR", "$: JSON nested too deeply", path="$") from None
 
 
 # -- conversions -------------------------------------------------------------------------------
@@ -215,6 +228,7 @@ def spec_from_output(out: OutputOptions, settings: Settings, path: str = "$.outp
             width = PREVIEW_WIDTH
         crf = out.crf if out.crf is not None else 30
         preset = out.preset or "ultrafast"
+    check_output_budgets(out, settings, path)
     return RenderSpec(width=width, height=height, fps=fps_text(out.fps), crf=crf, preset=preset,
                       start_us=start_us, end_us=end_us, threads=settings.render_threads)
 

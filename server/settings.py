@@ -103,6 +103,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: origins answered with CORS headers (exact ``scheme://host[:port]``); empty = no CORS headers
     cors_origins: tuple[str, ...] = ()
 
+    # -- budgets: resource limits of requests, drafts and workers (docs/security.md) -----------
+    #: each side of the draft canvas and of the output frame, pixels
+    max_side_px: Annotated[int, msgspec.Meta(ge=16)] = 4096
+    #: output frame rate
+    max_fps: Annotated[int, msgspec.Meta(ge=1)] = 120
+    #: output duration, seconds, and output frames
+    max_duration_s: Annotated[float, msgspec.Meta(gt=0)] = 7200.0
+    max_frames: Annotated[int, msgspec.Meta(ge=1)] = 432_000
+    #: segments over all tracks of a draft
+    max_segments: Annotated[int, msgspec.Meta(ge=1)] = 5000
+    #: decoded pixels of one still image, and of all distinct still images of a draft
+    max_still_pixels: Annotated[int, msgspec.Meta(ge=1)] = 100_000_000
+    max_total_still_pixels: Annotated[int, msgspec.Meta(ge=1)] = 1_000_000_000
+    #: playback speed range of a clip (JianYing's 0.1x to 100x)
+    min_speed: Annotated[float, msgspec.Meta(gt=0)] = 0.1
+    max_speed: Annotated[float, msgspec.Meta(gt=0)] = 100.0
+    #: nesting depth of JSON request bodies and of draft_content.json
+    max_json_depth: Annotated[int, msgspec.Meta(ge=4, le=10_000)] = 64
+    #: JSON request bodies, bytes (POST /v1/renders, which may carry an inline draft: max_draft_bytes)
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
+    max_draft_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 16 * 1024 * 1024
+    #: resident memory of a worker process, MiB; over it the job fails with LIMIT_EXCEEDED and
+    #: the worker is replaced (0 = no ceiling)
+    worker_memory_mb: Annotated[int, msgspec.Meta(ge=0)] = 3072
+
     # -- derived ---------------------------------------------------------------------------
 
     @property
@@ -229,6 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--no-auth", dest="no_auth", action="store_const", const=True,
          help="allow a non-loopback address without keys: the service is open to anyone who reaches it")
     flag("--cors-origins", dest="cors_origins", help="comma-separated origins given CORS headers (default none)")
+    # -- budgets (docs/security.md)
+    for name, kind, text in (
+            ("max_side_px", int, "max width and height of canvas and output, px (default 4096)"),
+            ("max_fps", int, "max output frame rate (default 120)"),
+            ("max_duration_s", float, "max output duration, s (default 7200)"),
+            ("max_frames", int, "max output frames (default 432000)"),
+            ("max_segments", int, "max segments of a draft (default 5000)"),
+            ("max_still_pixels", int, "max decoded pixels of one still image (default 100000000)"),
+            ("max_total_still_pixels", int, "max decoded pixels of a draft's stills (default 1000000000)"),
+            ("min_speed", float, "min clip speed (default 0.1)"),
+            ("max_speed", float, "max clip speed (default 100)"),
+            ("max_json_depth", int, "max JSON nesting depth of bodies and drafts (default 64)"),
+            ("max_body_bytes", int, "max JSON request body, bytes (default 1 MiB)"),
+            ("max_draft_bytes", int, "max POST /v1/renders body (inline drafts), bytes (default 16 MiB)"),
+            ("worker_memory_mb", int, "worker resident memory ceiling, MiB (default 3072, 0 = none)")):
+        flag("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
     return p
 
 

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from compositor.paths import safe_join
+
 POSTER_MAX_WIDTH = 640
 
 
@@ -41,14 +43,15 @@ class LocalStorage:
             d.mkdir(parents=True, exist_ok=True)
 
     # -- names -----------------------------------------------------------------------------------
+    # every name built from a job id goes through safe_join (no escape from the data dir)
     def video_path(self, job_id: str) -> Path:
-        return self.outputs / f"{job_id}.mp4"
+        return safe_join(self.outputs, f"{job_id}.mp4")
 
     def poster_path(self, job_id: str) -> Path:
-        return self.outputs / f"{job_id}.jpg"
+        return safe_join(self.outputs, f"{job_id}.jpg")
 
     def work_dir(self, job_id: str) -> Path:
-        return self.work / job_id
+        return safe_join(self.work, job_id)
 
     def cache_dir_for(self, draft_url: str) -> Path:
         """Downloads of drafts from one get_draft endpoint share a folder; drafts from other

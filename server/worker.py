@@ -6,7 +6,8 @@ Parent side (:class:`WorkerPool`, in the server process)
     dispatcher claims jobs from the store with a lease and hands each to a free slot. Workers
     send progress as data (phase, frames done, heartbeats); the slot turns it into store
     heartbeats — the store keeps one writer, in the server. A worker is replaced after
-    ``worker_max_tasks`` jobs.
+    ``worker_max_tasks`` jobs: it is detached from its slot before it is told to stop, so the
+    next job goes to a fresh process, never to one that is exiting.
 
     * cancel: ``DELETE`` sets ``cancel_requested``; the slot sends ``cancel`` to the worker,
       whose render loop checks an Event every frame; if it has not stopped after
@@ -17,9 +18,13 @@ Parent side (:class:`WorkerPool`, in the server process)
       job's lease runs out and ``requeue_expired`` re-queues it (at start-up at once: one
       server owns a data directory).
     * timeout: a render running longer than ``job_timeout_s`` is killed → ``RENDER_TIMEOUT``.
+    * memory: while a job runs the slot polls the worker's resident memory (``/proc/<pid>/status``;
+      ``RLIMIT_AS`` would break Numba's LLVM); over ``worker_memory_mb`` it is killed, the job
+      fails with ``LIMIT_EXCEEDED`` (not retried) and a fresh worker takes the next job.
 
 Child side (:func:`worker_main`, in the worker process)
-    Downloads the draft (cache folder per get_draft endpoint, locked per draft id), checks
+    Downloads the draft (cache folder per get_draft endpoint, locked per draft id — the lock is
+    released on every path, failures and cancels included), checks
     that every material path stays inside the draft folder or is an http(s) URL
     (``drafts.check_material_paths``), resolves the timeline and calls the compositor's
     ``DraftSession.render`` — the one render loop — then writes a poster JPEG.
@@ -34,11 +39,12 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .jobs.base import JobStore
 from .jobs.model import QUEUED, RUNNING, Job
 from .metrics import Metrics
+from .request_limits import server_limits
 from .settings import Settings
 from .storage import LocalStorage
 
@@ -46,6 +52,19 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.2           # worker → server progress messages, at most this often
 STORE_PROGRESS_EVERY_S = 0.25    # server → store progress writes per job, at most this often
+MEMORY_POLL_S = 0.25             # worker resident-memory checks while a job runs
+
+
+def read_rss_bytes(pid: int) -> int | None:
+    """Resident memory of process ``pid`` (``VmRSS`` of ``/proc/<pid>/status``), None if unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 # =============================================================================================
@@ -124,6 +143,7 @@ class _Run:
         self.last_store_write = 0.0
         self.pending: dict[str, Any] = {}
         self.writer: asyncio.Task | None = None
+        self.memory_bytes: int | None = None     # set when the worker went over worker_memory_mb
 
 
 class _Slot:
@@ -178,6 +198,7 @@ class _Slot:
 
     def on_exit(self, proc: _Proc, exitcode: int | None) -> None:
         proc.alive = False
+        self.pool.retiring.discard(proc)
         if self.proc is proc:
             self.proc = None
         run = self.run
@@ -265,12 +286,17 @@ class _Slot:
                 run.outcome.set_result(("died", job.id, proc.process.exitcode))
             if job.cancel_requested:
                 self.request_cancel()
+            watchdog = asyncio.get_running_loop().create_task(self._watch_memory(run)) \
+                if settings.worker_memory_mb else None
             try:
                 outcome = await asyncio.wait_for(asyncio.shield(run.outcome), settings.job_timeout_s)
             except asyncio.TimeoutError:
                 run.timed_out = True
                 proc.kill()
                 outcome = await run.outcome
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
             if run.writer is not None and not run.writer.done():
                 try:
                     await run.writer
@@ -291,10 +317,30 @@ class _Slot:
             self.run = None
             proc = self.proc
             if proc is not None and proc.alive and proc.tasks >= settings.worker_max_tasks:
-                proc.send(("stop",))                # replaced by a fresh process on exit
-            elif proc is None and pool.accepting and time.monotonic() >= self.not_before:
-                pool.warm(self)                     # the last one died: keep a warm spare
+                self.retire(proc)                   # the next job goes to a fresh process
+            if self.proc is None and pool.accepting and time.monotonic() >= self.not_before:
+                pool.warm(self)                     # retired or died: keep a warm spare
             pool.wake()
+
+    def retire(self, proc: _Proc) -> None:
+        """Detach ``proc`` from the slot and let it exit once it has read ``stop``."""
+        if self.proc is proc:
+            self.proc = None
+        self.pool.retiring.add(proc)
+        proc.send(("stop",))
+
+    async def _watch_memory(self, run: _Run) -> None:
+        pool = self.pool
+        ceiling = pool.settings.worker_memory_mb * 1024 * 1024
+        while not run.outcome.done():
+            rss = pool.rss_reader(run.proc.pid)
+            if rss is not None and rss > ceiling:
+                run.memory_bytes = rss
+                log.warning("job %s: worker %s uses %d MiB, over worker_memory_mb = %d; killing it", run.job.id,
+                            run.proc.pid, rss // 2**20, pool.settings.worker_memory_mb)
+                run.proc.kill()
+                return
+            await asyncio.sleep(MEMORY_POLL_S)
 
     async def _settle(self, run: _Run, outcome: tuple) -> None:
         pool, store, job = self.pool, self.pool.store, run.job
@@ -317,6 +363,14 @@ class _Slot:
             exitcode = outcome[2]
             if run.cancel_sent:
                 final = await store.finish_cancelled(job.id, run.owner)
+            elif run.memory_bytes is not None:
+                mb, limit = run.memory_bytes // 2**20, pool.settings.worker_memory_mb
+                setting = "--worker-memory-mb / DRAFT_SERVER_WORKER_MEMORY_MB"
+                final = await store.fail(job.id, run.owner, "LIMIT_EXCEEDED",
+                                         f"worker memory is {mb} MiB, over the limit worker_memory_mb = {limit} "
+                                         f"(setting {setting})",
+                                         {"limit": "worker_memory_mb", "value": mb, "bound": limit,
+                                          "setting": setting})
             elif run.timed_out:
                 final = await store.fail(job.id, run.owner, "RENDER_TIMEOUT",
                                          f"the render ran longer than {pool.settings.job_timeout_s:g} s",
@@ -338,8 +392,13 @@ class WorkerPool:
     """See the module docstring."""
 
     def __init__(self, settings: Settings, store: JobStore, storage: LocalStorage, *,
-                 metrics: Metrics | None = None, instance_id: str):
+                 metrics: Metrics | None = None, instance_id: str,
+                 rss_reader: Callable[[int], int | None] = read_rss_bytes):
         self.settings = settings
+        #: resident bytes of a worker pid (injectable for tests)
+        self.rss_reader = rss_reader
+        #: workers past worker_max_tasks, told to stop, no longer in a slot
+        self.retiring: set[_Proc] = set()
         self.store = store
         self.storage = storage
         self.metrics = metrics
@@ -369,6 +428,7 @@ class WorkerPool:
             "allow_local_paths": self.settings.allow_local_paths,
             "egress": egress_spec(self.settings),           # the server's egress policy and download limits
             "heartbeat_s": max(0.2, self.settings.lease_s / 3),
+            "limits": server_limits(self.settings).as_dict(),
         }
 
     def workers_alive(self) -> int:
@@ -430,8 +490,7 @@ class WorkerPool:
             if proc is not None and proc.alive:
                 proc.send(("stop",))
         deadline = time.monotonic() + 3.0
-        for slot in self.slots:
-            proc = slot.proc
+        for proc in [slot.proc for slot in self.slots] + list(self.retiring):
             if proc is None:
                 continue
             while proc.process.is_alive() and time.monotonic() < deadline:
@@ -622,9 +681,11 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
 
     import msgspec
 
+    from compositor.budgets import Limits
     from compositor.draft import parse_draft
-    from compositor.errors import Cancelled
+    from compositor.errors import Cancelled, DraftNotFound
     from compositor.fetch import LocalDraft, fetch_draft
+    from compositor.paths import is_valid_draft_id, safe_join
     from compositor.pipeline import Progress, RenderOptions, open_local
 
     from .drafts import check_material_paths
@@ -640,35 +701,38 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
             raise Cancelled("cancelled")
 
     send(("phase", job_id, "downloading"))
-    lock: Any = contextlib.nullcontext()
-    if spec["inline_draft"] is not None:
-        work = Path(spec["work_dir"])
-        work.mkdir(parents=True, exist_ok=True)
-        content = work / "draft_content.json"
-        content.write_bytes(spec["inline_draft"])
-        local = LocalDraft(None, work, content, "inline")
-    else:
-        url = spec["draft_url"]
-        if url.lower().startswith(("http://", "https://")):
-            cache = Path(spec["cache_dir"])
-            lock = _DraftLock(cache / f".{spec['draft_id']}.lock")
-            lock.__enter__()
-            local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel))
-            with contextlib.suppress(OSError):
-                os.utime(local.folder)              # "recently used" for the cache sweep
-        else:                                       # trusted setups only (allow_local_paths)
-            local = asyncio.run(fetch_draft(url, Path(spec["work_dir"])))
-    try:
+    with contextlib.ExitStack() as held:            # the draft lock is released on every path
+        if spec["inline_draft"] is not None:
+            work = Path(spec["work_dir"])
+            work.mkdir(parents=True, exist_ok=True)
+            content = work / "draft_content.json"
+            content.write_bytes(spec["inline_draft"])
+            local = LocalDraft(None, work, content, "inline")
+        else:
+            url = spec["draft_url"]
+            if url.lower().startswith(("http://", "https://")):
+                draft_id = spec["draft_id"]
+                if not is_valid_draft_id(draft_id):
+                    raise DraftNotFound("the draft_id is not 1 to 128 letters, digits, '-' or '_'", url)
+                cache = Path(spec["cache_dir"])
+                held.enter_context(_DraftLock(safe_join(cache, f".{draft_id}.lock")))
+                local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits),
+                                                 cancel))
+                with contextlib.suppress(OSError):
+                    os.utime(local.folder)              # "recently used" for the cache sweep
+            else:                                       # trusted setups only (allow_local_paths)
+                local = asyncio.run(fetch_draft(url, Path(spec["work_dir"])))
         check_cancel()
         raw = local.content_path.read_bytes()
         content_hash = hashlib.sha256(raw).hexdigest()
         send(("phase", job_id, "probing"))
-        draft = parse_draft(raw)
+        limits = Limits(**spec["limits"], naming="server")
+        draft = parse_draft(raw, max_depth=limits.max_json_depth)
         local = check_material_paths(draft, local, allow_local_paths=spec["allow_local_paths"])
         fps = Fraction(s["fps"]) if s.get("fps") else None
         options = RenderOptions(width=s.get("width"), height=s.get("height"), fps=fps,
                                 start_us=s.get("start_us"), end_us=s.get("end_us"), crf=s["crf"],
-                                preset=s["preset"], threads=s.get("threads", 0),
+                                preset=s["preset"], threads=s.get("threads", 0), limits=limits,
                                 egress=egress, fetch_limits=fetch_limits)
         if engines is not None and engines.text_engine is None and any(t.type == "text" for t in draft.tracks):
             from compositor.text import default_engine
@@ -687,8 +751,6 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
 
         output = Path(spec["output"])
         result = session.render(output, progress=progress, cancel=cancel)
-    finally:
-        lock.__exit__(None, None, None)
     send(("phase", job_id, "finalizing"))
     poster = False
     try:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -31,8 +32,12 @@ __all__ = ["load_still", "DEFAULT_MAX_PIXELS", "to_rgba"]
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
-def load_still(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode ``path`` to a C-contiguous (h, w, 4) uint8 RGBA array in display orientation."""
+def load_still(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
+               on_size: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Decode ``path`` to a C-contiguous (h, w, 4) uint8 RGBA array in display orientation.
+
+    ``on_size(width, height)`` is called with the header's size before any pixel is decoded
+    (a budget may raise there)."""
     path = os.fspath(path)
     try:
         im = Image.open(path, formats=STILL_FORMATS)
@@ -46,6 +51,8 @@ def load_still(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         w, h = im.size
         if w <= 0 or h <= 0:
             raise MediaError(f"image has an empty size {w}x{h}", path)
+        if on_size is not None:
+            on_size(w, h)
         if w * h > max_pixels:
             raise MediaError(f"image is {w}x{h} = {w * h} pixels, over the limit of {max_pixels}", path)
         try:

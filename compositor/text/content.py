@@ -114,7 +114,7 @@ def parse_content(content: str) -> RichText:
             break
         try:
             raw = json.loads(s)
-        except ValueError:
+        except (ValueError, RecursionError):   # not JSON, or nested absurdly deep: plain text
             break
     if isinstance(raw, dict):
         return _from_json(raw)

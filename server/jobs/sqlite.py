@@ -399,6 +399,8 @@ class SqliteJobStore:
         now = self.clock()
         base: dict[str, Any] = {"state": state, "phase": state, "owner": None, "lease_until": None,
                                 "completed_at": now, "updated_at": now, "eta_s": None}
+        if state == CANCELLED:      # not the error of an earlier attempt: a cancelled job reports CANCELLED
+            base.update(error_code=None, error_message=None, error_detail=None)
         base.update(sets)
         cols = ", ".join(f"{k} = ?" for k in base)
         where = "id = ? AND state = ?"
