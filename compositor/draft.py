@@ -386,6 +386,14 @@ _JSON = msgspec.json.Decoder()
 MAX_JSON_DEPTH = 64
 
 
+def _decode_out_of_range(raw: bytes | str):
+    import json
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise DraftError(f"not valid JSON: {exc}", "$") from exc
+
+
 def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Decode ``draft_content.json`` bytes into a :class:`Draft`.
 
@@ -400,8 +408,13 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     too_deep = json_depth_error(raw, max_depth)
     if too_deep is not None:
         raise DraftError(f"JSON nested deeper than {max_depth} levels", too_deep[1])
+    out_of_range = False
     try:
         tree = _JSON.decode(raw)
+    except msgspec.ValidationError:
+        # valid JSON with a number beyond float range (1e999): the stdlib reads it as ±inf, so
+        # the non-finite check below names its JSON path
+        tree, out_of_range = _decode_out_of_range(raw), True
     except msgspec.DecodeError as exc:
         if looks_encrypted(raw):
             raise DraftEncrypted() from exc
@@ -410,7 +423,7 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
         draft, dropped = convert_tolerant(tree, Draft)
     except Rejected as exc:
         raise DraftError(exc.message, exc.path) from exc
-    non_finite = find_non_finite(draft) if may_hold_non_finite(raw) else None
+    non_finite = find_non_finite(draft) if out_of_range or may_hold_non_finite(raw) else None
     if non_finite is not None:
         raise DraftError(f"number must be finite, got {non_finite[1]}", non_finite[0])
     from .legacy_keyframes import with_legacy_keyframes  # imports this module's types
