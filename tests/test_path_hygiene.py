@@ -11,6 +11,8 @@ from compositor.draft_source import LocalDraft
 from compositor.errors import AssetUnreachable, DraftNotFound
 from compositor.paths import PathEscape, is_inside, is_valid_draft_id, safe_join
 from server.drafts import ConfinedDraft
+from server.egress import egress_spec
+from server.settings import Settings
 from server.storage import LocalStorage
 from server.worker import render_job
 from tests.server_fixtures import make_client, new_draft_id  # noqa: F401 - fixtures
@@ -90,7 +92,8 @@ def test_worker_refuses_a_crafted_draft_id_before_any_file_is_made(tmp_path):
     spec = {"job_id": "j1", "inline_draft": None, "spec": {"crf": 23, "preset": "ultrafast"},
             "draft_url": "http://127.0.0.1:9/get_draft?draft_id=../../../evil", "draft_id": "../../../evil",
             "cache_dir": str(cache), "work_dir": str(tmp_path / "work"), "output": str(tmp_path / "o.mp4"),
-            "poster": str(tmp_path / "o.jpg"), "allow_local_paths": False, "heartbeat_s": 1.0, "limits": {}}
+            "poster": str(tmp_path / "o.jpg"), "allow_local_paths": False, "heartbeat_s": 1.0, "limits": {},
+            "egress": egress_spec(Settings(data_dir=str(tmp_path / "data")))}
     with pytest.raises(DraftNotFound):
         render_job(spec, threading.Event(), lambda msg: None)
     assert sorted(p.name for p in tmp_path.rglob("*")) == []
