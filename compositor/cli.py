@@ -137,12 +137,18 @@ def _cmd_probe(args) -> int:
     return 0
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped (``\\n``), so an
+    error stays one line whatever a draft's strings hold."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"render": _cmd_render, "probe": _cmd_probe}[args.command](args)
     except CompositorError as exc:
-        print(f"error {exc.code}: {exc}", file=sys.stderr)
+        print(f"error {exc.code}: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error CANCELLED: interrupted", file=sys.stderr)

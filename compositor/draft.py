@@ -333,6 +333,8 @@ def parse_draft(raw: bytes | str) -> Draft:
         raise DraftError(message, path) from exc
     except msgspec.DecodeError as exc:
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
+    except RecursionError:
+        raise DraftError("JSON nested too deeply", "$") from None
     _check(draft)
     return draft
 
