@@ -58,6 +58,8 @@ def fixture_draft(name: str) -> dict:
 def dumps(obj: Any) -> bytes:
     """JSON bytes; the infinity stand-ins become ``1e999`` / ``-1e999`` (out of double range)."""
     text = json.dumps(obj, ensure_ascii=False, allow_nan=True)
+    if "\\u0000__fuzz_" not in text:
+        return text.encode("utf-8", "surrogatepass")
     text = text.replace(json.dumps(_INF), "1e999").replace(json.dumps(_NINF), "-1e999")
     for n in _DEEP_LEVELS:
         text = text.replace(json.dumps(_DEEP.format(n)), '{"k":[' * n + "0" + "]}" * n)
@@ -123,10 +125,23 @@ def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
     return out
 
 
-def _read_by_renderer(path: tuple) -> bool:
-    if not path or path[0] not in _READ_KEYS:
-        return False
-    return path[0] != "materials" or len(path) < 2 or path[1] in _MATERIAL_KEYS
+def _read_paths(root: Any) -> list[tuple]:
+    """The paths of ``root`` the renderer reads (all of them if ``root`` is not a draft)."""
+    if not isinstance(root, dict) or not _READ_KEYS & root.keys():
+        return _paths(root)
+    out = []
+    for k, v in root.items():
+        if k not in _READ_KEYS:
+            continue
+        out.append((k,))
+        if k == "materials" and isinstance(v, dict):
+            for mk, mv in v.items():
+                if mk in _MATERIAL_KEYS:
+                    out.append((k, mk))
+                    out.extend(_paths(mv, (k, mk)))
+        else:
+            out.extend(_paths(v, (k,)))
+    return out or _paths(root)
 
 
 def _get(root: Any, path: tuple) -> Any:
@@ -165,11 +180,10 @@ def _same_type(node: Any) -> st.SearchStrategy:
 def mutate(draw, root: Any, max_ops: int = 6, allow_embedded: bool = True) -> Any:
     """Apply 1..max_ops mutations to ``root`` (in place) and return it (may be a new root)."""
     for _ in range(draw(st.integers(1, max_ops))):
-        paths = _paths(root)
+        paths = _read_paths(root)
         if not paths:
             return draw(nasty_values)
-        read = [p for p in paths if _read_by_renderer(p)] or paths
-        path = draw(st.sampled_from(read))
+        path = draw(st.sampled_from(paths))
         parent, key = _get(root, path[:-1]), path[-1]
         op = draw(st.sampled_from(_OPS))
         node = parent[key]
