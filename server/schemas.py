@@ -207,8 +207,9 @@ def spec_from_output(out: OutputOptions, settings: Settings, path: str = "$.outp
     """Native output options (+ server defaults) → the RenderSpec a worker renders with."""
     start_us = round(out.start_s * 1e6) if out.start_s is not None else None
     end_us = round(out.end_s * 1e6) if out.end_s is not None else None
-    if start_us is not None and end_us is not None and end_us <= start_us:
-        raise ApiError("VALIDATION_ERROR", f"{path}.end_s: must be greater than start_s", path=f"{path}.end_s")
+    if end_us is not None and end_us <= (start_us or 0):     # end_s below 0.5 µs rounds to 0
+        raise ApiError("VALIDATION_ERROR", f"{path}.end_s: must be greater than start_s (and 0)",
+                       path=f"{path}.end_s")
     fps = fps_text(out.fps)
     if fps is not None and Fraction(fps) == 0:       # a positive float below 1/2002 rounds to 0/1
         raise ApiError("VALIDATION_ERROR", f"{path}.fps: must be at least 1/1001", path=f"{path}.fps")

@@ -278,5 +278,7 @@ def test_fuzz_gen_video_status(case, service):
 @given(case=cases(render_objects))
 @example(case=(f'{{"draft_url": "{GET_DRAFT}?draft_id={OK_ID}", "output": {{"fps": 1e-05}}}}'.encode(),
                "application/json", NO_HEADERS, None))     # fps rounded to "0/1": the job broke its schema
+@example(case=(f'{{"draft_url": "{GET_DRAFT}?draft_id={OK_ID}", "output": {{"end_s": 5e-324}}}}'.encode(),
+               "application/json", NO_HEADERS, None))     # end_s rounded to 0 µs: likewise
 def test_fuzz_create_render(case, service):
     check(service, RENDERS, case)
