@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from .errors import DraftError
+from .timebase import fps_fraction
 
 # -- small value types --------------------------------------------------------------------
 
@@ -344,8 +345,10 @@ def _check(draft: Draft) -> None:
     cc = draft.canvas_config
     if cc.width <= 0 or cc.height <= 0:
         raise DraftError(f"canvas size must be positive, got {cc.width}x{cc.height}", "$.canvas_config")
-    if draft.fps <= 0:
-        raise DraftError(f"fps must be positive, got {draft.fps}", "$.fps")
+    try:
+        fps_fraction(draft.fps)               # 1e-300 is > 0 but no frame rate (rounds to 0/1)
+    except (ValueError, OverflowError):
+        raise DraftError(f"fps must be positive, got {draft.fps}", "$.fps") from None
     for ti, track in enumerate(draft.tracks):
         for si, seg in enumerate(track.segments):
             path = f"$.tracks[{ti}].segments[{si}]"

@@ -263,7 +263,10 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     """
     registry = registry or default_registry()
     warnings: list[RenderWarning] = []
-    fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
+    try:
+        fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise OptionsError(f"output frame rate: {exc}") from None
     idx = _Index(draft)
     cw, ch = draft.canvas_config.width, draft.canvas_config.height
     out_w, out_h, canvas_to_output = _output_geometry(draft, options)

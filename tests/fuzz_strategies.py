@@ -111,37 +111,34 @@ nasty_values = st.one_of(
 
 # -- structure-aware mutation ------------------------------------------------------------------
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path (tuple of keys/indices) below ``node``, depth-first."""
-    out = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out.append(prefix + (k,))
-            out.extend(_paths(v, prefix + (k,)))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out.append(prefix + (i,))
-            out.extend(_paths(v, prefix + (i,)))
-    return out
+def _children(node: Any, path: tuple) -> list:
+    """Keys/indices below ``node``; at a draft's top and in its materials only those the
+    renderer reads (unknown keys are ignored by the parser, so mutating them tests nothing)."""
+    if isinstance(node, list):
+        return list(range(len(node)))
+    if not isinstance(node, dict):
+        return []
+    if path == () and _READ_KEYS & node.keys():
+        # tracks and materials hold most of what the renderer reads: weigh them up
+        return [k for k in node if k in _READ_KEYS] + [k for k in ("tracks", "materials") if k in node] * 3
+    if path == ("materials",):
+        return [k for k in node if k in _MATERIAL_KEYS] or list(node)
+    return list(node)
 
 
-def _read_paths(root: Any) -> list[tuple]:
-    """The paths of ``root`` the renderer reads (all of them if ``root`` is not a draft)."""
-    if not isinstance(root, dict) or not _READ_KEYS & root.keys():
-        return _paths(root)
-    out = []
-    for k, v in root.items():
-        if k not in _READ_KEYS:
-            continue
-        out.append((k,))
-        if k == "materials" and isinstance(v, dict):
-            for mk, mv in v.items():
-                if mk in _MATERIAL_KEYS:
-                    out.append((k, mk))
-                    out.extend(_paths(mv, (k, mk)))
-        else:
-            out.extend(_paths(v, (k,)))
-    return out or _paths(root)
+@st.composite
+def _path_in(draw, root: Any) -> tuple:
+    """A random path into ``root``: descend one drawn child at a time, stopping at each level
+    below the top with probability 1/8 (first two levels) or 1/4 (so containers are mutated
+    as well as leaves)."""
+    path: tuple = ()
+    node = root
+    while True:
+        children = _children(node, path)
+        if not children or (path and draw(st.integers(0, 7 if len(path) <= 2 else 3)) == 0):
+            return path
+        key = draw(st.sampled_from(children))
+        path, node = path + (key,), node[key]
 
 
 def _get(root: Any, path: tuple) -> Any:
@@ -152,7 +149,8 @@ def _get(root: Any, path: tuple) -> Any:
 
 def _ids(root: dict) -> list[str]:
     out = []
-    for items in (root.get("materials") or {}).values():
+    materials = root.get("materials")
+    for items in (materials.values() if isinstance(materials, dict) else ()):
         if isinstance(items, list):
             out.extend(m["id"] for m in items if isinstance(m, dict) and isinstance(m.get("id"), str))
     return out
@@ -180,10 +178,9 @@ def _same_type(node: Any) -> st.SearchStrategy:
 def mutate(draw, root: Any, max_ops: int = 6, allow_embedded: bool = True) -> Any:
     """Apply 1..max_ops mutations to ``root`` (in place) and return it (may be a new root)."""
     for _ in range(draw(st.integers(1, max_ops))):
-        paths = _read_paths(root)
-        if not paths:
+        path = draw(_path_in(root))
+        if not path:
             return draw(nasty_values)
-        path = draw(st.sampled_from(paths))
         parent, key = _get(root, path[:-1]), path[-1]
         op = draw(st.sampled_from(_OPS))
         node = parent[key]

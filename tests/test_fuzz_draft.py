@@ -110,6 +110,7 @@ def test_fixture_drafts_probe_cleanly(name, draft_folders, probe_thread):
 @example(case=(FIRST, b'{"tracks": [{"type": "video", "segments": [{"material_id": "m", "target_timerange": '
                       b'{"duration": 1000000}}]}], "materials": {"videos": [{"id": "m", "path": "a\\nb"}]}}'))
 #        ^ a line break in a path split the CLI's one error line
+@example(case=(FIRST, b'{"fps": 1e-300}'))      # positive, but rounds to 0/1: ValueError in timebase
 def test_probe_of_a_mutated_draft_fails_only_with_a_typed_error(case, draft_folders, probe_thread):
     name, raw = case
     probe_bytes(raw, draft_folders[name], probe_thread)
