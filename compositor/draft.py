@@ -348,7 +348,8 @@ def _check(draft: Draft) -> None:
     try:
         fps_fraction(draft.fps)               # 1e-300 is > 0 but no frame rate (rounds to 0/1)
     except (ValueError, OverflowError):
-        raise DraftError(f"fps must be positive, got {draft.fps}", "$.fps") from None
+        raise DraftError(f"fps must be a positive frame rate (at least 1/1001), got {draft.fps}",
+                         "$.fps") from None
     for ti, track in enumerate(draft.tracks):
         for si, seg in enumerate(track.segments):
             path = f"$.tracks[{ti}].segments[{si}]"
