@@ -157,8 +157,9 @@ def _cmd_probe(args) -> int:
 
 
 def _one_line(text: str, limit: int = 2000) -> str:
-    """Messages may quote input: keep them on one line and bounded."""
-    flat = " ".join(str(text).split())
+    """Messages may quote input: line breaks and other unprintable characters escaped
+    (``\\n``), so an error stays one line whatever a draft's strings hold; bounded."""
+    flat = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
     return flat if len(flat) <= limit else flat[:limit] + "…"
 
 

@@ -20,6 +20,7 @@ from .draft_encryption import looks_encrypted
 from .draft_tolerance import Rejected, convert_tolerant
 from .errors import DraftEncrypted, DraftError
 from .jsonguard import find_non_finite, json_depth_error, may_hold_non_finite
+from .timebase import fps_fraction
 
 # -- small value types --------------------------------------------------------------------
 
@@ -419,6 +420,8 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
         if looks_encrypted(raw):
             raise DraftEncrypted() from exc
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
+    except RecursionError:                         # not reached after the depth guard; never a traceback
+        raise DraftError("JSON nested too deeply", "$") from None
     try:
         draft, dropped = convert_tolerant(tree, Draft)
     except Rejected as exc:
@@ -439,8 +442,11 @@ def _check(draft: Draft) -> None:
     cc = draft.canvas_config
     if cc.width <= 0 or cc.height <= 0:
         raise DraftError(f"canvas size must be positive, got {cc.width}x{cc.height}", "$.canvas_config")
-    if draft.fps <= 0:
-        raise DraftError(f"fps must be positive, got {draft.fps}", "$.fps")
+    try:
+        fps_fraction(draft.fps)               # 1e-300 is > 0 but no frame rate (rounds to 0/1)
+    except (ValueError, OverflowError):
+        raise DraftError(f"fps must be a positive frame rate (at least 1/1001), got {draft.fps}",
+                         "$.fps") from None
     for ti, track in enumerate(draft.tracks):
         for si, seg in enumerate(track.segments):
             path = f"$.tracks[{ti}].segments[{si}]"

@@ -301,7 +301,10 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
     """
     registry = registry or default_registry()
     warnings: list[RenderWarning] = _dropped_value_warnings(draft)
-    fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
+    try:
+        fps = timebase.fps_fraction(options.fps if options.fps is not None else draft.fps)
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise OptionsError(f"output frame rate: {exc}") from None
     idx = _Index(draft)
     level = (_level or compound.Level()).inside(draft)
     expansions = compound.Expansions()

@@ -218,8 +218,12 @@ def spec_from_output(out: OutputOptions, settings: Settings, path: str = "$.outp
     """Native output options (+ server defaults) → the RenderSpec a worker renders with."""
     start_us = round(out.start_s * 1e6) if out.start_s is not None else None
     end_us = round(out.end_s * 1e6) if out.end_s is not None else None
-    if start_us is not None and end_us is not None and end_us <= start_us:
-        raise ApiError("VALIDATION_ERROR", f"{path}.end_s: must be greater than start_s", path=f"{path}.end_s")
+    if end_us is not None and end_us <= (start_us or 0):     # end_s below 0.5 µs rounds to 0
+        raise ApiError("VALIDATION_ERROR", f"{path}.end_s: must be greater than start_s (and 0)",
+                       path=f"{path}.end_s")
+    fps = fps_text(out.fps)
+    if fps is not None and Fraction(fps) == 0:       # a positive float below 1/2002 rounds to 0/1
+        raise ApiError("VALIDATION_ERROR", f"{path}.fps: must be at least 1/1001", path=f"{path}.fps")
     width, height = out.width, out.height
     crf = out.crf if out.crf is not None else settings.default_crf
     preset = out.preset or settings.default_preset
@@ -229,7 +233,7 @@ def spec_from_output(out: OutputOptions, settings: Settings, path: str = "$.outp
         crf = out.crf if out.crf is not None else 30
         preset = out.preset or "ultrafast"
     check_output_budgets(out, settings, path)
-    return RenderSpec(width=width, height=height, fps=fps_text(out.fps), crf=crf, preset=preset,
+    return RenderSpec(width=width, height=height, fps=fps, crf=crf, preset=preset,
                       start_us=start_us, end_us=end_us, threads=settings.render_threads)
 
 
