@@ -84,8 +84,9 @@ class Service:
         self.loop = asyncio.new_event_loop()
         self.fresh = itertools.count(1)
         self.errors = _ErrorLog()
-        settings = Settings(**SETTINGS_OF_FUZZ, port=0, data_dir=str(tmp_path / "data"),
-                            url_allowlist=(f"127.0.0.1:{host.port}",))
+        # only the draft host may be reached (every other URL is refused before any connection)
+        settings = Settings(**dict(SETTINGS_OF_FUZZ, url_allowlist=(f"127.0.0.1:{host.port}",)), port=0,
+                            data_dir=str(tmp_path / "data"))
         self.client = self.loop.run_until_complete(self._start(settings))
         logging.getLogger().addHandler(self.errors)
 
