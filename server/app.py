@@ -25,7 +25,7 @@ from aiohttp import web
 
 from compositor.errors import CompositorError
 
-from . import openapi, routes_capcut, routes_native
+from . import openapi, routes_capcut, routes_console, routes_native, routes_tools
 from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
 from .jobs.sqlite import SqliteJobStore
@@ -55,7 +55,9 @@ def create_app(settings: Settings) -> web.Application:
     app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
     routes_capcut.setup(app)
     routes_native.setup(app)
+    routes_tools.setup(app)
     openapi.setup(app)
+    routes_console.setup(app)
     app.cleanup_ctx.extend([_data_dir_lock, _job_store, _http_client, _workers, _webhooks, _background])
     return app
 
