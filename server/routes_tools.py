@@ -21,7 +21,6 @@ from .drafts import check_inline_draft, validate_draft_url
 from .errors import ApiError
 from .jobs.model import COMPLETED, FAILED, CANCELLED, RUNNING
 from .probe import PROBE_REQUEST_DECODER, probe_draft
-from .routes_native import check_api_key_header
 from .schemas import ENCODER, decode, iso_utc, spec_from_output
 from .state import POOL, SETTINGS, STORAGE, STORE
 
@@ -72,7 +71,6 @@ _PROBES = web.AppKey("probe_semaphore", asyncio.Semaphore)
 async def probe(request: web.Request) -> web.Response:
     app = request.app
     settings, storage = app[SETTINGS], app[STORAGE]
-    check_api_key_header(request, settings)
     body = decode(PROBE_REQUEST_DECODER, await request.read())
     if (body.draft_url is None) == (body.draft is None):
         raise ApiError("VALIDATION_ERROR", "$.draft_url: give exactly one of draft_url and draft", path="$.draft_url")

@@ -2,7 +2,7 @@
 // (POST /v1/probe: tracks, length, canvas, warnings), then render it — whole, as a
 // low-resolution preview, or a time range (the native API's output options).
 import { h, clear, warningsView, errorBox, toast } from './dom.js';
-import { t, fmtSeconds } from './i18n.js';
+import { t, fmtSeconds, fmtFps } from './i18n.js';
 
 function numberField(name, label, attrs = {}) {
   return h('label.field', {}, h('span', {}, label),
@@ -34,7 +34,7 @@ export function checkView(root, { api, navigate }) {
     autocomplete: 'off', dataset: { testid: 'draft-url' }, oninput: () => { if (url.value.trim()) setInline(null); } });
   const fileInput = h('input', { type: 'file', accept: '.json,application/json', hidden: true, dataset: { testid: 'draft-file' },
     onchange: () => fileInput.files[0] && readFile(fileInput.files[0]) });
-  const fileNote = h('p.muted.small');
+  const fileNote = h('p.muted.small', { hidden: true });
   const drop = h('div.drop', { dataset: { testid: 'drop' } }, t('drop_here'), ' · ',
     h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); fileInput.click(); } }, t('choose_file')), fileInput);
   drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
@@ -63,6 +63,7 @@ export function checkView(root, { api, navigate }) {
   function setInline(obj, name = '', size = 0) {
     inline = obj;
     fileNote.textContent = obj ? t('loaded_file', { name, n: size }) : '';
+    fileNote.hidden = !obj;
   }
 
   async function readFile(file) {
@@ -105,10 +106,10 @@ export function checkView(root, { api, navigate }) {
         h('div.facts', {},
           fact(t('canvas'), `${r.canvas_width}×${r.canvas_height}`),
           fact(t('output_size'), `${r.width}×${r.height}`),
-          fact(t('fps'), r.fps),
+          fact(t('fps'), fmtFps(r.fps)),
           fact(t('frames_label'), String(r.frames)),
           fact(t('draft_duration'), fmtSeconds(r.duration_s)),
-          fact(t('duration'), fmtSeconds(r.output_duration_s))),
+          fact(t('output_length'), fmtSeconds(r.output_duration_s))),
         h('h3', {}, t('tracks')), tracksView(r),
         h('h3', {}, `${t('warnings')} (${r.warnings.length})`), warningsView(r.warnings, r.duration_s)));
     } catch (err) {

@@ -70,8 +70,8 @@ function rangeText(w) {
 
 /** Warnings grouped by status (skipped / approximated / note), each group with a strip that
  * marks its time ranges on the timeline (0 … `totalS` seconds). */
-export function warningsView(warnings, totalS) {
-  if (!warnings.length) return h('p.muted', { dataset: { testid: 'no-warnings' } }, t('no_warnings'));
+export function warningsView(warnings, totalS, known = true) {
+  if (!warnings.length) return h('p.muted', { dataset: { testid: 'no-warnings' } }, t(known ? 'no_warnings' : 'no_warnings_yet'));
   const ends = warnings.map((w) => (w.end_us || w.start_us || 0) / 1e6);
   const total = Math.max(totalS || 0, ...ends, 0.001);
   const groups = [];

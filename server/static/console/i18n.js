@@ -19,7 +19,9 @@ const TEXT = {
     draft: 'Draft', inline_draft: 'inline draft', as_draft: 'as the draft says', attempts: 'Attempts',
     width: 'Width', height: 'Height', fps: 'Frame rate', crf: 'Quality (CRF)', preset: 'Preset', start_s: 'From (s)',
     end_s: 'To (s)', frames_label: 'Frames', elapsed: 'Render time', speed: 'Speed', realtime: '{x}× real time',
-    download: 'Download MP4', no_warnings: 'No warnings: everything in the draft was rendered.',
+    download: 'Download MP4', no_warnings: 'No warnings: everything in the draft is rendered.',
+    no_warnings_yet: 'No warnings so far (they are known once the draft has been probed).',
+    from_start: 'start of the draft', to_end: 'end of the draft', output_length: 'Rendered length',
     'status.skipped': 'Skipped', 'status.approximated': 'Approximated', 'status.note': 'Notes',
     'status_help.skipped': 'not drawn at all', 'status_help.approximated': 'drawn with a close substitute',
     'status_help.note': 'for information',
@@ -70,7 +72,9 @@ const TEXT = {
     draft: '草稿', inline_draft: '内联草稿', as_draft: '与草稿相同', attempts: '尝试次数',
     width: '宽度', height: '高度', fps: '帧率', crf: '质量 (CRF)', preset: '预设', start_s: '起点（秒）',
     end_s: '终点（秒）', frames_label: '帧数', elapsed: '渲染用时', speed: '速度', realtime: '{x} 倍实时',
-    download: '下载 MP4', no_warnings: '没有警告：草稿中的所有内容都已渲染。',
+    download: '下载 MP4', no_warnings: '没有警告：草稿中的所有内容都会被渲染。',
+    no_warnings_yet: '暂无警告（草稿解析后才能得知）。',
+    from_start: '草稿开头', to_end: '草稿结尾', output_length: '渲染时长',
     'status.skipped': '已跳过', 'status.approximated': '近似效果', 'status.note': '提示',
     'status_help.skipped': '完全没有绘制', 'status_help.approximated': '用相近的效果代替',
     'status_help.note': '仅供参考',
@@ -143,6 +147,14 @@ export function fmtSeconds(s) {
   const rest = Math.round(s - m * 60);
   if (m < 60) return `${m}:${String(rest).padStart(2, '0')}`;
   return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(rest).padStart(2, '0')}`;
+}
+
+/** "30/1" → "30", "30000/1001" → "29.97". */
+export function fmtFps(text) {
+  if (!text) return '—';
+  const [n, d] = String(text).split('/').map(Number);
+  if (!d || d === 1) return String(n);
+  return String(Math.round((100 * n) / d) / 100);
 }
 
 export function fmtBytes(n) {

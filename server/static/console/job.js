@@ -1,7 +1,7 @@
 // One job: live progress, the player (the video_url the API hands out; seeking works through
 // Range requests), the poster, the output settings, the error with a hint, the warnings.
 import { h, clear, stateBadge, progressBar, warningsView, errorBox, toast } from './dom.js';
-import { t, fmtDate, fmtSeconds, fmtBytes } from './i18n.js';
+import { t, fmtDate, fmtSeconds, fmtBytes, fmtFps } from './i18n.js';
 import { jobActions } from './jobs.js';
 
 function dl(pairs) {
@@ -9,10 +9,11 @@ function dl(pairs) {
 }
 
 function outputSettings(output) {
-  const v = (x) => (x === null || x === undefined ? t('as_draft') : String(x));
-  return dl([[t('width'), v(output.width)], [t('height'), v(output.height)], [t('fps'), v(output.fps)],
-    [t('crf'), v(output.crf)], [t('preset'), v(output.preset)], [t('start_s'), v(output.start_s)],
-    [t('end_s'), v(output.end_s)]]);
+  const v = (x, unset = t('as_draft')) => (x === null || x === undefined ? unset : String(x));
+  return dl([[t('width'), v(output.width)], [t('height'), v(output.height)],
+    [t('fps'), output.fps ? fmtFps(output.fps) : t('as_draft')],
+    [t('crf'), v(output.crf)], [t('preset'), v(output.preset)], [t('start_s'), v(output.start_s, t('from_start'))],
+    [t('end_s'), v(output.end_s, t('to_end'))]]);
 }
 
 export function jobView(root, { api, id, navigate }) {
@@ -50,7 +51,7 @@ export function jobView(root, { api, id, navigate }) {
           h('a.download', { href: src, download: `${job.id}.mp4` }, t('download'))),
         h('div.side', {},
           poster ? [h('h3', {}, t('poster')), h('img.poster', { src: poster, alt: t('poster'), dataset: { testid: 'poster' } })] : null,
-          r ? [h('h3', {}, t('result')), dl([[t('output_size'), `${r.width}×${r.height}`], [t('fps'), r.fps],
+          r ? [h('h3', {}, t('result')), dl([[t('output_size'), `${r.width}×${r.height}`], [t('fps'), fmtFps(r.fps)],
             [t('frames_label'), String(r.frames)], [t('duration'), fmtSeconds(r.duration_s)], [t('size'), fmtBytes(r.size_bytes)],
             [t('elapsed'), fmtSeconds(r.elapsed_s)],
             [t('speed'), r.realtime_factor ? t('realtime', { x: r.realtime_factor.toFixed(2) }) : '—']])] : null)));
@@ -58,7 +59,8 @@ export function jobView(root, { api, id, navigate }) {
     parts.push(h('section.card', {}, h('h3', {}, t('output')), outputSettings(job.output)));
     const total = job.result ? job.result.duration_s : null;
     parts.push(h('section.card', { dataset: { testid: 'warnings' } },
-      h('h3', {}, `${t('warnings')} (${job.warnings.length})`), warningsView(job.warnings, total)));
+      h('h3', {}, `${t('warnings')} (${job.warnings.length})`),
+      warningsView(job.warnings, total, job.state === 'completed' || job.frames_total > 0)));
     clear(root).append(...parts);
   }
 

@@ -19,12 +19,13 @@ export function queueView(root, { api }) {
       if (stopped) return;
       const hr = s.last_hour;
       clear(body).append(
-        h('section.card', {}, h('h3', {}, t('jobs_by_state')),
-          h('div.facts', {}, Object.entries(s.jobs).map(([state, n]) =>
-            fact(stateBadge(state), String(n), `count-${state}`)))),
-        h('section.card', {}, h('div.facts', {},
-          fact(t('queue_depth'), String(s.queue_depth), 'queue-depth'),
-          fact(t('workers'), t('workers_line', { alive: s.workers_alive, busy: s.workers_busy, n: s.concurrency }), 'workers'))),
+        h('div.cards', {},
+          h('section.card', {}, h('h3', {}, t('jobs_by_state')),
+            h('div.facts', {}, Object.entries(s.jobs).map(([state, n]) =>
+              fact(stateBadge(state), String(n), `count-${state}`)))),
+          h('section.card', {}, h('h3', {}, t('workers')), h('div.facts', {},
+            fact(t('queue_depth'), String(s.queue_depth), 'queue-depth'),
+            fact(t('workers'), t('workers_line', { alive: s.workers_alive, busy: s.workers_busy, n: s.concurrency }), 'workers')))),
         h('section.card', {}, h('h3', {}, t('running_now')),
           s.running.length ? h('table.jobs', {}, h('tbody', {}, s.running.map((j) => h('tr', {},
             h('td.id', {}, h('a', { href: `#/job/${encodeURIComponent(j.id)}` }, j.id.slice(0, 12))),
