@@ -1,7 +1,8 @@
 """``python -m server [--host …] [--port …] [--data-dir …] …`` — run the service on uvloop.
 
 Flags and ``DRAFT_SERVER_*`` environment variables: ``python -m server --help`` and
-docs/service.md. SIGINT/SIGTERM stop it gracefully (running renders are handed back to the
+docs/service.md. A non-loopback ``--host`` without API keys refuses to start (exit status 2) unless ``--no-auth``
+is given (``server.auth.startup_check``). SIGINT/SIGTERM stop it gracefully (running renders are handed back to the
 queue and run again at the next start).
 """
 from __future__ import annotations
@@ -14,9 +15,16 @@ def main(argv: list[str] | None = None) -> None:
     from aiohttp import web
 
     from .app import create_app
+    from .auth import startup_check
     from .settings import Settings
 
     settings = Settings.from_sources(argv)
+    verdict = startup_check(settings)
+    if verdict.refusal is not None:
+        print(f"draft-renderer: {verdict.refusal}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    if verdict.warning is not None:
+        print(f"draft-renderer: {verdict.warning}", file=sys.stderr, flush=True)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -4,7 +4,10 @@ State lives on ``web.AppKey``s (``server.state``); everything that touches the d
 network or processes starts in ``cleanup_ctx`` when the application starts and stops in
 reverse order when it stops. Nothing happens at import.
 
-Start-up order: data-directory lock → job store (+ re-queue of jobs a dead server left
+Middlewares, outermost first: ``/k/<key>/`` prefix → error bodies and metrics → CORS
+preflight (only with ``--cors-origins``) → JSON bodies only → authentication (``server.auth``).
+
+Start-up order: data-directory lock → keys and server secret → job store (+ re-queue of jobs a dead server left
 running) → HTTP client (draft checks, webhooks) → worker pool → webhook sender →
 background loops (lease reaper, retention purge).
 """
@@ -25,7 +28,8 @@ from aiohttp import web
 
 from compositor.errors import CompositorError
 
-from . import openapi, routes_capcut, routes_console, routes_native, routes_tools
+from . import auth, openapi, routes_capcut, routes_console, routes_native, routes_tools
+from .crosssite import Cors, require_json_body
 from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
 from .jobs.sqlite import SqliteJobStore
@@ -46,7 +50,12 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.public_base_url and settings.host in ("0.0.0.0", "::", ""):
         log.warning("listening on %s without --public-base-url: video_url links will name %s, which clients "
                     "cannot reach", settings.host, settings.base_url)
-    app = web.Application(middlewares=[_middleware], client_max_size=MAX_BODY)
+    cors = Cors(settings.cors_origins) if settings.cors_origins else None
+    middlewares = [auth.strip_key_prefix, _middleware, *([cors.preflight] if cors else []), require_json_body,
+                   auth.authenticate]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
+    if cors is not None:
+        app.on_response_prepare.append(cors.add_headers)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
@@ -58,7 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     routes_tools.setup(app)
     openapi.setup(app)
     routes_console.setup(app)
-    app.cleanup_ctx.extend([_data_dir_lock, _job_store, _http_client, _workers, _webhooks, _background])
+    app.cleanup_ctx.extend([_data_dir_lock, _auth_gate, _job_store, _http_client, _workers, _webhooks, _background])
     return app
 
 
@@ -120,6 +129,16 @@ async def _data_dir_lock(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+async def _auth_gate(app: web.Application) -> AsyncIterator[None]:
+    """Keys (incl. the keys file) and the server secret; file links are signed from here on."""
+    settings, storage = app[SETTINGS], app[STORAGE]
+    gate = app[auth.GATE] = auth.Gate.from_settings(settings, auth.load_or_create_secret(storage.root))
+    storage.link_signer = gate.links.query
+    if gate.keyring.configured:
+        log.info("API keys required: %d key(s) configured", len(gate.keyring))
+    yield
 
 
 async def _job_store(app: web.Application) -> AsyncIterator[None]:

@@ -34,6 +34,10 @@ class ErrorSpec(NamedTuple):
 ERRORS: dict[str, ErrorSpec] = {
     "VALIDATION_ERROR": ErrorSpec(400, 1001, "参数校验失败", "Parameter validation failed"),
     "INVALID_API_KEY": ErrorSpec(401, 2036, "无效的 apiKey", "Invalid apiKey"),
+    "UNAUTHORIZED": ErrorSpec(401, 2036, "需要有效的 API 密钥", "A valid API key is required"),
+    "LINK_INVALID": ErrorSpec(403, 2036, "链接无效或已过期", "The link is invalid or has expired"),
+    "UNSUPPORTED_MEDIA_TYPE": ErrorSpec(415, 1001, "请求体必须是 application/json",
+                                        "The request body must be application/json"),
     "INVALID_DRAFT_URL": ErrorSpec(404, 2001, "无效的草稿URL", "Invalid draft URL"),
     "DRAFT_NOT_FOUND": ErrorSpec(404, 2001, "草稿不存在", "Draft not found"),
     "DRAFT_INVALID": ErrorSpec(400, 2001, "草稿内容无效", "Invalid draft content"),

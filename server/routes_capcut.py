@@ -9,11 +9,13 @@
 * ``POST …/gen_video_status`` ``{draft_url}`` → capcut-mate's fields plus ``phase``,
   ``error_code``, ``warnings``, ``eta_s``; lookup by the exact URL string, then the newest
   finished job with the same ``draft_id``; none → 2031.
-* ``GET …/gen_video_active_count`` → ``{code, message, count}`` (queued + running jobs).
+* ``GET …/gen_video_active_count`` → ``{code, message, count}`` (the caller's queued + running jobs).
+
+Every lookup is the caller's own jobs (``server.auth``): idempotency is per API key, and
+another key's task is "not found".
 """
 from __future__ import annotations
 
-import hmac
 import uuid
 
 from aiohttp import web
@@ -21,12 +23,12 @@ from msgspec import UNSET
 
 from compositor.fetch import draft_id_from_url
 
+from .auth import GATE, principal_of
 from .drafts import validate_draft_url
 from .errors import GEN_VIDEO_SUBMITTED, SUCCESS, ApiError, language, message_for
 from .jobs.model import CANCELLED, COMPLETED, FAILED, KIND_CAPCUT, QUEUED, RUNNING, Job, NewJob
 from .schemas import (ENCODER, GEN_VIDEO_DECODER, GEN_VIDEO_STATUS_DECODER, ActiveCountResponse, GenVideoResponse,
                       GenVideoStatusResponse, capcut_spec, decode, iso_local, warnings_out)
-from .settings import Settings
 from .submission import submit_job
 from .state import CHECKER, SETTINGS, STORAGE, STORE
 
@@ -56,29 +58,27 @@ def json_response(obj) -> web.Response:
     return web.Response(body=ENCODER.encode(obj), content_type="application/json")
 
 
-def check_api_key(key: str | None, settings: Settings) -> None:
-    """``apiKey``: when given it must be a UUID (capcut-mate's rule); when the server enforces
-    keys it must be one of the configured keys."""
-    if key:
+def check_api_key(key: str | None, keys_configured: bool) -> None:
+    """``apiKey`` on a server without keys: when given it must be a UUID (capcut-mate's rule).
+    With keys configured it is an opaque key, checked by ``server.auth`` before the handler."""
+    if key and not keys_configured:
         try:
             uuid.UUID(key)
         except ValueError:
             raise ApiError("VALIDATION_ERROR", "$.apiKey: the apiKey must be a UUID", path="$.apiKey") from None
-    if settings.require_api_key:
-        if not key or not any(hmac.compare_digest(key, k) for k in settings.api_keys):
-            raise ApiError("INVALID_API_KEY", "a valid apiKey is required on this server", path="$.apiKey")
 
 
 async def gen_video(request: web.Request) -> web.Response:
     app = request.app
     settings, store, storage = app[SETTINGS], app[STORE], app[STORAGE]
     body = decode(GEN_VIDEO_DECODER, await request.read())
-    check_api_key(body.apiKey, settings)
+    check_api_key(body.apiKey, app[GATE].keyring.configured)
+    caller = principal_of(request)
     url, draft_id = validate_draft_url(body.draft_url, settings)
     key = idem_key(body.draft_url)
     spec = capcut_spec(settings)
 
-    existing = await store.get_by_key(key)
+    existing = await store.get_by_key(key, key_id=caller.key_id)
     if existing is not None and existing.active:
         return _submitted(existing, storage)
 
@@ -94,7 +94,7 @@ async def gen_video(request: web.Request) -> web.Response:
 
     new = NewJob(kind=KIND_CAPCUT, spec=spec, draft_url=body.draft_url, draft_id=draft_id, idem_key=key,
                  content_hash=content_hash, max_attempts=settings.max_attempts,
-                 pending_check=settings.submit_check == "async" and content_hash is None)
+                 pending_check=settings.submit_check == "async" and content_hash is None, key_id=caller.key_id)
     res = await submit_job(app, new, api="capcut", url=url, not_found_code="INVALID_DRAFT_URL")
     return _submitted(res.job, storage)
 
@@ -122,11 +122,12 @@ async def gen_video_status(request: web.Request) -> web.Response:
     body = decode(GEN_VIDEO_STATUS_DECODER, await request.read())
     if not body.draft_url.strip():
         raise ApiError("VALIDATION_ERROR", "$.draft_url: draft_url is required", path="$.draft_url")
-    job = await store.get_by_key(idem_key(body.draft_url))
+    scope = principal_of(request).scope
+    job = await store.get_by_key(idem_key(body.draft_url), key_id=scope)
     if job is None:
         draft_id = draft_id_from_url(body.draft_url)
         if draft_id:
-            job = await store.latest_by_draft_id(draft_id, kind=KIND_CAPCUT, terminal_only=True)
+            job = await store.latest_by_draft_id(draft_id, kind=KIND_CAPCUT, terminal_only=True, key_id=scope)
     if job is None:
         raise ApiError("TASK_NOT_FOUND")
     lang = language(request)
@@ -143,7 +144,7 @@ async def gen_video_status(request: web.Request) -> web.Response:
 
 
 async def gen_video_active_count(request: web.Request) -> web.Response:
-    counts = await request.app[STORE].counts()
+    counts = await request.app[STORE].counts(key_id=principal_of(request).scope)
     return json_response(ActiveCountResponse(code=0, message=SUCCESS[language(request)],
                                              count=counts["queued"] + counts["running"]))
 

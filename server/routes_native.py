@@ -9,21 +9,23 @@
 * ``GET /v1/renders/{id}/events`` — Server-Sent Events: ``progress`` events, then one terminal
   event (``completed`` | ``failed`` | ``cancelled``) and the stream ends.
 * ``GET /v1/renders/{id}/video.mp4`` (Range requests) and ``/poster.jpg`` once completed.
+
+A caller only sees its own jobs (``server.auth``; admin keys see all): another key's job is
+404 NOT_FOUND. Idempotency keys are per API key. The file routes also open with a signed link.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 
 from aiohttp import web
 
+from .auth import principal_of
 from .drafts import check_inline_draft, content_hash, validate_callback_url, validate_draft_url
 from .errors import ApiError, ErrorInfo, language, message_for
 from .jobs.model import COMPLETED, KIND_NATIVE, STATES, Job, NewJob
 from .schemas import (ENCODER, RENDER_REQUEST_DECODER, RenderJob, RenderJobList, RenderLinks, RenderResultOut,
                       decode, iso_utc, output_of, spec_from_output, warnings_out)
-from .settings import Settings
 from .submission import submit_job
 from .state import CHECKER, POOL, SETTINGS, STORAGE, STORE
 from .storage import LocalStorage
@@ -71,19 +73,8 @@ def _json(body: bytes, status: int = 200, headers: dict | None = None) -> web.Re
     return web.Response(body=body, status=status, content_type="application/json", headers=headers)
 
 
-def check_api_key_header(request: web.Request, settings: Settings) -> None:
-    if not settings.require_api_key:
-        return
-    key = request.headers.get("X-API-Key", "")
-    auth = request.headers.get("Authorization", "")
-    if not key and auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-    if not key or not any(hmac.compare_digest(key, k) for k in settings.api_keys):
-        raise ApiError("INVALID_API_KEY", "send a configured key in X-API-Key (or Authorization: Bearer)")
-
-
 async def _load(request: web.Request) -> Job:
-    job = await request.app[STORE].get(request.match_info["id"])
+    job = await request.app[STORE].get(request.match_info["id"], key_id=principal_of(request).scope)
     if job is None:
         raise ApiError("NOT_FOUND", f"no render job {request.match_info['id']}")
     return job
@@ -92,7 +83,7 @@ async def _load(request: web.Request) -> Job:
 async def create_render(request: web.Request) -> web.Response:
     app = request.app
     settings, store, storage = app[SETTINGS], app[STORE], app[STORAGE]
-    check_api_key_header(request, settings)
+    caller = principal_of(request)
     body = decode(RENDER_REQUEST_DECODER, await request.read())
     lang = language(request)
     if (body.draft_url is None) == (body.draft is None):
@@ -106,7 +97,7 @@ async def create_render(request: web.Request) -> web.Response:
         if not key_header or len(key_header) > MAX_IDEMPOTENCY_KEY:
             raise ApiError("VALIDATION_ERROR", f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY} characters")
         idem = "native:" + key_header
-        existing = await store.get_by_key(idem)
+        existing = await store.get_by_key(idem, key_id=caller.key_id)
         if existing is not None:
             return _json(job_json(existing, storage, lang), 200,
                          {"Location": f"/v1/renders/{existing.id}"})
@@ -120,12 +111,13 @@ async def create_render(request: web.Request) -> web.Response:
         pending_check = settings.submit_check == "async" and url.lower().startswith(("http://", "https://"))
         new = NewJob(kind=KIND_NATIVE, spec=spec, draft_url=url, draft_id=draft_id, idem_key=idem,
                      content_hash=chash, callback_url=callback, max_attempts=settings.max_attempts,
-                     pending_check=pending_check)
+                     pending_check=pending_check, key_id=caller.key_id)
     else:
         raw = check_inline_draft(body.draft, settings)
         draft_id = body.draft.get("id") if isinstance(body.draft.get("id"), str) else None
         new = NewJob(kind=KIND_NATIVE, spec=spec, draft_id=draft_id or None, inline_draft=raw, idem_key=idem,
-                     content_hash=content_hash(raw), callback_url=callback, max_attempts=settings.max_attempts)
+                     content_hash=content_hash(raw), callback_url=callback, max_attempts=settings.max_attempts,
+                     key_id=caller.key_id)
     res = await submit_job(app, new, api="native", url=new.draft_url, not_found_code="DRAFT_NOT_FOUND")
     return _json(job_json(res.job, storage, lang), 202 if res.created else 200,
                  {"Location": f"/v1/renders/{res.job.id}"})
@@ -147,7 +139,8 @@ async def list_renders(request: web.Request) -> web.Response:
         raise ApiError("VALIDATION_ERROR", "limit/before: integers expected") from None
     if not 1 <= limit <= 1000:
         raise ApiError("VALIDATION_ERROR", "limit: between 1 and 1000", path="limit")
-    jobs = await request.app[STORE].list(state=state, limit=limit, before_seq=before)
+    jobs = await request.app[STORE].list(state=state, limit=limit, before_seq=before,
+                                         key_id=principal_of(request).scope)
     storage, lang = request.app[STORAGE], language(request)
     nxt = jobs[-1].seq if len(jobs) == limit else None
     return _json(ENCODER.encode(RenderJobList(items=[job_view(j, storage, lang) for j in jobs], next_before=nxt)))
@@ -155,9 +148,8 @@ async def list_renders(request: web.Request) -> web.Response:
 
 async def cancel_render(request: web.Request) -> web.Response:
     app = request.app
-    check_api_key_header(request, app[SETTINGS])
     store, storage = app[STORE], app[STORAGE]
-    job = await store.cancel(request.match_info["id"])
+    job = await store.cancel(request.match_info["id"], key_id=principal_of(request).scope)
     if job is None:
         raise ApiError("NOT_FOUND", f"no render job {request.match_info['id']}")
     if job.terminal and job.state != "cancelled":

@@ -3,8 +3,9 @@
 * ``POST /v1/probe`` — ``{draft_url}`` or ``{draft}`` (+ ``output``): what a render would see
   (:mod:`server.probe`), without queueing anything. The fetch and media probe run in a thread
   (at most ``PROBE_CONCURRENCY`` at once) so the event loop is never blocked.
-* ``GET /v1/stats`` — the queue summary: jobs per state, the renders running now, workers,
-  and what finished in the last hour (jobs, frames, seconds of video, throughput).
+* ``GET /v1/stats`` — the queue summary: jobs per state and workers (the whole service, as
+  ``/healthz`` shows them), the caller's renders running now and the caller's jobs finished in
+  the last hour (jobs, frames, seconds of video, throughput; an admin key: everyone's).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
+from .auth import principal_of
 from .drafts import check_inline_draft, validate_draft_url
 from .errors import ApiError
 from .jobs.model import COMPLETED, FAILED, CANCELLED, RUNNING
@@ -96,13 +98,14 @@ async def probe(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     app = request.app
     store = app[STORE]
+    scope = principal_of(request).scope            # the caller's jobs (an admin key: all)
     counts = await store.counts()
-    running = await store.list(state=RUNNING, limit=1000)
+    running = await store.list(state=RUNNING, limit=1000, key_id=scope)
     now = time.time()
     hour = {COMPLETED: 0, FAILED: 0, CANCELLED: 0}
     frames, video_s, render_s = 0, 0.0, 0.0
     for state in hour:
-        for job in await store.list(state=state, limit=STATS_WINDOW_JOBS):
+        for job in await store.list(state=state, limit=STATS_WINDOW_JOBS, key_id=scope):
             if job.completed_at is None or now - job.completed_at > HOUR_S:
                 continue
             hour[state] += 1

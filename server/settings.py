@@ -50,9 +50,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cancel_grace_s: Seconds = 1.0
     #: jobs one worker process runs before it is replaced by a fresh one
     worker_max_tasks: Annotated[int, msgspec.Meta(ge=1)] = 50
-    #: require ``apiKey`` (gen_video) / ``X-API-Key`` (native API) to be one of ``api_keys``
-    require_api_key: bool = False
-    api_keys: tuple[str, ...] = ()
     #: HMAC-SHA256 key of webhook signatures (``X-Signature``); none = unsigned webhooks
     webhook_secret: str | None = None
     webhook_retries: Annotated[int, msgspec.Meta(ge=0)] = 6
@@ -77,6 +74,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: encoder/decoder threads per render (0 = auto)
     render_threads: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
     log_level: str = "INFO"
+
+    # -- authentication (server/auth.py, docs/security.md) ---------------------------------
+    #: accepted API keys (opaque strings); any key configured = every route but /healthz,
+    #: /docs and /openapi.json needs one, on loopback too
+    api_keys: tuple[str, ...] = ()
+    #: a file of more keys, one per line (``#`` comments, blank lines ignored)
+    api_keys_file: str | None = None
+    #: keys that see and cancel every job (they also count as configured keys)
+    admin_keys: tuple[str, ...] = ()
+    #: legacy flag: keys are required whenever keys are configured; alone it refuses to start
+    require_api_key: bool = False
+    #: lifetime of the signed video_url / poster_url links
+    link_ttl_s: Annotated[float, msgspec.Meta(gt=0)] = 7 * 86400.0
+    #: allow a non-loopback listen address without keys (the service is then open to anyone)
+    no_auth: bool = False
+    #: origins answered with CORS headers (exact ``scheme://host[:port]``); empty = no CORS headers
+    cors_origins: tuple[str, ...] = ()
 
     # -- derived ---------------------------------------------------------------------------
 
@@ -118,8 +132,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
           "off": False, "": False}
-_LISTS = {"api_keys", "url_allowlist"}
-_OPTIONAL = {"public_base_url", "webhook_secret", "default_width", "default_height"}
+_LISTS = {"api_keys", "admin_keys", "cors_origins", "url_allowlist"}
+_OPTIONAL = {"public_base_url", "webhook_secret", "default_width", "default_height", "api_keys_file"}
 
 
 def _from_text(name: str, raw: str):
@@ -152,9 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--lease", dest="lease_s", type=float, help="seconds of a worker's claim on a job")
     flag("--max-attempts", dest="max_attempts", type=int, help="runs per job when workers crash")
     flag("--worker-max-tasks", dest="worker_max_tasks", type=int, help="jobs per worker process")
-    flag("--require-api-key", dest="require_api_key", action="store_const", const=True,
-         help="reject requests without a configured API key")
-    flag("--api-keys", dest="api_keys", help="comma-separated accepted API keys")
     flag("--webhook-secret", dest="webhook_secret", help="HMAC-SHA256 key for X-Signature")
     flag("--capcut-always-200", dest="capcut_always_200", action="store_const", const=True,
          help="capcut-mate routes answer HTTP 200 even on errors")
@@ -170,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--default-preset", dest="default_preset", choices=X264_PRESETS)
     flag("--render-threads", dest="render_threads", type=int)
     flag("--log-level", dest="log_level")
+    # -- authentication
+    flag("--api-keys", dest="api_keys", help="comma-separated API keys; any key = keys required")
+    flag("--api-keys-file", dest="api_keys_file", help="file of API keys, one per line (# comments)")
+    flag("--admin-keys", dest="admin_keys", help="comma-separated keys that see and cancel every job")
+    flag("--require-api-key", dest="require_api_key", action="store_const", const=True,
+         help="legacy: keys are required whenever keys are configured")
+    flag("--link-ttl", dest="link_ttl_s", type=float, help="seconds a signed video/poster link is valid "
+                                                            "(default 7 days)")
+    flag("--no-auth", dest="no_auth", action="store_const", const=True,
+         help="allow a non-loopback address without keys: the service is open to anyone who reaches it")
+    flag("--cors-origins", dest="cors_origins", help="comma-separated origins given CORS headers (default none)")
     return p
 
 

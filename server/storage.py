@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -32,6 +33,8 @@ class LocalStorage:
         self.cache = self.root / "cache"
         self.work = self.root / "work"
         self.base_url = base_url.rstrip("/")
+        #: path → query string of a signed link (``server.auth.LinkSigner.query``); None = unsigned
+        self.link_signer: Callable[[str], str] | None = None
 
     def ensure_dirs(self) -> None:
         for d in (self.outputs, self.cache, self.work):
@@ -55,10 +58,16 @@ class LocalStorage:
         return self.cache / key
 
     def video_url(self, job_id: str) -> str:
-        return f"{self.base_url}/v1/renders/{job_id}/video.mp4"
+        return self._link(f"/v1/renders/{job_id}/video.mp4")
 
     def poster_url(self, job_id: str) -> str:
-        return f"{self.base_url}/v1/renders/{job_id}/poster.jpg"
+        return self._link(f"/v1/renders/{job_id}/poster.jpg")
+
+    def _link(self, path: str) -> str:
+        """Absolute URL of a served file, signed when a signer is set (the signature covers the
+        path the service routes, not the public base URL's own path)."""
+        url = f"{self.base_url}{path}"
+        return f"{url}?{self.link_signer(path)}" if self.link_signer is not None else url
 
     def has_video(self, job_id: str) -> bool:
         return self.video_path(job_id).is_file()

@@ -170,10 +170,10 @@ async def test_url_allowlist(make_client, draft_host, clip_path):
 
 async def test_api_key_enforcement(make_client, draft_host, clip_path):
     key = str(uuid.uuid4())
-    client = await make_client(require_api_key=True, api_keys=(key,))
+    client = await make_client(api_keys=(key,))
     _, url = add_tiny(draft_host, clip_path)
     status, data = await post(client, f"{CM}/gen_video", {"draft_url": url})
-    assert_error(status, data, 401, "INVALID_API_KEY", 2036)
+    assert_error(status, data, 401, "UNAUTHORIZED", 2036)
     status, data = await post(client, f"{CM}/gen_video", {"draft_url": url, "apiKey": str(uuid.uuid4())})
     assert_error(status, data, 401, "INVALID_API_KEY", 2036)
     status, data = await post(client, f"{CM}/gen_video", {"draft_url": url, "apiKey": key})

@@ -18,7 +18,11 @@ Rules every backend keeps:
   one; at most one active job per key exists;
 * ``submit`` refuses (``QueueFull``) when ``queue_limit`` jobs are queued already;
 * every change of a job is published to ``watch(job_id)`` iterators and to listeners;
-* the store has one writer per process; methods are safe to call concurrently.
+* the store has one writer per process; methods are safe to call concurrently;
+* ownership: every job carries the ``key_id`` of the API key that submitted it (``""`` =
+  anonymous). The lookups a client can reach take ``key_id``: a string restricts them to that
+  owner's jobs (another owner's job is "not found"), ``None`` means every job (admin keys and
+  the service itself). Idempotency keys are per owner.
 """
 from __future__ import annotations
 
@@ -38,22 +42,22 @@ class JobStore(Protocol):
         """Create a queued job (or return the active job holding ``new.idem_key``).
         Raises ``QueueFull`` when ``queue_limit`` jobs are already queued."""
 
-    async def get(self, job_id: str) -> Job | None: ...
+    async def get(self, job_id: str, *, key_id: str | None = None) -> Job | None: ...
 
-    async def get_by_key(self, idem_key: str) -> Job | None:
+    async def get_by_key(self, idem_key: str, *, key_id: str | None = None) -> Job | None:
         """The newest job submitted with this idempotency key (any state)."""
 
     async def latest_by_draft_id(self, draft_id: str, *, kind: str | None = None,
-                                 terminal_only: bool = True) -> Job | None: ...
+                                 terminal_only: bool = True, key_id: str | None = None) -> Job | None: ...
 
     async def get_inline_draft(self, job_id: str) -> bytes | None: ...
 
     async def list(self, *, state: str | None = None, limit: int = 100,
-                   before_seq: int | None = None) -> list[Job]:
+                   before_seq: int | None = None, key_id: str | None = None) -> list[Job]:
         """Newest first; ``before_seq`` pages backwards."""
 
-    async def counts(self) -> dict[str, int]:
-        """Jobs per state (every state present, 0 when none); cheap."""
+    async def counts(self, *, key_id: str | None = None) -> dict[str, int]:
+        """Jobs per state (every state present, 0 when none); cheap for ``key_id=None``."""
 
     # -- the worker side ----------------------------------------------------------------------
     async def claim(self, owner: str, lease_s: float) -> Job | None:
@@ -79,7 +83,7 @@ class JobStore(Protocol):
     async def finish_cancelled(self, job_id: str, owner: str) -> Job | None:
         """The worker stopped a job whose cancel was requested."""
 
-    async def cancel(self, job_id: str) -> Job | None:
+    async def cancel(self, job_id: str, *, key_id: str | None = None) -> Job | None:
         """Queued → cancelled at once; running → ``cancel_requested`` (the runner stops it);
         terminal → unchanged. ``None`` if unknown."""
 

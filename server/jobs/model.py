@@ -61,6 +61,9 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     max_attempts: int = 3
     #: checks of the draft still to run in the background ("async" submit check)
     pending_check: bool = False
+    #: who submitted it: the non-reversible id of the API key (``server.auth``), "" = anonymous.
+    #: Idempotency keys are per ``key_id``.
+    key_id: str = ""
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,7 +89,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     eta_s: float | None = None
     attempts: int = 0
     max_attempts: int = 3
-    owner: str | None = None
+    owner: str | None = None            # the worker holding the lease (not the API key: key_id)
+    key_id: str = ""                    # the submitting API key's id ("" = anonymous)
     lease_until: float | None = None
     available_at: float = 0.0
     cancel_requested: bool = False

@@ -7,7 +7,9 @@
   safe even if several processes open the same file (measured design: 2 processes × 2,000
   claims, 0 duplicates), though the service runs one writer per data directory.
 * Per-state counts are kept by triggers in ``job_counts`` so queue depth is O(1).
-* At most one active job per idempotency key: a partial UNIQUE index.
+* At most one active job per (owner, idempotency key): a partial UNIQUE index.
+* Schema 2 added ``key_id`` (the submitting API key's id); a schema-1 file is migrated in place
+  at open (existing jobs become the anonymous owner's).
 * After a batch commits, every changed job is published to the :class:`WatchHub` on the loop.
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .model import (CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, NewJob, 
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BATCH = 512
 
 _SCHEMA = """
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     max_attempts INTEGER NOT NULL DEFAULT 3,
     owner TEXT,
+    key_id TEXT NOT NULL DEFAULT '',
     lease_until REAL,
     available_at REAL NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
@@ -73,9 +76,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     webhook_attempts INTEGER NOT NULL DEFAULT 0,
     version INTEGER NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_key ON jobs(idem_key)
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_active_owner_key ON jobs(key_id, idem_key)
     WHERE idem_key IS NOT NULL AND state IN ('queued', 'running');
-CREATE INDEX IF NOT EXISTS jobs_key ON jobs(idem_key, seq) WHERE idem_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_owner_key ON jobs(key_id, idem_key, seq) WHERE idem_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(key_id, seq);
+CREATE INDEX IF NOT EXISTS jobs_owner_state ON jobs(key_id, state);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
 CREATE INDEX IF NOT EXISTS jobs_draft_id ON jobs(draft_id, seq) WHERE draft_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(lease_until) WHERE state = 'running';
@@ -100,7 +105,7 @@ END;
 
 _COLUMNS = ("seq, id, kind, state, phase, spec, draft_url, draft_id, idem_key, content_hash, callback_url, "
             "has_inline_draft, progress, frames_done, frames_total, eta_s, attempts, max_attempts, owner, "
-            "lease_until, available_at, cancel_requested, pending_check, error_code, error_message, "
+            "key_id, lease_until, available_at, cancel_requested, pending_check, error_code, error_message, "
             "error_detail, warnings, result, created_at, updated_at, started_at, completed_at, "
             "webhook_state, webhook_attempts, version")
 _NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
@@ -127,6 +132,25 @@ def _row_to_job(row: tuple) -> Job:
 
 def _dumps(value) -> str | None:
     return None if value is None else _enc.encode(value).decode()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: add ``key_id`` (existing jobs: anonymous) and make idempotency per owner."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    if not columns or "key_id" in columns:
+        return                                   # a new file, or already migrated
+    conn.executescript("""
+        BEGIN IMMEDIATE;
+        ALTER TABLE jobs ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+        DROP INDEX IF EXISTS jobs_active_key;
+        DROP INDEX IF EXISTS jobs_key;
+        COMMIT;
+    """)
+
+
+def _owner_clause(key_id: str | None) -> tuple[str, tuple]:
+    """`` AND key_id = ?`` for one owner, nothing for ``None`` (every owner)."""
+    return ("", ()) if key_id is None else (" AND key_id = ?", (key_id,))
 
 
 class _Call:
@@ -178,6 +202,7 @@ class SqliteJobStore:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise RuntimeError(f"job database {self.path} has schema {version}, newer than {SCHEMA_VERSION}")
+        _migrate(conn)
         conn.executescript(_SCHEMA)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return conn
@@ -278,8 +303,9 @@ class SqliteJobStore:
     # -- operations (each returns (value, [changed jobs])) -------------------------------------
     def _op_submit(self, conn, new: NewJob, queue_limit: int | None):
         if new.idem_key is not None:
-            existing = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ? AND state IN "
-                                       f"('queued', 'running') ORDER BY seq DESC LIMIT 1", (new.idem_key,))
+            existing = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ? AND key_id = ? AND "
+                                       f"state IN ('queued', 'running') ORDER BY seq DESC LIMIT 1",
+                                 (new.idem_key, new.key_id))
             if existing is not None:
                 return SubmitResult(existing, False), []
         if queue_limit is not None:
@@ -290,25 +316,29 @@ class SqliteJobStore:
         job_id = uuid.uuid4().hex
         row = (job_id, new.kind, QUEUED, "queued", _dumps(new.spec), new.draft_url, new.draft_id,
                new.idem_key, new.content_hash, new.callback_url, int(new.inline_draft is not None),
-               new.max_attempts, int(new.pending_check), now, now, now)
+               new.max_attempts, int(new.pending_check), new.key_id, now, now, now)
         job = self._one(conn, "INSERT INTO jobs (id, kind, state, phase, spec, draft_url, draft_id, idem_key, "
                               "content_hash, callback_url, has_inline_draft, max_attempts, pending_check, "
-                              "available_at, created_at, updated_at) "
+                              "key_id, available_at, created_at, updated_at) "
                               f"VALUES ({', '.join('?' * len(row))}) RETURNING {_COLUMNS}", row)
         if new.inline_draft is not None:
             conn.execute("INSERT INTO job_inline (id, draft) VALUES (?, ?)", (job_id, new.inline_draft))
         return SubmitResult(job, True), [job]
 
-    def _op_get(self, conn, job_id: str):
-        return self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)), []
+    def _op_get(self, conn, job_id: str, key_id: str | None):
+        owner_sql, owner_params = _owner_clause(key_id)
+        return self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ?{owner_sql}", (job_id, *owner_params)), []
 
-    def _op_get_by_key(self, conn, key: str):
-        return self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ? ORDER BY seq DESC LIMIT 1",
-                         (key,)), []
+    def _op_get_by_key(self, conn, key: str, key_id: str | None):
+        owner_sql, owner_params = _owner_clause(key_id)
+        return self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ?{owner_sql} ORDER BY seq DESC "
+                               f"LIMIT 1", (key, *owner_params)), []
 
-    def _op_latest_by_draft_id(self, conn, draft_id: str, kind: str | None, terminal_only: bool):
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE draft_id = ?"
-        params: list = [draft_id]
+    def _op_latest_by_draft_id(self, conn, draft_id: str, kind: str | None, terminal_only: bool,
+                               key_id: str | None):
+        owner_sql, owner_params = _owner_clause(key_id)
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE draft_id = ?{owner_sql}"
+        params: list = [draft_id, *owner_params]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
@@ -321,9 +351,12 @@ class SqliteJobStore:
         row = conn.execute("SELECT draft FROM job_inline WHERE id = ?", (job_id,)).fetchone()
         return (bytes(row[0]) if row else None), []
 
-    def _op_list(self, conn, state, limit, before_seq):
+    def _op_list(self, conn, state, limit, before_seq, key_id):
         sql = f"SELECT {_COLUMNS} FROM jobs"
         where, params = [], []
+        if key_id is not None:
+            where.append("key_id = ?")
+            params.append(key_id)
         if state is not None:
             where.append("state = ?")
             params.append(state)
@@ -336,8 +369,11 @@ class SqliteJobStore:
         params.append(limit)
         return self._many(conn, sql, params), []
 
-    def _op_counts(self, conn):
-        return states_dict(conn.execute("SELECT state, n FROM job_counts").fetchall()), []
+    def _op_counts(self, conn, key_id):
+        if key_id is None:
+            return states_dict(conn.execute("SELECT state, n FROM job_counts").fetchall()), []
+        return states_dict(conn.execute("SELECT state, COUNT(*) FROM jobs WHERE key_id = ? GROUP BY state",
+                                        (key_id,)).fetchall()), []
 
     def _op_claim(self, conn, owner: str, lease_s: float):
         now = self.clock()
@@ -411,8 +447,9 @@ class SqliteJobStore:
     def _op_finish_cancelled(self, conn, job_id, owner):
         return self._finish(conn, job_id, owner, CANCELLED, {})
 
-    def _op_cancel(self, conn, job_id):
-        cur = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+    def _op_cancel(self, conn, job_id, key_id):
+        owner_sql, owner_params = _owner_clause(key_id)
+        cur = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ?{owner_sql}", (job_id, *owner_params))
         if cur is None:
             return None, []
         if cur.state == QUEUED:
@@ -486,25 +523,25 @@ class SqliteJobStore:
     async def submit(self, new: NewJob, *, queue_limit: int | None = None) -> SubmitResult:
         return await self._call(self._op_submit, new, queue_limit)
 
-    async def get(self, job_id: str) -> Job | None:
-        return await self._call(self._op_get, job_id)
+    async def get(self, job_id: str, *, key_id: str | None = None) -> Job | None:
+        return await self._call(self._op_get, job_id, key_id)
 
-    async def get_by_key(self, idem_key: str) -> Job | None:
-        return await self._call(self._op_get_by_key, idem_key)
+    async def get_by_key(self, idem_key: str, *, key_id: str | None = None) -> Job | None:
+        return await self._call(self._op_get_by_key, idem_key, key_id)
 
     async def latest_by_draft_id(self, draft_id: str, *, kind: str | None = None,
-                                 terminal_only: bool = True) -> Job | None:
-        return await self._call(self._op_latest_by_draft_id, draft_id, kind, terminal_only)
+                                 terminal_only: bool = True, key_id: str | None = None) -> Job | None:
+        return await self._call(self._op_latest_by_draft_id, draft_id, kind, terminal_only, key_id)
 
     async def get_inline_draft(self, job_id: str) -> bytes | None:
         return await self._call(self._op_inline, job_id)
 
     async def list(self, *, state: str | None = None, limit: int = 100,
-                   before_seq: int | None = None) -> list[Job]:
-        return await self._call(self._op_list, state, limit, before_seq)
+                   before_seq: int | None = None, key_id: str | None = None) -> list[Job]:
+        return await self._call(self._op_list, state, limit, before_seq, key_id)
 
-    async def counts(self) -> dict[str, int]:
-        return await self._call(self._op_counts)
+    async def counts(self, *, key_id: str | None = None) -> dict[str, int]:
+        return await self._call(self._op_counts, key_id)
 
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         return await self._call(self._op_claim, owner, lease_s)
@@ -530,8 +567,8 @@ class SqliteJobStore:
     async def finish_cancelled(self, job_id: str, owner: str) -> Job | None:
         return await self._call(self._op_finish_cancelled, job_id, owner)
 
-    async def cancel(self, job_id: str) -> Job | None:
-        return await self._call(self._op_cancel, job_id)
+    async def cancel(self, job_id: str, *, key_id: str | None = None) -> Job | None:
+        return await self._call(self._op_cancel, job_id, key_id)
 
     async def release(self, job_id: str, owner: str) -> Job | None:
         return await self._call(self._op_release, job_id, owner)
