@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,11 +56,28 @@ def media(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("console-data"),
-                        extra=["--concurrency", "1", "--log-level", "WARNING"]).start()
-    yield srv
-    srv.stop()
+def servers(tmp_path_factory) -> dict[str, ServerProcess]:
+    """Two real servers with one worker each, started side by side: ``open`` (no keys, as on
+    loopback by default) and ``keyed`` (``--api-keys``: every job belongs to its key)."""
+    common = ["--concurrency", "1", "--log-level", "WARNING"]
+    procs = {"open": ServerProcess(tmp_path_factory.mktemp("console-open"), extra=common),
+             "keyed": ServerProcess(tmp_path_factory.mktemp("console-keyed"),
+                                    extra=[*common, "--api-keys", f"{KEY_A},{KEY_B}"])}
+    with ThreadPoolExecutor(len(procs)) as pool:
+        started = [pool.submit(p.start) for p in procs.values()]
+    try:
+        for f in started:
+            f.result()
+        yield procs
+    finally:
+        for p in procs.values():          # nothing to keep: the data dirs are temporary
+            p.kill()
+            p.stop()
+
+
+@pytest.fixture(scope="module")
+def server(servers) -> ServerProcess:
+    return servers["open"]
 
 
 class Page:
@@ -73,6 +91,8 @@ class Page:
         self.requests: list[str] = []
         self.responses: list[tuple[str, int]] = []
         self.console_errors: list[str] = []
+        #: HTTP statuses a test expects the page to meet (the browser logs them as errors)
+        self.expected_statuses: tuple[int, ...] = ()
         self.context.on("request", lambda r: self.requests.append(r.url))
         self.context.on("response", lambda r: self.responses.append((r.url, r.status)))
         self.page = self.context.new_page()
@@ -90,8 +110,9 @@ class Page:
         self.context.close()
         foreign = [u for u in self.requests if not (u.startswith(self.origin + "/") or u.startswith(("data:", "blob:")))]
         assert not foreign, f"the page contacted something other than the service: {foreign}"
-        # 401s are expected where keys are tested; anything else in the console is a defect
-        errors = [e for e in self.console_errors if "401" not in e]
+        expected = tuple(f"status of {s} " for s in self.expected_statuses)
+        errors = [e for e in self.console_errors if not (e.startswith("Failed to load resource") and any(
+            x in e for x in expected))]
         assert not errors, errors
 
 
@@ -155,6 +176,12 @@ def wait_until_played(p: Page) -> None:
     wait_js(page, "document.querySelector('[data-testid=player]').currentTime > 0.3")
 
 
+def seek(p: Page, t_s: float) -> None:
+    p.page.wait_for_selector("[data-testid=player]")
+    p.page.evaluate("""(t) => new Promise((ok) => { const v = document.querySelector('[data-testid=player]');
+        v.pause(); v.addEventListener('seeked', ok, {once: true}); v.currentTime = t; })""", t_s)
+
+
 # -- tests ------------------------------------------------------------------------------------------
 
 def test_submit_watch_progress_and_play(server, draft_host, media, open_page):
@@ -177,10 +204,9 @@ def test_submit_watch_progress_and_play(server, draft_host, media, open_page):
     wait_until_played(p)
     wait_js(p.page, "document.querySelector('[data-testid=poster]').naturalWidth > 0")
     # seeking: the browser fetches the rest by Range
-    p.page.evaluate("""() => new Promise((ok) => { const v = document.querySelector('[data-testid=player]');
-        v.pause(); v.addEventListener('seeked', ok, {once: true}); v.currentTime = 1.5; })""")
+    seek(p, 1.5)
     assert p.page.evaluate("document.querySelector('[data-testid=player]').currentTime") >= 1.4
-    assert any(u.endswith(f"/v1/renders/{job_id}/video.mp4") and s == 206 for u, s in p.responses), p.responses
+    assert any(urlsplit(u).path == f"/v1/renders/{job_id}/video.mp4" and s == 206 for u, s in p.responses), p.responses
     assert any(f"/v1/renders/{job_id}/events" in u for u in p.requests)
     p.shot("job")
 
@@ -213,6 +239,8 @@ def test_unknown_effect_is_listed_as_a_warning(server, draft_host, media, open_p
     assert "未知特效" in item.text_content() and item.get_attribute("data-kind") == "effect"
     assert p.page.query_selector("[data-testid=warnings] [data-testid=warning-strip] .mark") is not None
     assert "480×" in p.page.text_content("main")          # the preview's output size
+    wait_until_played(p)
+    p.page.evaluate("document.querySelector('[data-testid=player]').pause()")
     p.shot("job-warning")
 
 
@@ -262,11 +290,8 @@ def test_console_page_headers_and_files(server):
 # -- API keys (the auth work: keys from --api-keys, jobs per key, /k/<key>/ base) ----------------
 
 @pytest.fixture(scope="module")
-def keyed_server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("console-keyed"),
-                        extra=["--concurrency", "1", "--log-level", "WARNING", "--api-keys", f"{KEY_A},{KEY_B}"]).start()
-    yield srv
-    srv.stop()
+def keyed_server(servers) -> ServerProcess:
+    return servers["keyed"]
 
 
 def test_two_keys_each_see_only_their_own_jobs(keyed_server, draft_host, media, open_page):
@@ -275,6 +300,7 @@ def test_two_keys_each_see_only_their_own_jobs(keyed_server, draft_host, media, 
 
     # A: the page itself needs no key; the first API call's 401 asks for it (kept per tab)
     a = open_page(base + "/")
+    a.expected_statuses = (401, 404)
     a.goto("/")
     a.page.wait_for_selector("#key-dialog[open]")
     a.shot("key-prompt")
@@ -287,6 +313,7 @@ def test_two_keys_each_see_only_their_own_jobs(keyed_server, draft_host, media, 
 
     # B: through the /k/<key>/ base URL (EventSource included)
     b = open_page(f"{base}/k/{KEY_B}/")
+    b.expected_statuses = (404,)
     b.goto("/#/jobs")
     b.page.wait_for_selector("[data-testid=jobs-table]")
     b.page.wait_for_selector(".empty:not([hidden])")

@@ -114,6 +114,11 @@ export function errorBox(err) {
     hint !== hintKey ? h('div.hint', {}, h('strong', {}, `${t('hint')}: `), hint) : null);
 }
 
+/** An API error as a toast; a 401 is not repeated (the key prompt is open already). */
+export function reportError(err) {
+  if (err.status !== 401) toast(`${err.code}: ${err.message}`, 'bad');
+}
+
 /** A transient message at the bottom of the page. */
 export function toast(text, kind = 'info') {
   const box = document.getElementById('toasts');

@@ -15,6 +15,9 @@ const TEXT = {
     frames: '{done} / {total} frames', eta: 'ETA {t}', live: 'live',
     'state.queued': 'queued', 'state.running': 'running', 'state.completed': 'completed', 'state.failed': 'failed',
     'state.cancelled': 'cancelled',
+    'phase.queued': 'waiting', 'phase.starting': 'starting', 'phase.downloading': 'downloading', 'phase.probing': 'probing',
+    'phase.rendering': 'rendering', 'phase.finalizing': 'finishing', 'phase.completed': 'done', 'phase.failed': 'failed',
+    'phase.cancelled': 'cancelled',
     back: '← All jobs', video: 'Video', poster: 'Poster', output: 'Output settings', result: 'Result', error: 'Error',
     draft: 'Draft', inline_draft: 'inline draft', as_draft: 'as the draft says', attempts: 'Attempts',
     width: 'Width', height: 'Height', fps: 'Frame rate', crf: 'Quality (CRF)', preset: 'Preset', start_s: 'From (s)',
@@ -68,6 +71,9 @@ const TEXT = {
     frames: '{done} / {total} 帧', eta: '预计还需 {t}', live: '实时',
     'state.queued': '排队中', 'state.running': '渲染中', 'state.completed': '已完成', 'state.failed': '失败',
     'state.cancelled': '已取消',
+    'phase.queued': '等待中', 'phase.starting': '启动中', 'phase.downloading': '下载中', 'phase.probing': '解析中',
+    'phase.rendering': '渲染中', 'phase.finalizing': '收尾中', 'phase.completed': '完成', 'phase.failed': '失败',
+    'phase.cancelled': '已取消',
     back: '← 全部任务', video: '视频', poster: '封面', output: '输出设置', result: '结果', error: '错误',
     draft: '草稿', inline_draft: '内联草稿', as_draft: '与草稿相同', attempts: '尝试次数',
     width: '宽度', height: '高度', fps: '帧率', crf: '质量 (CRF)', preset: '预设', start_s: '起点（秒）',
@@ -135,8 +141,10 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
-export function has(key) {
-  return key in TEXT[lang()] || key in TEXT.en;
+/** A job phase in words (an unknown phase as the service wrote it). */
+export function phaseText(phase) {
+  const key = `phase.${phase}`;
+  return key in TEXT.en ? t(key) : String(phase ?? '');
 }
 
 /** Numbers, sizes, times and dates in the UI language. */

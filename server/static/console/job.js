@@ -1,7 +1,7 @@
 // One job: live progress, the player (the video_url the API hands out; seeking works through
 // Range requests), the poster, the output settings, the error with a hint, the warnings.
-import { h, clear, stateBadge, progressBar, warningsView, errorBox, toast } from './dom.js';
-import { t, fmtDate, fmtSeconds, fmtBytes, fmtFps } from './i18n.js';
+import { h, clear, stateBadge, progressBar, warningsView, errorBox, reportError } from './dom.js';
+import { t, fmtDate, fmtSeconds, fmtBytes, fmtFps, phaseText } from './i18n.js';
 import { jobActions } from './jobs.js';
 
 function dl(pairs) {
@@ -26,7 +26,7 @@ export function jobView(root, { api, id, navigate }) {
   function show(job) {
     shownState = job.state;
     bar = progressBar(job);
-    phase = h('span.phase', { dataset: { testid: 'phase' } }, job.phase);
+    phase = h('span.phase', { dataset: { testid: 'phase' } }, phaseText(job.phase));
     const parts = [
       h('div.job-head', {},
         h('a.back', { href: '#/jobs' }, t('back')),
@@ -72,7 +72,7 @@ export function jobView(root, { api, id, navigate }) {
       if (stopped) return;
       if (ev.type === 'progress' && j.state === shownState) {
         bar.update(j);
-        phase.textContent = j.phase;
+        phase.textContent = phaseText(j.phase);
       } else {
         show(j);
       }
@@ -96,7 +96,7 @@ export function jobView(root, { api, id, navigate }) {
       if (stopped) return;
       clear(root).append(h('a.back', { href: '#/jobs' }, t('back')),
         errorBox({ code: err.code, message: err.message, details: err.details }));
-      if (err.status !== 404 && err.status !== 401) toast(`${err.code}: ${err.message}`, 'bad');
+      if (err.status !== 404) reportError(err);
     }
   }
 

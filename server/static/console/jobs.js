@@ -1,8 +1,8 @@
 // The jobs table: the caller's jobs, newest first, paged and filterable by state. Rows of
 // active jobs follow their Server-Sent Events stream (a few at a time: a browser keeps only
 // about six connections per server); the page reloads every few seconds for new jobs.
-import { h, clear, stateBadge, progressBar, toast } from './dom.js';
-import { t, fmtDate, fmtSeconds, fmtBytes } from './i18n.js';
+import { h, clear, stateBadge, progressBar, toast, reportError } from './dom.js';
+import { t, fmtDate, fmtSeconds, fmtBytes, phaseText } from './i18n.js';
 
 const PAGE_SIZE = 20;
 const MAX_STREAMS = 4;
@@ -25,7 +25,7 @@ export function jobActions(api, job, done) {
         toast(t('cancelled_ok'));
         done(j);
       } catch (err) {
-        toast(`${err.code}: ${err.message}`, 'bad');
+        reportError(err);
         ev.target.disabled = false;
       }
     } }, t('cancel_job')));
@@ -37,7 +37,7 @@ export function jobActions(api, job, done) {
         toast(t('resubmitted', { id: j.id }));
         done(j);
       } catch (err) {
-        toast(`${err.code}: ${err.message}`, 'bad');
+        reportError(err);
       } finally {
         ev.target.disabled = false;
       }
@@ -88,7 +88,7 @@ export function jobsView(root, { api, params }) {
           h('div.muted.small', {}, j.draft_id || t('inline_draft'))),
         cells.state,
         h('td.progress-cell', {}, bar),
-        h('td', {}, j.phase),
+        h('td', {}, phaseText(j.phase)),
         h('td.time', {}, fmtDate(j.created_at)),
         h('td.time', {}, fmtDate(j.started_at)),
         h('td.time', { title: took !== null ? `${t('elapsed')}: ${fmtSeconds(took)}` : '' }, fmtDate(j.completed_at)),
@@ -135,7 +135,7 @@ export function jobsView(root, { api, params }) {
         for (const j of page.items) if (j.state === 'queued' || j.state === 'running') { follow(j); live.add(j.id); }
         for (const [id, es] of streams) if (!live.has(id)) { es.close(); streams.delete(id); }
       } catch (err) {
-        if (!stopped) toast(`${err.code}: ${err.message}`, 'bad');
+        if (!stopped) reportError(err);
       } finally {
         loading = null;
       }

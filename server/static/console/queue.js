@@ -1,6 +1,6 @@
 // Workers and queue (GET /v1/stats): jobs per state, renders running now, the last hour.
-import { h, clear, stateBadge, progressBar, toast } from './dom.js';
-import { t, fmtSeconds } from './i18n.js';
+import { h, clear, stateBadge, progressBar, reportError } from './dom.js';
+import { t, fmtSeconds, phaseText } from './i18n.js';
 
 const REFRESH_MS = 2000;
 
@@ -30,7 +30,7 @@ export function queueView(root, { api }) {
           s.running.length ? h('table.jobs', {}, h('tbody', {}, s.running.map((j) => h('tr', {},
             h('td.id', {}, h('a', { href: `#/job/${encodeURIComponent(j.id)}` }, j.id.slice(0, 12))),
             h('td.progress-cell', {}, progressBar({ ...j, state: 'running' })),
-            h('td', {}, j.phase))))) : h('p.muted', {}, t('nothing_running'))),
+            h('td', {}, phaseText(j.phase)))))) : h('p.muted', {}, t('nothing_running'))),
         h('section.card', {}, h('h3', {}, t('last_hour')), h('div.facts', {},
           fact(t('completed_n'), String(hr.completed), 'hour-completed'),
           fact(t('failed_n'), String(hr.failed)),
@@ -39,7 +39,7 @@ export function queueView(root, { api }) {
           fact(t('video_rendered'), fmtSeconds(hr.video_s)),
           fact(t('throughput'), hr.frames_per_s === null ? '—' : String(hr.frames_per_s)))));
     } catch (err) {
-      if (!stopped) toast(`${err.code}: ${err.message}`, 'bad');
+      if (!stopped) reportError(err);
     }
   }
 
