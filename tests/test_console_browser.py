@@ -7,6 +7,7 @@ to look at.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -260,9 +261,38 @@ def test_cancel_a_running_job_from_the_table(server, draft_host, media, open_pag
     p.page.wait_for_selector(f"{row} .badge[data-state=cancelled]")
     state = requests.get(f"{server.base}/v1/renders/{job['id']}", timeout=10).json()
     assert state["state"] == "cancelled" and state["error"]["code"] == "CANCELLED"
+    # the state filter shows it among the cancelled jobs only
+    p.page.select_option("[data-testid=state-filter]", "cancelled")
+    wait_js(p.page, "(() => { const b = [...document.querySelectorAll('[data-testid=jobs-table] .badge')];"
+                    " return b.length > 0 && b.every((e) => e.dataset.state === 'cancelled'); })()")
+    p.page.wait_for_selector(f"{row} .badge[data-state=cancelled]")
     p.page.click(f"{row} a")
     p.page.wait_for_selector("[data-testid=error][data-code=CANCELLED]")
     p.shot("cancelled")
+    # re-submit makes a new job of the same draft and output options (then cancelled here too)
+    p.page.click("[data-testid=resubmit]")
+    p.page.wait_for_selector(".toast")
+    newest = requests.get(f"{server.base}/v1/renders?limit=1", timeout=10).json()["items"][0]
+    assert newest["id"] != job["id"] and newest["draft_url"] == url and newest["output"] == state["output"]
+    requests.delete(f"{server.base}/v1/renders/{newest['id']}", timeout=30)
+
+
+def test_drop_a_draft_content_json_and_check_it(server, draft_host, media, open_page, tmp_path):
+    did = new_draft_id()
+    draft_host.add_content(did, {"id": did}, {"assets/videos/clip.mp4": media["short"]})
+    clip_url = f"{draft_host.base}/output/draft/{did}/assets/videos/clip.mp4"
+    content = tmp_path / "draft_content.json"
+    draft = tiny_draft(did, seconds=2.0, video=clip_url)
+    with_unknown_effect(draft)
+    content.write_text(json.dumps(draft, ensure_ascii=False))
+    p = open_page(server.base + "/")
+    p.goto("/#/check")
+    p.page.set_input_files("[data-testid=draft-file]", str(content))
+    assert "draft_content.json" in p.page.wait_for_selector("[data-testid=file-note]:not([hidden])").text_content()
+    p.page.click("[data-testid=check]")
+    warning = p.page.wait_for_selector("[data-testid=probe-result] [data-testid=warning]")
+    assert "未知特效" in warning.text_content()
+    assert "2.0 s" in p.page.text_content("[data-testid=probe-result]")
 
 
 def test_chinese_ui_follows_the_browser_and_switches(server, open_page):

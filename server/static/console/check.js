@@ -34,7 +34,7 @@ export function checkView(root, { api, navigate }) {
     autocomplete: 'off', dataset: { testid: 'draft-url' }, oninput: () => { if (url.value.trim()) setInline(null); } });
   const fileInput = h('input', { type: 'file', accept: '.json,application/json', hidden: true, dataset: { testid: 'draft-file' },
     onchange: () => fileInput.files[0] && readFile(fileInput.files[0]) });
-  const fileNote = h('p.muted.small', { hidden: true });
+  const fileNote = h('p.muted.small', { hidden: true, dataset: { testid: 'file-note' } });
   const drop = h('div.drop', { dataset: { testid: 'drop' } }, t('drop_here'), ' · ',
     h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); fileInput.click(); } }, t('choose_file')), fileInput);
   drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
@@ -69,7 +69,9 @@ export function checkView(root, { api, navigate }) {
   async function readFile(file) {
     const text = await file.text();
     try {
-      setInline(JSON.parse(text), file.name, file.size);
+      const obj = JSON.parse(text);
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new Error('not a JSON object');
+      setInline(obj, file.name, file.size);
       url.value = '';
     } catch (exc) {
       setInline(null);

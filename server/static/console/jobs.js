@@ -76,26 +76,36 @@ export function jobsView(root, { api, params }) {
     h('div.table-wrap', {}, table), empty);
 
   function row(job) {
+    // cells are made once and updated in place: a button under the mouse is only replaced
+    // when the job changes state, never by a progress event
     const bar = progressBar(job);
-    const cells = {};
-    const tr = h('tr', { dataset: { id: job.id } });
+    const c = {
+      state: h('td'), phase: h('td'), created: h('td.time'), started: h('td.time'), finished: h('td.time'),
+      duration: h('td.num'), size: h('td.num'), warnings: h('td.num', { dataset: { testid: 'warning-count' } }),
+      actions: h('td.actions'),
+    };
+    const tr = h('tr', { dataset: { id: job.id } },
+      h('td.id', {}, h('a', { href: `#/job/${encodeURIComponent(job.id)}` }, job.id.slice(0, 12)),
+        h('div.muted.small', {}, job.draft_id || t('inline_draft'))),
+      c.state, h('td.progress-cell', {}, bar), c.phase, c.created, c.started, c.finished, c.duration, c.size,
+      c.warnings, c.actions);
+    let shown = null;
     const update = (j) => {
-      cells.state = h('td', {}, stateBadge(j.state));
       bar.update(j);
+      c.phase.textContent = phaseText(j.phase);
+      c.created.textContent = fmtDate(j.created_at);
+      c.started.textContent = fmtDate(j.started_at);
+      c.finished.textContent = fmtDate(j.completed_at);
       const took = j.started_at && j.completed_at ? (Date.parse(j.completed_at) - Date.parse(j.started_at)) / 1000 : null;
-      clear(tr).append(
-        h('td.id', {}, h('a', { href: `#/job/${encodeURIComponent(j.id)}` }, j.id.slice(0, 12)),
-          h('div.muted.small', {}, j.draft_id || t('inline_draft'))),
-        cells.state,
-        h('td.progress-cell', {}, bar),
-        h('td', {}, phaseText(j.phase)),
-        h('td.time', {}, fmtDate(j.created_at)),
-        h('td.time', {}, fmtDate(j.started_at)),
-        h('td.time', { title: took !== null ? `${t('elapsed')}: ${fmtSeconds(took)}` : '' }, fmtDate(j.completed_at)),
-        h('td.num', {}, j.result ? fmtSeconds(j.result.duration_s) : '—'),
-        h('td.num', {}, j.result ? fmtBytes(j.result.size_bytes) : '—'),
-        h('td.num', { dataset: { testid: 'warning-count' } }, String(j.warnings.length)),
-        h('td.actions', {}, jobActions(api, j, () => load())));
+      c.finished.title = took !== null ? `${t('elapsed')}: ${fmtSeconds(took)}` : '';
+      c.duration.textContent = j.result ? fmtSeconds(j.result.duration_s) : '—';
+      c.size.textContent = j.result ? fmtBytes(j.result.size_bytes) : '—';
+      c.warnings.textContent = String(j.warnings.length);
+      if (j.state !== shown) {
+        shown = j.state;
+        clear(c.state).append(stateBadge(j.state));
+        clear(c.actions).append(...jobActions(api, j, () => load()));
+      }
     };
     update(job);
     rows.set(job.id, update);
@@ -126,8 +136,14 @@ export function jobsView(root, { api, params }) {
         const page = await api.get(`v1/renders?${q}`);
         if (stopped) return;
         nextBefore = page.next_before;
-        rows.clear();
-        clear(tbody).append(...page.items.map(row));
+        const ids = page.items.map((j) => j.id);
+        const same = ids.length === tbody.children.length && ids.every((id, i) => tbody.children[i].dataset.id === id);
+        if (same) {
+          for (const j of page.items) rows.get(j.id)(j);     // rows (and their buttons) stay in place
+        } else {
+          rows.clear();
+          clear(tbody).append(...page.items.map(row));
+        }
         empty.hidden = page.items.length > 0;
         newer.disabled = stack.length === 0;
         older.disabled = nextBefore === null;
