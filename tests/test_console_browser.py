@@ -356,9 +356,9 @@ def test_two_keys_each_see_only_their_own_jobs(keyed_server, draft_host, media, 
         p.page.wait_for_selector(f"[data-testid=jobs-table] tr[data-id='{mine}']")
         ids = p.page.eval_on_selector_all("[data-testid=jobs-table] tbody tr", "rows => rows.map(r => r.dataset.id)")
         assert ids == [mine]
+        p.shot(f"key-{'a' if p is a else 'b'}-jobs")
         p.page.goto(p.base.rstrip("/") + f"/#/job/{theirs}")
         p.page.wait_for_selector("[data-testid=error][data-code=NOT_FOUND]")
-    b.shot("key-b-jobs")
     assert not any(KEY_A in u for u in b.requests) and not any(KEY_B in u for u in a.requests)
 
 
