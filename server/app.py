@@ -7,9 +7,9 @@ reverse order when it stops. Nothing happens at import.
 Middlewares, outermost first: ``/k/<key>/`` prefix → error bodies and metrics → CORS
 preflight (only with ``--cors-origins``) → JSON bodies only → authentication (``server.auth``).
 
-Start-up order: data-directory lock → keys and server secret → job store (+ re-queue of jobs a dead server left
-running) → HTTP client (draft checks, webhooks) → worker pool → webhook sender →
-background loops (lease reaper, retention purge).
+Start-up order: data-directory lock → keys and server secret → job store (+ re-queue of jobs
+a dead server left running) → HTTP client (draft checks, webhooks) → worker pool → webhook
+sender → background loops (lease reaper, retention purge).
 """
 from __future__ import annotations
 

@@ -273,8 +273,13 @@ async def strip_key_prefix(request: web.Request, handler) -> web.StreamResponse:
     segment, slash, rest = path[len(KEY_PREFIX):].partition("/")
     if not segment or not slash:
         return await handler(request)
-    inner = request.clone(rel_url=URL.build(path="/" + rest, query_string=query if has_query else "",
-                                            encoded=True))
+    rel_url = URL.build(path="/" + rest, query_string=query if has_query else "", encoded=True)
+    if "Expect" in request.headers:             # answered already for the outer request
+        headers = request.headers.copy()
+        del headers["Expect"]
+        inner = request.clone(rel_url=rel_url, headers=headers)
+    else:
+        inner = request.clone(rel_url=rel_url)
     inner[_PATH_KEY] = unquote(segment, errors="surrogateescape")
     return await request.app._handle(inner)     # aiohttp's dispatch (routing + middlewares)
 

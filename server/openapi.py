@@ -46,10 +46,25 @@ def _op(op_id: str, summary: str, tag: str, responses: dict, *, body=None, param
         op["description"] = description
     if body is not None:
         op["requestBody"] = {"required": True, "content": _json_content(body)}
+        op["responses"].update(_errors(415))
     if params:
         op["parameters"] = params
     return op
 
+
+#: how a key travels (also: a ``/k/<key>/`` base-URL prefix and capcut-mate's ``apiKey`` field)
+SECURITY_SCHEMES = {
+    "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "Bearer": {"type": "http", "scheme": "bearer",
+               "description": "Authorization: Bearer <key>. A client that can only change its base URL "
+                              "can use <base>/k/<key>/… instead; capcut-mate clients may send apiKey."},
+}
+
+#: a signed link's query (``video_url`` / ``poster_url``): opens the file without a key
+LINK_PARAMS = [{"name": "expires", "in": "query", "required": False, "schema": {"type": "integer"},
+                "description": "signed link: expiry (UNIX seconds)"},
+               {"name": "sig", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "signed link: hex HMAC-SHA256 of path + newline + expires"}]
 
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
@@ -115,12 +130,12 @@ def build_spec(base_url: str | None = None) -> dict:
              "206": {"description": "a byte range", "content": {"video/mp4": {"schema": {"type": "string",
                                                                                         "format": "binary"}}}},
              "416": {"description": "range not satisfiable"},
-             **_errors(404, 409)}, params=[ID_PARAM])},
+             **_errors(403, 404, 409)}, params=[ID_PARAM, *LINK_PARAMS])},
         "/v1/renders/{id}/poster.jpg": {"get": _op(
             "render_poster", "A poster frame of the finished video", "renders",
             {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string",
                                                                                  "format": "binary"}}}},
-             **_errors(404, 409)}, params=[ID_PARAM])},
+             **_errors(403, 404, 409)}, params=[ID_PARAM, *LINK_PARAMS])},
         "/v1/probe": {"post": _op(
             "probe", "Check a draft without rendering it", "renders",
             {"200": {"description": "what a render would see: canvas, output, tracks, warnings",
@@ -129,7 +144,7 @@ def build_spec(base_url: str | None = None) -> dict:
             description="Fetches the draft and probes its media like a worker would (nothing is queued).")},
         "/v1/stats": {"get": _op(
             "stats", "Queue summary: jobs per state, renders running, the last hour", "service",
-            {"200": {"description": "summary", "content": _json_content(Stats)}})},
+            {"200": {"description": "summary", "content": _json_content(Stats)}, **_errors(401)})},
         "/healthz": {"get": _op("healthz", "Liveness and queue summary", "service",
                                 {"200": {"description": "ok", "content": _json_content(schemas.Health)}})},
         "/metrics": {"get": _op("metrics", "Prometheus metrics", "service",
@@ -143,8 +158,17 @@ def build_spec(base_url: str | None = None) -> dict:
                                 "contract and a native render API. Every error body carries capcut-mate's "
                                 "`code`/`message` and an `error` object with a stable code."},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
+        # keys are needed only when the server has keys configured ({} = no key)
+        "security": [{"ApiKeyHeader": []}, {"Bearer": []}, {}],
     }
+    for public in ("/healthz", "/openapi.json", "/docs"):
+        for op in paths.get(public, {}).values():
+            op["security"] = []
+    for item in paths.values():
+        for op in item.values():
+            if op.get("security") != []:
+                op["responses"].update(_errors(401))
     if base_url:
         spec["servers"] = [{"url": base_url}]
     return spec

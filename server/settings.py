@@ -118,6 +118,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         values: dict[str, object] = {}
         for name in cls.__struct_fields__:
             raw = environ.get(ENV_PREFIX + name.upper())
+            for alias in _ENV_ALIASES.get(name, ()):
+                raw = environ.get(ENV_PREFIX + alias) if raw is None else raw
             if raw is not None:
                 values[name] = _from_text(name, raw)
         args = build_parser().parse_args(argv)
@@ -133,6 +135,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
           "off": False, "": False}
 _LISTS = {"api_keys", "admin_keys", "cors_origins", "url_allowlist"}
+#: further environment names of a setting (``DRAFT_SERVER_LINK_TTL`` as well as ``…_LINK_TTL_S``)
+_ENV_ALIASES = {"link_ttl_s": ("LINK_TTL",)}
 _OPTIONAL = {"public_base_url", "webhook_secret", "default_width", "default_height", "api_keys_file"}
 
 

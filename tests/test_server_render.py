@@ -106,7 +106,8 @@ async def test_gen_video_cycle(client, draft_host, clip_path):
     assert st["error_message"] == "" and st["error_code"] == "" and st["phase"] == "completed"
     assert st["started_at"] and st["completed_at"] and st["eta_s"] is None
     base = str(client.make_url("")).rstrip("/")
-    assert st["video_url"] == f"{base}/v1/renders/{sub['task_id']}/video.mp4"
+    assert re.fullmatch(re.escape(f"{base}/v1/renders/{sub['task_id']}/video.mp4") + r"\?expires=\d+&sig=[0-9a-f]{64}",
+                        st["video_url"])
 
     # the video: whole and by range
     resp = await client.get(f"/v1/renders/{sub['task_id']}/video.mp4")
