@@ -305,6 +305,25 @@ def test_chinese_ui_follows_the_browser_and_switches(server, open_page):
     assert p.page.text_content("nav a[data-tab=jobs]") == "Jobs"
 
 
+def test_jobs_are_paged(server, open_page):
+    everything = [j["id"] for j in requests.get(f"{server.base}/v1/renders", timeout=10).json()["items"]]
+    assert len(everything) >= 3                       # made by the tests above
+    p = open_page(server.base + "/")
+    p.goto("/#/jobs?limit=2")
+
+    def shown() -> list[str]:
+        p.page.wait_for_selector("[data-testid=jobs-table] tbody tr")
+        return p.page.eval_on_selector_all("[data-testid=jobs-table] tbody tr", "rows => rows.map(r => r.dataset.id)")
+
+    assert shown() == everything[:2]
+    p.page.click("text=Older →")
+    p.page.wait_for_selector(f"[data-testid=jobs-table] tr[data-id='{everything[2]}']")
+    assert shown() == everything[2:4]
+    p.page.click("text=← Newer")
+    p.page.wait_for_selector(f"[data-testid=jobs-table] tr[data-id='{everything[0]}']")
+    assert shown() == everything[:2]
+
+
 def test_console_page_headers_and_files(server):
     r = requests.get(server.base + "/", timeout=10)
     csp = r.headers["Content-Security-Policy"]

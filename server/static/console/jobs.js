@@ -1,4 +1,5 @@
-// The jobs table: the caller's jobs, newest first, paged and filterable by state. Rows of
+// The jobs table: the caller's jobs, newest first, paged (#/jobs?limit=N, default 20) and
+// filterable by state (#/jobs?state=running). Rows of
 // active jobs follow their Server-Sent Events stream (a few at a time: a browser keeps only
 // about six connections per server); the page reloads every few seconds for new jobs.
 import { h, clear, stateBadge, progressBar, toast, reportError } from './dom.js';
@@ -48,6 +49,7 @@ export function jobActions(api, job, done) {
 
 export function jobsView(root, { api, params }) {
   let filter = params.get('state') || '';
+  const pageSize = Math.max(1, Math.min(100, parseInt(params.get('limit'), 10) || PAGE_SIZE));
   const stack = [];            // `before` values of the pages above this one
   let before = null;
   let nextBefore = null;
@@ -129,7 +131,7 @@ export function jobsView(root, { api, params }) {
   async function load() {
     if (loading) return loading;
     loading = (async () => {
-      const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      const q = new URLSearchParams({ limit: String(pageSize) });
       if (filter) q.set('state', filter);
       if (before !== null) q.set('before', String(before));
       try {
