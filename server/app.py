@@ -29,7 +29,7 @@ from compositor.egress_client import EgressClient
 
 from compositor.errors import CompositorError
 
-from . import auth, openapi, routes_capcut, routes_native
+from . import auth, openapi, routes_capcut, routes_console, routes_native, routes_tools
 from .crosssite import Cors, require_json_body
 from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
@@ -70,7 +70,9 @@ def create_app(settings: Settings) -> web.Application:
     app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
     routes_capcut.setup(app)
     routes_native.setup(app)
+    routes_tools.setup(app)
     openapi.setup(app)
+    routes_console.setup(app)
     app.cleanup_ctx.extend([_data_dir_lock, _auth_gate, _job_store, _http_client, _workers, _webhooks, _background])
     return app
 

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 #: the owner of every job when no keys are configured
 ANONYMOUS_KEY_ID = ""
 #: routes (by name) anyone may call even when keys are configured
-PUBLIC_ROUTES = frozenset({"healthz", "docs", "docs_static", "openapi"})
+PUBLIC_ROUTES = frozenset({"healthz", "docs", "docs_static", "openapi", "console", "console_static"})
 #: routes that also accept a signed link instead of a key
 FILE_ROUTES = frozenset({"render_video", "render_poster"})
 KEY_PREFIX = "/k/"

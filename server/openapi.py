@@ -9,6 +9,8 @@ import msgspec
 from aiohttp import web
 
 from . import schemas
+from .probe import ProbeRequest, ProbeResult
+from .routes_tools import Stats
 from .errors import ERRORS, ErrorBody
 from .jobs.model import STATES
 from .state import METRICS, POOL, SETTINGS, STORE
@@ -68,7 +70,8 @@ ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "st
 
 
 def build_spec(base_url: str | None = None) -> dict:
-    _, components = msgspec.json.schema_components(schemas.SCHEMA_TYPES, ref_template=REF)
+    _, components = msgspec.json.schema_components((*schemas.SCHEMA_TYPES, ProbeRequest, ProbeResult, Stats),
+                                                   ref_template=REF)
     cm = "/openapi/capcut-mate/v1"
     paths = {
         f"{cm}/gen_video": {"post": _op(
@@ -133,6 +136,15 @@ def build_spec(base_url: str | None = None) -> dict:
             {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string",
                                                                                  "format": "binary"}}}},
              **_errors(403, 404, 409)}, params=[ID_PARAM, *LINK_PARAMS])},
+        "/v1/probe": {"post": _op(
+            "probe", "Check a draft without rendering it", "renders",
+            {"200": {"description": "what a render would see: canvas, output, tracks, warnings",
+                     "content": _json_content(ProbeResult)}, **_errors(400, 401, 404, 405, 413)},
+            body=ProbeRequest,
+            description="Fetches the draft and probes its media like a worker would (nothing is queued).")},
+        "/v1/stats": {"get": _op(
+            "stats", "Queue summary: jobs per state, renders running, the last hour", "service",
+            {"200": {"description": "summary", "content": _json_content(Stats)}, **_errors(401)})},
         "/healthz": {"get": _op("healthz", "Liveness and queue summary", "service",
                                 {"200": {"description": "ok", "content": _json_content(schemas.Health)}})},
         "/metrics": {"get": _op("metrics", "Prometheus metrics", "service",

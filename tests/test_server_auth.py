@@ -98,6 +98,10 @@ def request_for(name: str, s: Seeded) -> tuple[str, dict | None]:
         "docs_static": ("/docs/static/swagger-ui.css", None),
         "healthz": ("/healthz", None),
         "metrics": ("/metrics", None),
+        "probe": ("/v1/probe", {"draft_url": s.url_a}),
+        "stats": ("/v1/stats", None),
+        "console": ("/", None),
+        "console_static": ("/static/console/console.js", None),
     }
     assert name in table, f"route {name!r} is not in the auth matrix: add it (and decide who may call it)"
     return table[name]

@@ -17,7 +17,9 @@ from server.openapi import build_spec
 from tests.server_fixtures import draft_host  # noqa: F401 - fixture
 from tests.server_helpers import ServerProcess
 
-schema = schemathesis.openapi.from_dict(build_spec())
+# /v1/probe fetches an inline draft's material URLs, which may name any host: not fuzzed here
+# (tests/test_console_browser.py and tests/test_server_probe.py cover it against 127.0.0.1)
+schema = schemathesis.openapi.from_dict(build_spec()).exclude(path="/v1/probe")
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
