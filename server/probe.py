@@ -126,13 +126,16 @@ class _try_lock(contextlib.AbstractContextManager):
 
 
 def probe_draft(*, draft_url: str | None, draft_id: str | None, inline_draft: bytes | None, spec: RenderSpec,
-                cache_dir: Path | None, work_dir: Path, allow_local_paths: bool) -> ProbeResult:
-    """Fetch (URL) or write (inline) the draft, check its material paths, probe and resolve it.
+                cache_dir: Path | None, work_dir: Path, allow_local_paths: bool, limits, egress,
+                fetch_limits) -> ProbeResult:
+    """Fetch (URL) or write (inline) the draft, check its material paths, probe and resolve it,
+    under the server's budgets (``limits``), egress policy and download limits, as a worker does.
 
     Raises compositor errors (DRAFT_*, ASSET_*) and :class:`server.errors.ApiError` like a
     worker would. ``work_dir`` (inline drafts, local paths) is deleted afterwards."""
     from compositor.draft import parse_draft
     from compositor.fetch import LocalDraft, fetch_draft
+    from compositor.paths import safe_join
     from compositor.pipeline import RenderOptions, open_local
 
     from .drafts import check_material_paths
@@ -145,16 +148,18 @@ def probe_draft(*, draft_url: str | None, draft_id: str | None, inline_draft: by
             content.write_bytes(inline_draft)
             local = LocalDraft(None, work_dir, content, "inline")
         elif draft_url is not None and cache_dir is not None:
-            lock = _try_lock(cache_dir / f".{draft_id}.lock")
+            lock = _try_lock(safe_join(cache_dir, f".{draft_id}.lock"))
             # the shared cache when no render holds this draft now; else a private folder
-            local = asyncio.run(fetch_draft(draft_url, cache_dir if lock.held else work_dir))
+            local = asyncio.run(fetch_draft(draft_url, cache_dir if lock.held else work_dir, policy=egress,
+                                            limits=fetch_limits))
         else:                                       # a local folder (allow_local_paths only)
             local = asyncio.run(fetch_draft(draft_url or "", work_dir))
-        draft = parse_draft(local.content_path.read_bytes())
+        draft = parse_draft(local.content_path.read_bytes(), max_depth=limits.max_json_depth)
         local = check_material_paths(draft, local, allow_local_paths=allow_local_paths)
         options = RenderOptions(width=spec.width, height=spec.height,
                                 fps=Fraction(spec.fps) if spec.fps else None,
-                                start_us=spec.start_us, end_us=spec.end_us)
+                                start_us=spec.start_us, end_us=spec.end_us, limits=limits, egress=egress,
+                                fetch_limits=fetch_limits)
         session = open_local(local, options)
         return describe_timeline(session.timeline, draft_id)
     finally:

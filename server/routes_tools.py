@@ -18,13 +18,17 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
+from compositor.paths import is_valid_draft_id
+
 from .auth import principal_of
 from .drafts import check_inline_draft, validate_draft_url
 from .errors import ApiError
 from .jobs.model import COMPLETED, FAILED, CANCELLED, RUNNING
+from .egress import egress_policy, fetch_limits
 from .probe import PROBE_REQUEST_DECODER, probe_draft
+from .request_limits import read_body, server_limits
 from .schemas import ENCODER, decode, iso_utc, spec_from_output
-from .state import POOL, SETTINGS, STORAGE, STORE
+from .state import CHECKER, POOL, SETTINGS, STORAGE, STORE
 
 PROBE_CONCURRENCY = 2
 #: finished jobs looked at for the last-hour figures (newest first)
@@ -73,7 +77,8 @@ _PROBES = web.AppKey("probe_semaphore", asyncio.Semaphore)
 async def probe(request: web.Request) -> web.Response:
     app = request.app
     settings, storage = app[SETTINGS], app[STORAGE]
-    body = decode(PROBE_REQUEST_DECODER, await request.read())
+    raw_body = await read_body(request, settings.max_draft_bytes, "--max-draft-bytes / DRAFT_SERVER_MAX_DRAFT_BYTES")
+    body = decode(PROBE_REQUEST_DECODER, raw_body, max_depth=settings.max_json_depth + 1)
     if (body.draft_url is None) == (body.draft is None):
         raise ApiError("VALIDATION_ERROR", "$.draft_url: give exactly one of draft_url and draft", path="$.draft_url")
     spec = spec_from_output(body.output, settings)
@@ -81,17 +86,19 @@ async def probe(request: web.Request) -> web.Response:
     cache_dir = None
     if body.draft_url is not None:
         url, draft_id = validate_draft_url(body.draft_url, settings)
+        await app[CHECKER].preflight(url, "$.draft_url")             # 400 URL_FORBIDDEN
         if url.lower().startswith(("http://", "https://")):
             cache_dir = storage.cache_dir_for(url)
     else:
         inline = check_inline_draft(body.draft, settings)
-        draft_id = body.draft.get("id") if isinstance(body.draft.get("id"), str) else None
+        draft_id = body.draft.get("id") if is_valid_draft_id(body.draft.get("id")) else None
     work_dir = storage.work_dir(f"probe-{uuid.uuid4().hex}")
     loop = asyncio.get_running_loop()
     async with app[_PROBES]:
         result = await loop.run_in_executor(None, lambda: probe_draft(
             draft_url=url, draft_id=draft_id, inline_draft=inline, spec=spec, cache_dir=cache_dir,
-            work_dir=work_dir, allow_local_paths=settings.allow_local_paths))
+            work_dir=work_dir, allow_local_paths=settings.allow_local_paths, limits=server_limits(settings),
+            egress=egress_policy(settings), fetch_limits=fetch_limits(settings)))
     return web.Response(body=ENCODER.encode(result), content_type="application/json")
 
 
