@@ -9,7 +9,8 @@ sending ``POST /openapi/capcut-mate/v1/gen_video`` with distinct ``draft_url``s 
 connections (a small raw HTTP/1.1 client, so the load generator is cheap too).
 
 Reported (stdout and ``extra_info``): accepted submissions per second and latency percentiles,
-for each submission-check mode. Target: ≥ 2,000 accepted/s with p99 < 50 ms. Afterwards every
+for each submission-check mode, with the target (≥ 2,000 accepted/s with p99 < 50 ms) and
+``target_met``: a missed target is reported, not turned into a failure or an xfail. Afterwards every
 accepted task id must be in the job store (read from the SQLite file after the server stops).
 The request count and the run time are bounded.
 """
@@ -185,13 +186,16 @@ def test_gen_video_submission_throughput(mode, tmp_path, draft_port, benchmark):
     missing = ids - stored
     report = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items() if k != "ids"}
     report.update(mode=mode, connections=CONNECTIONS, stored=len(stored), missing=len(missing),
-                  failed_checks=failed)
+                  failed_checks=failed, target_rate=TARGET_RATE, target_p99_ms=TARGET_P99_MS,
+                  target_met=result["rate"] >= TARGET_RATE and result["p99_ms"] <= TARGET_P99_MS)
     print(f"\ngen_video submissions ({mode} check): {json.dumps(report)}")
     benchmark.extra_info.update(report)
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     assert not missing, f"{len(missing)} accepted jobs are not in the store"
     assert result["accepted"] == result["requests"], result["statuses"]
     assert failed == 0
-    if result["rate"] < TARGET_RATE or result["p99_ms"] > TARGET_P99_MS:
-        pytest.xfail(f"below target: {result['rate']:.0f}/s (≥ {TARGET_RATE:.0f}), "
-                     f"p99 {result['p99_ms']:.1f} ms (< {TARGET_P99_MS:.0f})")
+    # A benchmark reports; it does not hide: the target and whether it was met are in the printed line
+    # and in extra_info (``target_met``), a miss is neither a failure nor an xfail.
+    if not report["target_met"]:
+        print(f"below target: {result['rate']:.0f}/s (target ≥ {TARGET_RATE:.0f}), "
+              f"p99 {result['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f})")

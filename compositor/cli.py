@@ -110,9 +110,9 @@ def describe(tl: Timeline) -> list[str]:
         for a in adj.clips:
             lines.append(f"  [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) {a.spec.kind} "
                          f"{a.spec.name} ({a.spec.impl}, strength {a.spec.strength:g})")
-    for a in tl.audio_clips:
-        lines.append(f"audio [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) volume {a.volume:g} "
-                     f"source {a.source_start_us / 1e6:.3f}s {Path(a.media_key).name}")
+    for au in tl.audio_clips:
+        lines.append(f"audio [{au.target_start_us / 1e6:.3f}s, {au.target_end_us / 1e6:.3f}s) volume {au.volume:g} "
+                     f"source {au.source_start_us / 1e6:.3f}s {Path(au.media_key).name}")
     return lines
 
 

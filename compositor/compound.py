@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 import msgspec
 
@@ -119,7 +120,7 @@ def file_materials(draft: Draft):
     own empty-path materials are not files)."""
     for prefix, d, level in _levels(draft):
         videos = {v.id: v for v in d.materials.videos}
-        used = set()
+        used: set[str] = set()
         for t in d.tracks:
             if t.type in ("video", "audio"):
                 used.update(seg.material_id for seg in t.segments
@@ -182,7 +183,7 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
     if found is None:
         return None
     entry, index = found
-    span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+    span: dict[str, Any] = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
     name = entry.name or mat.material_name
     if entry.id in level.chain:
         raise DraftError(f"compound clip {entry.id!r} contains itself", path + ".extra_material_refs")
@@ -219,12 +220,13 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
         except DraftError as exc:
             raise DraftError(exc.message, f"$.materials.drafts[{index}].draft" + exc.json_path[1:]) from exc
         expansions.timelines[key] = tl
-    for w in tl.warnings:
-        if w.kind == "output_size":
+    for nested_warning in tl.warnings:
+        if nested_warning.kind == "output_size":
             continue                         # the nested picture size is ours, not the draft's
-        inner = f"nested segment {w.segment_id}: " if w.segment_id else ""
+        inner = f"nested segment {nested_warning.segment_id}: " if nested_warning.segment_id else ""
         warnings.append(msgspec.structs.replace(
-            w, message=f"in compound clip {name or entry.id}: {inner}{w.message}".rstrip(": "), **span))
+            nested_warning,
+            message=f"in compound clip {name or entry.id}: {inner}{nested_warning.message}".rstrip(": "), **span))
     src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
     if overlay and not covers(tl, src.start, src.end):
         warnings.append(RenderWarning(
@@ -260,7 +262,7 @@ def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,
     (in, out) µs, which is not applied to the nested sound (a warning says so)."""
     if not nested.audio_clips or seg.volume <= 0 or seg.target_timerange.duration <= 0:
         return []
-    span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+    span: dict[str, Any] = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
     if reverse:
         warnings.append(RenderWarning(kind="compound", status="skipped", **span,
                                       message="the sound of a reversed compound clip is not played"))

@@ -12,6 +12,7 @@ top-level ``keyframes``) end up in ``Segment.common_keyframes``
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
@@ -387,7 +388,7 @@ _JSON = msgspec.json.Decoder()
 MAX_JSON_DEPTH = 64
 
 
-def _decode_out_of_range(raw: bytes | str):
+def _decode_out_of_range(raw: bytes | str) -> Any:
     import json
     try:
         return json.loads(raw)
@@ -461,7 +462,7 @@ def _check(draft: Draft) -> None:
                 raise DraftError(f"speed must be >= 0, got {seg.speed}", path + ".speed")
 
 
-def load_draft(path, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
+def load_draft(path: str | os.PathLike[str], *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     """Read and parse a ``draft_content.json`` file."""
     with open(path, "rb") as fh:
         return parse_draft(fh.read(), max_depth=max_depth)

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import aiohttp
 import yarl
@@ -87,7 +87,7 @@ class EgressClient:
         self.resolver = GuardedResolver(policy, resolver)
         connector = aiohttp.TCPConnector(resolver=self.resolver, limit=limit,
                                          limit_per_host=limit_per_host, ttl_dns_cache=ttl_dns_cache)
-        kwargs = {} if timeout is None else {"timeout": timeout}
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         self.session = aiohttp.ClientSession(connector=connector, headers=headers, trust_env=False, **kwargs)
 
     async def close(self) -> None:

@@ -507,6 +507,5 @@ _IMPLS = {
     "fade": _matrix("fade"),
     "sharpen": _sharpen,
 }
-assert set(_IMPLS) == IMPL_KEYS, set(_IMPLS) ^ IMPL_KEYS
 
 # Families that move or cover pixels rather than recolour them (never make a layer opaque).

@@ -402,4 +402,3 @@ _IMPLS = {
     "rotate_ccw": _rotate(-1.0),
     "spin": _spin,
 }
-assert KINDS == set(_IMPLS), KINDS ^ set(_IMPLS)

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import uvloop
     except ImportError:                               # pragma: no cover - uvloop is a dependency
-        uvloop = None
+        uvloop = None  # type: ignore[assignment]
     import asyncio
     loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
     print(f"draft-renderer service on http://{settings.host}:{settings.port} "

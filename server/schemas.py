@@ -104,7 +104,7 @@ class OutputOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
     height: Annotated[int, Meta(ge=16, le=7680)] | None = None
     fps: Annotated[float, Meta(gt=0, le=240)] | Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,6}(/[1-9][0-9]{0,6})?$")] | None = None
     crf: Annotated[int, Meta(ge=0, le=51)] | None = None
-    preset: Preset | None = None  # type: ignore[valid-type]
+    preset: Preset | None = None
     start_s: Annotated[float, Meta(ge=0, le=86400)] | None = None
     end_s: Annotated[float, Meta(gt=0, le=86400)] | None = None
     #: low-resolution quick preview (480 px wide unless width/height are given, fast encode)

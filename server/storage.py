@@ -147,7 +147,7 @@ def write_poster(video: Path, poster: Path, *, at_fraction: float = 0.3) -> bool
         return False
     if frame_img.width > POSTER_MAX_WIDTH:
         h = max(1, round(frame_img.height * POSTER_MAX_WIDTH / frame_img.width))
-        frame_img = frame_img.resize((POSTER_MAX_WIDTH, h), Image.BILINEAR)
+        frame_img = frame_img.resize((POSTER_MAX_WIDTH, h), Image.Resampling.BILINEAR)
     fd, tmp = tempfile.mkstemp(prefix=f".{poster.stem}.", suffix=".part.jpg", dir=poster.parent)
     os.close(fd)
     try:

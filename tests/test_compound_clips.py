@@ -1,7 +1,6 @@
 """Compound clips (复合片段): nested drafts resolved, drawn frame by frame, transformed."""
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil

@@ -9,7 +9,7 @@ from compositor.keyframes import evaluate
 from compositor.plan import BlurFillOp, DrawOp, FillOp, TransitionOp, plan_frame
 from compositor.resolve import resolve
 from compositor.timeline import OutputOptions
-from tests.draft_helpers import (facts_from_json, fixture_json, kf, minimal_draft, parse, segment, track,
+from tests.draft_helpers import (facts_from_json, fixture_json, minimal_draft, parse, segment, track,
                                  video_material)
 
 

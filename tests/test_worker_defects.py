@@ -182,8 +182,8 @@ def _clip_draft(folder, clip):
 
 def _write(folder, obj, **scale):
     raw = json.dumps(obj)
-    for key, value in scale.items():
-        raw = raw.replace(f'"scale": {{"x": 1.0, "y": 1.0}}', f'"scale": {{"x": {value}, "y": {value}}}')
+    for value in scale.values():
+        raw = raw.replace('"scale": {"x": 1.0, "y": 1.0}', f'"scale": {{"x": {value}, "y": {value}}}')
     (folder / "draft_content.json").write_text(raw)
 
 

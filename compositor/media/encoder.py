@@ -214,7 +214,7 @@ class Encoder:
             except queue.Full:
                 if not self._thread.is_alive():
                     self._check(check_closed=False)
-                    raise EncodeError("encoder thread stopped")
+                    raise EncodeError("encoder thread stopped") from None
 
     # ------------------------------------------------------------------ encoder thread
 

@@ -34,6 +34,7 @@ import queue
 import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import av
 from av.video.reformatter import VideoReformatter
@@ -76,8 +77,8 @@ def frame_to_planes(frame, pts_us: int, reformatter: VideoReformatter | None = N
     ):
         return planes_of_frame(frame, pts_us)
     alpha = name in ALPHA_PIX_FMTS
-    kwargs = dict(format="yuva420p" if alpha else "yuv420p", dst_colorspace="ITU709",
-                  dst_color_range="MPEG")
+    kwargs: dict[str, Any] = dict(format="yuva420p" if alpha else "yuv420p", dst_colorspace="ITU709",
+                                  dst_color_range="MPEG")
     if not (fmt.is_rgb or fmt.has_palette or name.startswith(("gray", "ya"))):
         kwargs["src_colorspace"] = _SWS_CS.get(cs, "ITU709" if hd else "ITU601")
         full = name.startswith("yuvj") or frame.color_range == _AVCOL_RANGE_JPEG

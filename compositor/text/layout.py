@@ -416,7 +416,7 @@ def _place_horizontal(text, chars, lines, params, notes, shadow_on, text_shadow)
     boxes: list[CharBox | None] = [None] * len(chars)
     glyphs: list[Glyph] = []
     line_boxes = []
-    ink = []
+    ink: list[tuple[float, float, float, float]] = []
     y = 0.0
     for li, (ln, w, em) in enumerate(zip(lines, widths, ems)):
         top_ratio = max((chars[i].face.em_top for i in ln if chars[i].face is not None), default=0.88)
@@ -492,7 +492,7 @@ def _place_vertical(text, chars, lines, params, notes, shadow_on, text_shadow) -
     boxes: list[CharBox | None] = [None] * len(chars)
     glyphs: list[Glyph] = []
     line_boxes = []
-    ink = []
+    ink: list[tuple[float, float, float, float]] = []
     right = block_w
     for li, (ln, h, em) in enumerate(zip(lines, heights, ems)):
         cx = right - em / 2                     # columns from right to left

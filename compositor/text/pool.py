@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..media.planes import Planes
+from .engine import TextLayer
 
 
 class TextRasters:
     def __init__(self, tl, max_variants: int = 24):
-        self._layers: dict[str, object] = {}
+        self._layers: dict[str, TextLayer] = {}
         self._last_us: dict[str, int] = {}
         for track in tl.tracks:
             for c in track.clips:

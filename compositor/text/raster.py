@@ -110,7 +110,7 @@ def effect_bounds(layout: TextLayout, box: Box | None) -> tuple[float, float, fl
     x0, y0, x1, y1 = layout.ink
     x0, y0 = min(x0, 0.0), min(y0, 0.0)
     x1, y1 = max(x1, layout.width), max(y1, layout.height)
-    for i, b in enumerate(layout.boxes):
+    for i in range(len(layout.boxes)):
         r = underline_rect(layout, i)
         if r is not None:
             x0, y0, x1, y1 = min(x0, r[0]), min(y0, r[1]), max(x1, r[2]), max(y1, r[3])

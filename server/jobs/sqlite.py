@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 import queue
@@ -551,13 +552,13 @@ class SqliteJobStore:
     async def heartbeat(self, job_id: str, owner: str, lease_s: float, *, phase: str | None = None,
                         progress: int | None = None, frames_done: int | None = None,
                         frames_total: int | None = None, eta_s: float | None = None,
-                        warnings: list[dict[str, Any]] | None = None) -> Job | None:
+                        warnings: builtins.list[dict[str, Any]] | None = None) -> Job | None:
         fields = {"phase": phase, "progress": progress, "frames_done": frames_done,
                   "frames_total": frames_total, "eta_s": eta_s, "warnings": warnings}
         return await self._call(self._op_heartbeat, job_id, owner, lease_s, fields)
 
     async def complete(self, job_id: str, owner: str, result: dict[str, Any], *,
-                       warnings: list[dict[str, Any]] | None = None,
+                       warnings: builtins.list[dict[str, Any]] | None = None,
                        content_hash: str | None = None) -> Job | None:
         return await self._call(self._op_complete, job_id, owner, result, warnings, content_hash)
 
@@ -575,19 +576,19 @@ class SqliteJobStore:
     async def release(self, job_id: str, owner: str) -> Job | None:
         return await self._call(self._op_release, job_id, owner)
 
-    async def requeue_expired(self, now: float | None = None) -> list[Job]:
+    async def requeue_expired(self, now: float | None = None) -> builtins.list[Job]:
         return await self._call(self._op_requeue_expired, now)
 
     async def set_check_result(self, job_id: str, *, content_hash: str | None) -> Job | None:
         return await self._call(self._op_set_check, job_id, content_hash)
 
-    async def pending_webhooks(self) -> list[Job]:
+    async def pending_webhooks(self) -> builtins.list[Job]:
         return await self._call(self._op_pending_webhooks)
 
     async def set_webhook_state(self, job_id: str, state: str, attempts: int) -> None:
         await self._call(self._op_set_webhook, job_id, state, attempts)
 
-    async def purge(self, finished_before: float) -> list[Job]:
+    async def purge(self, finished_before: float) -> builtins.list[Job]:
         return await self._call(self._op_purge, finished_before)
 
     def watch(self, job_id: str) -> AsyncIterator[Job]:
