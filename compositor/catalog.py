@@ -18,7 +18,7 @@ from . import compound
 from .budgets import Limits, StillBudget
 from .draft import Draft
 from .errors import AssetUnreachable
-from .draft_source import LocalDraft
+from .draft_folder import LocalDraft
 from .kernels import rgba_to_yuva420
 from .media.planes import Planes
 from .media.probe import MediaInfo, probe_media

@@ -52,7 +52,7 @@ from compositor.errors import AssetUnreachable, DraftNotFound
 from .egress import EgressPolicy, public_url
 from .egress_client import BadUrl, EgressClient, describe_error
 
-from .draft_source import (_ASSET_KINDS, _WIN_DRIVE_RE, CONTENT_NAME, INFO_NAME, LocalDraft, _clean, _is_http,
+from .draft_folder import (_ASSET_KINDS, _WIN_DRIVE_RE, CONTENT_NAME, INFO_NAME, LocalDraft, _clean, _is_http,
                            _looks_like_draft_id, draft_id_from_url, local_draft)
 from .paths import safe_join
 
