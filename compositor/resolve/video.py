@@ -6,7 +6,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from .. import compound
-from ..draft import CanvasMaterial, EffectMaterial, MaskMaterial, Segment, TransitionMaterial
+from ..draft import CanvasMaterial, EffectMaterial, MaskMaterial, TransitionMaterial
 from ..errors import DraftError
 from ..filters import AdjustSpec
 from ..geometry import Affine, metadata_rotation
@@ -91,7 +91,7 @@ def video_track(track, z: int, pos: int, tpath: str, *, idx: MaterialIndex, warn
             static=clip_transform(seg),
             keyframes=keyframes(seg, warnings, VISUAL_PROPERTIES | {"KFTypeVolume"}),
             uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
-            background=background(seg, atts, spath, media, about) if pos == bottom_video_pos else None,
+            background=background(atts, spath, media, about) if pos == bottom_video_pos else None,
             animations=animations(seg, atts, registry, warnings),
             mask=mask, mix_mode=mix_mode, filters=seg_filters,
             kind=compound.KIND if expanded is not None else "media",
@@ -141,7 +141,7 @@ def parse_rgba(color: str) -> tuple[int, int, int, int]:
     raise ValueError(f"not a #RRGGBB[AA] colour: {color!r}")
 
 
-def background(seg: Segment, attachments, path: str, media: dict[str, MediaFacts],
+def background(attachments, path: str, media: dict[str, MediaFacts],
                about: SegmentWarnings) -> BackgroundSpec | None:
     """The canvas fill of a segment on the bottom video track (None: black)."""
     for _, obj in attachments:
