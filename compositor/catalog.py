@@ -18,7 +18,7 @@ from . import compound
 from .budgets import Limits, StillBudget
 from .draft import Draft
 from .errors import AssetUnreachable
-from .draft_source import LocalDraft
+from .draft_folder import LocalDraft
 from .kernels import rgba_to_yuva420
 from .media.planes import Planes
 from .media.probe import MediaInfo, probe_media
@@ -105,19 +105,17 @@ def build_catalog(draft: Draft, local: LocalDraft, *, limits: Limits = Limits(),
             duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
             has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
     for level in (draft, *compound.nested_drafts(draft)):
-        _add_optional_images(level, local, facts, stills, sticker_table, limits.max_still_pixels, decode_still,
-                             fetch_materials)
+        _add_optional_images(level, local, facts, stills, sticker_table, decode_still, fetch_materials)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
 
 
 def _add_optional_images(draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table,
-                         max_still_pixels: int, decode_still, fetch_materials) -> None:
+                         decode_still, fetch_materials) -> None:
     from . import stickers
 
     table = stickers.load_sticker_table(sticker_table)
     loaded = stickers.load_images(
-        draft, local, table, max_pixels=max_still_pixels, fetch=fetch_materials,
-        loader=decode_still)
+        draft, local, table, fetch=fetch_materials, loader=decode_still)
     for mid, (path, planes) in loaded.items():
         stills[path] = planes
         facts[mid] = MediaFacts(path=path, kind="image", width=planes.width, height=planes.height,

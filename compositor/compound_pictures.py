@@ -2,7 +2,7 @@
 
 A :class:`CompoundPicture` draws its nested timeline at the time the enclosing clip asks
 for, into one picture buffer of the nested output size that is reused for every frame:
-plan (:func:`compositor.plan.plan_at`) → the nested :class:`~compositor.sources.PicturePool`
+plan (:func:`compositor.plan.plan_at`) → the nested :class:`~compositor.pictures.PicturePool`
 (same media catalogue, its own decoders, opened and closed as the nested time moves, so
 nested compounds recurse) → a :class:`~compositor.compose.Compositor` of that size. Nothing
 is pre-rendered: memory is one buffer, one compositor's scratch and the decoders of the

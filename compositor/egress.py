@@ -268,10 +268,6 @@ class EgressPolicy:
         return cls(allow_private=allow_private, allowlist=tuple(entries), max_redirects=max_redirects,
                    allowlist_only=allowlist_only)
 
-    def to_texts(self) -> tuple[str, ...]:
-        """The allowlist as texts :meth:`from_settings` reads back (to send it to a worker)."""
-        return tuple(str(e) for e in self.allowlist)
-
     # -- checks ----------------------------------------------------------------------------
 
     def target(self, url: str | yarl.URL) -> Target:

@@ -29,11 +29,11 @@ from .catalog import MediaCatalog, build_catalog
 from .compose import Compositor
 from .draft import Draft, load_draft
 from .errors import Cancelled, CompositorError, RenderError
-from .draft_source import LocalDraft, local_draft
+from .draft_folder import LocalDraft, local_draft
 from .media.encoder import Encoder
 from .media.planes import Planes, planes_of_frame
 from .plan import plan_frame
-from .sources import PicturePool
+from .pictures import PicturePool
 from .resolve import resolve
 from .timeline import OutputOptions, Timeline
 from .warnings import RenderWarning

@@ -90,8 +90,7 @@ def wanted_images(draft: Draft, table: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def load_images(draft: Draft, local, table: Mapping[str, str], *, max_pixels: int,
-                loader, fetch) -> dict[str, tuple[str, object]]:
+def load_images(draft: Draft, local, table: Mapping[str, str], *, loader, fetch) -> dict[str, tuple[str, object]]:
     """material id → (local path, decoded picture) for every optional image that loads.
 
     ``loader(path)`` decodes a file into planes; ``fetch(local, urls)`` downloads URLs

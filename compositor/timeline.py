@@ -23,7 +23,6 @@ from .warnings import RenderWarning
 
 VISUAL_PROPERTIES = {"KFTypePositionX", "KFTypePositionY", "KFTypeScaleX", "KFTypeScaleY",
                      "UNIFORM_SCALE", "KFTypeRotation", "KFTypeAlpha"}
-PHOTO_SENTINEL_US = 10_800_000_000
 
 
 @dataclass(frozen=True, slots=True)

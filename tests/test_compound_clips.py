@@ -18,7 +18,7 @@ from compositor.errors import DraftError
 from compositor.media.planes import Planes
 from compositor.plan import DrawOp, plan_frame
 from compositor.resolve import resolve
-from compositor.sources import PicturePool
+from compositor.pictures import PicturePool
 from compositor.timeline import OutputOptions
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material
 from tests.media_probe import decode_for_probe

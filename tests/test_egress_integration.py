@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from compositor.draft_source import LocalDraft
+from compositor.draft_folder import LocalDraft
 from compositor.egress import EgressPolicy
 from compositor.egress_client import EgressClient
 from compositor.errors import AssetUnreachable, DraftNotFound, UrlForbidden

@@ -26,14 +26,14 @@ from compositor.errors import AssetUnreachable, DraftNotFound
 from compositor.fetch import (
     FetchLimits,
     LocalDraft,
-    _backoff_delay,
-    _rel_path_for,
-    _sniff_ext,
     draft_id_from_url,
     fetch_draft,
     fetch_draft_sync,
     fetch_materials,
 )
+from compositor.fetch.listing import rel_path_for as _rel_path_for
+from compositor.fetch.retry import backoff_delay as _backoff_delay
+from compositor.fetch.sniff import sniff_ext as _sniff_ext
 
 DID = "20261125063317dddcc863"
 GET_DRAFT = "/openapi/capcut-mate/v1/get_draft"

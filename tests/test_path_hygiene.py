@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from compositor.draft_source import LocalDraft
+from compositor.draft_folder import LocalDraft
 from compositor.errors import AssetUnreachable, DraftNotFound
 from compositor.paths import PathEscape, is_inside, is_valid_draft_id, safe_join
 from server.drafts import ConfinedDraft

@@ -115,10 +115,6 @@ class TextLayout:
     ink: tuple[float, float, float, float]      # conservative bounds of glyph ink (no effects)
     notes: tuple[Note, ...] = field(default=())
 
-    @property
-    def n_chars(self) -> int:
-        return len(self.text)
-
     def revealable(self) -> int:
         """Characters a typewriter counts (everything except line breaks)."""
         return sum(1 for b in self.boxes if b is not None)

@@ -1,11 +1,8 @@
 """The ``JobStore`` protocol: the one interface the service uses for jobs.
 
-Backends: :class:`server.jobs.sqlite.SqliteJobStore` (embedded, default). A Redis/Valkey
-Streams backend fits the same contract (``tests/test_server_jobstore.py`` is parametrised over
-backends): ``submit`` = HSET job + XADD to the queue stream (idempotency key via SET NX),
-``claim`` = XREADGROUP (+ XAUTOCLAIM of entries idle longer than a lease), ``heartbeat`` =
-HSET + XCLAIM to reset the idle time, ``watch`` = pub/sub on a per-job channel,
-``requeue_expired`` = XAUTOCLAIM, ``counts`` = per-state counters kept with HINCRBY.
+Backends: :class:`server.jobs.sqlite.SqliteJobStore` (embedded, default). Another backend
+joins by keeping the rules below and adding its factory to ``tests/test_server_jobstore.py``,
+which is parametrised over backends.
 
 Rules every backend keeps:
 

@@ -1,7 +1,7 @@
 """In-process fan-out of job changes (used by every backend's ``watch`` and listeners).
 
 A backend calls :meth:`WatchHub.publish` on the event loop with each changed job (the SQLite
-store after its commit, a Redis store from its pub/sub reader). Per-job watchers coalesce:
+store after its commit). Per-job watchers coalesce:
 a slow reader skips intermediate progress but always sees the newest version, and a terminal
 version is the last one it sees. Listeners are plain callbacks run for every change.
 """

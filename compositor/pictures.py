@@ -75,10 +75,10 @@ class PicturePool:
         return reader
 
     def _compound(self, segment_id: str, key: str) -> CompoundPicture:
-        source = self._compounds.get(segment_id)
-        if source is None:
-            source = self._compounds[segment_id] = CompoundPicture(self._tl.compounds[key], self._nested_pool)
-        return source
+        picture = self._compounds.get(segment_id)
+        if picture is None:
+            picture = self._compounds[segment_id] = CompoundPicture(self._tl.compounds[key], self._nested_pool)
+        return picture
 
     def _nested_pool(self, tl: Timeline) -> "PicturePool":
         return PicturePool(tl, self._catalog, reader_factory=self._factory, read_ahead=self._read_ahead,

@@ -24,8 +24,8 @@ INFO_NAME = "draft_info.json"
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d"
 _PLACEHOLDER_RE = re.compile(r"##_draftpath_placeholder_.*?_##")
 _CM_ID_SEGMENT_RE = re.compile(r"^\d{8,}")          # capcut-mate's draft-id recogniser (len >= 10)
-_WIN_DRIVE_RE = re.compile(r"^[A-Za-z]:(/|$)")
-_ASSET_KINDS = ("videos", "images", "audios")
+WIN_DRIVE_RE = re.compile(r"^[A-Za-z]:(/|$)")
+ASSET_KINDS = ("videos", "images", "audios")
 
 
 def draft_id_from_url(url: str) -> str | None:
@@ -37,17 +37,17 @@ def draft_id_from_url(url: str) -> str | None:
     return values[0] if values and values[0] else None
 
 
-def _looks_like_draft_id(name: str) -> bool:
+def looks_like_draft_id(name: str) -> bool:
     """capcut-mate's recogniser: starts with >= 8 digits and is >= 10 chars long."""
     return bool(_CM_ID_SEGMENT_RE.match(name)) and len(name) >= 10
 
 
-def _clean(raw: str) -> str:
+def strip_invisibles(raw: str) -> str:
     """Strip zero-width characters (anywhere) and surrounding whitespace."""
     return raw.translate({ord(c): None for c in _ZERO_WIDTH}).strip()
 
 
-def _is_http(s: str) -> bool:
+def is_http_url(s: str) -> bool:
     return s[:7].lower() == "http://" or s[:8].lower() == "https://"
 
 
@@ -62,7 +62,7 @@ class LocalDraft:
         if self.draft_id:
             return self.draft_id
         name = self.folder.name
-        return name if _looks_like_draft_id(name) else None
+        return name if looks_like_draft_id(name) else None
 
     def _inside(self, rel: str, raw: str) -> str:
         norm = posixpath.normpath(rel.lstrip("/")) if rel.strip("/") else "."
@@ -90,10 +90,10 @@ class LocalDraft:
            exists in the folder.
         Raises :class:`AssetUnreachable` if a mapped path would escape the folder.
         """
-        s = _clean(raw_path)
+        s = strip_invisibles(raw_path)
         if not s:
             return s
-        if _is_http(s):
+        if is_http_url(s):
             return s
         if s[:7].lower() == "file://":
             s = unquote(s[7:])
@@ -110,13 +110,13 @@ class LocalDraft:
             if idx >= 0:
                 return self._inside(("/" + p)[idx + len(marker):], raw_path)
 
-        if not p.startswith("/") and not _WIN_DRIVE_RE.match(p):
+        if not p.startswith("/") and not WIN_DRIVE_RE.match(p):
             return str(self.folder / posixpath.normpath(p))
 
         if not self._may_probe(p) or not os.path.exists(p):
             base = posixpath.basename(p.rstrip("/"))
             if base:
-                for kind in _ASSET_KINDS:
+                for kind in ASSET_KINDS:
                     cand = self.folder / "assets" / kind / base
                     if cand.is_file():
                         return str(cand)
