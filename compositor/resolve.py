@@ -17,13 +17,13 @@ from . import compound, timebase
 from .draft import (AnimationContainer, AudioEffectMaterial, AudioFade, CanvasMaterial, ChromaMaterial,
                     Draft, EffectMaterial, MaskMaterial, Segment, SpeedMaterial, TransitionMaterial)
 from .errors import DraftEmpty, DraftError, OptionsError
-from .animation import AnimationSpec
+from .effects.animation import AnimationSpec
 from .geometry import Affine, metadata_rotation
 from .registry import APPROXIMATED, Registry, default_registry
-from .filters import AdjustSpec, adjust_spec, match as match_adjust
-from .masks import MaskSpec, mask_spec, resolve_impl as mask_impl
-from .stickers import sticker_base
-from .transitions import FALLBACK as TRANSITION_FALLBACK
+from .effects.filters import AdjustSpec, adjust_spec, match as match_adjust
+from .effects.masks import MaskSpec, mask_spec, resolve_impl as mask_impl
+from .effects.stickers import sticker_base
+from .effects.transitions import FALLBACK as TRANSITION_FALLBACK
 from .warnings import RenderWarning
 
 from .timeline import (VISUAL_PROPERTIES, AdjustmentClip, AdjustmentTrack, AudioClip, BackgroundSpec,

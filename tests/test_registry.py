@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from compositor.animation import AnimationSpec, state_at
+from compositor.effects.animation import AnimationSpec, state_at
 from compositor.registry import Entry, Registry, coverage_markdown, default_registry
 
 
@@ -20,7 +20,7 @@ def test_lookup_by_resource_id_then_name():
 
 
 def test_every_entry_has_an_implementation():
-    import compositor.animation as anim
+    import compositor.effects.animation as anim
     for e in default_registry().entries():
         if e.kind.startswith("animation_"):
             assert e.impl in anim.IMPLS, e

@@ -1,6 +1,6 @@
 """Colour and texture adjustments of a YUV 4:2:0 picture, in place (pure, no I/O).
 
-The filters and scene effects of :mod:`compositor.filters` are built from these kernels
+The filters and scene effects of :mod:`compositor.effects.filters` are built from these kernels
 (plus the blurs of :mod:`.blur` / :mod:`.dirblur` and :mod:`.resample`):
 
 * :func:`colour_matrix` — any affine RGB colour operation (saturation, tints, contrast,
