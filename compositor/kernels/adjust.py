@@ -31,11 +31,9 @@ import numpy as np
 
 from ._jit import check_finite, check_int, check_plane, check_same_shape, check_disjoint, jit
 from .colour import _round_u8
+from ..pixels.yuv import KB, KG, KR  # the BT.709 luma weights, defined once
 
 __all__ = ["colour_matrix", "add_grain", "sharpen_luma", "rgb_split", "highlights", "screen_upsampled"]
-
-KR, KB = 0.2126, 0.0722
-KG = 1.0 - KR - KB
 
 
 def _check_yuv(y, u, v, *, writable=True):
