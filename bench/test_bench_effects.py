@@ -27,16 +27,17 @@ import numpy as np
 import pytest
 
 from compositor import RenderOptions, open_draft
-from compositor import filters as F
-from compositor import transitions as T
+from compositor.pixels import filters as F
+from compositor.pixels import transitions as T
 from compositor.draft import MaskConfig, MaskMaterial
 from compositor.geometry import Affine
 from compositor.kernels import gaussian_like_blur
 from compositor.kernels.blend_mode import MODES, blend_yuv, warp_layer
 from compositor.kernels.mask import multiply_alpha
-from compositor.masks import mask_spec, render_mask
+from compositor.effects.masks import mask_spec
+from compositor.pixels.masks import render_mask
 from compositor.media.planes import Planes
-from compositor.scratch import Scratch
+from compositor.pixels.scratch import Scratch
 
 W, H = 1920, 1080
 RNG = np.random.default_rng(5)
@@ -148,7 +149,7 @@ def test_gaussian_blur_full_frame(benchmark, ab, scratch, sigma):
 
     def run():
         for plane, s in ((pic.y, sigma), (pic.u, sigma / 2), (pic.v, sigma / 2)):
-            gaussian_like_blur(plane, plane, s, scratch.plane("bench_tmp", *plane.shape))
+            gaussian_like_blur(plane, plane, s, scratch.plane_like("bench_tmp", plane))
 
     benchmark(run)
 

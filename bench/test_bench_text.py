@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compositor.compose import Compositor
+from compositor.pixels.compose import Compositor
 from compositor.media.planes import Planes
 from compositor.plan import DrawOp, plan_frame
 from compositor.text import TextEngine, TextSpec

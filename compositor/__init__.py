@@ -6,13 +6,33 @@ Library API::
     result = render("draft_folder_or_url", "out.mp4", RenderOptions(crf=20))
     for pts_us, rgb in open_draft("draft_folder").frames(): ...
 
-Importing the package starts nothing (no threads, no JIT compilation, no network).
+Importing the package starts nothing (no threads, no JIT compilation, no network), and
+loads no pixel code: the render entry points come from :mod:`compositor.pipeline` on first
+use (PEP 562), so the pure modules (``compositor.draft``, ``timeline``, ``resolve``, ``plan``,
+``effects``) import without Numba or PyAV.
 """
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .budgets import Limits
 from .errors import (AssetUnreachable, AudioError, Cancelled, CompositorError, DraftEmpty, DraftError,
                      DraftNotFound, EncodeError, LimitExceeded, MediaError, OptionsError, RenderError)
-from .pipeline import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
 from .warnings import RenderWarning
+
+if TYPE_CHECKING:
+    from .pipeline import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
+
+# Names served from compositor.pipeline, imported when first asked for.
+_PIPELINE_NAMES = frozenset({"DraftSession", "Progress", "RenderOptions", "RenderResult", "open_draft",
+                             "open_local", "render"})
+
+
+def __getattr__(name: str):
+    if name in _PIPELINE_NAMES:
+        return getattr(importlib.import_module(".pipeline", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "open_draft", "open_local", "render", "RenderOptions", "RenderResult", "Progress", "DraftSession", "RenderWarning",

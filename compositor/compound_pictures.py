@@ -4,7 +4,7 @@ A :class:`CompoundPicture` draws its nested timeline at the time the enclosing c
 for, into one picture buffer of the nested output size that is reused for every frame:
 plan (:func:`compositor.plan.plan_at`) → the nested :class:`~compositor.pictures.PicturePool`
 (same media catalogue, its own decoders, opened and closed as the nested time moves, so
-nested compounds recurse) → a :class:`~compositor.compose.Compositor` of that size. Nothing
+nested compounds recurse) → a :class:`~compositor.pixels.compose.Compositor` of that size. Nothing
 is pre-rendered: memory is one buffer, one compositor's scratch and the decoders of the
 nested clips visible around the current time, per open compound clip.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .compose import Compositor
+from .pixels.compose import Compositor
 from .media.planes import Planes
 from .plan import plan_at
-from .scratch import new_planes
+from .pixels.scratch import new_planes
 from .timeline import Timeline
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from .audio_mix import AudioMixer
 from .budgets import Limits, check_draft, check_timeline
 from .catalog import MediaCatalog, build_catalog
-from .compose import Compositor
+from .pixels.compose import Compositor
 from .draft import Draft, load_draft
 from .errors import Cancelled, CompositorError, RenderError
 from .draft_folder import LocalDraft, local_draft

@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import animation, keyframes
+from . import keyframes
+from .effects import animation
 from .geometry import Affine, pixel_box
-from .filters import AdjustSpec
-from .masks import MaskSpec
+from .effects.filters import AdjustSpec
+from .effects.masks import MaskSpec
 from .timeline import AdjustmentTrack, BackgroundSpec, Timeline, VisualClip, source_time_us
-from .transitions import HALVES
+from .effects.transitions import HALVES
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,7 @@ class FramePlan:
         return out
 
 
-BLACK = FillOp((0, 0, 0, 255))
+BLACK_FILL = FillOp((0, 0, 0, 255))            # the opaque black canvas (RGBA); YUV triples: pixels.yuv
 
 # A layer covering less than this many output pixels is not drawn (nothing would show).
 MIN_FOOTPRINT_PX = 1.0
@@ -282,7 +283,7 @@ def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int)
         return FillOp((r * a // 255, g * a // 255, b * a // 255, 255))
     if spec.kind == "image" and spec.image_size[0] > 0 and spec.image_size[1] > 0:
         return _image_background(tl, spec)
-    return BLACK
+    return BLACK_FILL
 
 
 def _image_background(tl: Timeline, spec: BackgroundSpec) -> DrawOp:
@@ -318,7 +319,7 @@ def plan_frame(tl: Timeline, index: int) -> FramePlan:
 def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
     """The drawing operations at timeline time ``t`` µs (compound clips draw their nested
     timeline at any time the enclosing clip maps to)."""
-    ops: list[Op] = [BLACK]
+    ops: list[Op] = [BLACK_FILL]
     dropped: list[str] = []
     layers = tl.tracks
     if tl.adjustments:                 # effect/filter tracks sit between visual tracks by z

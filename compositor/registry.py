@@ -22,12 +22,13 @@ APPROXIMATED = "approximated"
 
 # Modules that contribute ENTRIES, in documentation order.
 FAMILY_MODULES = (
-    "compositor.transitions",
-    "compositor.animation",
-    "compositor.masks",
-    "compositor.blend_modes",
-    "compositor.filters",
-    "compositor.stickers",
+    "compositor.effects.transitions",
+    "compositor.effects.animation",
+    "compositor.effects.masks",
+    "compositor.effects.blend_modes",
+    "compositor.effects.filters",
+    "compositor.effects.stickers",
+    "compositor.effects.canvas",
 )
 
 

@@ -1,4 +1,4 @@
-"""Stickers and other optional images (spec §12, §15): where their pictures come from.
+"""Stickers and other optional images (spec §12, §15): where their pictures come from (I/O).
 
 JianYing stickers are online artwork known only by ``resource_id``. A sticker is drawn
 when its image can be had:
@@ -11,7 +11,8 @@ when its image can be had:
 
 Otherwise the sticker draws nothing and the render reports it. A drawn sticker is a
 still (animated stickers degrade to their first frame) whose longer side is ⅓ of
-``min(W, H)`` at scale 1 (spec A13, uncalibrated), then its clip transform applies.
+``min(W, H)`` at scale 1 (spec A13, uncalibrated; :mod:`compositor.effects.stickers`),
+then its clip transform applies.
 
 Canvas images (``canvas_image`` backgrounds, field ``image``) load the same way. Images
 that cannot be fetched or decoded are left out (the timeline warns); they never fail
@@ -27,20 +28,6 @@ from typing import Mapping
 
 from .draft import Draft
 from .errors import CompositorError, DraftError, LimitExceeded
-from .geometry import Affine
-from .registry import APPROXIMATED, Entry
-
-ENTRIES = (
-    Entry("sticker", "image sticker", "still", APPROXIMATED,
-          note="artwork from the material's path/URL or a user sticker table (resource id → image); "
-               "longer side ⅓ of min(W, H) at scale 1 (uncalibrated); animated stickers as stills"),
-    Entry("canvas", "canvas_color", "fill", note="solid colour behind the bottom track"),
-    Entry("canvas", "canvas_blur", "blur_fill",
-          note="the clip's own picture, cover-scaled and Gaussian-blurred (radius uncalibrated)"),
-    Entry("canvas", "canvas_image", "image_fill", note="an image, cover-scaled behind the bottom track"),
-)
-
-BASE_FRACTION = 1.0 / 3.0
 
 
 def load_sticker_table(source: str | os.PathLike | Mapping[str, str] | None) -> dict[str, str]:
@@ -128,9 +115,3 @@ def load_images(draft: Draft, local, table: Mapping[str, str], *, loader, fetch)
         if cache[path] is not None:
             out[mid] = (path, cache[path])
     return out
-
-
-def sticker_base(width: int, height: int, canvas_w: int, canvas_h: int) -> Affine:
-    """Sticker image pixels → element-centred canvas pixels at scale 1 (longer side ⅓ min(W, H))."""
-    s = BASE_FRACTION * min(canvas_w, canvas_h) / max(width, height, 1)
-    return Affine.translate(-width / 2.0, -height / 2.0).then(Affine.scale(s))

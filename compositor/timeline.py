@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import timebase
-from .animation import AnimationSpec
-from .filters import AdjustSpec
+from .effects.animation import AnimationSpec
+from .effects.filters import AdjustSpec
 from .geometry import Affine
-from .masks import MaskSpec
+from .effects.masks import MaskSpec
 from .warnings import RenderWarning
 
 VISUAL_PROPERTIES = {"KFTypePositionX", "KFTypePositionY", "KFTypeScaleX", "KFTypeScaleY",

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from compositor.animation import IDENTITY, IMPLS, AnimationSpec, AnimState, state_at
+from compositor.effects.animation import IDENTITY, IMPLS, AnimationSpec, AnimState, state_at
 from compositor.plan import DrawOp, plan_frame
 from compositor.registry import default_registry
 from compositor.resolve import resolve

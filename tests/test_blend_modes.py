@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compositor.blend_modes import ENTRIES
-from compositor.compose import Compositor
+from compositor.effects.blend_modes import ENTRIES
+from compositor.pixels.compose import Compositor
 from compositor.geometry import Affine, pixel_box
 from compositor.kernels.blend_mode import MODES, blend_yuv, warp_layer
 from compositor.plan import DrawOp, plan_frame

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from compositor.compose import Compositor
+from compositor.pixels.compose import Compositor
 from compositor.geometry import Affine
 from compositor.kernels import rgb_to_yuv709
 from compositor.media.planes import Planes

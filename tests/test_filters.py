@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from compositor import filters as F
-from compositor.compose import Compositor
+from compositor.pixels import filters as F
+from compositor.pixels.compose import Compositor
 from compositor.geometry import Affine
 from compositor.kernels.adjust import (add_grain, colour_matrix, highlights, rgb_split, screen_upsampled,
                                        sharpen_luma)
 from compositor.plan import AdjustOp, DrawOp, FramePlan, plan_frame
 from compositor.registry import default_registry
-from compositor.scratch import Scratch
+from compositor.pixels.scratch import Scratch
 from compositor.resolve import resolve
 from tests import naive
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material

@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from compositor.compose import Compositor
+from compositor.pixels.compose import Compositor
 from compositor.draft import MaskConfig, MaskMaterial
 from compositor.geometry import Affine, pixel_box
 from compositor.kernels.mask import (MASK_ELLIPSE, MASK_HEART, MASK_LINE, MASK_MIRROR, MASK_RECT, MASK_STAR,
                                      STAR_BOX, mask_alpha, multiply_alpha)
-from compositor.masks import mask_spec, render_mask
+from compositor.effects.masks import mask_spec
+from compositor.pixels.masks import render_mask
 from compositor.plan import DrawOp, plan_frame
 from compositor.registry import default_registry
 from compositor.resolve import resolve

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from compositor.animation import AnimationSpec, state_at
+from compositor.effects.animation import AnimationSpec, state_at
 from compositor.registry import Entry, Registry, coverage_markdown, default_registry
 
 
@@ -22,7 +22,7 @@ def test_lookup_by_resource_id_then_name():
 
 
 def test_every_entry_has_an_implementation():
-    import compositor.animation as anim
+    import compositor.effects.animation as anim
     for e in default_registry().entries():
         if e.kind.startswith("animation_"):
             assert e.impl in anim.IMPLS, e
@@ -44,11 +44,11 @@ def test_animation_windows():
 
 def _family_tables() -> dict[str, set[str]]:
     """Registry kind -> the implementation keys its code dispatches on (import paths in one place)."""
-    import compositor.animation as animation
-    import compositor.filters as filters
+    import compositor.effects.animation as animation
     import compositor.kernels.blend_mode as blend_mode
-    import compositor.masks as masks
-    import compositor.transitions as transitions
+    import compositor.pixels.filters as filters
+    import compositor.pixels.masks as masks
+    import compositor.pixels.transitions as transitions
     animations = set(animation.IMPLS)
     return {
         "transition": set(transitions._IMPLS),
@@ -81,13 +81,15 @@ def test_every_entry_of_a_family_has_an_implementation(kind):
 
 
 def test_transition_catalogue_matches_its_implementations():
-    import compositor.transitions as transitions
-    assert transitions.KINDS == set(transitions._IMPLS), transitions.KINDS ^ set(transitions._IMPLS)
+    from compositor.effects.transitions import KINDS
+    from compositor.pixels.transitions import _IMPLS
+    assert KINDS == set(_IMPLS), KINDS ^ set(_IMPLS)
 
 
 def test_filter_catalogue_matches_its_implementations():
-    import compositor.filters as filters
-    assert set(filters._IMPLS) == filters.IMPL_KEYS, set(filters._IMPLS) ^ filters.IMPL_KEYS
+    from compositor.effects.filters import IMPL_KEYS
+    from compositor.pixels.filters import _IMPLS
+    assert set(_IMPLS) == IMPL_KEYS, set(_IMPLS) ^ IMPL_KEYS
 
 
 def test_sticker_family_is_the_one_entry_resolve_uses():

@@ -13,7 +13,8 @@ from compositor import RenderOptions, render
 from compositor.draft import StickerMaterial
 from compositor.errors import DraftError
 from compositor.plan import DrawOp, FillOp, plan_frame
-from compositor.stickers import load_sticker_table, sticker_base, sticker_source
+from compositor.effects.stickers import sticker_base
+from compositor.stickers import load_sticker_table, sticker_source
 from compositor.resolve import resolve
 from compositor.timeline import MediaFacts
 from fixtures.media import make_image, make_video

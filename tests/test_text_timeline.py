@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compositor.compose import Compositor
+from compositor.pixels.compose import Compositor
 from compositor.kernels import rgb_to_yuv709
 from compositor.media.planes import Planes
 from compositor.plan import DrawOp, plan_frame

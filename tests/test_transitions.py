@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from compositor import transitions as T
+from compositor.pixels import transitions as T
 from compositor.kernels.dirblur import directional_blur
 from compositor.kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
 from compositor.kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR,
                                        reveal_mix)
 from compositor.plan import TransitionOp, plan_frame
 from compositor.registry import default_registry
-from compositor.scratch import Scratch
+from compositor.pixels.scratch import Scratch
 from compositor.resolve import resolve
 from tests import naive
 from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, track, video_material

@@ -1,6 +1,6 @@
 """Colour and texture adjustments of a YUV 4:2:0 picture, in place (pure, no I/O).
 
-The filters and scene effects of :mod:`compositor.filters` are built from these kernels
+The filters and scene effects of :mod:`compositor.effects.filters` are built from these kernels
 (plus the blurs of :mod:`.blur` / :mod:`.dirblur` and :mod:`.resample`):
 
 * :func:`colour_matrix` — any affine RGB colour operation (saturation, tints, contrast,
@@ -31,11 +31,9 @@ import numpy as np
 
 from ._jit import check_finite, check_int, check_plane, check_same_shape, check_disjoint, jit
 from .colour import _round_u8
+from ..pixels.yuv import KB, KG, KR  # the BT.709 luma weights, defined once
 
 __all__ = ["colour_matrix", "add_grain", "sharpen_luma", "rgb_split", "highlights", "screen_upsampled"]
-
-KR, KB = 0.2126, 0.0722
-KG = 1.0 - KR - KB
 
 
 def _check_yuv(y, u, v, *, writable=True):

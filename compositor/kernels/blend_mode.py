@@ -33,6 +33,7 @@ import numpy as np
 
 from ._jit import check_disjoint, check_int, check_plane, check_same_shape, check_unit, clip_box, jit
 from .colour import _round_u8
+from ..pixels.yuv import KB, KG, KR  # the BT.709 luma weights, defined once
 
 __all__ = ["warp_layer", "blend_yuv", "MODES", "mode_rgb"]
 
@@ -40,9 +41,6 @@ MULTIPLY, SCREEN, OVERLAY, SOFT_LIGHT, HARD_LIGHT, LIGHTEN, DARKEN, COLOR_DODGE,
 MODES = {"multiply": MULTIPLY, "screen": SCREEN, "overlay": OVERLAY, "soft_light": SOFT_LIGHT,
          "hard_light": HARD_LIGHT, "lighten": LIGHTEN, "darken": DARKEN, "color_dodge": COLOR_DODGE,
          "color_burn": COLOR_BURN, "linear_burn": LINEAR_BURN}
-
-KR, KB = 0.2126, 0.0722
-KG = 1.0 - KR - KB
 
 
 def warp_layer(dst_c, dst_a, src, src_alpha, inv, opacity, box, empty=0) -> None:

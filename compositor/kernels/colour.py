@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..pixels.yuv import KB, KG, KR  # the BT.709 luma weights, defined once
 from ._jit import check_plane, check_u8, jit
 
 __all__ = ["rgba_to_yuva420", "rgba_to_yuva420_into", "rgb_to_yuv709", "yuv420_to_rgb"]
 
-KR = 0.2126
-KB = 0.0722
-KG = 1.0 - KR - KB  # 0.7152
 _Y_SCALE = 219.0 / 255.0
 _C_SCALE = 224.0 / 255.0
 _CB_SCALE = _C_SCALE / (2.0 * (1.0 - KB))  # / 1.8556

@@ -3,7 +3,7 @@ materials attached to one segment (pure)."""
 from __future__ import annotations
 
 from ..draft import EffectMaterial
-from ..filters import AdjustSpec, adjust_spec, match as match_adjust
+from ..effects.filters import AdjustSpec, adjust_spec, match as match_adjust
 from ..registry import Registry
 from ..timeline import AdjustmentClip, AdjustmentTrack
 from .collector import SegmentWarnings, WarningLog

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..animation import AnimationSpec
+from ..effects.animation import AnimationSpec
 from ..draft import (AnimationContainer, AudioEffectMaterial, ChromaMaterial, EffectMaterial, MaskMaterial, Segment,
                      SpeedMaterial)
 from ..registry import APPROXIMATED, Registry

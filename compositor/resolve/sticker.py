@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..registry import Registry
-from ..stickers import sticker_base
+from ..effects.stickers import sticker_base
 from ..timeline import VISUAL_PROPERTIES, MediaFacts, VisualClip, VisualTrack
 from .collector import WarningLog
 from .index import MaterialIndex

@@ -8,13 +8,13 @@ from fractions import Fraction
 from .. import compound
 from ..draft import CanvasMaterial, EffectMaterial, MaskMaterial, TransitionMaterial
 from ..errors import DraftError
-from ..filters import AdjustSpec
+from ..effects.filters import AdjustSpec
 from ..geometry import Affine, metadata_rotation
-from ..masks import MaskSpec, mask_spec, resolve_impl as mask_impl
+from ..effects.masks import MaskSpec, mask_spec, resolve_impl as mask_impl
 from ..registry import APPROXIMATED, Registry
 from ..timeline import (VISUAL_PROPERTIES, AudioClip, BackgroundSpec, MediaFacts, TransitionSpan, VisualClip,
                         VisualTrack)
-from ..transitions import FALLBACK as TRANSITION_FALLBACK
+from ..effects.transitions import FALLBACK as TRANSITION_FALLBACK
 from .adjustment import adjust_entry
 from .audio import fades_us, sound
 from .collector import SegmentWarnings, WarningLog

@@ -1,6 +1,6 @@
-"""Transition family (pure data + pixels): registry entries and their kernels.
+"""Transition family, pixels: one kernel per implementation key of :mod:`compositor.effects.transitions`.
 
-``blend(kind, dst, a, b, progress)`` combines two full pictures (what clip A and clip B
+``blend(impl, dst, a, b, progress)`` combines two full pictures (what clip A and clip B
 each look like over the layers below) into ``dst``, plane by plane. ``dst`` may be ``b``.
 JianYing's transition pixels are proprietary: each entry imitates one by name (spec §9)
 with ffmpeg-``xfade``-like geometry, all on the YUV 4:2:0 planes directly (chroma at half
@@ -10,8 +10,8 @@ Progress ``p`` runs 0 → 1 over the window. Wipes, curtains, circles and blinds
 edge linearly with ``p`` (so a ¼ wipe has revealed exactly ¼ of the frame); moves (push,
 slide, zoom, rotation) are eased with smoothstep.
 
-``is_overlap`` (spec §9): kinds in :data:`HALVES` are defined as an "A out" half followed by
-a "B in" half whatever the flag says. For the other kinds ``overlap=False`` plays the same
+``is_overlap`` (spec §9): implementations in :data:`HALVES` are defined as an "A out" half followed by
+a "B in" half whatever the flag says. For the others ``overlap=False`` plays the same
 effect twice — A → empty over the first half, empty → B over the second — where "empty"
 is the canvas below the track (``below``; black when not given), so A and B never mix.
 """
@@ -21,89 +21,23 @@ import math
 
 import numpy as np
 
-from .kernels import copy_region, crossfade, fill_blend
+from ..effects.transitions import HALVES, KINDS
+from ..kernels import copy_region, crossfade, fill_blend
+from ..kernels.dirblur import directional_blur
+from ..kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
+from ..kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR,
+                              reveal_mix)
+from ..media.planes import Planes
 from .filters import blur_plane
-from .kernels.dirblur import directional_blur
-from .kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
-from .kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR,
-                             reveal_mix)
-from .media.planes import Planes
-from .registry import APPROXIMATED, EXACT, Entry
 from .scratch import Scratch
+from .yuv import BLACK_YUV, WHITE_YUV
 
-_A = APPROXIMATED
-
-
-def _e(name, impl, rid="", note="", status=_A, aliases=()):
-    return Entry("transition", name, impl, status, resource_ids=(rid,) if rid else (), aliases=aliases,
-                 note=note)
-
-
-# Resource ids: pyJianYingDraft's transition catalogue (metadata/transition_meta.py).
-ENTRIES = (
-    _e("叠化", "dissolve", "6724845717472416269", "linear crossfade", EXACT, aliases=("dissolve", "fade")),
-    _e("溶解", "dissolve", note="linear crossfade"),
-    _e("色彩溶解", "dissolve", "6724846004274729480", "linear crossfade"),
-    _e("色彩溶解 II", "dissolve", "6724866927933526542", "linear crossfade"),
-    _e("色彩溶解 III", "dissolve", "6724867032312975875", "linear crossfade"),
-    _e("水滴溶解", "dissolve", note="linear crossfade"),
-    _e("叠加", "dissolve", "6914112332205396488", "linear crossfade"),
-    _e("闪黑", "fade_black", "6724239388189921806", "A fades to black, then black to B"),
-    _e("闪白", "fade_white", "6724845376098013708", "A fades to white, then white to B"),
-    _e("闪白 II", "fade_white", "7306818286413419017", "A fades to white, then white to B"),
-    _e("泛白", "fade_white", "6949828109663212045", "A fades to white, then white to B"),
-    _e("白光快闪", "fade_white", "7343136487182963211", "A fades to white, then white to B"),
-    _e("向左擦除", "wipe_left", "6724849999336706573", "B revealed by an edge moving right → left"),
-    _e("向右擦除", "wipe_right", "6724849898857959950", "B revealed by an edge moving left → right"),
-    _e("向上擦除", "wipe_up", "6724849456891564557", "B revealed by an edge moving bottom → top"),
-    _e("向下擦除", "wipe_down", "6724849752921346573", "B revealed by an edge moving top → bottom"),
-    _e("渐变擦除", "wipe_soft", "6919369138800431629", "left → right wipe with a wide soft edge"),
-    _e("左移", "push_left", "6726711499676455435", "push: A and B move left together"),
-    _e("右移", "push_right", "6726711296063967748", "push: A and B move right together"),
-    _e("上移", "push_up", "6724846395116753416", "push: A and B move up together"),
-    _e("下移", "push_down", "6724849276100284942", "push: A and B move down together"),
-    _e("向左", "slide_left", "6724227717195108867", "whip: A slides out left, B slides in from the right "
-                                                   "(mirrored edges, motion blur)"),
-    _e("向右", "slide_right", "6724227599616184836", "whip: A slides out right, B slides in from the left"),
-    _e("向上", "slide_up", "6724227090872275463", "whip: A slides out up, B slides in from below"),
-    _e("向下", "slide_down", "6724227330190873100", "whip: A slides out down, B slides in from above"),
-    _e("推近", "zoom_in", "6724226861666144779", "A zooms in ×2, then B zooms from ½ to 1 (mirrored edges)"),
-    _e("拉远", "zoom_out", "6724226338418332167", "A zooms out to ½ (mirrored edges), then B from ×2 to 1"),
-    _e("圆形遮罩", "circle_open", "6725767129519362573", "B revealed by a circle growing from the centre"),
-    _e("圆形遮罩 II", "circle_open", "6724850215364334083", "B revealed by a circle growing from the centre"),
-    _e("圆形扫描", "circle_scan", "6851775006418932238", "clockwise radial sweep from 12 o'clock"),
-    _e("百叶窗", "blinds", "6789847331060584974", "8 horizontal slats opening downwards"),
-    _e("马赛克", "mosaic", "6724866519022440967", "pixelate up to 1/24 frame width and back, crossfading"),
-    _e("横向拉幕", "curtain_h", "6724492948144132621", "B revealed by a vertical slit opening sideways"),
-    _e("竖向拉幕", "curtain_v", "6726711903684399619", "B revealed by a horizontal slit opening up and down"),
-    _e("开幕", "curtain_v", "6750893890712113677", "B revealed by a horizontal slit opening up and down"),
-    _e("模糊", "blur", "6911569618171597320", "Gaussian blur up to σ = 2% of the width and back, crossfading"),
-    _e("竖向模糊", "blur_v", "7125661387568714247", "vertical blur up and back, crossfading"),
-    _e("竖向模糊 II", "blur_v", "7280837008421818936", "vertical blur up and back, crossfading"),
-    _e("横向模糊", "blur_h", note="horizontal blur up and back, crossfading"),
-    _e("顺时针旋转", "rotate_cw", "6724226684721041932", "A and B turn 90° clockwise (zoomed to cover), crossfading"),
-    _e("顺时针旋转 II", "rotate_cw", "7252544556799889975", "A and B turn 90° clockwise, crossfading"),
-    _e("逆时针旋转", "rotate_ccw", "6724226603372515853", "A and B turn 90° anticlockwise, crossfading"),
-    _e("逆时针旋转 II", "rotate_ccw", "7252544659245765179", "A and B turn 90° anticlockwise, crossfading"),
-    _e("中心旋转", "spin", "6858191434294497805", "A spins and shrinks away, B spins and grows in (over black)"),
-)
-
-# Name of the fallback implementation for unknown transitions (reported as approximated).
-FALLBACK = "dissolve"
-
-# Kinds defined as "A out" then "B in" halves (is_overlap does not change them).
-HALVES = frozenset({"fade_black", "fade_white", "slide_left", "slide_right", "slide_up", "slide_down",
-                    "zoom_in", "zoom_out", "spin"})
-# Kinds computed pixel by pixel from A and B at the same position: dst may alias b.
+# Implementations computed pixel by pixel from A and B at the same position: dst may alias b.
 POINTWISE = frozenset({"dissolve", "fade_black", "fade_white", "wipe_left", "wipe_right", "wipe_up",
                        "wipe_down", "wipe_soft", "circle_open", "circle_scan", "blinds", "curtain_h",
                        "curtain_v"})
-# Kinds whose kernels may write over one of their inputs (pointwise, or tile by tile).
+# Implementations whose kernels may write over one of their inputs (pointwise, or tile by tile).
 ALIAS_SAFE = POINTWISE | {"mosaic"}
-KINDS = frozenset(e.impl for e in ENTRIES)
-
-BLACK = (16, 128, 128)
-WHITE = (235, 128, 128)
 
 
 def smooth(p: float) -> float:
@@ -118,7 +52,7 @@ def _same(x: Planes, y: Planes) -> bool:
     return x.y is y.y or bool(np.may_share_memory(x.y, y.y))
 
 
-def blend(kind: str, dst: Planes, a: Planes, b: Planes, progress: float, *, overlap: bool = True,
+def blend(impl: str, dst: Planes, a: Planes, b: Planes, progress: float, *, overlap: bool = True,
           below: Planes | None = None, scratch: Scratch | None = None) -> None:
     """Write the transition picture at ``progress`` (0 = A, 1 = B) into ``dst``.
 
@@ -126,30 +60,30 @@ def blend(kind: str, dst: Planes, a: Planes, b: Planes, progress: float, *, over
     ``overlap=False`` plays an "A out" half and a "B in" half (see module doc); ``below``
     is the canvas under the track for that case. ``scratch`` holds reusable buffers.
     """
-    if kind not in KINDS:
-        raise ValueError(f"no kernel for transition {kind!r}")
+    if impl not in KINDS:
+        raise ValueError(f"no kernel for transition {impl!r}")
     p = min(max(float(progress), 0.0), 1.0)
     scratch = scratch or Scratch()
-    if not overlap and kind not in HALVES:
+    if not overlap and impl not in HALVES:
         empty = below if below is not None else scratch.black("tr_empty", dst.width, dst.height)
         if p < 0.5:
-            _blend(kind, dst, a, empty, 2.0 * p, scratch)
+            _blend(impl, dst, a, empty, 2.0 * p, scratch)
         else:
-            _blend(kind, dst, empty, b, 2.0 * p - 1.0, scratch)
+            _blend(impl, dst, empty, b, 2.0 * p - 1.0, scratch)
         return
-    _blend(kind, dst, a, b, p, scratch)
+    _blend(impl, dst, a, b, p, scratch)
 
 
-def _blend(kind: str, dst: Planes, a: Planes, b: Planes, p: float, scratch: Scratch) -> None:
-    if kind not in ALIAS_SAFE and (_same(dst, b) or _same(dst, a)):
+def _blend(impl: str, dst: Planes, a: Planes, b: Planes, p: float, scratch: Scratch) -> None:
+    if impl not in ALIAS_SAFE and (_same(dst, b) or _same(dst, a)):
         if _same(dst, b):
             b = scratch.copy_of("tr_b", b)
         if _same(dst, a):
             a = scratch.copy_of("tr_a", a)
-    _IMPLS[kind](dst, a, b, p, scratch)
+    _IMPLS[impl](dst, a, b, p, scratch)
 
 
-# -- pointwise kinds ------------------------------------------------------------------------
+# -- pointwise implementations ------------------------------------------------------------------------
 
 
 def _copy(dst: Planes, src: Planes) -> None:
@@ -219,7 +153,7 @@ _blinds = _reveal(SHAPE_BLINDS, lambda W, H, p, s: (H / _BLINDS, 0.0, _travel(p,
                   lambda W, H: 2.0)
 
 
-# -- moving kinds ---------------------------------------------------------------------------
+# -- moving implementations ---------------------------------------------------------------------------
 
 
 def _even(x: float) -> int:
@@ -266,7 +200,7 @@ def _slide(dx: int, dy: int):
             for d, chroma in _planes(dst):
                 r = int(length / (4.0 if chroma else 2.0))
                 if r > 0:
-                    tmp = scratch.plane("tr_blur", *d.shape)
+                    tmp = scratch.plane_like("tr_blur", d)
                     directional_blur(d, d, r, 1 if dx else 0, tmp, passes=2)
     return impl
 
@@ -324,7 +258,7 @@ def _spin(dst, a, b, p, scratch):
     else:
         q = smooth(2.0 * p - 1.0)
         src, s, deg = b, q, 180.0 + 180.0 * q
-    for (d, chroma), pl, fill in zip(_planes(dst), (src.y, src.u, src.v), BLACK):
+    for (d, chroma), pl, fill in zip(_planes(dst), (src.y, src.u, src.v), BLACK_YUV):
         if s < 1e-3:
             d.fill(fill)
             continue
@@ -359,7 +293,7 @@ def _blur(axis: int | None):
         for (pl_a, chroma), pl_b, ta, tb in zip(_planes(a), (b.y, b.u, b.v), (ba.y, ba.u, ba.v),
                                                 (bb.y, bb.u, bb.v)):
             sg = sigma / 2.0 if chroma else sigma
-            tmp = scratch.plane("tr_blur_tmp", *ta.shape)
+            tmp = scratch.plane_like("tr_blur_tmp", ta)
             for src, out in ((pl_a, ta), (pl_b, tb)):
                 if axis is None:
                     blur_plane(src, out, sg, scratch)
@@ -372,8 +306,8 @@ def _blur(axis: int | None):
 
 _IMPLS = {
     "dissolve": _dissolve,
-    "fade_black": _fade_through(BLACK),
-    "fade_white": _fade_through(WHITE),
+    "fade_black": _fade_through(BLACK_YUV),
+    "fade_white": _fade_through(WHITE_YUV),
     "wipe_left": _wipe_left,
     "wipe_right": _wipe_right,
     "wipe_up": _wipe_up,

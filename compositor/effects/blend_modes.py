@@ -7,7 +7,7 @@ approximated because its definition varies between applications.
 """
 from __future__ import annotations
 
-from .registry import APPROXIMATED, EXACT, Entry
+from ..registry import APPROXIMATED, EXACT, Entry
 
 # Resource ids: pyJianYingDraft's metadata/mix_mode_meta.py.
 ENTRIES = (

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from .registry import APPROXIMATED, EXACT, Entry
+from ..registry import APPROXIMATED, EXACT, Entry
 
 
 @dataclass(frozen=True, slots=True)

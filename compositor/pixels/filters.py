@@ -1,209 +1,28 @@
-"""Filters and scene effects (pure data + pixels): spec §16.1–16.3.
-
-JianYing's ~1,050 filters (LUTs) and ~1,100 scene effects are proprietary. They are
-matched to a handful of **approximation families** by name (spec §16.3): first an exact
-name, then the first rule whose substring the name contains (in the order of
-:data:`RULES`); anything else is drawn unchanged and reported. Every family is
-``approximated``.
-
-Where an effect acts (timeline/plan): an effect or filter **track** is an adjustment
-layer over the composite of everything below it (``AdjustOp`` at the track's z); one
-referenced from a video segment acts on that segment's picture before it is placed.
-
-Intensity: a filter's ``value`` (0–1) and an effect's ``value`` × its intensity-like
-``adjust_params`` (value ÷ default) give a strength ``s`` (0 = no change, 1 = the
-family's full look; up to 2). For colour families the result is exactly
-``mix(input, filtered, s)``; for the others ``s`` scales the amount (blur radius, grain …).
-An effect's ``effects_adjust_speed`` (÷ its default) scales periodic effects (flash, shake).
+"""Filters and scene effects, pixels: one function per family of :mod:`compositor.effects.filters`.
 
 Colour families are an affine RGB colour matrix applied exactly on the YUV planes
-(:func:`compositor.kernels.adjust.colour_matrix`), one pass, no RGB round trip.
+(:func:`compositor.kernels.adjust.colour_matrix`), one pass, no RGB round trip; the others
+blur, cover or move pixels, scaled by the spec's strength (see the pure module's doc).
 """
 from __future__ import annotations
 
 import math
-import zlib
-from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import downsample2x, fill, fill_blend, gaussian_like_blur
-from .kernels.adjust import add_grain, colour_matrix, highlights, rgb_split, screen_upsampled, sharpen_luma
-from .kernels.dirblur import directional_blur
-from .kernels.resample import EDGE_CLAMP, pixelate_mix, warp_mix
-from .media.planes import Planes
-from .registry import APPROXIMATED, Entry
+from ..effects.filters import AdjustSpec
+# match and strength_and_speed: re-exported for callers that use both halves of the family
+from ..effects.filters import match, strength_and_speed  # noqa: F401
+from ..kernels import downsample2x, fill, fill_blend, gaussian_like_blur
+from ..kernels.adjust import add_grain, colour_matrix, highlights, rgb_split, screen_upsampled, sharpen_luma
+from ..kernels.dirblur import directional_blur
+from ..kernels.resample import EDGE_CLAMP, pixelate_mix, warp_mix
+from ..media.planes import Planes
 from .scratch import Scratch
-
-# -- name rules ----------------------------------------------------------------------------
-
-_NOTES = {
-    "desaturate": "desaturate to Rec.709 luma",
-    "saturation_ramp": "saturation ramps 0 → 1 over the segment",
-    "blur_in": "Gaussian blur (σ up to 2% of the width) clearing over the segment",
-    "blur_const": "constant Gaussian blur (σ 1.5% of the width)",
-    "blur": "Gaussian blur (σ 1.2% of the width)",
-    "motion_blur_h": "horizontal directional blur",
-    "motion_blur_v": "vertical directional blur",
-    "bars_open": "black bars opening from the centre over the first second",
-    "bars_close": "black bars closing to the centre over the last second",
-    "border": "black frame border",
-    "border_rec": "camera frame: white corner marks and a blinking red REC dot",
-    "grain": "film grain on luma",
-    "pixelate": "pixelation (tiles 2.5% of the width)",
-    "bloom": "bloom: blurred highlights screened over the picture",
-    "flash": "white flashes, one per second (× speed)",
-    "exposure": "exposure lift (gain ×1.4)",
-    "rgb_split": "RGB split (R right, B left, 0.6% of the width)",
-    "shake": "small random offsets, 12 per second (× speed)",
-    "cool": "cool tint (lower red, raise blue), slight desaturation",
-    "warm": "warm tint (raise red, lower blue)",
-    "vintage": "vintage: lifted blacks, less saturation, warm shift, light grain",
-    "saturate": "saturation +30%",
-    "fade": "contrast −20%, saturation −30%",
-    "sharpen": "mild sharpen and brightness +5%",
-}
-
-EXACT_NAMES = {
-    "effect": {
-        "变黑白": "desaturate", "变彩色": "saturation_ramp", "变清晰": "blur_in", "变清晰 II": "blur_in",
-        "失焦": "blur_const", "模糊": "blur", "动感模糊": "motion_blur_h", "纵向模糊": "motion_blur_v",
-        "方形模糊": "blur", "开幕": "bars_open", "X开幕": "bars_open", "分屏开幕": "bars_open",
-        "闭幕": "bars_close", "渐隐闭幕": "bars_close", "DV录制框": "border_rec", "基础黑框": "border",
-        "噪点": "grain", "低像素": "pixelate", "像素画": "pixelate", "光晕": "bloom", "发光": "bloom",
-        "复古发光": "bloom", "闪白": "flash", "曝光": "exposure", "抖动": "shake",
-    },
-    "filter": {"默片": "desaturate", "高清黑白": "desaturate", "黑白记忆": "desaturate"},
-}
-
-# (substring, impl, excluded substrings) in priority order, per kind.
-RULES = {
-    "effect": (
-        ("开幕", "bars_open", ()), ("闭幕", "bars_close", ()), ("录制边框", "border_rec", ()),
-        ("录制框", "border_rec", ()), ("取景框", "border", ()), ("黑框", "border", ()),
-        ("色差", "rgb_split", ()), ("抖动", "shake", ()), ("变清晰", "blur_in", ()),
-        ("黑白", "desaturate", ()), ("发光", "bloom", ()), ("光晕", "bloom", ()),
-        ("动感模糊", "motion_blur_h", ()), ("纵向模糊", "motion_blur_v", ()), ("模糊", "blur", ()),
-        ("噪点", "grain", ()), ("像素", "pixelate", ()), ("曝光", "exposure", ()), ("闪白", "flash", ()),
-    ),
-    "filter": (
-        ("黑白", "desaturate", ()), ("褪色", "fade", ()), ("灰调", "fade", ("去灰",)),
-        ("高饱和", "saturate", ()), ("鲜亮", "saturate", ()), ("浓郁", "saturate", ()),
-        ("冷", "cool", ()), ("蓝", "cool", ()), ("冬", "cool", ()),
-        ("暖", "warm", ()), ("橘", "warm", ()), ("落日", "warm", ()), ("日落", "warm", ()),
-        ("夕阳", "warm", ()), ("奶油", "warm", ()),
-        ("复古", "vintage", ()), ("胶片", "vintage", ()), ("港风", "vintage", ()), ("旧", "vintage", ()),
-        ("1980", "vintage", ()), ("VHS", "vintage", ()),
-        ("清晰", "sharpen", ()), ("高清", "sharpen", ()), ("明亮", "sharpen", ()),
-    ),
-}
-
-
-def _entries():
-    out = []
-    for kind in ("effect", "filter"):
-        for name, impl in EXACT_NAMES[kind].items():
-            out.append(Entry(kind, name, impl, APPROXIMATED, note=_NOTES[impl]))
-        for sub, impl, excl in RULES[kind]:
-            rule = f"names containing “{sub}”" + (f" (not “{'”, “'.join(excl)}”)" if excl else "")
-            out.append(Entry(kind, f"*{sub}*", impl, APPROXIMATED, params={"contains": sub, "excludes": excl},
-                             note=f"{rule}: {_NOTES[impl]}"))
-    return tuple(out)
-
-
-ENTRIES = _entries()
-IMPL_KEYS = frozenset(_NOTES)
-
-
-def match(kind: str, name: str, resource_id: str = "", registry=None, effect_id: str = "") -> Entry | None:
-    """The registry entry for a filter/effect: by catalogue id (resource or effect id) or
-    exact name first, then the first substring rule the name matches; None when nothing
-    matches."""
-    if registry is not None:
-        hit = registry.lookup(kind, name, resource_id, effect_id)
-        if hit is not None:
-            return hit
-        rules = [e for e in registry.entries(kind) if e.params.get("contains")]
-    else:
-        impl = EXACT_NAMES.get(kind, {}).get(name)
-        if impl is not None:
-            return next(e for e in ENTRIES if e.kind == kind and e.name == name)
-        rules = [e for e in ENTRIES if e.kind == kind and e.params.get("contains")]
-    for e in rules:
-        sub = e.params["contains"]
-        if sub in name and not any(x in name for x in e.params.get("excludes", ())):
-            return e
-    return None
-
-
-# -- resolved specs ------------------------------------------------------------------------
-
-INTENSITY_PARAMS = ("effects_adjust_intensity", "effects_adjust_filter", "effects_adjust_blur",
-                    "effects_adjust_size", "effects_adjust_noise", "effects_adjust_sharpen",
-                    "effects_adjust_range", "effects_adjust_luminance", "effects_adjust_number")
-
-
-@dataclass(frozen=True, slots=True)
-class AdjustSpec:
-    """One filter or effect resolved to a family, with its strength."""
-
-    kind: str                      # "filter" | "effect"
-    impl: str                      # family key (see _NOTES)
-    name: str
-    resource_id: str = ""
-    strength: float = 1.0          # 0 = unchanged, 1 = full look (up to 2)
-    speed: float = 1.0             # rate multiplier of periodic effects
-    seed: int = 0                  # per-item noise seed
-
-
-def _param(params, name):
-    for p in params or ():
-        if isinstance(p, dict) and p.get("name") == name:
-            return p
-    return None
-
-
-def _number(value, default: float) -> float:
-    """``value`` as a finite float, else ``default`` (effect parameters are cosmetic: a
-    malformed one must not stop the render)."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return f if math.isfinite(f) else default
-
-
-def strength_and_speed(kind: str, value: float, adjust_params) -> tuple[float, float]:
-    """(strength, speed) of a filter/effect material (see module doc)."""
-    s = _number(value, 1.0)
-    speed = 1.0
-    if kind == "effect":
-        for name in INTENSITY_PARAMS:
-            p = _param(adjust_params, name)
-            if p is not None:
-                v, d = _number(p.get("value"), 0.0), _number(p.get("default_value"), 0.0)
-                if d > 0:
-                    s *= v / d
-                break
-        p = _param(adjust_params, "effects_adjust_speed")
-        if p is not None:
-            v, d = _number(p.get("value"), 0.0), _number(p.get("default_value"), 0.0)
-            if d > 0 and v > 0:
-                speed = v / d
-    return min(max(s, 0.0), 2.0), min(max(speed, 0.05), 20.0)
-
-
-def adjust_spec(kind: str, entry: Entry, material) -> AdjustSpec:
-    strength, speed = strength_and_speed(kind, getattr(material, "value", 1.0),
-                                         getattr(material, "adjust_params", ()))
-    return AdjustSpec(kind=kind, impl=entry.impl, name=material.name, resource_id=material.resource_id,
-                      strength=strength, speed=speed, seed=zlib.crc32(material.id.encode()) & 0x7FFFFFFF)
-
+from .yuv import BLACK_YUV, KB, KG, KR, WHITE_YUV
 
 # -- colour matrices ------------------------------------------------------------------------
 
-KR, KB = 0.2126, 0.0722
-KG = 1.0 - KR - KB
 # (Y − 16, Cb, Cr) → RGB 0..255 and back (BT.709 limited range)
 _RGB_FROM_YUV = np.array([
     [255 / 219, 0.0, 2 * (1 - KR) * 255 / 224],
@@ -273,10 +92,6 @@ _COLOUR = {
 
 # -- pixels ---------------------------------------------------------------------------------
 
-BLACK = (16, 128, 128)
-WHITE = (235, 128, 128)
-
-
 def apply(spec: AdjustSpec, pic: Planes, local_us: int, duration_us: int, scratch: Scratch) -> None:
     """Apply ``spec`` in place to the picture ``pic`` at ``local_us`` into its time range."""
     s = spec.strength
@@ -303,14 +118,14 @@ def blur_plane(src, dst, sigma: float, scratch: Scratch) -> None:
     """Gaussian-like blur of one plane; from σ = 3 px on it runs at half resolution
     (2×2 mean, blur with σ/2, bilinear upsampling): 3–4× cheaper, visually the same."""
     if sigma < 3.0:
-        gaussian_like_blur(src, dst, sigma, scratch.plane("blur_tmp", *src.shape))
+        gaussian_like_blur(src, dst, sigma, scratch.plane_like("blur_tmp", src))
         return
     h, w = src.shape
     hh, hw = (h + 1) // 2, (w + 1) // 2
-    small = scratch.plane("blur_half", hh, hw)
+    small = scratch.plane("blur_half", hw, hh)
     downsample2x(src, small)
     gaussian_like_blur(small, small, math.sqrt(max(sigma * sigma - 1.0, 1.0)) / 2.0,
-                       scratch.plane("blur_half_tmp", hh, hw))
+                       scratch.plane("blur_half_tmp", hw, hh))
     # small pixel k covers big pixels 2k, 2k + 1: big coordinate / 2 = small coordinate
     warp_mix(dst, small, ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)), None, None, 0.0, edge=EDGE_CLAMP)
 
@@ -339,7 +154,7 @@ def _dir_blur(axis):
         for plane, chroma in ((pic.y, False), (pic.u, True), (pic.v, True)):
             rr = int(round(r / (2.0 if chroma else 1.0)))
             if rr > 0:
-                directional_blur(plane, plane, rr, axis, scratch.plane("fx_tmp", *plane.shape), passes=2)
+                directional_blur(plane, plane, rr, axis, scratch.plane_like("fx_tmp", plane), passes=2)
     return impl
 
 
@@ -371,8 +186,8 @@ def _bars(opening: bool):
         if h < 1.0:
             return
         a = min(s, 1.0)
-        _fill_box(pic, (0, 0, W, h), BLACK, a)
-        _fill_box(pic, (0, H - h, W, H), BLACK, a)
+        _fill_box(pic, (0, 0, W, h), BLACK_YUV, a)
+        _fill_box(pic, (0, H - h, W, H), BLACK_YUV, a)
     return impl
 
 
@@ -381,7 +196,7 @@ def _border(spec, pic, s, p, local, dur, scratch):
     t = 0.05 * min(W, H)
     a = min(s, 1.0)
     for box in ((0, 0, W, t), (0, H - t, W, H), (0, t, t, H - t), (W - t, t, W, H - t)):
-        _fill_box(pic, box, BLACK, a)
+        _fill_box(pic, box, BLACK_YUV, a)
 
 
 _RED = (63, 102, 240)      # rgb_to_yuv709(255, 0, 0); a constant so importing compiles nothing
@@ -396,10 +211,10 @@ def _border_rec(spec, pic, s, p, local, dur, scratch):
         for cy, sy in ((inset, 1), (H - inset, -1)):
             xs = sorted((cx, cx + sx * length))
             ys = sorted((cy, cy + sy * th))
-            _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE, a)
+            _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE_YUV, a)
             xs = sorted((cx, cx + sx * th))
             ys = sorted((cy, cy + sy * length))
-            _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE, a)
+            _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE_YUV, a)
     if (local * spec.speed // 500_000) % 2 == 0:           # blinks twice a second
         r = 0.018 * m
         x, y = inset + 0.05 * m, inset + 0.05 * m
@@ -427,12 +242,12 @@ def _bloom(spec, pic, s, p, local, dur, scratch):
     y = pic.y
     h2, w2 = (y.shape[0] + 1) // 2, (y.shape[1] + 1) // 2
     h4, w4 = (h2 + 1) // 2, (w2 + 1) // 2
-    half = scratch.plane("fx_bloom_2", h2, w2)
-    small = scratch.plane("fx_bloom_4", h4, w4)
+    half = scratch.plane("fx_bloom_2", w2, h2)
+    small = scratch.plane("fx_bloom_4", w4, h4)
     downsample2x(y, half)
     downsample2x(half, small)
     highlights(small, 170)
-    gaussian_like_blur(small, small, 0.012 * pic.width / 4.0 + 1.0, scratch.plane("fx_bloom_t", h4, w4))
+    gaussian_like_blur(small, small, 0.012 * pic.width / 4.0 + 1.0, scratch.plane("fx_bloom_t", w4, h4))
     screen_upsampled(y, small, 0.9 * s)
 
 
@@ -475,7 +290,7 @@ def _vintage(spec, pic, s, p, local, dur, scratch):
 
 
 def _sharpen(spec, pic, s, p, local, dur, scratch):
-    src = scratch.plane("fx_luma", *pic.y.shape)
+    src = scratch.plane_like("fx_luma", pic.y)
     src[...] = pic.y
     sharpen_luma(pic.y, src, 0.8 * s)
     colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(gains(1.05, 1.05, 1.05), s))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import copy_region
-from .media.planes import Planes
+from ..kernels import copy_region
+from ..media.planes import Planes
+from .yuv import BLACK_YUV
 
 
 def new_planes(width: int, height: int, *, alpha: bool = False) -> Planes:
@@ -24,8 +25,8 @@ class Scratch:
     """Named, lazily allocated pictures (and single planes) reused across frames."""
 
     def __init__(self):
-        self._pictures: dict[tuple[str, int, int, bool], Planes] = {}
-        self._planes: dict[tuple[str, int, int], np.ndarray] = {}
+        self._pictures: dict[tuple[str, int, int, bool], Planes] = {}  # (name, width, height, alpha)
+        self._planes: dict[tuple[str, int, int], np.ndarray] = {}      # (name, width, height)
 
     def picture(self, name: str, width: int, height: int, *, alpha: bool = False) -> Planes:
         key = (name, width, height, alpha)
@@ -34,12 +35,18 @@ class Scratch:
             p = self._pictures[key] = new_planes(width, height, alpha=alpha)
         return p
 
-    def plane(self, name: str, height: int, width: int) -> np.ndarray:
-        key = (name, height, width)
+    def plane(self, name: str, width: int, height: int) -> np.ndarray:
+        """A single ``height × width`` uint8 plane (width first, as for :meth:`picture`)."""
+        key = (name, width, height)
         p = self._planes.get(key)
         if p is None:
             p = self._planes[key] = np.zeros((height, width), np.uint8)
         return p
+
+    def plane_like(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A single plane of the same shape as ``like``."""
+        height, width = like.shape
+        return self.plane(name, width, height)
 
     def copy_of(self, name: str, src: Planes) -> Planes:
         """A scratch picture holding a copy of ``src``'s Y, U and V."""
@@ -51,7 +58,6 @@ class Scratch:
     def black(self, name: str, width: int, height: int) -> Planes:
         """A scratch picture filled with black (Y 16, U V 128)."""
         p = self.picture(name, width, height)
-        p.y.fill(16)
-        p.u.fill(128)
-        p.v.fill(128)
+        for plane, value in zip((p.y, p.u, p.v), BLACK_YUV):
+            plane.fill(value)
         return p

@@ -11,16 +11,16 @@ from typing import Callable
 
 import numpy as np
 
-from .geometry import Affine
-from . import transitions
-from .kernels import (blend_region, copy_region, downsample2x, fill, gaussian_like_blur, rgb_to_yuv709,
-                      warp_blend)
-from .media.planes import Planes
+from ..effects.transitions import HALVES
+from ..geometry import Affine
+from ..kernels import (blend_region, copy_region, downsample2x, fill, gaussian_like_blur, rgb_to_yuv709,
+                       warp_blend)
+from ..kernels.blend_mode import MODES as BLEND_MODES, blend_yuv, warp_layer
+from ..kernels.mask import multiply_alpha
+from ..media.planes import Planes
+from ..plan import AdjustOp, BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
+from . import filters, masks, transitions
 from .scratch import Scratch
-from .plan import AdjustOp, BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
-from . import filters, masks
-from .kernels.blend_mode import MODES as BLEND_MODES, blend_yuv, warp_layer
-from .kernels.mask import multiply_alpha
 
 # Mask alpha planes kept per (clip, source size): static masks are computed once per clip.
 _MASK_CACHE = 8
@@ -179,8 +179,8 @@ class Compositor:
             planes = self._masks[key] = (a, a_half)
         a, a_half = planes
         if src.a is not None:
-            ma = self._fx.plane("mask_a", *a.shape)
-            mh = self._fx.plane("mask_a_half", *a_half.shape)
+            ma = self._fx.plane_like("mask_a", a)
+            mh = self._fx.plane_like("mask_a_half", a_half)
             multiply_alpha(ma, a, src.a)
             multiply_alpha(mh, a_half, src.a_half if src.a_half is not None else a_half)
             a, a_half = ma, mh
@@ -204,7 +204,7 @@ class Compositor:
         fx = self._fx
         a = fx.copy_of("transition_a", dst)
         below = None
-        if not op.overlap and op.kind not in transitions.HALVES:
+        if not op.overlap and op.kind not in HALVES:
             below = fx.copy_of("transition_below", dst)
         for d in op.a:
             self.draw(a, d, pictures(d))

@@ -1,10 +1,10 @@
-"""Mask family (pure data + pixels): ``materials.masks`` / ``common_mask`` (spec §11).
+"""Mask family (pure data): ``materials.masks`` / ``common_mask`` (spec §11).
 
 A mask lives in **material space**: it is an alpha plane over the (cropped) source picture
 that multiplies the picture's own alpha before the clip's warp, so it moves, scales and
 rotates with the clip and its keyframes for free. :func:`mask_spec` reduces a mask
 material to a :class:`MaskSpec` (a matrix from cropped source pixels to mask-local pixels
-plus sizes); :func:`render_mask` draws the alpha planes (cached by the compositor: a mask
+plus sizes); :func:`compositor.pixels.masks.render_mask` draws the alpha planes (cached by the compositor: a mask
 over a static picture is computed once per clip).
 
 Geometry (best readings, spec §11 / A6): centre ``(centerX, centerY)`` in half material
@@ -21,14 +21,9 @@ import math
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from .draft import MaskMaterial
-from .geometry import Affine, metadata_rotation
-from .kernels import downsample2x
-from .kernels.mask import (MASK_ELLIPSE, MASK_HEART, MASK_LINE, MASK_MIRROR, MASK_RECT, MASK_STAR,
-                           mask_alpha)
-from .registry import APPROXIMATED, EXACT, Entry
+from ..draft import MaskMaterial
+from ..geometry import Affine, metadata_rotation
+from ..registry import APPROXIMATED, EXACT, Entry
 
 ENTRIES = (
     Entry("mask", "线性", "line", EXACT, resource_ids=("6791652175668843016",), aliases=("line",),
@@ -45,15 +40,11 @@ ENTRIES = (
           note="regular five-pointed star filling width × height"),
 )
 
-SHAPES = {"line": MASK_LINE, "mirror": MASK_MIRROR, "circle": MASK_ELLIPSE, "rectangle": MASK_RECT,
-          "heart": MASK_HEART, "star": MASK_STAR}
-
-
 @dataclass(frozen=True, slots=True)
 class MaskSpec:
     """A mask resolved against one clip's source picture."""
 
-    impl: str                      # key of SHAPES
+    impl: str                      # implementation key (compositor.pixels.masks.SHAPES)
     name: str
     resource_id: str
     local: Affine                  # cropped source px (coded) -> mask-local px (y down)
@@ -101,12 +92,3 @@ def resolve_impl(material: MaskMaterial, registry) -> str | None:
     if e is None and material.resource_type and material.resource_type != "geometric_shape":
         e = registry.lookup("mask", material.resource_type)
     return e.impl if e is not None else None
-
-
-def render_mask(spec: MaskSpec, a: np.ndarray, a_half: np.ndarray, base: np.ndarray | None = None) -> None:
-    """Write the mask's alpha (× the picture's own alpha ``base``) into ``a`` and its 2×2
-    block mean into ``a_half`` (the chroma-resolution alpha)."""
-    m = spec.local
-    mask_alpha(a, SHAPES[spec.impl], ((m.a, m.b, m.c), (m.d, m.e, m.f)), spec.hw, spec.hh, spec.feather,
-               radius=spec.radius, invert=spec.invert, base=base)
-    downsample2x(a, a_half)
