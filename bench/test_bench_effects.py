@@ -1,4 +1,4 @@
-"""Per-frame cost at 1920×1080 of the effect kernels (issue 5), and a 1080p render with a
+"""Per-frame cost at 1920×1080 of the effect kernels (docs/effects.md), and a 1080p render with a
 transition and a filter active (not part of the default test run)::
 
     /work/venv/bin/pytest bench/test_bench_effects.py --benchmark-only --benchmark-columns=mean,min,max

@@ -69,7 +69,7 @@ def test_ffmpeg_reference_20s(benchmark, reference_20s, bench_results):
 
 
 def test_render_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
-    """Issue 5: the same draft with a colour filter track over everything (and the dissolve)."""
+    """The same draft with a colour filter track over everything (and the dissolve); docs/effects.md."""
     _measure(benchmark, bench_results, "ours_20s_filter", ours(reference_20s_filter, OUT / "ours-20f.mp4"), rounds=2)
 
 

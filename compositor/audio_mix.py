@@ -7,7 +7,7 @@ by its own AudioReader, opened when the clip first sounds and closed after it en
 is a few blocks whatever the length. Gain per clip = volume × volume keyframes × fades.
 The mix is a plain sum with a soft knee above −0.9 dBFS instead of hard clipping.
 
-Speed ≠ 1 (spec §7.2, §17): the clip's source is time-stretched with FFmpeg's ``atempo``
+Speed ≠ 1 (docs/format.md#audio): the clip's source is time-stretched with FFmpeg's ``atempo``
 (pitch kept, :class:`compositor.tempo.Tempo`), or — when the segment sets
 ``is_tone_modify`` — linearly resampled so the pitch follows the speed.
 """

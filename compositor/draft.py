@@ -1,8 +1,8 @@
 """The draft model (pure): msgspec Structs mirroring ``draft_content.json``.
 
 Only fields a renderer reads are declared; unknown fields are ignored, so drafts from newer
-JianYing builds still load. Every field has the default the spec gives for a missing key
-(../shared/spec/draft-format.md); a ``null`` or wrongly typed cosmetic value takes that
+JianYing builds still load. Every field has the default the draft format gives for a missing key
+(``docs/format.md``); a ``null`` or wrongly typed cosmetic value takes that
 default too (:mod:`compositor.draft_tolerance`). Structural type errors become
 :class:`DraftError` carrying the JSON path of the offending value (e.g.
 ``$.tracks[2].segments[0].target_timerange.start``); an encrypted file is

@@ -1,8 +1,8 @@
 """Where a draft lives on this machine (local file access only; no network).
 
 :class:`LocalDraft` names a draft folder and its ``draft_content.json``, and maps the media
-paths written inside the JSON onto local files (``spec/draft-format.md`` §5.3,
-``spec/capcut-mate-api.md`` §6). :func:`local_draft` opens a local folder or JSON path.
+paths written inside the JSON onto local files (``docs/format.md#media-paths``,
+``docs/format.md#fetching-a-draft-url``). :func:`local_draft` opens a local folder or JSON path.
 Downloading a ``draft_url`` is :mod:`compositor.fetch`'s job (it returns a LocalDraft too).
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Keyframe interpolation (pure).
 
 A keyframed property is a tuple of ``(offset_us, value)`` pairs sorted by offset, offsets
-relative to the segment's start on the timeline (spec §8, A5). Between neighbours the value
+relative to the segment's start on the timeline (docs/format.md#keyframes). Between neighbours the value
 is linear; before the first keyframe the first value holds, after the last the last holds.
 """
 from __future__ import annotations

@@ -84,7 +84,7 @@ class TransitionOp:
     a: tuple[DrawOp, ...]
     b: tuple[DrawOp, ...]
     name: str = ""
-    overlap: bool = True           # False: "A out" half, then "B in" half (spec §9)
+    overlap: bool = True           # False: "A out" half, then "B in" half (docs/format.md#transitions)
 
     def covers(self, width: int, height: int) -> bool:
         if not self.overlap and self.kind not in HALVES:
@@ -160,7 +160,7 @@ def transform_problem(m: Affine, w: int, h: int) -> str:
 def clip_values(clip: VisualClip, t_us: int) -> tuple[float, float, float, float, float, float]:
     """(x, y, scale_x, scale_y, rotation, alpha) of ``clip`` at timeline time ``t_us``.
 
-    Keyframed properties replace the static clip values (spec §8); with ``uniform_scale``
+    Keyframed properties replace the static clip values (docs/format.md#keyframes); with ``uniform_scale``
     on and only a ScaleX track, ScaleX drives both axes.
     """
     local = min(max(t_us - clip.target_start_us, 0), clip.target_duration_us)

@@ -1,4 +1,4 @@
-"""Stickers and other optional images (spec §12, §15): where their pictures come from (I/O).
+"""Stickers and other optional images (docs/format.md#stickers): where their pictures come from (I/O).
 
 JianYing stickers are online artwork known only by ``resource_id``. A sticker is drawn
 when its image can be had:
@@ -11,7 +11,7 @@ when its image can be had:
 
 Otherwise the sticker draws nothing and the render reports it. A drawn sticker is a
 still (animated stickers degrade to their first frame) whose longer side is ⅓ of
-``min(W, H)`` at scale 1 (spec A13, uncalibrated; :mod:`compositor.effects.stickers`),
+``min(W, H)`` at scale 1 (uncalibrated, docs/format.md#stickers; :mod:`compositor.effects.stickers`),
 then its clip transform applies.
 
 Canvas images (``canvas_image`` backgrounds, field ``image``) load the same way. Images

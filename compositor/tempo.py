@@ -5,7 +5,7 @@ on float32 planar stereo at a fixed rate: ``push`` source samples, get the stret
 back (about ``n / speed`` of them). ``atempo`` accepts factors in [0.5, 100] per instance
 (older builds: [0.5, 2]); factors outside [0.5, 2] are split into a chain of instances
 within it, e.g. 3 → 2 × 1.5 and 0.3 → 0.5 × 0.6, which FFmpeg's documentation recommends
-for quality. Spec §17: ``is_tone_modify = false`` keeps the pitch this way.
+for quality. ``is_tone_modify = false`` keeps the pitch this way (docs/format.md#audio).
 """
 from __future__ import annotations
 

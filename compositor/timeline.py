@@ -67,7 +67,7 @@ class OutputOptions:
 
 @dataclass(frozen=True, slots=True)
 class ClipTransform:
-    """Static values of a segment's ``clip`` object (spec §6.2)."""
+    """Static values of a segment's ``clip`` object (docs/format.md#the-clip-object)."""
 
     alpha: float = 1.0
     rotation: float = 0.0
@@ -93,7 +93,7 @@ class TransitionSpan:
 
 @dataclass(frozen=True, slots=True)
 class BackgroundSpec:
-    """Canvas fill behind a bottom-track clip (``materials.canvases``, spec §12)."""
+    """Canvas fill behind a bottom-track clip (``materials.canvases``, docs/format.md#canvas-fills)."""
 
     kind: str                      # "color" | "blur" | "image"
     rgba: tuple[int, int, int, int] = (0, 0, 0, 255)
@@ -127,9 +127,9 @@ class VisualClip:
     kind: str = "media"            # "media" (video/photo file) | "text" (picture = text.raster)
                                    # | "compound" (picture = nested timeline, compositor.compound)
     text: object | None = None     # kind "text": the compositor.text.TextLayer drawn
-    mask: MaskSpec | None = None   # material-space mask (spec §11)
-    mix_mode: str = ""             # blend mode key (spec §13); "" = normal alpha-over
-    filters: tuple[AdjustSpec, ...] = ()   # segment-attached filters / effects (spec §16)
+    mask: MaskSpec | None = None   # material-space mask (docs/format.md#masks)
+    mix_mode: str = ""             # blend mode key (docs/format.md#mix-modes-and-chroma); "" = normal alpha-over
+    filters: tuple[AdjustSpec, ...] = ()   # segment-attached filters / effects (docs/format.md)
 
     @property
     def target_end_us(self) -> int:
@@ -151,7 +151,7 @@ class VisualTrack:
 
 @dataclass(frozen=True, slots=True)
 class AdjustmentClip:
-    """An effect or filter segment on an effect/filter track (an adjustment layer, spec §16)."""
+    """An effect or filter segment on an effect/filter track (docs/format.md#effects-and-filters)."""
 
     segment_id: str
     target_start_us: int

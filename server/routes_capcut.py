@@ -1,4 +1,4 @@
-"""capcut-mate's video routes, as a drop-in replacement (``spec/capcut-mate-api.md`` §5, issue 3).
+"""capcut-mate's video routes, as a drop-in replacement (``docs/service.md#api``).
 
 * ``POST /openapi/capcut-mate/v1/gen_video`` ``{draft_url, apiKey?}`` → 200
   ``{"code": 0, "message": "视频生成任务已提交，请使用draft_url查询进度", "status", "progress", …}``

@@ -186,7 +186,7 @@ def downsample2x(src):
     return out
 
 
-# -- effects (issue 5): transitions, masks, blend modes, filters ------------------------------
+# -- effects (docs/effects.md): transitions, masks, blend modes, filters ----------------------
 
 
 def _edge_index(i, n, edge):

@@ -1,4 +1,4 @@
-"""App-exported draft shapes (fixtures/app_drafts): every generation renders, issue 9.
+"""App-exported draft shapes (fixtures/app_drafts): every generation renders (docs/format.md).
 
 Each fixture is written by us in the shape one app generation saves; the tests render them
 at 160 px wide with media from fixtures/media.py.

@@ -1,4 +1,4 @@
-"""Mix modes (spec §13): the ten separable blend modes against their RGB twin, hand-computed
+"""Mix modes (docs/effects.md#mix-modes): the ten separable blend modes against their RGB twin, hand-computed
 pixels, the layer warp, the timeline/plan path and golden frames."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Resource budgets (issue 8 item 4): every limit fails with LIMIT_EXCEEDED naming the limit, the
+"""Resource budgets (docs/security.md#resource-budgets): every limit fails with LIMIT_EXCEEDED naming the limit, the
 value and the setting, before any frame is rendered — in the library/CLI (``Limits`` through
 ``RenderOptions``) and in the server (``--max-*`` settings, request bodies, headers, JSON depth)."""
 from __future__ import annotations

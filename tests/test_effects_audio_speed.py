@@ -1,4 +1,4 @@
-"""Speed (spec §7.2, §17): pitch-keeping time stretch through FFmpeg's atempo, resampling when
+"""Speed (docs/effects.md#speed): pitch-keeping time stretch through FFmpeg's atempo, resampling when
 ``is_tone_modify``, capcut-mate's scene_timelines speeds for video and audio, fades and volume
 keyframes at speed, and a real render whose soundtrack keeps its pitch."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Filters and scene effects (spec §16): kernels against their twins, the exactness of the
+"""Filters and scene effects (docs/effects.md): kernels against their twins, the exactness of the
 YUV colour matrix, name → family rules, intensity, adjustment layers in the plan and the
 compositor, and what each family does to a picture."""
 from __future__ import annotations

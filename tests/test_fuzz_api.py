@@ -1,4 +1,4 @@
-"""Fuzzing every POST body of the service (issue 8, item 7): gen_video, gen_video_status and
+"""Fuzzing every POST body of the service: gen_video, gen_video_status and
 POST /v1/renders, in-process (aiohttp test server, ``concurrency=0`` so nothing renders).
 
 Bodies are schema-driven (the request schemas of the OpenAPI document, with URLs that lead

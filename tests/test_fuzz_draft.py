@@ -1,4 +1,4 @@
-"""Fuzzing ``draft_content.json`` through ``python -m compositor probe`` (issue 8, item 7).
+"""Fuzzing ``draft_content.json`` through ``python -m compositor probe``.
 
 Each example writes a mutated fixture draft (tests/fuzz_strategies.py) into a draft folder
 whose media are the tiny generated files of fixtures/media.py, and runs the CLI's ``probe``

@@ -1,4 +1,4 @@
-"""Masks (spec §11): the alpha kernel against its twin, shape membership, material-space
+"""Masks (docs/effects.md#masks): the alpha kernel against its twin, shape membership, material-space
 geometry (centre, size, rotation, feather, invert), the plan/compositor path, golden frames."""
 from __future__ import annotations
 

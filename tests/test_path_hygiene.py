@@ -1,4 +1,4 @@
-"""Path and name hygiene (issue 8 item 3): draft_id validation, the one safe-join helper, and no
+"""Path and name hygiene (docs/security.md): draft_id validation, the one safe-join helper, and no
 existence oracle for absolute material paths."""
 from __future__ import annotations
 

@@ -345,7 +345,7 @@ async def test_sigkilled_worker_job_is_rerun_within_a_lease(client, draft_host, 
 # -- the seed's Python client, unchanged but for its base URL ----------------------------------------
 
 class VideoGenerator:
-    """``VideoGenerator`` from shared/spec/gen_video.md (the Python example), verbatim except
+    """``VideoGenerator``, the Python example of capcut-mate's gen_video docs, verbatim except
     the default base URL."""
 
     def __init__(self, base_url: str = "https://api.assets.jcaigc.cn"):

@@ -1,4 +1,4 @@
-"""Stickers (spec §15) and canvas fills (spec §12): where sticker pictures come from, their
+"""Stickers and canvas fills (docs/effects.md#stickers-and-canvases): where sticker pictures come from, their
 base size and transform, the warning for JianYing-only artwork, and the three canvas fills
 (colour, blur, image) rendered for real."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Transitions (spec §9): kernels against their NumPy twins, end points, directions,
+"""Transitions (docs/effects.md#transitions): kernels against their NumPy twins, end points, directions,
 is_overlap halves, the registry's names and ids, and golden frames (tests/golden/effects/)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The defects of issue 8 item 5 and the worker budgets, with real worker processes where the
+"""Worker and CLI defects and the worker budgets (docs/security.md), with real worker processes where the
 defect lives in them: the per-draft lock after a failed download, jobs handed to a retiring
 worker, the memory ceiling, a 16384² canvas, CANCELLED after an earlier attempt, trimmed
 draft_url idempotency, and the CLI's one-line errors."""

@@ -1,6 +1,6 @@
 """Animation family (pure): in / out / group / loop animations as data → per-frame state.
 
-JianYing animations are proprietary; each registry entry imitates one by name (spec §10).
+JianYing animations are proprietary; each registry entry imitates one by name (docs/format.md#animations).
 An implementation is a function of progress ``p`` in [0, 1] returning an
 :class:`AnimState`, which the planner combines with the clip's own values and keyframes:
 alpha and scale multiply, offsets and rotation add. The same entries serve video/photo
@@ -9,7 +9,7 @@ both catalogues are listed). Text-only effects act on the caption's raster: ``re
 (typewriter: the fraction of characters shown) and ``wipe_lo``/``wipe_hi`` (the visible
 horizontal window of a feathered wipe); a video clip ignores them.
 
-Timing (spec §10): ``in`` runs over ``[start, start + duration)`` and is the identity after;
+Timing (docs/format.md#animations): ``in`` runs over ``[start, start + duration)`` and is the identity after;
 ``out`` runs over its window and is the identity before; ``group`` spans its window; ``loop``
 repeats with period ``duration`` from ``start`` until the out animation begins (or the
 segment ends).

@@ -1,4 +1,4 @@
-"""Mix-mode family (pure data): ``materials.effects[]`` of type ``mix_mode`` (spec §13).
+"""Mix-mode family (pure data): ``materials.effects[]`` of type ``mix_mode`` (docs/format.md#mix-modes-and-chroma).
 
 A segment that references a mix mode is composited onto the layers below with that
 separable blend mode instead of plain alpha-over (:mod:`compositor.kernels.blend_mode`).

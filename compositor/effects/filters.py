@@ -1,7 +1,7 @@
-"""Filters and scene effects (pure data): names, families, strength; spec §16.1–16.3.
+"""Filters and scene effects (pure data): names, families, strength; docs/format.md#effects-and-filters.
 
 JianYing's ~1,050 filters (LUTs) and ~1,100 scene effects are proprietary. They are
-matched to a handful of **approximation families** by name (spec §16.3): first an exact
+matched to a handful of **approximation families** by name (docs/effects.md): first an exact
 name, then the first rule whose substring the name contains (in the order of
 :data:`RULES`); anything else is drawn unchanged and reported. Every family is
 ``approximated``.

@@ -1,4 +1,4 @@
-"""Mask family (pure data): ``materials.masks`` / ``common_mask`` (spec §11).
+"""Mask family (pure data): ``materials.masks`` / ``common_mask`` (docs/format.md#masks).
 
 A mask lives in **material space**: it is an alpha plane over the (cropped) source picture
 that multiplies the picture's own alpha before the clip's warp, so it moves, scales and
@@ -7,7 +7,7 @@ material to a :class:`MaskSpec` (a matrix from cropped source pixels to mask-loc
 plus sizes); :func:`compositor.pixels.masks.render_mask` draws the alpha planes (cached by the compositor: a mask
 over a static picture is computed once per clip).
 
-Geometry (best readings, spec §11 / A6): centre ``(centerX, centerY)`` in half material
+Geometry (best readings, docs/format.md#masks): centre ``(centerX, centerY)`` in half material
 widths/heights from the material centre, **y up**; ``width``/``height`` fractions of the
 material width/height (line: none; mirror: the band's thickness is ``height``);
 ``rotation`` degrees clockwise; ``feather`` 0–1 → an edge band of ``feather × ½ ×`` the

@@ -14,7 +14,7 @@ ENTRIES = (
                "longer side ⅓ of min(W, H) at scale 1 (uncalibrated); animated stickers as stills"),
 )
 
-# A sticker's longer side at scale 1, as a fraction of min(canvas W, H) (spec A13, uncalibrated).
+# A sticker's longer side at scale 1, as a fraction of min(canvas W, H) (uncalibrated, docs/format.md#stickers).
 BASE_FRACTION = 1.0 / 3.0
 
 

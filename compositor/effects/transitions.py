@@ -1,9 +1,9 @@
 """Transition family (pure data): registry entries, implementation keys and their semantics.
 
-JianYing's transition pixels are proprietary: each entry imitates one by name (spec §9)
+JianYing's transition pixels are proprietary: each entry imitates one by name (docs/format.md#transitions)
 with ffmpeg-``xfade``-like geometry; the pixels are in :mod:`compositor.pixels.transitions`.
 
-``is_overlap`` (spec §9): implementations in :data:`HALVES` are defined as an "A out" half
+``is_overlap`` (docs/format.md#transitions): implementations in :data:`HALVES` are defined as an "A out" half
 followed by a "B in" half whatever the flag says. For the others ``overlap=False`` plays the
 same effect twice — A → empty over the first half, empty → B over the second — where
 "empty" is the canvas below the track, so A and B never mix.

@@ -10,14 +10,14 @@ Three kinds of ``source`` are accepted by :func:`fetch_draft`:
 * a capcut-mate ``draft_url`` — the ``get_draft`` endpoint itself, carrying ``?draft_id=``.
   Its JSON answer ``{"code": 0, "files": [<absolute URLs>]}`` is downloaded file by file into
   ``<cache_dir>/<draft_id>/`` (the part of each URL path after the segment equal to the
-  draft id), like capcut-mate's own downloader (``spec/capcut-mate-api.md`` §6);
+  draft id), like capcut-mate's own downloader (``docs/format.md#fetching-a-draft-url``);
 * a local draft folder (used in place, nothing is copied);
 * a path to ``draft_content.json`` (or ``draft_info.json``) inside a draft folder.
 
 The draft JSON is *not* parsed here; :meth:`LocalDraft.resolve_material` maps the media paths
 written inside it (``/app/output/draft/<id>/assets/...``, Windows paths, JianYing placeholder
 prefixes, ``http(s)`` URLs) onto local files, and :func:`fetch_materials` downloads the
-``http(s)`` ones (``spec/draft-format.md`` §5.3).
+``http(s)`` ones (``docs/format.md#media-paths``).
 
 Downloads: bounded parallelism, retries with capped exponential backoff honouring
 ``Retry-After``, a per-file size limit, a per-file deadline (all attempts together), a minimum

@@ -2,7 +2,7 @@
 
 ``blend(impl, dst, a, b, progress)`` combines two full pictures (what clip A and clip B
 each look like over the layers below) into ``dst``, plane by plane. ``dst`` may be ``b``.
-JianYing's transition pixels are proprietary: each entry imitates one by name (spec §9)
+JianYing's transition pixels are proprietary: each entry imitates one by name (docs/format.md#transitions)
 with ffmpeg-``xfade``-like geometry, all on the YUV 4:2:0 planes directly (chroma at half
 resolution), so no colour conversion is needed.
 
@@ -10,7 +10,7 @@ Progress ``p`` runs 0 → 1 over the window. Wipes, curtains, circles and blinds
 edge linearly with ``p`` (so a ¼ wipe has revealed exactly ¼ of the frame); moves (push,
 slide, zoom, rotation) are eased with smoothstep.
 
-``is_overlap`` (spec §9): implementations in :data:`HALVES` are defined as an "A out" half followed by
+``is_overlap`` (docs/format.md#transitions): implementations in :data:`HALVES` are defined as an "A out" half followed by
 a "B in" half whatever the flag says. For the others ``overlap=False`` plays the same
 effect twice — A → empty over the first half, empty → B over the second — where "empty"
 is the canvas below the track (``below``; black when not given), so A and B never mix.

@@ -26,7 +26,7 @@ def adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, about: Segm
 
 def adjustment_track(track, z: int, idx: MaterialIndex, warnings: WarningLog,
                      registry: Registry) -> AdjustmentTrack | None:
-    """Effect and filter tracks: adjustment layers over everything below (spec §16, A7)."""
+    """Effect and filter tracks: adjustment layers over everything below (docs/format.md#effects-and-filters)."""
     clips: list[AdjustmentClip] = []
     for seg in sorted(track.segments, key=lambda s: s.target_timerange.start):
         about = warnings.about(seg)

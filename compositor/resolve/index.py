@@ -6,7 +6,7 @@ from .collector import WarningLog
 
 
 class MaterialIndex:
-    """``id -> (list name, object)`` over every material list (spec §5.2)."""
+    """``id -> (list name, object)`` over every material list (docs/format.md#materials-and-references)."""
 
     def __init__(self, draft: Draft):
         self.by_id: dict[str, tuple[str, object]] = {}

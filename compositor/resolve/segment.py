@@ -80,7 +80,7 @@ def note_unrendered(seg: Segment, attachments, warnings: WarningLog, *, visual: 
 
 
 def animations(seg: Segment, attachments, registry: Registry, warnings: WarningLog) -> tuple[AnimationSpec, ...]:
-    """Resolve a segment's animation container against the registry (spec §10)."""
+    """Resolve a segment's animation container against the registry (docs/format.md#animations)."""
     out = []
     for _, obj in attachments:
         if not isinstance(obj, AnimationContainer):

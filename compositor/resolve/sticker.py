@@ -11,7 +11,7 @@ from .segment import animations, clip_transform, keyframes, note_unrendered
 
 def sticker_track(track, z: int, idx: MaterialIndex, warnings: WarningLog, media: dict[str, MediaFacts],
                   registry: Registry, cw: int, ch: int) -> VisualTrack | None:
-    """Sticker segments (spec §15): drawn when their image could be loaded (``media`` holds
+    """Sticker segments (docs/format.md#stickers): drawn when their image could be loaded (``media`` holds
     facts for the sticker material, see :mod:`compositor.stickers`), else skipped with a warning."""
     clips: list[VisualClip] = []
     for seg in sorted(track.segments, key=lambda s: s.target_timerange.start):

@@ -13,7 +13,7 @@ from .segment import animations, clip_transform, keyframes, missing_material, no
 
 def text_track(track, z: int, idx: MaterialIndex, warnings: WarningLog, registry: Registry,
                cw: int, ch: int, canvas_to_output: Affine, tpath: str, engine) -> VisualTrack | None:
-    """Text segments (spec §14): each becomes a VisualClip whose picture is its text raster.
+    """Text segments (docs/format.md#text): each becomes a VisualClip whose picture is its text raster.
 
     The laid-out text block is the element's base size, centred at the clip centre; from
     there on clip scale/rotation/flip, keyframes, alpha and animations apply as to a photo.

@@ -1,4 +1,4 @@
-"""Text as JianYing draws it: rich-text content, fonts, layout, rasterising (spec §14).
+"""Text as JianYing draws it: rich-text content, fonts, layout, rasterising (docs/text.md).
 
 Pipeline: ``materials.texts[]`` → :class:`TextSpec` → :func:`parse_content` +
 :func:`resolve_styles` (per-character styles, UTF-16 ranges) → :func:`layout` (a face per

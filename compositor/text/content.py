@@ -1,11 +1,11 @@
 """The rich-text content of ``materials.texts[]`` (pure): parse, resolve styles per character.
 
 ``content`` is a string holding JSON (``{"text": ..., "styles": [...]}``): the draft JSON is
-parsed once, this string a second time (spec §14.1). Older JianYing builds wrote a tag
+parsed once, this string a second time (docs/format.md#text-material). Older JianYing builds wrote a tag
 markup instead (``<font ...><color=(r,g,b,a)><size=15>text</size></color></font>``); that
 is read too, as one base style.
 
-Style resolution (spec §14.2, §21 A8/A9):
+Style resolution (docs/format.md#styles):
 
 * ``range`` counts **UTF-16 code units**, end exclusive; ``end`` is clamped to the text
   (capcut-mate's base style writes ``[0, 2 × UTF-16 length]``). A character belongs to a
@@ -203,7 +203,7 @@ def _solid(content) -> tuple[RGB | None, float]:
     solid = content.get("solid")
     if isinstance(solid, dict):
         return _colour(solid.get("color")), _num(solid.get("alpha", 1.0), 1.0)
-    # gradient / texture render types: use the first colour found anywhere (spec §14.2)
+    # gradient / texture render types: use the first colour found anywhere (docs/format.md#styles)
     stack = [content]
     while stack:
         obj = stack.pop()
@@ -277,7 +277,7 @@ def _style_from_keys(keys: dict, default_size: float) -> CharStyle:
 
 
 def resolve_styles(rich: RichText, default_size: float = DEFAULT_SIZE) -> list[CharStyle]:
-    """The style of every code point of ``rich.text`` (spec §14.2 override rule)."""
+    """The style of every code point of ``rich.text`` (the override rule of docs/format.md#styles)."""
     text = rich.text
     n16 = utf16_len(text)
     spans = [(max(0, s.start), min(s.end, n16), dict(s.keys)) for s in rich.spans]

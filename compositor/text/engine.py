@@ -27,7 +27,7 @@ from .fonts import FontChain, FontSettings
 from .layout import Note, Params, ShapeCache, TextLayout, em_px, layout_text
 from .raster import Box, Geometry, GlyphCache, geometry, rasterize
 
-# check_flag bits (spec §14.1)
+# check_flag bits (docs/format.md#text-material)
 FLAG_STROKE = 8
 FLAG_BACKGROUND = 16
 FLAG_SHADOW = 32

@@ -2,9 +2,9 @@
 
 Coordinates are **block pixels** of the draft canvas (origin top-left of the text block,
 y down); the rasteriser multiplies them by its scale. The block is the element's base size
-(spec §6.1, §14.3): it is centred at the clip centre by the timeline.
+(docs/format.md#layout): it is centred at the clip centre by the timeline.
 
-Rules (spec §14.3 and the best readings documented in ``docs/text.md``):
+Rules (docs/format.md#layout and the best readings documented in ``docs/text.md``):
 
 * ``em_px = size × EM_PER_SIZE × min(W, H) / 1080`` (:func:`em_px`).
 * Text is itemised by Unicode script (``scripts.py``: common characters take the script of
