@@ -1,4 +1,5 @@
 """Shared benchmark fixtures: the reference drafts (built once into .cache/bench)."""
+
 from __future__ import annotations
 
 from pathlib import Path

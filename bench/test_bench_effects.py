@@ -18,6 +18,7 @@ over everything: 冷调 = a colour matrix, 复古胶片 = matrix + film grain) a
 without them; ``extra_info`` has frames per second. Film grain is fresh noise every frame, so
 most of its cost is x264's, not the compositor's.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ RNG = np.random.default_rng(5)
 def picture() -> Planes:
     """A textured valid picture (random luma, smooth chroma)."""
     y = RNG.integers(16, 236, (H, W), dtype=np.uint8)
-    yy, xx = np.mgrid[0:H // 2, 0:W // 2]
+    yy, xx = np.mgrid[0 : H // 2, 0 : W // 2]
     u = (128 + 50 * np.sin(xx / 40.0)).astype(np.uint8)
     v = (128 + 50 * np.cos(yy / 30.0)).astype(np.uint8)
     return Planes(y, u, v)
@@ -64,8 +65,24 @@ def scratch():
 
 # -- transitions ------------------------------------------------------------------------------
 
-TRANSITIONS = ["dissolve", "fade_black", "wipe_right", "circle_open", "circle_scan", "blinds", "curtain_h",
-               "push_left", "slide_left", "zoom_in", "zoom_out", "rotate_cw", "spin", "mosaic", "blur", "blur_v"]
+TRANSITIONS = [
+    "dissolve",
+    "fade_black",
+    "wipe_right",
+    "circle_open",
+    "circle_scan",
+    "blinds",
+    "curtain_h",
+    "push_left",
+    "slide_left",
+    "zoom_in",
+    "zoom_out",
+    "rotate_cw",
+    "spin",
+    "mosaic",
+    "blur",
+    "blur_v",
+]
 
 
 @pytest.mark.parametrize("kind", TRANSITIONS)
@@ -82,12 +99,18 @@ def test_transition(benchmark, ab, scratch, kind):
 # -- masks ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, cfg", [("圆形", dict(width=0.5, height=0.8, feather=0.2)),
-                                       ("爱心", dict(width=0.5, height=0.8)),
-                                       ("星形", dict(width=0.5, height=0.8, rotation=10)),
-                                       ("矩形", dict(width=0.7, height=0.7, roundCorner=0.4))])
+@pytest.mark.parametrize(
+    "name, cfg",
+    [
+        ("圆形", dict(width=0.5, height=0.8, feather=0.2)),
+        ("爱心", dict(width=0.5, height=0.8)),
+        ("星形", dict(width=0.5, height=0.8, rotation=10)),
+        ("矩形", dict(width=0.7, height=0.7, roundCorner=0.4)),
+    ],
+)
 def test_mask_alpha_full_frame(benchmark, name, cfg):
     from compositor.registry import default_registry
+
     e = default_registry().lookup("mask", name)
     spec = mask_spec(MaskMaterial(id="m", name=name, config=MaskConfig(**cfg)), e.impl, W, H, 0)
     a = np.empty((H, W), np.uint8)
@@ -130,8 +153,23 @@ def test_blend_mode_full_frame_layer(benchmark, ab, scratch, mode):
 
 # -- filters and effects -----------------------------------------------------------------------------
 
-FAMILIES = ["desaturate", "warm", "vintage", "fade", "sharpen", "grain", "pixelate", "bloom", "flash",
-            "rgb_split", "shake", "blur", "motion_blur_h", "bars_open", "border"]
+FAMILIES = [
+    "desaturate",
+    "warm",
+    "vintage",
+    "fade",
+    "sharpen",
+    "grain",
+    "pixelate",
+    "bloom",
+    "flash",
+    "rgb_split",
+    "shake",
+    "blur",
+    "motion_blur_h",
+    "bars_open",
+    "border",
+]
 
 
 @pytest.mark.parametrize("impl", FAMILIES)
@@ -168,14 +206,30 @@ def _draft(tmp, effects: str):
             make_video(path, w=W, h=H, dur_s=3.0, pattern="quad" if name == "a" else "solid", color=colour)
         clips.append(video_material(name, W, H, 3_000_000) | {"path": str(path)})
     refs = ["tr"] if effects else []
-    tracks = [track("v", "video", [segment("A", "a", 0, 3_000_000, refs=refs), segment("B", "b", 3_000_000, 3_000_000)])]
+    tracks = [
+        track("v", "video", [segment("A", "a", 0, 3_000_000, refs=refs), segment("B", "b", 3_000_000, 3_000_000)])
+    ]
     if effects:
-        tracks.append(track("f", "filter", [{"id": "F", "material_id": "flt", "render_index": 2,
-                                             "target_timerange": {"start": 0, "duration": 6_000_000}}]))
-    obj = minimal_draft(videos=clips, tracks=tracks,
-                        transitions=[{"id": "tr", "type": "transition", "name": "向右擦除", "duration": 1_000_000,
-                                      "is_overlap": True}],
-                        effects=[{"id": "flt", "type": "filter", "name": effects or "-", "value": 0.8}])
+        tracks.append(
+            track(
+                "f",
+                "filter",
+                [
+                    {
+                        "id": "F",
+                        "material_id": "flt",
+                        "render_index": 2,
+                        "target_timerange": {"start": 0, "duration": 6_000_000},
+                    }
+                ],
+            )
+        )
+    obj = minimal_draft(
+        videos=clips,
+        tracks=tracks,
+        transitions=[{"id": "tr", "type": "transition", "name": "向右擦除", "duration": 1_000_000, "is_overlap": True}],
+        effects=[{"id": "flt", "type": "filter", "name": effects or "-", "value": 0.8}],
+    )
     folder = tmp / (f"fx_{effects}" if effects else "plain")
     folder.mkdir(exist_ok=True)
     (folder / "draft_content.json").write_text(json.dumps(obj, ensure_ascii=False))

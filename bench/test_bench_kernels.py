@@ -7,6 +7,7 @@ Not part of the default test run (``testpaths = ["tests"]``); run with::
 Destination planes are row-padded views (``big[:, :w]``) like FFmpeg frame buffers.
 Each benchmark times one call on one plane unless its name says ``yuv420`` (Y + U + V).
 """
+
 from __future__ import annotations
 
 import math

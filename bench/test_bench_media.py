@@ -8,6 +8,7 @@ faster).  The encode timing includes new_frame + copying the planes + 48 kHz sil
 benchmark reports ``fps`` in ``extra_info`` (shown with ``--benchmark-verbose`` or in the
 JSON output).
 """
+
 from __future__ import annotations
 
 import time
@@ -31,9 +32,11 @@ def _texture(n: int = 8):
     """
     rng = np.random.default_rng(1)
     base = (128 + rng.normal(0, 20, (H, W + 4 * n))).clip(16, 235)
-    ys = [np.ascontiguousarray((base[:, 4 * i:4 * i + W] + rng.normal(0, 6, (H, W))).clip(16, 235)
-                               .astype(np.uint8)) for i in range(n)]
-    yy, xx = np.mgrid[0:H // 2, 0:W // 2]
+    ys = [
+        np.ascontiguousarray((base[:, 4 * i : 4 * i + W] + rng.normal(0, 6, (H, W))).clip(16, 235).astype(np.uint8))
+        for i in range(n)
+    ]
+    yy, xx = np.mgrid[0 : H // 2, 0 : W // 2]
     u = (128 + 60 * np.sin(xx / 45.0)).astype(np.uint8)
     v = (128 + 60 * np.cos(yy / 35.0)).astype(np.uint8)
     return ys, u, v

@@ -9,6 +9,7 @@ time and peak RSS (``wait4`` rusage) are measured the same way, in the same run.
 ffmpeg benchmark is skipped when the ffmpeg CLI is absent. The last test prints the
 comparison (ours, ffmpeg, ratio) and writes bench/results/render.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,20 @@ def run_measured(cmd: list[str]) -> tuple[float, float]:
 
 
 def ours(folder: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "compositor", "render", str(folder), "-o", str(out), "--quiet",
-            "--preset", "veryfast", "--crf", "23"]
+    return [
+        sys.executable,
+        "-m",
+        "compositor",
+        "render",
+        str(folder),
+        "-o",
+        str(out),
+        "--quiet",
+        "--preset",
+        "veryfast",
+        "--crf",
+        "23",
+    ]
 
 
 def _measure(benchmark, results: dict, key: str, cmd: list[str], *, frames: int = 600, rounds: int = 3) -> None:
@@ -80,8 +93,7 @@ def test_ffmpeg_reference_20s_with_filter(benchmark, reference_20s_filter, bench
 
 
 def test_render_reference_120s(benchmark, reference_120s, bench_results):
-    _measure(benchmark, bench_results, "ours_120s", ours(reference_120s, OUT / "ours-120.mp4"), frames=3600,
-             rounds=1)
+    _measure(benchmark, bench_results, "ours_120s", ours(reference_120s, OUT / "ours-120.mp4"), frames=3600, rounds=1)
 
 
 def test_summary(benchmark, bench_results):

@@ -14,6 +14,7 @@ for each submission-check mode, with the target (≥ 2,000 accepted/s with p99 <
 accepted task id must be in the job store (read from the SQLite file after the server stops).
 The request count and the run time are bounded.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,15 +36,27 @@ MAX_SECONDS = 120.0
 TARGET_RATE = 2000.0
 TARGET_P99_MS = 50.0
 
-DRAFT = json.dumps({
-    "canvas_config": {"width": 1920, "height": 1080}, "fps": 30, "duration": 3_000_000,
-    "materials": {"videos": [{"id": "m1", "type": "video", "path": "assets/videos/a.mp4"}], "audios": []},
-    "tracks": [{"id": "t1", "type": "video", "segments": [{
-        "id": "s1", "material_id": "m1", "target_timerange": {"start": 0, "duration": 3_000_000}}]}],
-}).encode()
+DRAFT = json.dumps(
+    {
+        "canvas_config": {"width": 1920, "height": 1080},
+        "fps": 30,
+        "duration": 3_000_000,
+        "materials": {"videos": [{"id": "m1", "type": "video", "path": "assets/videos/a.mp4"}], "audios": []},
+        "tracks": [
+            {
+                "id": "t1",
+                "type": "video",
+                "segments": [
+                    {"id": "s1", "material_id": "m1", "target_timerange": {"start": 0, "duration": 3_000_000}}
+                ],
+            }
+        ],
+    }
+).encode()
 
 
 # -- the draft host (its own process) --------------------------------------------------------------
+
 
 def _draft_host_main(port: int, ready) -> None:
     import uvloop
@@ -60,15 +73,22 @@ def _draft_host_main(port: int, ready) -> None:
                 target = head.split(b" ", 2)[1].decode()
                 if target.startswith("/openapi/capcut-mate/v1/get_draft?draft_id="):
                     did = target.split("draft_id=", 1)[1].split("&", 1)[0]
-                    body = json.dumps({"code": 0, "message": "成功", "files": [
-                        f"http://127.0.0.1:{port}/output/draft/{did}/draft_content.json"]}).encode()
+                    body = json.dumps(
+                        {
+                            "code": 0,
+                            "message": "成功",
+                            "files": [f"http://127.0.0.1:{port}/output/draft/{did}/draft_content.json"],
+                        }
+                    ).encode()
                 elif target.endswith("/draft_content.json"):
                     body = DRAFT
                 else:
                     self.t.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                     continue
-                self.t.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                             % (len(body), body))
+                self.t.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -80,6 +100,7 @@ def _draft_host_main(port: int, ready) -> None:
 
 
 # -- the load generator ----------------------------------------------------------------------------
+
 
 class _Conn(asyncio.Protocol):
     def __init__(self):
@@ -100,7 +121,7 @@ class _Conn(asyncio.Protocol):
                 if line.lower().startswith(b"content-length:"):
                     self.need = int(line.split(b":", 1)[1])
         if self.need is not None and len(self.buf) >= self.need:
-            body, self.buf = self.buf[:self.need], self.buf[self.need:]
+            body, self.buf = self.buf[: self.need], self.buf[self.need :]
             self.need = None
             if self.waiter is not None and not self.waiter.done():
                 self.waiter.set_result((self.status, body))
@@ -111,8 +132,10 @@ class _Conn(asyncio.Protocol):
 
     async def post(self, path: bytes, body: bytes):
         self.waiter = asyncio.get_running_loop().create_future()
-        self.t.write(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (path, len(body), body))
+        self.t.write(
+            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (path, len(body), body)
+        )
         return await self.waiter
 
 
@@ -147,10 +170,19 @@ async def _load(port: int, draft_port: int, n: int, offset: int) -> dict:
         c.t.close()
     lat = sorted(latencies)
     pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
-    return {"requests": len(lat), "accepted": len(accepted), "ids": accepted, "elapsed_s": elapsed,
-            "rate": len(accepted) / elapsed if elapsed else 0.0, "p50_ms": pct(0.50), "p90_ms": pct(0.90),
-            "p99_ms": pct(0.99), "max_ms": lat[-1] * 1000 if lat else float("nan"),
-            "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"), "statuses": statuses}
+    return {
+        "requests": len(lat),
+        "accepted": len(accepted),
+        "ids": accepted,
+        "elapsed_s": elapsed,
+        "rate": len(accepted) / elapsed if elapsed else 0.0,
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
+        "mean_ms": statistics.fmean(lat) * 1000 if lat else float("nan"),
+        "statuses": statuses,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -169,14 +201,17 @@ def draft_port():
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_gen_video_submission_throughput(mode, tmp_path, draft_port, benchmark):
     data = tmp_path / "data"
-    srv = ServerProcess(data, extra=["--concurrency", "0", "--queue-limit", "10000000", "--submit-check", mode,
-                                     "--log-level", "WARNING"]).start()
+    srv = ServerProcess(
+        data,
+        extra=["--concurrency", "0", "--queue-limit", "10000000", "--submit-check", mode, "--log-level", "WARNING"],
+    ).start()
     try:
         import uvloop
+
         warm = uvloop.run(_load(srv.port, draft_port, WARMUP, 0))
         result = uvloop.run(_load(srv.port, draft_port, N_REQUESTS, WARMUP))
         if mode == "async":
-            time.sleep(2.0)                  # let the background checks finish before stopping
+            time.sleep(2.0)  # let the background checks finish before stopping
     finally:
         srv.stop()
     ids = set(warm["ids"]) | set(result["ids"])
@@ -185,9 +220,16 @@ def test_gen_video_submission_throughput(mode, tmp_path, draft_port, benchmark):
         failed = db.execute("SELECT COUNT(*) FROM jobs WHERE state = 'failed'").fetchone()[0]
     missing = ids - stored
     report = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items() if k != "ids"}
-    report.update(mode=mode, connections=CONNECTIONS, stored=len(stored), missing=len(missing),
-                  failed_checks=failed, target_rate=TARGET_RATE, target_p99_ms=TARGET_P99_MS,
-                  target_met=result["rate"] >= TARGET_RATE and result["p99_ms"] <= TARGET_P99_MS)
+    report.update(
+        mode=mode,
+        connections=CONNECTIONS,
+        stored=len(stored),
+        missing=len(missing),
+        failed_checks=failed,
+        target_rate=TARGET_RATE,
+        target_p99_ms=TARGET_P99_MS,
+        target_met=result["rate"] >= TARGET_RATE and result["p99_ms"] <= TARGET_P99_MS,
+    )
     print(f"\ngen_video submissions ({mode} check): {json.dumps(report)}")
     benchmark.extra_info.update(report)
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
@@ -197,5 +239,7 @@ def test_gen_video_submission_throughput(mode, tmp_path, draft_port, benchmark):
     # A benchmark reports; it does not hide: the target and whether it was met are in the printed line
     # and in extra_info (``target_met``), a miss is neither a failure nor an xfail.
     if not report["target_met"]:
-        print(f"below target: {result['rate']:.0f}/s (target ≥ {TARGET_RATE:.0f}), "
-              f"p99 {result['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f})")
+        print(
+            f"below target: {result['rate']:.0f}/s (target ≥ {TARGET_RATE:.0f}), "
+            f"p99 {result['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f})"
+        )

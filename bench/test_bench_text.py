@@ -11,6 +11,7 @@
   compositor's warp+blend of its planes onto the frame (target < 2 ms);
 * ``frame``: plan + pictures + composite of a whole frame (blue fill + caption).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,7 @@ from tests.text_helpers import BLACK, WHITE, content, shadow, style, text_materi
 
 W, H = 1920, 1080
 TEXT = "这是一条用来测试的两行字幕\n描边和阴影都打开了"
-SIZE = 10                          # em = 10 × 6 × 1080/1080 = 60 px
+SIZE = 10  # em = 10 × 6 × 1080/1080 = 60 px
 
 
 def caption_spec() -> TextSpec:
@@ -66,20 +67,41 @@ def test_caption_raster_warm(benchmark, eng):
 @pytest.fixture(scope="module")
 def caption_timeline():
     mat = text_material("m", TEXT, style(0, 64, size=SIZE, stroke=BLACK, shadows=[shadow()]), check_flag=47)
-    obj = minimal_draft(videos=[video_material("v", kind="photo")], texts=[mat],
-                        tracks=[track("v", "video", [segment("p", "v", 0, 10_000_000)]),
-                                text_track("t", [text_segment("s", "m", 0, 10_000_000,
-                                                              clip={"alpha": 1.0, "rotation": 0.0,
-                                                                    "flip": {"horizontal": False, "vertical": False},
-                                                                    "scale": {"x": 1.0, "y": 1.0},
-                                                                    "transform": {"x": 0.0, "y": -0.8}})])])
+    obj = minimal_draft(
+        videos=[video_material("v", kind="photo")],
+        texts=[mat],
+        tracks=[
+            track("v", "video", [segment("p", "v", 0, 10_000_000)]),
+            text_track(
+                "t",
+                [
+                    text_segment(
+                        "s",
+                        "m",
+                        0,
+                        10_000_000,
+                        clip={
+                            "alpha": 1.0,
+                            "rotation": 0.0,
+                            "flip": {"horizontal": False, "vertical": False},
+                            "scale": {"x": 1.0, "y": 1.0},
+                            "transform": {"x": 0.0, "y": -0.8},
+                        },
+                    )
+                ],
+            ),
+        ],
+    )
     d = parse(obj)
     return resolve(d, facts_from_json(d))
 
 
 def _frame():
-    return Planes(np.full((H, W), 41, np.uint8), np.full((H // 2, W // 2), 240, np.uint8),
-                  np.full((H // 2, W // 2), 110, np.uint8))
+    return Planes(
+        np.full((H, W), 41, np.uint8),
+        np.full((H // 2, W // 2), 240, np.uint8),
+        np.full((H // 2, W // 2), 110, np.uint8),
+    )
 
 
 def test_static_caption_draw_per_frame_1080p(benchmark, caption_timeline):

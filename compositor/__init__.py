@@ -11,22 +11,36 @@ loads no pixel code: the render entry points come from :mod:`compositor.pipeline
 use (PEP 562), so the pure modules (``compositor.draft``, ``timeline``, ``resolve``, ``plan``,
 ``effects``) import without Numba or PyAV.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
 
 from .budgets import Limits
-from .errors import (AssetUnreachable, AudioError, Cancelled, CompositorError, DraftEmpty, DraftError,
-                     DraftNotFound, EncodeError, LimitExceeded, MediaError, OptionsError, RenderError)
+from .errors import (
+    AssetUnreachable,
+    AudioError,
+    Cancelled,
+    CompositorError,
+    DraftEmpty,
+    DraftError,
+    DraftNotFound,
+    EncodeError,
+    LimitExceeded,
+    MediaError,
+    OptionsError,
+    RenderError,
+)
 from .warnings import RenderWarning
 
 if TYPE_CHECKING:
     from .pipeline import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
 
 # Names served from compositor.pipeline, imported when first asked for.
-_PIPELINE_NAMES = frozenset({"DraftSession", "Progress", "RenderOptions", "RenderResult", "open_draft",
-                             "open_local", "render"})
+_PIPELINE_NAMES = frozenset(
+    {"DraftSession", "Progress", "RenderOptions", "RenderResult", "open_draft", "open_local", "render"}
+)
 
 
 def __getattr__(name: str):
@@ -34,8 +48,27 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(".pipeline", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
-    "open_draft", "open_local", "render", "RenderOptions", "RenderResult", "Progress", "DraftSession", "RenderWarning",
-    "CompositorError", "DraftError", "DraftEmpty", "DraftNotFound", "AssetUnreachable", "MediaError",
-    "RenderError", "AudioError", "EncodeError", "Cancelled", "OptionsError", "Limits", "LimitExceeded",
+    "open_draft",
+    "open_local",
+    "render",
+    "RenderOptions",
+    "RenderResult",
+    "Progress",
+    "DraftSession",
+    "RenderWarning",
+    "CompositorError",
+    "DraftError",
+    "DraftEmpty",
+    "DraftNotFound",
+    "AssetUnreachable",
+    "MediaError",
+    "RenderError",
+    "AudioError",
+    "EncodeError",
+    "Cancelled",
+    "OptionsError",
+    "Limits",
+    "LimitExceeded",
 ]

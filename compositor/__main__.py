@@ -1,4 +1,5 @@
 """``python -m compositor`` entry point."""
+
 import sys
 
 from .cli import main

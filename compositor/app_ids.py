@@ -18,6 +18,7 @@ are used).
 Format of :data:`TABLE`, one entry per line: ``kind | entry name | other names (; separated)
 | ids (space separated)``.
 """
+
 from __future__ import annotations
 
 TABLE = """\

@@ -11,6 +11,7 @@ Speed ≠ 1 (docs/format.md#audio): the clip's source is time-stretched with FFm
 (pitch kept, :class:`compositor.tempo.Tempo`), or — when the segment sets
 ``is_tone_modify`` — linearly resampled so the pitch follows the speed.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -34,10 +35,10 @@ class _ClipState:
         self.start_sample = timebase.us_to_samples(clip.target_start_us, RATE)
         self.end_sample = timebase.us_to_samples(clip.target_end_us, RATE)
         self.reader: AudioReader | None = None
-        self.open_offset = 0       # clip offset (output samples) at which the reader started
-        self.buf = np.zeros((2, 0), np.float32)   # source samples kept for interpolation
-        self.buf_start = 0         # source sample index (from the reader start) of buf[:, 0]
-        self.tempo: Tempo | None = None   # pitch-keeping stretch (speed ≠ 1, no tone modify)
+        self.open_offset = 0  # clip offset (output samples) at which the reader started
+        self.buf = np.zeros((2, 0), np.float32)  # source samples kept for interpolation
+        self.buf_start = 0  # source sample index (from the reader start) of buf[:, 0]
+        self.tempo: Tempo | None = None  # pitch-keeping stretch (speed ≠ 1, no tone modify)
 
 
 def soft_clip(x: np.ndarray) -> np.ndarray:
@@ -68,12 +69,12 @@ class AudioMixer:
                     st.reader.close()
                     st.reader = None
                 continue
-            out[:, s0 - b0:s1 - b0] += self._clip_samples(st, s0, s1)
+            out[:, s0 - b0 : s1 - b0] += self._clip_samples(st, s0, s1)
         return soft_clip(out)
 
     def _clip_samples(self, st: _ClipState, s0: int, s1: int) -> np.ndarray:
         clip = st.clip
-        off0, off1 = s0 - st.start_sample, s1 - st.start_sample   # offsets in the clip, samples
+        off0, off1 = s0 - st.start_sample, s1 - st.start_sample  # offsets in the clip, samples
         if st.reader is None:
             # First sound of the clip (mid-clip when a time range was asked for).
             start_us = clip.source_start_us + round(off0 * clip.speed * timebase.US_PER_S / RATE)
@@ -106,7 +107,7 @@ class AudioMixer:
         pitch follows speed). Positions derive from integer offsets, so nothing drifts."""
         speed = st.clip.speed
         pos = (np.arange(off0, off1, dtype=np.float64) - st.open_offset) * speed
-        need_end = int(np.floor(pos[-1])) + 2          # one sample beyond for interpolation
+        need_end = int(np.floor(pos[-1])) + 2  # one sample beyond for interpolation
         have_end = st.buf_start + st.buf.shape[1]
         if need_end > have_end:
             st.buf = np.concatenate([st.buf, st.reader.read(need_end - have_end)], axis=1)
@@ -124,16 +125,18 @@ class AudioMixer:
         fade_in = timebase.us_to_samples(clip.fade_in_us, RATE)
         fade_out = timebase.us_to_samples(clip.fade_out_us, RATE)
         length = timebase.us_to_samples(clip.target_duration_us, RATE)
-        needs_curve = bool(clip.volume_keyframes) or (fade_in and off0 < fade_in) or \
-            (fade_out and off1 > length - fade_out)
+        needs_curve = (
+            bool(clip.volume_keyframes) or (fade_in and off0 < fade_in) or (fade_out and off1 > length - fade_out)
+        )
         if not needs_curve:
             return clip.volume
         pos = np.arange(off0, off1, dtype=np.float64)
         if clip.volume_keyframes:
             t_us = pos * (timebase.US_PER_S / RATE)
             # Keyframes are linear between points: evaluate at the block ends and between.
-            knots = np.array(sorted({t_us[0], t_us[-1], *(float(k) for k, _ in clip.volume_keyframes
-                                                          if t_us[0] < k < t_us[-1])}))
+            knots = np.array(
+                sorted({t_us[0], t_us[-1], *(float(k) for k, _ in clip.volume_keyframes if t_us[0] < k < t_us[-1])})
+            )
             g = np.interp(t_us, knots, [keyframes.evaluate(clip.volume_keyframes, k) for k in knots])
         else:
             g = np.full(len(pos), clip.volume)

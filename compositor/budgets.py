@@ -14,6 +14,7 @@ The JSON guards (nesting depth of raw JSON text, non-finite numbers in a parsed 
 :mod:`compositor.jsonguard`. :class:`Limits` is passed in: ``RenderOptions.limits`` for the
 library and the CLI, the server builds one from its ``--max-*`` settings.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,10 +61,12 @@ class Limits:
             return f"--{name.replace('_', '-')} / DRAFT_SERVER_{name.upper()}"
         return f"Limits.{name}"
 
-    def exceeded(self, name: str, value, *, what: str = "", below: bool = False,
-                 json_path: str | None = None) -> LimitExceeded:
-        return LimitExceeded(name, value, getattr(self, name), self.setting(name), what=what, below=below,
-                             json_path=json_path)
+    def exceeded(
+        self, name: str, value, *, what: str = "", below: bool = False, json_path: str | None = None
+    ) -> LimitExceeded:
+        return LimitExceeded(
+            name, value, getattr(self, name), self.setting(name), what=what, below=below, json_path=json_path
+        )
 
     def as_dict(self) -> dict:
         """The budget values (without ``naming``): to send to a worker process."""
@@ -104,7 +107,7 @@ def check_draft(draft, output, limits: Limits) -> None:
     else:
         try:
             fps = timebase.fps_fraction(draft.fps)
-        except ValueError:                       # a positive float too small to be a frame rate
+        except ValueError:  # a positive float too small to be a frame rate
             raise DraftError(f"fps {draft.fps!r} is not a usable frame rate", "$.fps") from None
         check_fps(fps, limits, json_path="$.fps")
     segments = sum(len(t.segments) for t in draft.tracks)
@@ -137,9 +140,13 @@ def check_timeline(tl, limits: Limits, draft=None) -> None:
         if below or clip.speed > limits.max_speed:
             if paths is None:
                 paths = _segment_paths(draft) if draft is not None else {}
-            raise limits.exceeded("min_speed" if below else "max_speed", f"{clip.speed:.6g}",
-                                  what=f"speed of segment {clip.segment_id!r}", below=below,
-                                  json_path=paths.get(clip.segment_id))
+            raise limits.exceeded(
+                "min_speed" if below else "max_speed",
+                f"{clip.speed:.6g}",
+                what=f"speed of segment {clip.segment_id!r}",
+                below=below,
+                json_path=paths.get(clip.segment_id),
+            )
 
 
 class StillBudget:
@@ -166,5 +173,6 @@ class StillBudget:
         self.charged[path] = pixels
         total = self.total
         if total > limits.max_total_still_pixels:
-            raise limits.exceeded("max_total_still_pixels", total,
-                                  what=f"decoded pixels of all still images (with {name})")
+            raise limits.exceeded(
+                "max_total_still_pixels", total, what=f"decoded pixels of all still images (with {name})"
+            )

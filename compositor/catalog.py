@@ -5,6 +5,7 @@ draft's rules (fetch.LocalDraft.resolve_material), download http(s) materials, p
 file by content (never by extension), and decode stills once into YUVA planes. The result
 feeds the pure timeline (``facts``) and the compositor (``stills``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,10 +27,9 @@ from .media.still import load_still
 from .timeline import MediaFacts
 
 
-
 @dataclass
 class MediaCatalog:
-    facts: dict[str, MediaFacts]                       # material id -> facts
+    facts: dict[str, MediaFacts]  # material id -> facts
     stills: dict[str, Planes] = field(default_factory=dict)  # media path -> planes
     infos: dict[str, MediaInfo] = field(default_factory=dict)  # media path -> probe result
 
@@ -45,8 +45,16 @@ def still_planes(rgba: np.ndarray) -> Planes:
     return Planes(y, u, v, a, a_half)
 
 
-def build_catalog(draft: Draft, local: LocalDraft, *, limits: Limits = Limits(),
-                  workers: int = 4, sticker_table=None, egress=None, fetch_limits=None) -> MediaCatalog:
+def build_catalog(
+    draft: Draft,
+    local: LocalDraft,
+    *,
+    limits: Limits = Limits(),
+    workers: int = 4,
+    sticker_table=None,
+    egress=None,
+    fetch_limits=None,
+) -> MediaCatalog:
     """Probe every media file the draft's segments use; decode stills once.
 
     Stills are charged to a :class:`~compositor.budgets.StillBudget` from their headers,
@@ -57,13 +65,15 @@ def build_catalog(draft: Draft, local: LocalDraft, *, limits: Limits = Limits(),
     ``sticker_table``: ``{resource_id: image}`` mapping or JSON file, or None.
     ``egress`` / ``fetch_limits``: the EgressPolicy and FetchLimits of every download
     (None: permissive, defaults)."""
+
     def fetch_materials(local_draft, urls):
         from .fetch import FetchLimits, fetch_materials as fetch  # the HTTP client only when needed
+
         return fetch(local_draft, urls, policy=egress, limits=fetch_limits or FetchLimits())
 
     # Drafts nested in compound clips share the catalogue (keyed by material id; their
     # files resolve against the same draft folder).
-    wanted: dict[str, tuple[str, str]] = {}             # material id -> (raw path, resolved)
+    wanted: dict[str, tuple[str, str]] = {}  # material id -> (raw path, resolved)
     for _, mat in compound.file_materials(draft):
         if mat.id not in wanted:
             wanted[mat.id] = (mat.path, local.resolve_material(mat.path))
@@ -82,8 +92,7 @@ def build_catalog(draft: Draft, local: LocalDraft, *, limits: Limits = Limits(),
     budget = StillBudget(limits)
 
     def decode_still(path: str) -> Planes:
-        rgba = load_still(path, max_pixels=limits.max_still_pixels,
-                          on_size=lambda w, h: budget.charge(path, w, h))
+        rgba = load_still(path, max_pixels=limits.max_still_pixels, on_size=lambda w, h: budget.charge(path, w, h))
         return still_planes(rgba)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -96,29 +105,38 @@ def build_catalog(draft: Draft, local: LocalDraft, *, limits: Limits = Limits(),
         info = infos[path]
         still = stills.get(path)
         facts[mid] = MediaFacts(
-            path=path, kind=info.kind,
+            path=path,
+            kind=info.kind,
             width=still.width if still is not None else info.width,
             height=still.height if still is not None else info.height,
             coded_width=still.width if still is not None else info.coded_width,
             coded_height=still.height if still is not None else info.coded_height,
             rotation=0 if still is not None else info.rotation,
-            duration_us=info.duration_us, has_video=info.has_video, has_audio=info.has_audio,
-            has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha))
+            duration_us=info.duration_us,
+            has_video=info.has_video,
+            has_audio=info.has_audio,
+            has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha),
+        )
     for level in (draft, *compound.nested_drafts(draft)):
         _add_optional_images(level, local, facts, stills, sticker_table, decode_still, fetch_materials)
     return MediaCatalog(facts=facts, stills=stills, infos=infos)
 
 
-def _add_optional_images(draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table,
-                         decode_still, fetch_materials) -> None:
+def _add_optional_images(
+    draft: Draft, local: LocalDraft, facts: dict, stills: dict, sticker_table, decode_still, fetch_materials
+) -> None:
     from . import stickers
 
     table = stickers.load_sticker_table(sticker_table)
-    loaded = stickers.load_images(
-        draft, local, table, fetch=fetch_materials, loader=decode_still)
+    loaded = stickers.load_images(draft, local, table, fetch=fetch_materials, loader=decode_still)
     for mid, (path, planes) in loaded.items():
         stills[path] = planes
-        facts[mid] = MediaFacts(path=path, kind="image", width=planes.width, height=planes.height,
-                                coded_width=planes.width, coded_height=planes.height,
-                                has_alpha=planes.a is not None)
-
+        facts[mid] = MediaFacts(
+            path=path,
+            kind="image",
+            width=planes.width,
+            height=planes.height,
+            coded_width=planes.width,
+            coded_height=planes.height,
+            has_alpha=planes.a is not None,
+        )

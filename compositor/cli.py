@@ -8,6 +8,7 @@ status 1 (bad input) or 2 (usage). Whatever fails — also an unexpected excepti
 MemoryError deep inside a library — is that one line (``error RENDER_FAILED: <type>: <msg>``
 for exceptions that are not the compositor's own); ``--debug`` adds the traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,9 @@ def _fps(text: str) -> Fraction:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m compositor",
-                                description="Render JianYing/CapCut drafts (capcut-mate) to MP4.")
+    p = argparse.ArgumentParser(
+        prog="python -m compositor", description="Render JianYing/CapCut drafts (capcut-mate) to MP4."
+    )
     p.add_argument("--debug", action="store_true", help="print the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render", help="render a draft to MP4")
@@ -60,25 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=0, help="codec threads (0 = auto)")
     r.add_argument("--cache-dir", type=Path, help="where downloaded drafts are kept")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument("--sticker-table", type=Path,
-                   help="JSON object {sticker resource_id: image path or URL} for JianYing stickers")
+    r.add_argument(
+        "--sticker-table", type=Path, help="JSON object {sticker resource_id: image path or URL} for JianYing stickers"
+    )
     pr = sub.add_parser("probe", help="print the resolved timeline and warnings without rendering")
     pr.add_argument("source")
     pr.add_argument("--cache-dir", type=Path)
     pr.add_argument("--sticker-table", type=Path, help="as for render")
-    pr.add_argument("--json", action="store_true",
-                    help="print a JSON summary (canvas, fps, duration, tracks, missing materials, warnings)")
+    pr.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary (canvas, fps, duration, tracks, missing materials, warnings)",
+    )
     for cmd in (r, pr):
-        cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                         help="print the traceback of a failure")
+        cmd.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="print the traceback of a failure"
+        )
     return p
 
 
 def describe(tl: Timeline) -> list[str]:
     """Human-readable lines describing a resolved timeline."""
-    lines = [f"output {tl.width}x{tl.height} @ {float(tl.fps):g} fps ({tl.fps}), "
-             f"{tl.frame_count} frames, {tl.output_duration_us / 1e6:.3f} s "
-             f"(canvas {tl.canvas_width}x{tl.canvas_height}, draft {tl.duration_us / 1e6:.3f} s)"]
+    lines = [
+        f"output {tl.width}x{tl.height} @ {float(tl.fps):g} fps ({tl.fps}), "
+        f"{tl.frame_count} frames, {tl.output_duration_us / 1e6:.3f} s "
+        f"(canvas {tl.canvas_width}x{tl.canvas_height}, draft {tl.duration_us / 1e6:.3f} s)"
+    ]
     for track in tl.tracks:
         lines.append(f"visual track z={track.z} ({track.track_id}): {len(track.clips)} clip(s)")
         for c in track.clips:
@@ -108,19 +117,31 @@ def describe(tl: Timeline) -> list[str]:
     for adj in tl.adjustments:
         lines.append(f"adjustment track z={adj.z} ({adj.track_id}): {len(adj.clips)} item(s)")
         for a in adj.clips:
-            lines.append(f"  [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) {a.spec.kind} "
-                         f"{a.spec.name} ({a.spec.impl}, strength {a.spec.strength:g})")
+            lines.append(
+                f"  [{a.target_start_us / 1e6:.3f}s, {a.target_end_us / 1e6:.3f}s) {a.spec.kind} "
+                f"{a.spec.name} ({a.spec.impl}, strength {a.spec.strength:g})"
+            )
     for au in tl.audio_clips:
-        lines.append(f"audio [{au.target_start_us / 1e6:.3f}s, {au.target_end_us / 1e6:.3f}s) volume {au.volume:g} "
-                     f"source {au.source_start_us / 1e6:.3f}s {Path(au.media_key).name}")
+        lines.append(
+            f"audio [{au.target_start_us / 1e6:.3f}s, {au.target_end_us / 1e6:.3f}s) volume {au.volume:g} "
+            f"source {au.source_start_us / 1e6:.3f}s {Path(au.media_key).name}"
+        )
     return lines
 
 
 def _options(args) -> RenderOptions:
-    return RenderOptions(width=args.width, height=args.height, fps=args.fps, start_us=args.start,
-                         end_us=args.end, crf=args.crf, preset=args.preset,
-                         audio_bitrate=args.audio_bitrate, threads=args.threads,
-                         sticker_table=args.sticker_table)
+    return RenderOptions(
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        start_us=args.start,
+        end_us=args.end,
+        crf=args.crf,
+        preset=args.preset,
+        audio_bitrate=args.audio_bitrate,
+        threads=args.threads,
+        sticker_table=args.sticker_table,
+    )
 
 
 def _cmd_render(args) -> int:
@@ -134,11 +155,13 @@ def _cmd_render(args) -> int:
         result = session.render(args.output, progress=lambda p: bar.update(p.frames_done - bar.n))
     finally:
         bar.close()
-    for w in result.warnings[len(session.timeline.warnings):]:     # found while compositing
+    for w in result.warnings[len(session.timeline.warnings) :]:  # found while compositing
         print(f"warning: {w.line()}", file=sys.stderr)
-    print(f"rendered {result.output}: {result.frames} frames, {result.duration_us / 1e6:.2f} s of video "
-          f"in {result.elapsed_s:.2f} s ({result.realtime_factor:.2f}x realtime), "
-          f"{len(result.warnings)} warning(s)")
+    print(
+        f"rendered {result.output}: {result.frames} frames, {result.duration_us / 1e6:.2f} s of video "
+        f"in {result.elapsed_s:.2f} s ({result.realtime_factor:.2f}x realtime), "
+        f"{len(result.warnings)} warning(s)"
+    )
     return 0
 
 
@@ -146,6 +169,7 @@ def _cmd_probe(args) -> int:
     session = open_draft(args.source, RenderOptions(sticker_table=args.sticker_table), cache_dir=args.cache_dir)
     if args.json:
         from .probe import summarize, to_json
+
         sys.stdout.write(to_json(summarize(session.draft, session.timeline, session.warnings)).decode() + "\n")
         return 0
     for line in describe(session.timeline):

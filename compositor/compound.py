@@ -11,6 +11,7 @@ compound segment into a nested :class:`~compositor.timeline.Timeline` plus the f
 let :mod:`compositor.resolve` treat it as a video of the nested canvas' size. The nested
 timeline is drawn frame by frame by :mod:`compositor.compound_pictures`.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,8 @@ class Level:
     """Where resolution stands: the chain of compound entries entered so far and the
     ``materials.drafts`` lists in scope (innermost first)."""
 
-    chain: tuple[str, ...] = ()                              # entry ids, outermost first
-    drafts: tuple[tuple[CompoundMaterial, ...], ...] = ()    # innermost first
+    chain: tuple[str, ...] = ()  # entry ids, outermost first
+    drafts: tuple[tuple[CompoundMaterial, ...], ...] = ()  # innermost first
 
     def inside(self, draft: Draft) -> "Level":
         """This level with ``draft``'s own compound entries put innermost."""
@@ -123,9 +124,15 @@ def file_materials(draft: Draft):
         used: set[str] = set()
         for t in d.tracks:
             if t.type in ("video", "audio"):
-                used.update(seg.material_id for seg in t.segments
-                            if not (t.type == "video" and seg.material_id in videos
-                                    and find_entry(seg, videos[seg.material_id], level) is not None))
+                used.update(
+                    seg.material_id
+                    for seg in t.segments
+                    if not (
+                        t.type == "video"
+                        and seg.material_id in videos
+                        and find_entry(seg, videos[seg.material_id], level) is not None
+                    )
+                )
         for kind, items in (("videos", d.materials.videos), ("audios", d.materials.audios)):
             for i, mat in enumerate(items):
                 if mat.id in used:
@@ -151,8 +158,7 @@ def zoom_of(seg: Segment) -> float:
     return min(max(v for v in values if math.isfinite(v)), MAX_ZOOM)
 
 
-def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float,
-                 zoom: float = 1.0) -> tuple[int, int]:
+def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float, zoom: float = 1.0) -> tuple[int, int]:
     """Pixel size of the picture a nested draft is drawn into: its canvas as big as it
     appears fitted into the enclosing canvas at output scale, times ``zoom`` (even sizes, ≥ 2)."""
     ncw, nch = nested.canvas_config.width, nested.canvas_config.height
@@ -165,13 +171,27 @@ def picture_size(nested: Draft, canvas_w: int, canvas_h: int, out_scale: float,
 
 @dataclass(frozen=True, slots=True)
 class Expanded:
-    facts: MediaFacts              # the compound as a video of its picture size
-    timeline: Timeline             # nested timeline, output = that picture
+    facts: MediaFacts  # the compound as a video of its picture size
+    timeline: Timeline  # nested timeline, output = that picture
 
 
-def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: dict[str, MediaFacts],
-           canvas_w: int, canvas_h: int, out_scale: float, fps: Fraction, registry, text_engine,
-           expansions: Expansions, warnings: list[RenderWarning], overlay: bool = False) -> Expanded | None:
+def expand(
+    seg: Segment,
+    mat: VideoMaterial,
+    level: Level,
+    path: str,
+    *,
+    media: dict[str, MediaFacts],
+    canvas_w: int,
+    canvas_h: int,
+    out_scale: float,
+    fps: Fraction,
+    registry,
+    text_engine,
+    expansions: Expansions,
+    warnings: list[RenderWarning],
+    overlay: bool = False,
+) -> Expanded | None:
     """Resolve the compound clip ``seg`` shows into a nested timeline.
 
     Returns None when ``seg`` is not a compound clip, or — with a warning — when it cannot
@@ -188,53 +208,105 @@ def expand(seg: Segment, mat: VideoMaterial, level: Level, path: str, *, media: 
     if entry.id in level.chain:
         raise DraftError(f"compound clip {entry.id!r} contains itself", path + ".extra_material_refs")
     if len(level.chain) + 1 > MAX_DEPTH:
-        warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
-                                      message=f"compound clips nested deeper than {MAX_DEPTH} levels "
-                                              "are not drawn"))
+        warnings.append(
+            RenderWarning(
+                kind="compound",
+                status="skipped",
+                name=name,
+                **span,
+                message=f"compound clips nested deeper than {MAX_DEPTH} levels are not drawn",
+            )
+        )
         return None
     nested = entry.draft
     if nested is None:
-        warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
-                                      message="the compound clip's nested draft is not embedded in "
-                                              "materials.drafts (no 'draft' object); not drawn"))
+        warnings.append(
+            RenderWarning(
+                kind="compound",
+                status="skipped",
+                name=name,
+                **span,
+                message="the compound clip's nested draft is not embedded in "
+                "materials.drafts (no 'draft' object); not drawn",
+            )
+        )
         return None
     if nested.canvas_config.width <= 0 or nested.canvas_config.height <= 0:
-        warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
-                                      message=f"the nested draft's canvas size "
-                                              f"{nested.canvas_config.width}x{nested.canvas_config.height} "
-                                              "is not positive; not drawn"))
+        warnings.append(
+            RenderWarning(
+                kind="compound",
+                status="skipped",
+                name=name,
+                **span,
+                message=f"the nested draft's canvas size "
+                f"{nested.canvas_config.width}x{nested.canvas_config.height} "
+                "is not positive; not drawn",
+            )
+        )
         return None
     w, h = picture_size(nested, canvas_w, canvas_h, out_scale, zoom_of(seg))
     key = media_key(entry, w, h)
     tl = expansions.timelines.get(key)
     if tl is None:
-        from .resolve import resolve     # resolve imports this module
+        from .resolve import resolve  # resolve imports this module
+
         try:
-            tl = resolve(nested, media, OutputOptions(width=w, height=h, fps=fps), registry=registry,
-                         text_engine=text_engine,
-                         _level=Level((*level.chain, entry.id), level.drafts))
+            tl = resolve(
+                nested,
+                media,
+                OutputOptions(width=w, height=h, fps=fps),
+                registry=registry,
+                text_engine=text_engine,
+                _level=Level((*level.chain, entry.id), level.drafts),
+            )
         except DraftEmpty:
-            warnings.append(RenderWarning(kind="compound", status="skipped", name=name, **span,
-                                          message="the compound clip's nested draft is empty"))
+            warnings.append(
+                RenderWarning(
+                    kind="compound",
+                    status="skipped",
+                    name=name,
+                    **span,
+                    message="the compound clip's nested draft is empty",
+                )
+            )
             return None
         except DraftError as exc:
             raise DraftError(exc.message, f"$.materials.drafts[{index}].draft" + exc.json_path[1:]) from exc
         expansions.timelines[key] = tl
     for nested_warning in tl.warnings:
         if nested_warning.kind == "output_size":
-            continue                         # the nested picture size is ours, not the draft's
+            continue  # the nested picture size is ours, not the draft's
         inner = f"nested segment {nested_warning.segment_id}: " if nested_warning.segment_id else ""
-        warnings.append(msgspec.structs.replace(
-            nested_warning,
-            message=f"in compound clip {name or entry.id}: {inner}{nested_warning.message}".rstrip(": "), **span))
+        warnings.append(
+            msgspec.structs.replace(
+                nested_warning,
+                message=f"in compound clip {name or entry.id}: {inner}{nested_warning.message}".rstrip(": "),
+                **span,
+            )
+        )
     src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
     if overlay and not covers(tl, src.start, src.end):
-        warnings.append(RenderWarning(
-            kind="compound", status="approximated", name=name, **span,
-            message="where the nested draft's bottom track has no clip, the compound clip is drawn "
-                    "black (opaque), not see-through"))
-    facts = MediaFacts(path=key, kind=KIND, width=tl.width, height=tl.height, coded_width=tl.width,
-                       coded_height=tl.height, duration_us=tl.duration_us, has_video=True, has_audio=False)
+        warnings.append(
+            RenderWarning(
+                kind="compound",
+                status="approximated",
+                name=name,
+                **span,
+                message="where the nested draft's bottom track has no clip, the compound clip is drawn "
+                "black (opaque), not see-through",
+            )
+        )
+    facts = MediaFacts(
+        path=key,
+        kind=KIND,
+        width=tl.width,
+        height=tl.height,
+        coded_width=tl.width,
+        coded_height=tl.height,
+        duration_us=tl.duration_us,
+        has_video=True,
+        has_audio=False,
+    )
     return Expanded(facts=facts, timeline=tl)
 
 
@@ -253,8 +325,14 @@ def covers(tl: Timeline, lo_us: int, hi_us: int) -> bool:
     return t >= min(hi_us, tl.duration_us)
 
 
-def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,
-               warnings: list[RenderWarning], outer_fades: tuple[int, int] = (0, 0)) -> list[AudioClip]:
+def lift_audio(
+    nested: Timeline,
+    seg: Segment,
+    speed: float,
+    reverse: bool,
+    warnings: list[RenderWarning],
+    outer_fades: tuple[int, int] = (0, 0),
+) -> list[AudioClip]:
     """The nested timeline's sound as clips of the enclosing timeline: the part of each
     nested clip inside the segment's source range, moved to the segment's place, at the
     product of the speeds, volume times the segment's volume. A fade is kept when its end
@@ -264,13 +342,22 @@ def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,
         return []
     span: dict[str, Any] = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
     if reverse:
-        warnings.append(RenderWarning(kind="compound", status="skipped", **span,
-                                      message="the sound of a reversed compound clip is not played"))
+        warnings.append(
+            RenderWarning(
+                kind="compound", status="skipped", **span, message="the sound of a reversed compound clip is not played"
+            )
+        )
         return []
     if any(outer_fades) or any(kl.property_type == "KFTypeVolume" for kl in seg.common_keyframes):
-        warnings.append(RenderWarning(kind="compound", status="approximated", **span,
-                                      message="the compound clip's own audio fade / volume keyframes are "
-                                              "not applied to its nested sound (its volume is)"))
+        warnings.append(
+            RenderWarning(
+                kind="compound",
+                status="approximated",
+                **span,
+                message="the compound clip's own audio fade / volume keyframes are "
+                "not applied to its nested sound (its volume is)",
+            )
+        )
     src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
     lo, hi = src.start, src.start + round(seg.target_timerange.duration * speed)
     t0 = seg.target_timerange.start
@@ -279,13 +366,22 @@ def lift_audio(nested: Timeline, seg: Segment, speed: float, reverse: bool,
         a, b = max(c.target_start_us, lo), min(c.target_end_us, hi)
         if b <= a:
             continue
-        cut = a - c.target_start_us                   # nested µs trimmed from the clip's start
+        cut = a - c.target_start_us  # nested µs trimmed from the clip's start
         start = t0 + round((a - lo) / speed)
         dur = max(1, round((b - a) / speed))
         kfs = tuple((round((t - cut) / speed), v) for t, v in c.volume_keyframes)
-        out.append(replace(
-            c, segment_id=f"{seg.id}/{c.segment_id}", target_start_us=start, target_duration_us=dur,
-            source_start_us=c.source_start_us + round(cut * c.speed), speed=c.speed * speed,
-            volume=c.volume * seg.volume, fade_in_us=round(c.fade_in_us / speed) if cut == 0 else 0,
-            fade_out_us=round(c.fade_out_us / speed) if b == c.target_end_us else 0, volume_keyframes=kfs))
+        out.append(
+            replace(
+                c,
+                segment_id=f"{seg.id}/{c.segment_id}",
+                target_start_us=start,
+                target_duration_us=dur,
+                source_start_us=c.source_start_us + round(cut * c.speed),
+                speed=c.speed * speed,
+                volume=c.volume * seg.volume,
+                fade_in_us=round(c.fade_in_us / speed) if cut == 0 else 0,
+                fade_out_us=round(c.fade_out_us / speed) if b == c.target_end_us else 0,
+                volume_keyframes=kfs,
+            )
+        )
     return out

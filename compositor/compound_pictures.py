@@ -8,6 +8,7 @@ nested compounds recurse) → a :class:`~compositor.pixels.compose.Compositor` o
 is pre-rendered: memory is one buffer, one compositor's scratch and the decoders of the
 nested clips visible around the current time, per open compound clip.
 """
+
 from __future__ import annotations
 
 from typing import Callable

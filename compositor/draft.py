@@ -10,6 +10,7 @@ default too (:mod:`compositor.draft_tolerance`). Structural type errors become
 top-level ``keyframes``) end up in ``Segment.common_keyframes``
 (:mod:`compositor.legacy_keyframes`).
 """
+
 from __future__ import annotations
 
 import os
@@ -130,8 +131,12 @@ class Crop(msgspec.Struct, frozen=True):
         return min(xs), min(ys), max(xs), max(ys)
 
     def is_rectangular(self) -> bool:
-        return (self.upper_left_x == self.lower_left_x and self.upper_right_x == self.lower_right_x
-                and self.upper_left_y == self.upper_right_y and self.lower_left_y == self.lower_right_y)
+        return (
+            self.upper_left_x == self.lower_left_x
+            and self.upper_right_x == self.lower_right_x
+            and self.upper_left_y == self.upper_right_y
+            and self.lower_left_y == self.lower_right_y
+        )
 
 
 # -- materials ----------------------------------------------------------------------------
@@ -327,7 +332,7 @@ class Segment(msgspec.Struct, frozen=True):
     clip: Clip | None = None
     uniform_scale: UniformScale | None = None
     common_keyframes: list[KeyframeList] = []
-    keyframe_refs: list[str] = []                  # CapCut 1.x: ids in the top-level keyframes
+    keyframe_refs: list[str] = []  # CapCut 1.x: ids in the top-level keyframes
     render_index: int = 0
 
 
@@ -362,8 +367,8 @@ class Draft(msgspec.Struct, frozen=True):
     config: DraftConfig | None = None
     id: str = ""
     name: str = ""
-    keyframes: LegacyKeyframes | None = None      # CapCut 1.x store (see legacy_keyframes)
-    dropped_values: tuple[str, ...] = ()           # filled by parse_draft: values ignored
+    keyframes: LegacyKeyframes | None = None  # CapCut 1.x store (see legacy_keyframes)
+    dropped_values: tuple[str, ...] = ()  # filled by parse_draft: values ignored
 
 
 class CompoundMaterial(msgspec.Struct, frozen=True):
@@ -390,6 +395,7 @@ MAX_JSON_DEPTH = 64
 
 def _decode_out_of_range(raw: bytes | str) -> Any:
     import json
+
     try:
         return json.loads(raw)
     except ValueError as exc:
@@ -406,7 +412,7 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     ``max_depth`` and for NaN/±inf numbers.
     """
     if isinstance(raw, (bytes, bytearray, memoryview)) and bytes(raw[:3]) == b"\xef\xbb\xbf":
-        raw = bytes(raw[3:])                       # a UTF-8 byte order mark (Windows editors)
+        raw = bytes(raw[3:])  # a UTF-8 byte order mark (Windows editors)
     too_deep = json_depth_error(raw, max_depth)
     if too_deep is not None:
         raise DraftError(f"JSON nested deeper than {max_depth} levels", too_deep[1])
@@ -421,7 +427,7 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
         if looks_encrypted(raw):
             raise DraftEncrypted() from exc
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
-    except RecursionError:                         # not reached after the depth guard; never a traceback
+    except RecursionError:  # not reached after the depth guard; never a traceback
         raise DraftError("JSON nested too deeply", "$") from None
     try:
         draft, dropped = convert_tolerant(tree, Draft)
@@ -431,8 +437,9 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     if non_finite is not None:
         raise DraftError(f"number must be finite, got {non_finite[1]}", non_finite[0])
     from .legacy_keyframes import with_legacy_keyframes  # imports this module's types
+
     draft = with_legacy_keyframes(draft)
-    if dropped or draft.dropped_values:            # (a JSON key of that name is not ours)
+    if dropped or draft.dropped_values:  # (a JSON key of that name is not ours)
         draft = msgspec.structs.replace(draft, dropped_values=dropped)
     _check(draft)
     return draft
@@ -444,20 +451,18 @@ def _check(draft: Draft) -> None:
     if cc.width <= 0 or cc.height <= 0:
         raise DraftError(f"canvas size must be positive, got {cc.width}x{cc.height}", "$.canvas_config")
     try:
-        fps_fraction(draft.fps)               # 1e-300 is > 0 but no frame rate (rounds to 0/1)
+        fps_fraction(draft.fps)  # 1e-300 is > 0 but no frame rate (rounds to 0/1)
     except (ValueError, OverflowError):
-        raise DraftError(f"fps must be a positive frame rate (at least 1/1001), got {draft.fps}",
-                         "$.fps") from None
+        raise DraftError(f"fps must be a positive frame rate (at least 1/1001), got {draft.fps}", "$.fps") from None
     for ti, track in enumerate(draft.tracks):
         for si, seg in enumerate(track.segments):
             path = f"$.tracks[{ti}].segments[{si}]"
             if seg.target_timerange.duration < 0 or seg.target_timerange.start < 0:
-                raise DraftError("target_timerange must have start >= 0 and duration >= 0",
-                                 path + ".target_timerange")
-            if seg.source_timerange is not None and (seg.source_timerange.start < 0
-                                                     or seg.source_timerange.duration < 0):
-                raise DraftError("source_timerange must have start >= 0 and duration >= 0",
-                                 path + ".source_timerange")
+                raise DraftError("target_timerange must have start >= 0 and duration >= 0", path + ".target_timerange")
+            if seg.source_timerange is not None and (
+                seg.source_timerange.start < 0 or seg.source_timerange.duration < 0
+            ):
+                raise DraftError("source_timerange must have start >= 0 and duration >= 0", path + ".source_timerange")
             if seg.speed < 0:
                 raise DraftError(f"speed must be >= 0, got {seg.speed}", path + ".speed")
 

@@ -6,6 +6,7 @@ text (``a3e6VQ4fBD3Xvu…``) that decodes to random-looking bytes. Other tools m
 raw cipher bytes. :func:`looks_encrypted` tells such a file from a merely broken JSON file,
 so the user gets ``DRAFT_ENCRYPTED`` and what to do instead of "not valid JSON at byte 0".
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ paths written inside the JSON onto local files (``docs/format.md#media-paths``,
 ``docs/format.md#fetching-a-draft-url``). :func:`local_draft` opens a local folder or JSON path.
 Downloading a ``draft_url`` is :mod:`compositor.fetch`'s job (it returns a LocalDraft too).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ INFO_NAME = "draft_info.json"
 
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d"
 _PLACEHOLDER_RE = re.compile(r"##_draftpath_placeholder_.*?_##")
-_CM_ID_SEGMENT_RE = re.compile(r"^\d{8,}")          # capcut-mate's draft-id recogniser (len >= 10)
+_CM_ID_SEGMENT_RE = re.compile(r"^\d{8,}")  # capcut-mate's draft-id recogniser (len >= 10)
 WIN_DRIVE_RE = re.compile(r"^[A-Za-z]:(/|$)")
 ASSET_KINDS = ("videos", "images", "audios")
 
@@ -54,9 +55,9 @@ def is_http_url(s: str) -> bool:
 @dataclass(frozen=True)
 class LocalDraft:
     draft_id: str | None
-    folder: Path          # local folder holding draft_content.json and the assets
-    content_path: Path    # the JSON to read (draft_info.json when only that exists)
-    source: str           # what the user gave (URL or path)
+    folder: Path  # local folder holding draft_content.json and the assets
+    content_path: Path  # the JSON to read (draft_info.json when only that exists)
+    source: str  # what the user gave (URL or path)
 
     def _effective_id(self) -> str | None:
         if self.draft_id:
@@ -101,14 +102,14 @@ class LocalDraft:
 
         m = _PLACEHOLDER_RE.search(p)
         if m:
-            return self._inside(p[m.end():], raw_path)
+            return self._inside(p[m.end() :], raw_path)
 
         did = self._effective_id()
         if did:
             marker = f"/{did}/"
             idx = ("/" + p).find(marker)
             if idx >= 0:
-                return self._inside(("/" + p)[idx + len(marker):], raw_path)
+                return self._inside(("/" + p)[idx + len(marker) :], raw_path)
 
         if not p.startswith("/") and not WIN_DRIVE_RE.match(p):
             return str(self.folder / posixpath.normpath(p))

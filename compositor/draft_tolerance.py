@@ -17,6 +17,7 @@ so the draft still renders: :func:`decode_tolerant`
 
 The recorded paths become ``draft_value`` render warnings (see :mod:`compositor.resolve`).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,9 +26,17 @@ from typing import Any
 import msgspec
 
 # A wrong or null value of one of these keys makes the timeline impossible to build.
-STRUCTURAL_KEYS = frozenset({
-    "target_timerange", "source_timerange", "tracks", "segments", "materials", "canvas_config", "fps",
-})
+STRUCTURAL_KEYS = frozenset(
+    {
+        "target_timerange",
+        "source_timerange",
+        "tracks",
+        "segments",
+        "materials",
+        "canvas_config",
+        "fps",
+    }
+)
 # ... and so does any wrong value inside one of these.
 _STRUCTURAL_SUBTREES = frozenset({"target_timerange", "source_timerange", "canvas_config"})
 

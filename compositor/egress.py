@@ -24,6 +24,7 @@ internal answers is how DNS rebinding attacks look). The connection itself is ma
 ``EgressPolicy.permissive()`` (the CLI's and the library's default: the operator chose the
 draft) allows every address but still insists on http(s) and at most 5 redirects.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -37,8 +38,18 @@ import yarl
 
 from .errors import UrlForbidden
 
-__all__ = ["EgressPolicy", "AllowEntry", "Target", "forbidden_reason", "parse_host", "public_url",
-           "MAX_REDIRECTS", "ALLOWLIST_SETTING", "PRIVATE_SETTING", "ONLY_SETTING"]
+__all__ = [
+    "EgressPolicy",
+    "AllowEntry",
+    "Target",
+    "forbidden_reason",
+    "parse_host",
+    "public_url",
+    "MAX_REDIRECTS",
+    "ALLOWLIST_SETTING",
+    "PRIVATE_SETTING",
+    "ONLY_SETTING",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -147,7 +158,7 @@ def parse_host(host: str) -> str | IPAddress:
     if not h:
         raise ValueError("empty host")
     if ":" in h:
-        return ipaddress.IPv6Address(h)               # ValueError when not an address
+        return ipaddress.IPv6Address(h)  # ValueError when not an address
     if _NUMERIC_V4_RE.match(h):
         try:
             return ipaddress.IPv4Address(socket.inet_aton(h))
@@ -256,8 +267,14 @@ class EgressPolicy:
         return cls(allow_private=True)
 
     @classmethod
-    def from_settings(cls, allowlist: Iterable[str] = (), *, allow_private: bool = False,
-                      allowlist_only: bool = False, max_redirects: int = MAX_REDIRECTS) -> "EgressPolicy":
+    def from_settings(
+        cls,
+        allowlist: Iterable[str] = (),
+        *,
+        allow_private: bool = False,
+        allowlist_only: bool = False,
+        max_redirects: int = MAX_REDIRECTS,
+    ) -> "EgressPolicy":
         """From allowlist texts (``host``, ``host:port``, CIDR …); ValueError names a bad entry."""
         entries = []
         for text in allowlist:
@@ -265,8 +282,12 @@ class EgressPolicy:
                 entries.append(AllowEntry.parse(text))
             except ValueError:
                 raise ValueError(f"url allowlist entry {text!r} is not a host, host:port or CIDR") from None
-        return cls(allow_private=allow_private, allowlist=tuple(entries), max_redirects=max_redirects,
-                   allowlist_only=allowlist_only)
+        return cls(
+            allow_private=allow_private,
+            allowlist=tuple(entries),
+            max_redirects=max_redirects,
+            allowlist_only=allowlist_only,
+        )
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -277,8 +298,9 @@ class EgressPolicy:
         u = url if isinstance(url, yarl.URL) else yarl.URL(str(url).strip())
         scheme = (u.scheme or "").lower()
         if scheme not in _SCHEMES:
-            raise UrlForbidden(f"scheme {scheme or '(none)'!r} is not allowed (only http and https)",
-                               public_url(u), u.raw_host or "")
+            raise UrlForbidden(
+                f"scheme {scheme or '(none)'!r} is not allowed (only http and https)", public_url(u), u.raw_host or ""
+            )
         if not u.raw_host:
             raise ValueError("the URL has no host")
         raw = u.raw_host
@@ -286,10 +308,14 @@ class EgressPolicy:
         port = u.port if u.port is not None else (443 if scheme == "https" else 80)
         t = Target(u, scheme, host, port)
         if self.allowlist_only and not any(
-                e.matches(host, port, None if isinstance(host, str) else host) for e in self.allowlist):
-            raise UrlForbidden(f"host {host} is not on the allowlist ({ONLY_SETTING}); allow it with "
-                               f"{ALLOWLIST_SETTING} {host if port in (80, 443) else f'{host}:{port}'}",
-                               t.public, str(host))
+            e.matches(host, port, None if isinstance(host, str) else host) for e in self.allowlist
+        ):
+            raise UrlForbidden(
+                f"host {host} is not on the allowlist ({ONLY_SETTING}); allow it with "
+                f"{ALLOWLIST_SETTING} {host if port in (80, 443) else f'{host}:{port}'}",
+                t.public,
+                str(host),
+            )
         if not isinstance(host, str):
             self.check_addresses(t, [host])
         return t
@@ -316,8 +342,14 @@ class EgressPolicy:
             if not self.allows(host, port, addr):
                 reason = forbidden_reason(addr)
                 a = "an" if str(reason)[:1].lower() in "aeiou" else "a"
-                how = (f"is {a} {reason} address" if not isinstance(host, str)
-                       else f"resolves to {a} {reason} address ({_unscoped(addr)})")
+                how = (
+                    f"is {a} {reason} address"
+                    if not isinstance(host, str)
+                    else f"resolves to {a} {reason} address ({_unscoped(addr)})"
+                )
                 suggest = host if isinstance(host, str) else _as_v4(_unscoped(addr))
-                raise UrlForbidden(f"host {host} {how}; allow it with {ALLOWLIST_SETTING} {suggest} "
-                                   f"or {PRIVATE_SETTING}", shown_url, str(host))
+                raise UrlForbidden(
+                    f"host {host} {how}; allow it with {ALLOWLIST_SETTING} {suggest} or {PRIVATE_SETTING}",
+                    shown_url,
+                    str(host),
+                )

@@ -12,6 +12,7 @@ which checks each URL and follows redirects by hand.
 * :func:`describe_error` turns a network exception into our own words: messages never carry
   bytes the remote side sent (status lines, bodies).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,9 @@ class GuardedResolver(AbstractResolver):
         self.policy = policy
         self.base = base if base is not None else aiohttp.resolver.DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self.base.resolve(host, port, family)
         addresses = [ipaddress.ip_address(r["host"]) for r in results]
         self.policy.check_name(host, port, addresses)
@@ -80,13 +82,22 @@ class EgressClient:
     Build it inside a running loop; ``close()`` it (or ``async with``). ``resolver`` replaces
     the DNS resolver under the guard (tests)."""
 
-    def __init__(self, policy: EgressPolicy, *, resolver: AbstractResolver | None = None,
-                 limit: int = 100, limit_per_host: int = 0, ttl_dns_cache: int | None = 10,
-                 timeout: aiohttp.ClientTimeout | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        policy: EgressPolicy,
+        *,
+        resolver: AbstractResolver | None = None,
+        limit: int = 100,
+        limit_per_host: int = 0,
+        ttl_dns_cache: int | None = 10,
+        timeout: aiohttp.ClientTimeout | None = None,
+        headers: dict | None = None,
+    ):
         self.policy = policy
         self.resolver = GuardedResolver(policy, resolver)
-        connector = aiohttp.TCPConnector(resolver=self.resolver, limit=limit,
-                                         limit_per_host=limit_per_host, ttl_dns_cache=ttl_dns_cache)
+        connector = aiohttp.TCPConnector(
+            resolver=self.resolver, limit=limit, limit_per_host=limit_per_host, ttl_dns_cache=ttl_dns_cache
+        )
         kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         self.session = aiohttp.ClientSession(connector=connector, headers=headers, trust_env=False, **kwargs)
 
@@ -121,8 +132,9 @@ class EgressClient:
         self.policy.check_addresses(t, [ipaddress.ip_address(r["host"]) for r in results])
 
     @contextlib.asynccontextmanager
-    async def request(self, method: str, url: str | yarl.URL, *, follow_redirects: bool = True,
-                      **kwargs) -> AsyncIterator[aiohttp.ClientResponse]:
+    async def request(
+        self, method: str, url: str | yarl.URL, *, follow_redirects: bool = True, **kwargs
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
         """``session.request`` with the policy applied to the URL and to every redirect hop.
 
         Raises UrlForbidden (policy, more than ``max_redirects`` hops, a non-http(s) hop),
@@ -133,7 +145,7 @@ class EgressClient:
             target = self.target(current)
             try:
                 resp = await self.session.request(method, target.url, allow_redirects=False, **kwargs)
-            except UrlForbidden as exc:                  # from the resolver: name the whole URL
+            except UrlForbidden as exc:  # from the resolver: name the whole URL
                 raise UrlForbidden(exc.message, target.public, exc.host) from None
             except aiohttp.InvalidURL:
                 raise BadUrl("not a valid URL") from None
@@ -142,8 +154,9 @@ class EgressClient:
                 if follow_redirects and resp.status in REDIRECT_STATUSES and location:
                     hops += 1
                     if hops > self.policy.max_redirects:
-                        raise UrlForbidden(f"more than {self.policy.max_redirects} redirects",
-                                           target.public, target.host_text)
+                        raise UrlForbidden(
+                            f"more than {self.policy.max_redirects} redirects", target.public, target.host_text
+                        )
                     try:
                         current = target.url.join(yarl.URL(location))
                     except (ValueError, TypeError):

@@ -4,6 +4,7 @@ Every failure a user can see is one of these classes. Each carries the context t
 locates it (a JSON path, a URL, a frame index) and a stable ``code`` string; the
 HTTP service maps codes to statuses in one place. Nothing is classified by message text.
 """
+
 from __future__ import annotations
 
 
@@ -41,7 +42,8 @@ class DraftEncrypted(DraftError):
             "draft_content.json is encrypted (JianYing 6 and later save drafts encrypted); the "
             "renderer needs a plain-JSON draft: open and save the project with JianYing 5.9 or "
             "older or with CapCut, or build the draft with capcut-mate, which writes plain JSON",
-            json_path)
+            json_path,
+        )
 
 
 class DraftEmpty(DraftError):
@@ -148,10 +150,21 @@ class LimitExceeded(CompositorError):
 
     code = "LIMIT_EXCEEDED"
 
-    def __init__(self, limit: str, value, bound, setting: str, *, what: str = "", below: bool = False,
-                 json_path: str | None = None):
-        self.message = (f"{what or limit} is {value}, {'below' if below else 'over'} the limit "
-                        f"{limit} = {bound} (setting {setting})")
+    def __init__(
+        self,
+        limit: str,
+        value,
+        bound,
+        setting: str,
+        *,
+        what: str = "",
+        below: bool = False,
+        json_path: str | None = None,
+    ):
+        self.message = (
+            f"{what or limit} is {value}, {'below' if below else 'over'} the limit "
+            f"{limit} = {bound} (setting {setting})"
+        )
         super().__init__(self.message + (f" (at {json_path})" if json_path else ""))
         self.limit = limit
         self.value = value
@@ -160,8 +173,7 @@ class LimitExceeded(CompositorError):
         self.json_path = json_path
 
     def detail(self) -> dict:
-        out = {"limit": self.limit, "value": _plain(self.value), "bound": _plain(self.bound),
-               "setting": self.setting}
+        out = {"limit": self.limit, "value": _plain(self.value), "bound": _plain(self.bound), "setting": self.setting}
         if self.json_path:
             out["json_path"] = self.json_path
         return out

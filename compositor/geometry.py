@@ -4,6 +4,7 @@ Coordinates are continuous pixel coordinates, origin at the top-left corner of t
 y growing down, pixel centres at +0.5. ``Affine(a, b, c, d, e, f)`` maps (x, y) to
 (a·x + b·y + c, d·x + e·y + f).
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,12 @@ class Affine:
         """The transform that applies ``self`` first, then ``other``."""
         o = other
         return Affine(
-            o.a * self.a + o.b * self.d, o.a * self.b + o.b * self.e, o.a * self.c + o.b * self.f + o.c,
-            o.d * self.a + o.e * self.d, o.d * self.b + o.e * self.e, o.d * self.c + o.e * self.f + o.f,
+            o.a * self.a + o.b * self.d,
+            o.a * self.b + o.b * self.e,
+            o.a * self.c + o.b * self.f + o.c,
+            o.d * self.a + o.e * self.d,
+            o.d * self.b + o.e * self.e,
+            o.d * self.c + o.e * self.f + o.f,
         )
 
     def inverse(self) -> "Affine":
@@ -83,8 +88,9 @@ def _snap(v: float) -> float:
     return v
 
 
-def pixel_box(bounds: tuple[float, float, float, float], width: int, height: int,
-              margin: int = 1) -> tuple[int, int, int, int] | None:
+def pixel_box(
+    bounds: tuple[float, float, float, float], width: int, height: int, margin: int = 1
+) -> tuple[int, int, int, int] | None:
     """Integer destination box covering ``bounds`` (+ margin for filtering), clipped to the image."""
     x0 = max(0, math.floor(bounds[0]) - margin)
     y0 = max(0, math.floor(bounds[1]) - margin)

@@ -10,6 +10,7 @@
   floats; number tokens out of range such as ``1e999`` are refused by msgspec itself).
   :func:`may_hold_non_finite` is its cheap pre-filter on the raw text: no such string, no walk.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,7 @@ def json_depth_error(raw: bytes | str, limit: int) -> tuple[int, str] | None:
     buf = np.frombuffer(raw, dtype=np.uint8)
     brackets = np.flatnonzero((buf == 0x5B) | (buf == 0x7B) | (buf == 0x5D) | (buf == 0x7D))
     quotes = _unescaped_quotes(buf)
-    if len(quotes):                             # brackets inside strings do not nest
+    if len(quotes):  # brackets inside strings do not nest
         brackets = brackets[np.searchsorted(quotes, brackets) % 2 == 0]
     if len(brackets) == 0:
         return None
@@ -46,7 +47,7 @@ def json_depth_error(raw: bytes | str, limit: int) -> tuple[int, str] | None:
     depth = np.cumsum(np.where((kind == 0x5B) | (kind == 0x7B), 1, -1).astype(np.int32))
     if int(depth.max()) <= limit:
         return None
-    return limit + 1, _path_at(raw, limit + 1)     # the error path only: a token scan of raw
+    return limit + 1, _path_at(raw, limit + 1)  # the error path only: a token scan of raw
 
 
 def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
@@ -54,7 +55,7 @@ def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
     quotes = np.flatnonzero(buf == 0x22)
     if len(quotes) == 0:
         return quotes
-    run = np.zeros(len(quotes), dtype=np.int64)        # backslashes right before each quote
+    run = np.zeros(len(quotes), dtype=np.int64)  # backslashes right before each quote
     live = np.flatnonzero(buf[np.maximum(quotes - 1, 0)] == 0x5C)
     live = live[quotes[live] >= 1]
     if len(live) == 0:
@@ -70,7 +71,7 @@ def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
 
 def _path_at(raw: bytes, depth: int) -> str:
     """JSON path of the first container opened at ``depth`` (1 = the top-level value)."""
-    stack: list[list] = []                       # [kind, key or index]
+    stack: list[list] = []  # [kind, key or index]
     scanned = 0
     for m in _TOKEN.finditer(raw):
         scanned = m.end()
@@ -89,8 +90,8 @@ def _path_at(raw: bytes, depth: int) -> str:
                 stack[-1][1] += 1
         elif tok == b":":
             pass
-        elif stack and stack[-1][0] == b"{":     # a string: a key if a ':' follows
-            rest = raw[m.end():m.end() + 64].lstrip()
+        elif stack and stack[-1][0] == b"{":  # a string: a key if a ':' follows
+            rest = raw[m.end() : m.end() + 64].lstrip()
             if rest[:1] == b":":
                 try:
                     stack[-1][1] = msgspec.json.decode(tok)

@@ -4,6 +4,7 @@ A keyframed property is a tuple of ``(offset_us, value)`` pairs sorted by offset
 relative to the segment's start on the timeline (docs/format.md#keyframes). Between neighbours the value
 is linear; before the first keyframe the first value holds, after the last the last holds.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right

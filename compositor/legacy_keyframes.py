@@ -9,6 +9,7 @@ object — ``keyframes.videos``, ``.audios``, ``.texts``, ``.stickers``, ``.effe
 into per-property :class:`KeyframeList` s appended to its ``common_keyframes``; a property
 that already has a ``common_keyframes`` list keeps that list.
 """
+
 from __future__ import annotations
 
 import msgspec
@@ -51,17 +52,26 @@ def lists_of(entries: list[LegacyKeyframe]) -> list[KeyframeList]:
     out: list[KeyframeList] = []
     snapshots = sorted((e for e in entries if not e.property_type), key=lambda e: e.time_offset)
     for prop, value_of in _PROPERTIES:
-        points = [Keyframe(time_offset=e.time_offset, values=[float(v)], curveType=e.curveType)
-                  for e in snapshots if (v := value_of(e)) is not None]
+        points = [
+            Keyframe(time_offset=e.time_offset, values=[float(v)], curveType=e.curveType)
+            for e in snapshots
+            if (v := value_of(e)) is not None
+        ]
         if points:
             out.append(KeyframeList(property_type=prop, keyframe_list=points, id=f"legacy:{prop}"))
     for prop, value_of in _ADJUSTMENTS:
-        points = [Keyframe(time_offset=e.time_offset, values=[float(v)], curveType=e.curveType)
-                  for e in snapshots if (v := value_of(e)) is not None]
+        points = [
+            Keyframe(time_offset=e.time_offset, values=[float(v)], curveType=e.curveType)
+            for e in snapshots
+            if (v := value_of(e)) is not None
+        ]
         if any(p.values[0] != 0.0 for p in points):
             out.append(KeyframeList(property_type=prop, keyframe_list=points, id=f"legacy:{prop}"))
-    out.extend(KeyframeList(property_type=e.property_type, keyframe_list=list(e.keyframe_list), id=e.id)
-               for e in entries if e.property_type)
+    out.extend(
+        KeyframeList(property_type=e.property_type, keyframe_list=list(e.keyframe_list), id=e.id)
+        for e in entries
+        if e.property_type
+    )
     return out
 
 

@@ -6,6 +6,7 @@
   be relative, free of ``..``, NUL and backslashes; the joined path, with every symlink
   resolved, must stay inside ``root``. A refusal raises :class:`PathEscape`.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,14 @@ def safe_join(root: str | os.PathLike, *parts: str) -> Path:
     base = Path(root)
     for part in parts:
         text = str(part)
-        if (not text or "\x00" in text or "\\" in text or text.startswith("/") or _WIN_DRIVE_RE.match(text)
-                or any(seg == ".." for seg in text.split("/"))):
+        if (
+            not text
+            or "\x00" in text
+            or "\\" in text
+            or text.startswith("/")
+            or _WIN_DRIVE_RE.match(text)
+            or any(seg == ".." for seg in text.split("/"))
+        ):
             raise PathEscape("refusing a path that could leave its folder", text)
     joined = base.joinpath(*parts)
     if not is_inside(joined, base):

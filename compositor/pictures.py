@@ -8,6 +8,7 @@ A compound clip's picture is its nested timeline drawn by a
 :class:`~compositor.compound_pictures.CompoundPicture` (a nested pool of this kind), made
 when the clip is first drawn and closed with its decoders once the timeline has left it.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -41,9 +42,15 @@ def _needed_window(tl: Timeline) -> dict[str, tuple[VisualClip, int, int]]:
 
 
 class PicturePool:
-    def __init__(self, tl: Timeline, catalog: MediaCatalog, *,
-                 reader_factory: Callable[..., VideoReader] = VideoReader,
-                 read_ahead: int = 2, decode_threads: int = 0):
+    def __init__(
+        self,
+        tl: Timeline,
+        catalog: MediaCatalog,
+        *,
+        reader_factory: Callable[..., VideoReader] = VideoReader,
+        read_ahead: int = 2,
+        decode_threads: int = 0,
+    ):
         self._tl = tl
         self._catalog = catalog
         self._factory = reader_factory
@@ -69,8 +76,9 @@ class PicturePool:
     def _open(self, segment_id: str, start_us: int) -> VideoReader:
         clip = self._windows[segment_id][0]
         info = self._catalog.infos[clip.media_key]
-        reader = self._factory(clip.media_key, info, start_us=start_us, read_ahead=self._read_ahead,
-                               threads=self._threads)
+        reader = self._factory(
+            clip.media_key, info, start_us=start_us, read_ahead=self._read_ahead, threads=self._threads
+        )
         self._readers[segment_id] = reader
         return reader
 
@@ -81,8 +89,9 @@ class PicturePool:
         return picture
 
     def _nested_pool(self, tl: Timeline) -> "PicturePool":
-        return PicturePool(tl, self._catalog, reader_factory=self._factory, read_ahead=self._read_ahead,
-                           decode_threads=self._threads)
+        return PicturePool(
+            tl, self._catalog, reader_factory=self._factory, read_ahead=self._read_ahead, decode_threads=self._threads
+        )
 
     def advance(self, t_us: int) -> None:
         """Open decoders of clips needed soon; close those the timeline has left behind."""

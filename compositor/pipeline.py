@@ -9,6 +9,7 @@
 goes plan → pictures → composite → encode; decode and encode run on their own threads
 behind bounded queues, so memory does not grow with video length.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,20 +52,21 @@ class RenderOptions:
     crf: int = 23
     preset: str = "veryfast"
     audio_bitrate: int = 192_000
-    threads: int = 0                    # encoder/decoder threads (0 = auto)
-    limits: Limits = Limits()           # resource budgets, checked before any frame is rendered
-    sticker_table: object = None        # {resource_id: image path/URL} or a JSON file of it (stickers)
-    egress: object = None               # compositor.egress.EgressPolicy of every download (None = permissive)
-    fetch_limits: object = None         # compositor.fetch.FetchLimits of every download (None = defaults)
+    threads: int = 0  # encoder/decoder threads (0 = auto)
+    limits: Limits = Limits()  # resource budgets, checked before any frame is rendered
+    sticker_table: object = None  # {resource_id: image path/URL} or a JSON file of it (stickers)
+    egress: object = None  # compositor.egress.EgressPolicy of every download (None = permissive)
+    fetch_limits: object = None  # compositor.fetch.FetchLimits of every download (None = defaults)
 
     def output(self) -> OutputOptions:
-        return OutputOptions(width=self.width, height=self.height, fps=self.fps,
-                             start_us=self.start_us, end_us=self.end_us)
+        return OutputOptions(
+            width=self.width, height=self.height, fps=self.fps, start_us=self.start_us, end_us=self.end_us
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: str                          # "rendering"
+    phase: str  # "rendering"
     frames_done: int
     frames_total: int
     elapsed_s: float
@@ -92,21 +94,23 @@ class RenderResult:
 
 def default_cache_dir() -> Path:
     base = os.environ.get("DRAFT_RENDER_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "draft-renderer")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "draft-renderer"
+    )
     return Path(base)
 
 
 class DraftSession:
     """An opened draft: its timeline, warnings, and frame/ render entry points."""
 
-    def __init__(self, local: LocalDraft, draft: Draft, catalog: MediaCatalog, timeline: Timeline,
-                 options: RenderOptions):
+    def __init__(
+        self, local: LocalDraft, draft: Draft, catalog: MediaCatalog, timeline: Timeline, options: RenderOptions
+    ):
         self.local = local
         self.draft = draft
         self.catalog = catalog
         self.timeline = timeline
         self.options = options
-        self._frame_warnings: dict[str, RenderWarning] = {}   # segment id -> first frame-time warning
+        self._frame_warnings: dict[str, RenderWarning] = {}  # segment id -> first frame-time warning
 
     @property
     def warnings(self) -> tuple[RenderWarning, ...]:
@@ -117,10 +121,14 @@ class DraftSession:
         for seg_id in plan.dropped:
             if seg_id not in self._frame_warnings:
                 self._frame_warnings[seg_id] = RenderWarning(
-                    kind="transform", status="skipped", segment_id=seg_id,
-                    start_us=plan.t_us, end_us=None,
+                    kind="transform",
+                    status="skipped",
+                    segment_id=seg_id,
+                    start_us=plan.t_us,
+                    end_us=None,
                     message=f"not drawn at frames whose transform is not finite or not invertible "
-                            f"(first at frame {plan.index})")
+                    f"(first at frame {plan.index})",
+                )
 
     @property
     def frame_count(self) -> int:
@@ -128,9 +136,12 @@ class DraftSession:
 
     # -- the one loop -------------------------------------------------------------------
 
-    def composite(self, new_frame: Callable[[], tuple[av.VideoFrame, Planes]], *,
-                  cancel: threading.Event | Callable[[], bool] | None = None
-                  ) -> Iterator[tuple[int, av.VideoFrame, Planes]]:
+    def composite(
+        self,
+        new_frame: Callable[[], tuple[av.VideoFrame, Planes]],
+        *,
+        cancel: threading.Event | Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[int, av.VideoFrame, Planes]]:
         """Yield ``(index, frame, planes)`` for every output frame, composited into ``new_frame()``."""
         tl = self.timeline
         compositor = Compositor(tl.width, tl.height)
@@ -153,8 +164,9 @@ class DraftSession:
                 frame.pts = n
                 yield n, frame, planes
 
-    def frames(self, *, format: str = "rgb24",
-               cancel: threading.Event | Callable[[], bool] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    def frames(
+        self, *, format: str = "rgb24", cancel: threading.Event | Callable[[], bool] | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Composited frames as ``(pts_us, array)``; ``format`` "rgb24" gives (h, w, 3) uint8,
         "yuv420p" gives the raw (h·3/2, w) planes."""
         tl = self.timeline
@@ -168,12 +180,18 @@ class DraftSession:
             if format == "yuv420p":
                 yield pts_us, frame.to_ndarray()
             else:
-                yield pts_us, frame.reformat(format=format, src_colorspace="ITU709",
-                                             src_color_range="MPEG").to_ndarray()
+                yield (
+                    pts_us,
+                    frame.reformat(format=format, src_colorspace="ITU709", src_color_range="MPEG").to_ndarray(),
+                )
 
-    def render(self, output: str | os.PathLike, *,
-               progress: Callable[[Progress], None] | None = None,
-               cancel: threading.Event | Callable[[], bool] | None = None) -> RenderResult:
+    def render(
+        self,
+        output: str | os.PathLike,
+        *,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | Callable[[], bool] | None = None,
+    ) -> RenderResult:
         """Encode the draft to an MP4 at ``output`` (written to a temp name, then renamed)."""
         tl = self.timeline
         opts = self.options
@@ -182,9 +200,17 @@ class DraftSession:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part.mp4", dir=output.parent)
         os.close(fd)
         started = time.monotonic()
-        encoder = Encoder(tmp_name, width=tl.width, height=tl.height, fps=tl.fps, crf=opts.crf,
-                          preset=opts.preset, audio=True, audio_bitrate=opts.audio_bitrate,
-                          threads=opts.threads)
+        encoder = Encoder(
+            tmp_name,
+            width=tl.width,
+            height=tl.height,
+            fps=tl.fps,
+            crf=opts.crf,
+            preset=opts.preset,
+            audio=True,
+            audio_bitrate=opts.audio_bitrate,
+            threads=opts.threads,
+        )
         try:
             with AudioMixer(tl) as mixer:
                 for n, frame, planes in self.composite(encoder.new_frame, cancel=cancel):
@@ -199,9 +225,16 @@ class DraftSession:
                 os.unlink(tmp_name)
             raise
         os.replace(tmp_name, output)
-        return RenderResult(output=str(output), frames=tl.frame_count, width=tl.width, height=tl.height,
-                            fps=tl.fps, duration_us=tl.output_duration_us,
-                            elapsed_s=time.monotonic() - started, warnings=self.warnings)
+        return RenderResult(
+            output=str(output),
+            frames=tl.frame_count,
+            width=tl.width,
+            height=tl.height,
+            fps=tl.fps,
+            duration_us=tl.output_duration_us,
+            elapsed_s=time.monotonic() - started,
+            warnings=self.warnings,
+        )
 
 
 def _decode_threads(requested: int) -> int:
@@ -225,8 +258,10 @@ def _locate(source: str | os.PathLike, cache_dir: Path | None, options: "RenderO
     text = str(source).strip()
     if text[:7].lower() == "http://" or text[:8].lower() == "https://":
         from .fetch import FetchLimits, fetch_draft_sync  # the HTTP client is only loaded for URLs
-        return fetch_draft_sync(text, cache_dir or default_cache_dir(), policy=options.egress,
-                                limits=options.fetch_limits or FetchLimits())
+
+        return fetch_draft_sync(
+            text, cache_dir or default_cache_dir(), policy=options.egress, limits=options.fetch_limits or FetchLimits()
+        )
     return local_draft(text)
 
 
@@ -237,23 +272,39 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
     limits = options.limits
     draft = load_draft(local.content_path, max_depth=limits.max_json_depth)
     check_draft(draft, options.output(), limits)
-    catalog = build_catalog(draft, local, limits=limits, sticker_table=options.sticker_table,
-                            egress=options.egress, fetch_limits=options.fetch_limits)
+    catalog = build_catalog(
+        draft,
+        local,
+        limits=limits,
+        sticker_table=options.sticker_table,
+        egress=options.egress,
+        fetch_limits=options.fetch_limits,
+    )
     timeline = resolve(draft, catalog.facts, options.output(), text_engine=text_engine)
     check_timeline(timeline, limits, draft)
     return DraftSession(local, draft, catalog, timeline, options)
 
 
-def open_draft(source: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
-               cache_dir: Path | None = None, text_engine=None) -> DraftSession:
+def open_draft(
+    source: str | os.PathLike,
+    options: RenderOptions = RenderOptions(),
+    *,
+    cache_dir: Path | None = None,
+    text_engine=None,
+) -> DraftSession:
     """Fetch (if a URL), parse, probe and resolve a draft; nothing is rendered yet."""
     return open_local(_locate(source, cache_dir, options), options, text_engine=text_engine)
 
 
-def render(source: str | os.PathLike, output: str | os.PathLike, options: RenderOptions = RenderOptions(), *,
-           progress: Callable[[Progress], None] | None = None,
-           cancel: threading.Event | Callable[[], bool] | None = None,
-           cache_dir: Path | None = None) -> RenderResult:
+def render(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    options: RenderOptions = RenderOptions(),
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+    cache_dir: Path | None = None,
+) -> RenderResult:
     """Render ``source`` (draft_url, draft folder or draft_content.json) to an MP4."""
     return open_draft(source, options, cache_dir=cache_dir).render(output, progress=progress, cancel=cancel)
 

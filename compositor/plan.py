@@ -8,6 +8,7 @@ It touches no pixels and no files, so it can be printed, asserted and tested wit
 Layers hidden under an opaque full-frame layer are dropped here, so they are never decoded
 for that frame's composite.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,17 +31,17 @@ class DrawOp:
     media_key: str
     is_still: bool
     has_alpha: bool
-    source_us: int | None          # media time to show (None for stills)
+    source_us: int | None  # media time to show (None for stills)
     crop_px: tuple[int, int, int, int]
-    matrix: Affine                 # cropped source px -> output px
+    matrix: Affine  # cropped source px -> output px
     opacity: float
     box: tuple[int, int, int, int]  # destination pixels touched (x0, y0, x1, y1)
-    kind: str = "media"            # "media" | "text" (picture = the clip's text raster)
-    reveal: int = -1               # text: characters shown (typewriter); -1 = all
-    wipe: tuple[float, float] = (0.0, 1.0)   # text: visible horizontal window (feathered wipe)
-    mask: MaskSpec | None = None   # material-space mask multiplied into the picture's alpha
-    blend: str = ""                # blend mode key (compositor.kernels.blend_mode.MODES); "" = normal
-    filters: tuple["AdjustOp", ...] = ()   # applied to the picture before it is placed
+    kind: str = "media"  # "media" | "text" (picture = the clip's text raster)
+    reveal: int = -1  # text: characters shown (typewriter); -1 = all
+    wipe: tuple[float, float] = (0.0, 1.0)  # text: visible horizontal window (feathered wipe)
+    mask: MaskSpec | None = None  # material-space mask multiplied into the picture's alpha
+    blend: str = ""  # blend mode key (compositor.kernels.blend_mode.MODES); "" = normal
+    filters: tuple["AdjustOp", ...] = ()  # applied to the picture before it is placed
 
     def covers(self, width: int, height: int) -> bool:
         """True when the op paints every output pixel fully opaque."""
@@ -68,8 +69,8 @@ class FillOp:
 class BlurFillOp:
     """Blurred copy of a clip's picture scaled to cover the frame (JianYing canvas blur)."""
 
-    draw: DrawOp                   # matrix scales the picture to cover the frame
-    blur: float                    # 0..1 as the draft stores it
+    draw: DrawOp  # matrix scales the picture to cover the frame
+    blur: float  # 0..1 as the draft stores it
 
     def covers(self, width: int, height: int) -> bool:
         return True
@@ -80,17 +81,16 @@ class TransitionOp:
     """Blend what clip A and clip B would each look like over the layers below."""
 
     kind: str
-    progress: float                # 0 = all A, 1 = all B
+    progress: float  # 0 = all A, 1 = all B
     a: tuple[DrawOp, ...]
     b: tuple[DrawOp, ...]
     name: str = ""
-    overlap: bool = True           # False: "A out" half, then "B in" half (docs/format.md#transitions)
+    overlap: bool = True  # False: "A out" half, then "B in" half (docs/format.md#transitions)
 
     def covers(self, width: int, height: int) -> bool:
         if not self.overlap and self.kind not in HALVES:
-            return False               # the layers below show between the two halves
-        return (any(op.covers(width, height) for op in self.a)
-                and any(op.covers(width, height) for op in self.b))
+            return False  # the layers below show between the two halves
+        return any(op.covers(width, height) for op in self.a) and any(op.covers(width, height) for op in self.b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +99,8 @@ class AdjustOp:
     everything below it; inside a DrawOp's ``filters`` it processes that clip's picture."""
 
     spec: AdjustSpec
-    local_us: int                  # time since the effect segment started
-    duration_us: int               # length of the effect segment
+    local_us: int  # time since the effect segment started
+    duration_us: int  # length of the effect segment
     segment_id: str = ""
 
     def covers(self, width: int, height: int) -> bool:
@@ -112,9 +112,9 @@ Op = DrawOp | FillOp | BlurFillOp | TransitionOp | AdjustOp
 
 @dataclass(frozen=True, slots=True)
 class FramePlan:
-    index: int                     # output frame index
-    t_us: int                      # timeline time
-    ops: tuple[Op, ...]            # bottom first
+    index: int  # output frame index
+    t_us: int  # timeline time
+    ops: tuple[Op, ...]  # bottom first
     dropped: tuple[str, ...] = ()  # segments not drawn: their transform is not finite / not invertible
 
     def sources(self) -> list[DrawOp]:
@@ -131,7 +131,7 @@ class FramePlan:
         return out
 
 
-BLACK_FILL = FillOp((0, 0, 0, 255))            # the opaque black canvas (RGBA); YUV triples: pixels.yuv
+BLACK_FILL = FillOp((0, 0, 0, 255))  # the opaque black canvas (RGBA); YUV triples: pixels.yuv
 
 # A layer covering less than this many output pixels is not drawn (nothing would show).
 MIN_FOOTPRINT_PX = 1.0
@@ -187,17 +187,17 @@ def clip_values(clip: VisualClip, t_us: int) -> tuple[float, float, float, float
     return x, y, sx, sy, rot, alpha
 
 
-def clip_matrix(tl: Timeline, clip: VisualClip, x: float, y: float, sx: float, sy: float,
-                rotation: float) -> Affine:
+def clip_matrix(tl: Timeline, clip: VisualClip, x: float, y: float, sx: float, sy: float, rotation: float) -> Affine:
     """Cropped source pixels -> output pixels: base fit, flip, scale, rotate, translate."""
     cw, ch = tl.canvas_width, tl.canvas_height
     fx = -1.0 if clip.static.flip_h else 1.0
     fy = -1.0 if clip.static.flip_v else 1.0
-    return (clip.base
-            .then(Affine.scale(fx * sx, fy * sy))
-            .then(Affine.rotate_cw(rotation))
-            .then(Affine.translate(cw / 2 + x * cw / 2, ch / 2 - y * ch / 2))
-            .then(tl.canvas_to_output))
+    return (
+        clip.base.then(Affine.scale(fx * sx, fy * sy))
+        .then(Affine.rotate_cw(rotation))
+        .then(Affine.translate(cw / 2 + x * cw / 2, ch / 2 - y * ch / 2))
+        .then(tl.canvas_to_output)
+    )
 
 
 def draw_clip(tl: Timeline, clip: VisualClip, t_us: int, dropped: list[str] | None = None) -> DrawOp | None:
@@ -224,7 +224,7 @@ def draw_clip(tl: Timeline, clip: VisualClip, t_us: int, dropped: list[str] | No
     try:
         m = clip_matrix(tl, clip, x, y, sx, sy, rot)
         problem = transform_problem(m, w, h)
-    except (OverflowError, ValueError, ZeroDivisionError):   # e.g. rotation by ±inf
+    except (OverflowError, ValueError, ZeroDivisionError):  # e.g. rotation by ±inf
         problem = "degenerate"
     if problem:
         if problem == "degenerate" and dropped is not None:
@@ -236,10 +236,23 @@ def draw_clip(tl: Timeline, clip: VisualClip, t_us: int, dropped: list[str] | No
     src = None if clip.is_still else max(0, source_time_us(clip, t_us))
     local = t_us - clip.target_start_us
     filters = tuple(AdjustOp(spec, local, clip.target_duration_us, clip.segment_id) for spec in clip.filters)
-    return DrawOp(segment_id=clip.segment_id, media_key=clip.media_key, is_still=clip.is_still,
-                  has_alpha=clip.has_alpha, source_us=src, crop_px=clip.crop_px, matrix=m,
-                  opacity=opacity, box=box, kind=clip.kind, reveal=reveal, wipe=wipe,
-                  mask=clip.mask, blend=clip.mix_mode, filters=filters)
+    return DrawOp(
+        segment_id=clip.segment_id,
+        media_key=clip.media_key,
+        is_still=clip.is_still,
+        has_alpha=clip.has_alpha,
+        source_us=src,
+        crop_px=clip.crop_px,
+        matrix=m,
+        opacity=opacity,
+        box=box,
+        kind=clip.kind,
+        reveal=reveal,
+        wipe=wipe,
+        mask=clip.mask,
+        blend=clip.mix_mode,
+        filters=filters,
+    )
 
 
 # Wipe windows are quantised so that a wipe re-rasterises at most this many times per edge.
@@ -264,18 +277,29 @@ def _cover_matrix(tl: Timeline, clip: VisualClip) -> Affine:
     bx0, by0, bx1, by1 = clip.base.bounds(w, h)
     bw, bh = bx1 - bx0, by1 - by0
     s = max(tl.canvas_width / bw, tl.canvas_height / bh)
-    return (clip.base.then(Affine.scale(s))
-            .then(Affine.translate(tl.canvas_width / 2, tl.canvas_height / 2))
-            .then(tl.canvas_to_output))
+    return (
+        clip.base.then(Affine.scale(s))
+        .then(Affine.translate(tl.canvas_width / 2, tl.canvas_height / 2))
+        .then(tl.canvas_to_output)
+    )
 
 
 def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int) -> FillOp | BlurFillOp:
     if spec.kind == "blur":
         m = _cover_matrix(tl, clip)
         src = None if clip.is_still else max(0, source_time_us(clip, t_us))
-        draw = DrawOp(segment_id=clip.segment_id, media_key=clip.media_key, is_still=clip.is_still,
-                      has_alpha=False, source_us=src, crop_px=clip.crop_px, matrix=m, opacity=1.0,
-                      box=(0, 0, tl.width, tl.height), kind=clip.kind)
+        draw = DrawOp(
+            segment_id=clip.segment_id,
+            media_key=clip.media_key,
+            is_still=clip.is_still,
+            has_alpha=False,
+            source_us=src,
+            crop_px=clip.crop_px,
+            matrix=m,
+            opacity=1.0,
+            box=(0, 0, tl.width, tl.height),
+            kind=clip.kind,
+        )
         return BlurFillOp(draw=draw, blur=spec.blur)
     if spec.kind == "color":
         r, g, b, a = spec.rgba
@@ -290,11 +314,24 @@ def _image_background(tl: Timeline, spec: BackgroundSpec) -> DrawOp:
     """A canvas image scaled to cover the canvas, centred (drawn over black)."""
     w, h = spec.image_size
     s = max(tl.canvas_width / w, tl.canvas_height / h)
-    m = (Affine.translate(-w / 2, -h / 2).then(Affine.scale(s))
-         .then(Affine.translate(tl.canvas_width / 2, tl.canvas_height / 2)).then(tl.canvas_to_output))
+    m = (
+        Affine.translate(-w / 2, -h / 2)
+        .then(Affine.scale(s))
+        .then(Affine.translate(tl.canvas_width / 2, tl.canvas_height / 2))
+        .then(tl.canvas_to_output)
+    )
     # has_alpha: the image may be translucent, so the black under it is kept
-    return DrawOp(segment_id="", media_key=spec.image_path, is_still=True, has_alpha=True, source_us=None,
-                  crop_px=(0, 0, w, h), matrix=m, opacity=1.0, box=(0, 0, tl.width, tl.height))
+    return DrawOp(
+        segment_id="",
+        media_key=spec.image_path,
+        is_still=True,
+        has_alpha=True,
+        source_us=None,
+        crop_px=(0, 0, w, h),
+        matrix=m,
+        opacity=1.0,
+        box=(0, 0, tl.width, tl.height),
+    )
 
 
 def _active(clips: tuple[VisualClip, ...], t_us: int) -> int | None:
@@ -322,7 +359,7 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
     ops: list[Op] = [BLACK_FILL]
     dropped: list[str] = []
     layers = tl.tracks
-    if tl.adjustments:                 # effect/filter tracks sit between visual tracks by z
+    if tl.adjustments:  # effect/filter tracks sit between visual tracks by z
         layers = sorted((*tl.tracks, *tl.adjustments), key=lambda tr: tr.z)
     for track in layers:
         if isinstance(track, AdjustmentTrack):
@@ -338,8 +375,14 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
                 a = draw_clip(tl, c, t, dropped)
                 b = draw_clip(tl, clips[i + 1], t, dropped)
                 p = (t - tr.start_us) / (tr.end_us - tr.start_us)
-                op = TransitionOp(kind=tr.kind, progress=p, a=(a,) if a else (), b=(b,) if b else (),
-                                  name=tr.name, overlap=tr.is_overlap)
+                op = TransitionOp(
+                    kind=tr.kind,
+                    progress=p,
+                    a=(a,) if a else (),
+                    b=(b,) if b else (),
+                    name=tr.name,
+                    overlap=tr.is_overlap,
+                )
                 active = i if t < clips[i + 1].target_start_us else i + 1
                 break
         else:
@@ -348,7 +391,7 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
                 op = draw_clip(tl, clips[active], t, dropped)
         if active is not None and clips[active].background is not None and len(ops) == 1:
             bg = _background(tl, clips[active], clips[active].background, t)
-            if isinstance(bg, DrawOp):     # an image lies over black (it may be translucent)
+            if isinstance(bg, DrawOp):  # an image lies over black (it may be translucent)
                 ops.append(bg)
             else:
                 ops[0] = bg

@@ -6,6 +6,7 @@ duration, the output the renderer would write, each track with its segment count
 span, segments whose material is not in the draft, and every warning. Two drafts (or two
 versions of the renderer) can then be compared mechanically.
 """
+
 from __future__ import annotations
 
 import msgspec
@@ -16,8 +17,12 @@ from .warnings import RenderWarning
 
 # materials list (in Materials) holding the material of each track type's segments
 _MATERIAL_LISTS = {
-    "video": ("videos",), "audio": ("audios",), "text": ("texts",), "sticker": ("stickers",),
-    "effect": ("video_effects",), "filter": ("effects",),
+    "video": ("videos",),
+    "audio": ("audios",),
+    "text": ("texts",),
+    "sticker": ("stickers",),
+    "effect": ("video_effects",),
+    "filter": ("effects",),
 }
 
 
@@ -29,31 +34,31 @@ class Size(msgspec.Struct, frozen=True):
 class OutputSummary(msgspec.Struct, frozen=True):
     width: int
     height: int
-    fps: str                       # exact rational, e.g. "30000/1001"
+    fps: str  # exact rational, e.g. "30000/1001"
     frame_count: int
     duration_us: int
 
 
 class TrackSummary(msgspec.Struct, frozen=True):
-    index: int                     # position in $.tracks
+    index: int  # position in $.tracks
     type: str
     id: str
-    segments: int                  # segments in the draft
-    start_us: int | None           # first segment start (None: no segment)
-    end_us: int | None             # last segment end
+    segments: int  # segments in the draft
+    start_us: int | None  # first segment start (None: no segment)
+    end_us: int | None  # last segment end
     muted: bool = False
 
 
 class MissingMaterial(msgspec.Struct, frozen=True):
-    json_path: str                 # $.tracks[i].segments[j].material_id
+    json_path: str  # $.tracks[i].segments[j].material_id
     segment_id: str
     material_id: str
 
 
 class ProbeSummary(msgspec.Struct, frozen=True):
     canvas: Size
-    fps: float                     # as the draft gives it
-    duration_us: int               # the timeline's length
+    fps: float  # as the draft gives it
+    duration_us: int  # the timeline's length
     output: OutputSummary
     tracks: list[TrackSummary]
     materials_missing: list[MissingMaterial]
@@ -71,8 +76,13 @@ def missing_materials(draft: Draft) -> list[MissingMaterial]:
         ids = {obj.id for name in lists for obj in getattr(m, name)}
         for si, seg in enumerate(track.segments):
             if seg.material_id not in ids:
-                out.append(MissingMaterial(json_path=f"$.tracks[{ti}].segments[{si}].material_id",
-                                           segment_id=seg.id, material_id=seg.material_id))
+                out.append(
+                    MissingMaterial(
+                        json_path=f"$.tracks[{ti}].segments[{si}].material_id",
+                        segment_id=seg.id,
+                        material_id=seg.material_id,
+                    )
+                )
     return out
 
 
@@ -80,17 +90,33 @@ def summarize(draft: Draft, timeline: Timeline, warnings: tuple[RenderWarning, .
     tracks = []
     for i, t in enumerate(draft.tracks):
         ranges = [s.target_timerange for s in t.segments]
-        tracks.append(TrackSummary(index=i, type=t.type, id=t.id, segments=len(t.segments),
-                                   start_us=min((r.start for r in ranges), default=None),
-                                   end_us=max((r.end for r in ranges), default=None), muted=t.muted))
+        tracks.append(
+            TrackSummary(
+                index=i,
+                type=t.type,
+                id=t.id,
+                segments=len(t.segments),
+                start_us=min((r.start for r in ranges), default=None),
+                end_us=max((r.end for r in ranges), default=None),
+                muted=t.muted,
+            )
+        )
     fps = timeline.fps
     return ProbeSummary(
-        canvas=Size(draft.canvas_config.width, draft.canvas_config.height), fps=float(draft.fps),
+        canvas=Size(draft.canvas_config.width, draft.canvas_config.height),
+        fps=float(draft.fps),
         duration_us=timeline.duration_us,
-        output=OutputSummary(width=timeline.width, height=timeline.height,
-                             fps=f"{fps.numerator}/{fps.denominator}", frame_count=timeline.frame_count,
-                             duration_us=timeline.output_duration_us),
-        tracks=tracks, materials_missing=missing_materials(draft), warnings=list(warnings))
+        output=OutputSummary(
+            width=timeline.width,
+            height=timeline.height,
+            fps=f"{fps.numerator}/{fps.denominator}",
+            frame_count=timeline.frame_count,
+            duration_us=timeline.output_duration_us,
+        ),
+        tracks=tracks,
+        materials_missing=missing_materials(draft),
+        warnings=list(warnings),
+    )
 
 
 def to_json(summary: ProbeSummary) -> bytes:

@@ -18,6 +18,7 @@ Canvas images (``canvas_image`` backgrounds, field ``image``) load the same way.
 that cannot be fetched or decoded are left out (the timeline warns); they never fail
 the render.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -94,7 +95,7 @@ def load_images(draft: Draft, local, table: Mapping[str, str], *, loader, fetch)
             continue
     urls = sorted({r for r in resolved.values() if r.startswith(("http://", "https://"))})
     downloaded: dict = {}
-    for url in urls:                      # one by one: a failing URL must not sink the others
+    for url in urls:  # one by one: a failing URL must not sink the others
         try:
             downloaded.update(asyncio.run(fetch(local, [url])))
         except CompositorError:
@@ -109,7 +110,7 @@ def load_images(draft: Draft, local, table: Mapping[str, str], *, loader, fetch)
             try:
                 cache[path] = loader(path)
             except LimitExceeded:
-                raise                     # a budget ends the render, it does not drop a layer
+                raise  # a budget ends the render, it does not drop a layer
             except CompositorError:
                 cache[path] = None
         if cache[path] is not None:

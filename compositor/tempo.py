@@ -7,6 +7,7 @@ back (about ``n / speed`` of them). ``atempo`` accepts factors in [0.5, 100] per
 within it, e.g. 3 → 2 × 1.5 and 0.3 → 0.5 × 0.6, which FFmpeg's documentation recommends
 for quality. ``is_tone_modify = false`` keeps the pitch this way (docs/format.md#audio).
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -19,7 +20,7 @@ from .errors import AudioError
 
 __all__ = ["Tempo", "atempo_factors"]
 
-_FRAME = 2048                        # samples per frame pushed into the graph
+_FRAME = 2048  # samples per frame pushed into the graph
 
 
 def atempo_factors(speed: float) -> list[float]:
@@ -50,8 +51,9 @@ class Tempo:
         self._flushed = False
         try:
             g = av.filter.Graph()
-            nodes = [g.add_abuffer(sample_rate=self.rate, format="fltp", layout=layout,
-                                   time_base=Fraction(1, self.rate))]
+            nodes = [
+                g.add_abuffer(sample_rate=self.rate, format="fltp", layout=layout, time_base=Fraction(1, self.rate))
+            ]
             for f in atempo_factors(self.speed):
                 nodes.append(g.add("atempo", f"{f:.10g}"))
             nodes.append(g.add("aformat", f"sample_fmts=fltp:channel_layouts={layout}"))
@@ -67,8 +69,8 @@ class Tempo:
             raise AudioError("tempo filter already flushed")
         samples = np.asarray(samples, dtype=np.float32)
         out = []
-        for i in range(0, samples.shape[1], _FRAME):   # small frames: atempo answers sooner
-            block = np.ascontiguousarray(samples[:, i:i + _FRAME])
+        for i in range(0, samples.shape[1], _FRAME):  # small frames: atempo answers sooner
+            block = np.ascontiguousarray(samples[:, i : i + _FRAME])
             frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=self.layout)
             frame.sample_rate = self.rate
             frame.time_base = Fraction(1, self.rate)

@@ -3,6 +3,7 @@
 See docs/time.md. Every conversion between frame indices, microseconds and audio samples
 happens here, in integer arithmetic, so that nothing drifts over long timelines.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -11,9 +12,9 @@ US_PER_S = 1_000_000
 
 # Frame rates that editors write as rounded decimals but mean as NTSC rationals.
 _NTSC = {
-    Fraction(2997, 125): Fraction(24000, 1001),   # 23.976
-    Fraction(2997, 100): Fraction(30000, 1001),   # 29.97
-    Fraction(5994, 100): Fraction(60000, 1001),   # 59.94
+    Fraction(2997, 125): Fraction(24000, 1001),  # 23.976
+    Fraction(2997, 100): Fraction(30000, 1001),  # 29.97
+    Fraction(5994, 100): Fraction(60000, 1001),  # 59.94
 }
 
 

@@ -9,6 +9,7 @@ builds it from a draft.
 Ranges are named by their frame of reference: ``target_*`` is timeline time, ``source_*``
 is media time; integers carry their unit (``_us``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,8 +22,15 @@ from .geometry import Affine
 from .effects.masks import MaskSpec
 from .warnings import RenderWarning
 
-VISUAL_PROPERTIES = {"KFTypePositionX", "KFTypePositionY", "KFTypeScaleX", "KFTypeScaleY",
-                     "UNIFORM_SCALE", "KFTypeRotation", "KFTypeAlpha"}
+VISUAL_PROPERTIES = {
+    "KFTypePositionX",
+    "KFTypePositionY",
+    "KFTypeScaleX",
+    "KFTypeScaleY",
+    "UNIFORM_SCALE",
+    "KFTypeRotation",
+    "KFTypeAlpha",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +38,12 @@ class MediaFacts:
     """What the timeline needs to know about one media file (filled in by the I/O side)."""
 
     path: str
-    kind: str                      # "video" | "image" | "audio"
-    width: int                     # display size (after rotation metadata)
+    kind: str  # "video" | "image" | "audio"
+    width: int  # display size (after rotation metadata)
     height: int
     coded_width: int
     coded_height: int
-    rotation: int = 0              # clockwise degrees to apply to coded frames
+    rotation: int = 0  # clockwise degrees to apply to coded frames
     duration_us: int = 0
     has_video: bool = True
     has_audio: bool = False
@@ -73,8 +81,8 @@ class ClipTransform:
     rotation: float = 0.0
     scale_x: float = 1.0
     scale_y: float = 1.0
-    x: float = 0.0                 # half-canvas widths, right positive
-    y: float = 0.0                 # half-canvas heights, UP positive
+    x: float = 0.0  # half-canvas widths, right positive
+    y: float = 0.0  # half-canvas heights, UP positive
     flip_h: bool = False
     flip_v: bool = False
 
@@ -85,8 +93,8 @@ class TransitionSpan:
 
     name: str
     resource_id: str
-    kind: str                      # implementation key, e.g. "dissolve"
-    start_us: int                  # window on the timeline, half-open
+    kind: str  # implementation key, e.g. "dissolve"
+    start_us: int  # window on the timeline, half-open
     end_us: int
     is_overlap: bool = True
 
@@ -95,18 +103,18 @@ class TransitionSpan:
 class BackgroundSpec:
     """Canvas fill behind a bottom-track clip (``materials.canvases``, docs/format.md#canvas-fills)."""
 
-    kind: str                      # "color" | "blur" | "image"
+    kind: str  # "color" | "blur" | "image"
     rgba: tuple[int, int, int, int] = (0, 0, 0, 255)
     blur: float = 0.0
     image_path: str = ""
-    image_size: tuple[int, int] = (0, 0)   # kind "image": picture size in pixels
+    image_size: tuple[int, int] = (0, 0)  # kind "image": picture size in pixels
 
 
 @dataclass(frozen=True, slots=True)
 class VisualClip:
     segment_id: str
     material_id: str
-    media_key: str                 # path of the media file
+    media_key: str  # path of the media file
     is_still: bool
     has_alpha: bool
     target_start_us: int
@@ -116,20 +124,20 @@ class VisualClip:
     speed: float
     reverse: bool
     media_duration_us: int
-    crop_px: tuple[int, int, int, int]   # region of the coded frame that is shown
-    base: Affine                   # cropped coded px -> element-centred canvas px at scale 1
+    crop_px: tuple[int, int, int, int]  # region of the coded frame that is shown
+    base: Affine  # cropped coded px -> element-centred canvas px at scale 1
     static: ClipTransform
     keyframes: tuple[tuple[str, tuple[tuple[int, float], ...]], ...] = ()
     uniform_scale: bool = True
     transition_out: TransitionSpan | None = None
     background: BackgroundSpec | None = None
     animations: tuple[AnimationSpec, ...] = ()
-    kind: str = "media"            # "media" (video/photo file) | "text" (picture = text.raster)
-                                   # | "compound" (picture = nested timeline, compositor.compound)
-    text: object | None = None     # kind "text": the compositor.text.TextLayer drawn
-    mask: MaskSpec | None = None   # material-space mask (docs/format.md#masks)
-    mix_mode: str = ""             # blend mode key (docs/format.md#mix-modes-and-chroma); "" = normal alpha-over
-    filters: tuple[AdjustSpec, ...] = ()   # segment-attached filters / effects (docs/format.md)
+    kind: str = "media"  # "media" (video/photo file) | "text" (picture = text.raster)
+    # | "compound" (picture = nested timeline, compositor.compound)
+    text: object | None = None  # kind "text": the compositor.text.TextLayer drawn
+    mask: MaskSpec | None = None  # material-space mask (docs/format.md#masks)
+    mix_mode: str = ""  # blend mode key (docs/format.md#mix-modes-and-chroma); "" = normal alpha-over
+    filters: tuple[AdjustSpec, ...] = ()  # segment-attached filters / effects (docs/format.md)
 
     @property
     def target_end_us(self) -> int:
@@ -144,7 +152,7 @@ class VisualClip:
 
 @dataclass(frozen=True, slots=True)
 class VisualTrack:
-    z: int                         # 0 = bottom
+    z: int  # 0 = bottom
     track_id: str
     clips: tuple[VisualClip, ...]
 
@@ -165,7 +173,7 @@ class AdjustmentClip:
 
 @dataclass(frozen=True, slots=True)
 class AdjustmentTrack:
-    z: int                         # position among the visual tracks (0 = bottom)
+    z: int  # position among the visual tracks (0 = bottom)
     track_id: str
     clips: tuple[AdjustmentClip, ...]
 
@@ -182,7 +190,7 @@ class AudioClip:
     fade_in_us: int = 0
     fade_out_us: int = 0
     volume_keyframes: tuple[tuple[int, float], ...] = ()
-    tone_modify: bool = False      # True: pitch follows speed (resample); False: time-stretch
+    tone_modify: bool = False  # True: pitch follows speed (resample); False: time-stretch
 
     @property
     def target_end_us(self) -> int:
@@ -191,19 +199,19 @@ class AudioClip:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    canvas_width: int              # the draft's canvas
+    canvas_width: int  # the draft's canvas
     canvas_height: int
-    width: int                     # the output frame
+    width: int  # the output frame
     height: int
     fps: Fraction
-    duration_us: int               # whole draft
-    first_frame: int               # timeline frame index of output frame 0 (time-range option)
-    frame_count: int               # output frames
+    duration_us: int  # whole draft
+    first_frame: int  # timeline frame index of output frame 0 (time-range option)
+    frame_count: int  # output frames
     canvas_to_output: Affine
     tracks: tuple[VisualTrack, ...]
     audio_clips: tuple[AudioClip, ...]
     warnings: tuple[RenderWarning, ...] = field(default=())
-    adjustments: tuple[AdjustmentTrack, ...] = ()   # effect/filter tracks, drawn at their z
+    adjustments: tuple[AdjustmentTrack, ...] = ()  # effect/filter tracks, drawn at their z
     # compound clips: media key -> nested timeline whose output is the clip's picture
     compounds: dict[str, "Timeline"] = field(default_factory=dict)
 

@@ -3,15 +3,16 @@
 Anything a draft asks for that the renderer skips or only imitates is reported as one
 :class:`RenderWarning`, never silently. The CLI prints them; the API returns them.
 """
+
 from __future__ import annotations
 
 import msgspec
 
 
 class RenderWarning(msgspec.Struct, frozen=True, kw_only=True):
-    kind: str                 # "transition", "text", "sticker", "effect", "filter", "mask", ...
-    status: str               # "skipped" | "approximated" | "note"
-    name: str = ""            # display name as the draft gives it (e.g. 向右擦除)
+    kind: str  # "transition", "text", "sticker", "effect", "filter", "mask", ...
+    status: str  # "skipped" | "approximated" | "note"
+    name: str = ""  # display name as the draft gives it (e.g. 向右擦除)
     resource_id: str = ""
     segment_id: str = ""
     start_us: int | None = None

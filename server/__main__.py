@@ -5,6 +5,7 @@ docs/service.md. A non-loopback ``--host`` without API keys refuses to start (ex
 is given (``server.auth.startup_check``). SIGINT/SIGTERM stop it gracefully (running renders are handed back to the
 queue and run again at the next start).
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,19 +26,31 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
     if verdict.warning is not None:
         print(f"draft-renderer: {verdict.warning}", file=sys.stderr, flush=True)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         import uvloop
-    except ImportError:                               # pragma: no cover - uvloop is a dependency
+    except ImportError:  # pragma: no cover - uvloop is a dependency
         uvloop = None  # type: ignore[assignment]
     import asyncio
+
     loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
-    print(f"draft-renderer service on http://{settings.host}:{settings.port} "
-          f"(data {settings.data_path}, {settings.concurrency} worker(s))", file=sys.stderr, flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
-                print=None, handle_signals=True, shutdown_timeout=5.0, loop=loop)
+    print(
+        f"draft-renderer service on http://{settings.host}:{settings.port} "
+        f"(data {settings.data_path}, {settings.concurrency} worker(s))",
+        file=sys.stderr,
+        flush=True,
+    )
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        handle_signals=True,
+        shutdown_timeout=5.0,
+        loop=loop,
+    )
 
 
 if __name__ == "__main__":

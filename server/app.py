@@ -11,6 +11,7 @@ Start-up order: data-directory lock → keys and server secret → job store (+ 
 a dead server left running) → HTTP client (draft checks, webhooks) → worker pool → webhook
 sender → background loops (lease reaper, retention purge).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,7 @@ from .metrics import Metrics
 from .request_limits import check_header_values, client_request_id
 from .settings import Settings
 from .egress import egress_policy
-from .state import (BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE,
-                    WEBHOOKS)
+from .state import BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE, WEBHOOKS
 from .storage import LocalStorage
 from .webhooks import WebhookSender
 from .worker import WorkerPool
@@ -49,17 +49,28 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> web.Application:
     if not settings.public_base_url and settings.host in ("0.0.0.0", "::", ""):
-        log.warning("listening on %s without --public-base-url: video_url links will name %s, which clients "
-                    "cannot reach", settings.host, settings.base_url)
-    egress_policy(settings)                 # a bad --url-allowlist entry fails here (ValueError)
+        log.warning(
+            "listening on %s without --public-base-url: video_url links will name %s, which clients cannot reach",
+            settings.host,
+            settings.base_url,
+        )
+    egress_policy(settings)  # a bad --url-allowlist entry fails here (ValueError)
     if settings.allow_private_networks:
-        log.warning("--allow-private-networks: drafts, materials and webhooks may reach loopback and private "
-                    "addresses (only for services reachable from trusted networks)")
+        log.warning(
+            "--allow-private-networks: drafts, materials and webhooks may reach loopback and private "
+            "addresses (only for services reachable from trusted networks)"
+        )
     cors = Cors(settings.cors_origins) if settings.cors_origins else None
-    middlewares = [auth.strip_key_prefix, _middleware, *([cors.preflight] if cors else []), require_json_body,
-                   auth.authenticate]
-    app = web.Application(middlewares=middlewares,
-                          client_max_size=max(settings.max_body_bytes, settings.max_draft_bytes))
+    middlewares = [
+        auth.strip_key_prefix,
+        _middleware,
+        *([cors.preflight] if cors else []),
+        require_json_body,
+        auth.authenticate,
+    ]
+    app = web.Application(
+        middlewares=middlewares, client_max_size=max(settings.max_body_bytes, settings.max_draft_bytes)
+    )
     if cors is not None:
         app.on_response_prepare.append(cors.add_headers)
     app[SETTINGS] = settings
@@ -78,6 +89,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 # -- middleware ----------------------------------------------------------------------------------
+
 
 @web.middleware
 async def _middleware(request: web.Request, handler) -> web.StreamResponse:
@@ -118,6 +130,7 @@ def _request_id(app: web.Application) -> str:
 
 # -- lifecycle (cleanup_ctx) ---------------------------------------------------------------------
 
+
 async def _data_dir_lock(app: web.Application) -> AsyncIterator[None]:
     """One server per data directory (the SQLite store has one writer; orphaned leases can be
     reclaimed at once because no other live server can hold them)."""
@@ -157,7 +170,7 @@ async def _job_store(app: web.Application) -> AsyncIterator[None]:
             metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
 
     store.add_listener(count_finished)
-    orphans = await store.requeue_expired(float("inf"))     # we hold the data-dir lock
+    orphans = await store.requeue_expired(float("inf"))  # we hold the data-dir lock
     if orphans:
         log.info("re-queued %d job(s) a previous server left running", len(orphans))
     try:
@@ -168,15 +181,25 @@ async def _job_store(app: web.Application) -> AsyncIterator[None]:
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    session = EgressClient(egress_policy(settings), limit=256, limit_per_host=64, ttl_dns_cache=60,
-                           headers={"User-Agent": "draft-renderer/0.1"})       # the server's egress policy
+    session = EgressClient(
+        egress_policy(settings),
+        limit=256,
+        limit_per_host=64,
+        ttl_dns_cache=60,
+        headers={"User-Agent": "draft-renderer/0.1"},
+    )  # the server's egress policy
     app[HTTP] = session
     checker = app[CHECKER] = DraftChecker(session, settings)
     store = app[STORE]
 
     async def on_fail(job_id: str, err: ApiError) -> None:
-        job = await store.fail(job_id, None, err.code, err.details or err.code,
-                               {"json_path": err.path, **(err.context or {})} if err.path else err.context)
+        job = await store.fail(
+            job_id,
+            None,
+            err.code,
+            err.details or err.code,
+            {"json_path": err.path, **(err.context or {})} if err.path else err.context,
+        )
         if job is None:
             log.info("job %s: background check failed (%s) but the job is no longer queued", job_id, err.code)
 
@@ -192,8 +215,7 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
-    pool = WorkerPool(app[SETTINGS], app[STORE], app[STORAGE], metrics=app[METRICS],
-                      instance_id=app[INSTANCE_ID])
+    pool = WorkerPool(app[SETTINGS], app[STORE], app[STORAGE], metrics=app[METRICS], instance_id=app[INSTANCE_ID])
     app[POOL] = pool
     await pool.start()
     try:
@@ -204,8 +226,9 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 async def _webhooks(app: web.Application) -> AsyncIterator[None]:
     storage = app[STORAGE]
-    sender = WebhookSender(app[SETTINGS], app[STORE], app[HTTP],
-                           lambda job: routes_native.job_json(job, storage), metrics=app[METRICS])
+    sender = WebhookSender(
+        app[SETTINGS], app[STORE], app[HTTP], lambda job: routes_native.job_json(job, storage), metrics=app[METRICS]
+    )
     app[WEBHOOKS] = sender
     await sender.start()
     try:
@@ -240,7 +263,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                 if gone:
                     log.info("purged %d finished job(s) older than %gs", len(gone), settings.retention_s)
                 await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: storage.sweep(settings.retention_s, stale_part_s=settings.job_timeout_s + 60))
+                    None, lambda: storage.sweep(settings.retention_s, stale_part_s=settings.job_timeout_s + 60)
+                )
             except Exception:
                 log.exception("retention purge failed")
             await asyncio.sleep(interval)

@@ -20,6 +20,7 @@ the application starts and installs :func:`strip_key_prefix` and :func:`authenti
 * The server secret (32 random bytes, hex, mode 0600) is created in the data directory at the
   first start and reused; deleting it invalidates every link and every job's ownership.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,6 +83,7 @@ def principal_of(request: web.Request) -> Principal:
 
 # -- keys --------------------------------------------------------------------------------------------
 
+
 def read_keys_file(path: str | os.PathLike) -> tuple[str, ...]:
     """One key per line; blank lines and lines starting with ``#`` are ignored; surrounding
     whitespace is stripped."""
@@ -140,6 +142,7 @@ class KeyRing:
 
 # -- the server secret and signed links ----------------------------------------------------------------
 
+
 def load_or_create_secret(data_dir: Path) -> bytes:
     """The service's secret in ``data_dir/server.secret``: created (random, 0600) if missing."""
     path = Path(data_dir) / SECRET_FILE
@@ -158,8 +161,10 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     except ValueError:
         secret = b""
     if len(secret) < 16:
-        raise RuntimeError(f"{path} is not a secret this service wrote (delete it to make a new one; "
-                           f"existing links and job ownership are then lost)")
+        raise RuntimeError(
+            f"{path} is not a secret this service wrote (delete it to make a new one; "
+            f"existing links and job ownership are then lost)"
+        )
     if path.stat().st_mode & 0o077:
         log.warning("%s is readable by other users; it should be mode 0600", path)
     return secret
@@ -206,17 +211,19 @@ class Gate:
         self.links = links
 
     @classmethod
-    def from_settings(cls, settings: Settings, secret: bytes, *,
-                      clock: Callable[[], float] = time.time) -> "Gate":
+    def from_settings(cls, settings: Settings, secret: bytes, *, clock: Callable[[], float] = time.time) -> "Gate":
         keys, admin = configured_keys(settings)
-        return cls(KeyRing(keys, admin, _subkey(secret, "key-id")),
-                   LinkSigner(_subkey(secret, "links"), settings.link_ttl_s, clock=clock))
+        return cls(
+            KeyRing(keys, admin, _subkey(secret, "key-id")),
+            LinkSigner(_subkey(secret, "links"), settings.link_ttl_s, clock=clock),
+        )
 
 
 GATE = web.AppKey("auth_gate", Gate)
 
 
 # -- the start-up rule ------------------------------------------------------------------------------
+
 
 def is_loopback_host(host: str) -> bool:
     """``localhost``, 127.0.0.0/8 and ::1; anything else (names, wildcards) is not loopback."""
@@ -230,8 +237,8 @@ def is_loopback_host(host: str) -> bool:
 
 
 class StartupCheck(NamedTuple):
-    refusal: str | None = None      # one line: why the service must not start
-    warning: str | None = None      # one line to print when it starts anyway
+    refusal: str | None = None  # one line: why the service must not start
+    warning: str | None = None  # one line to print when it starts anyway
 
 
 def startup_check(settings: Settings) -> StartupCheck:
@@ -251,13 +258,18 @@ def startup_check(settings: Settings) -> StartupCheck:
     if is_loopback_host(settings.host):
         return StartupCheck()
     if settings.no_auth:
-        return StartupCheck(warning=f"WARNING: --no-auth: the service on {settings.host} is open to anyone who "
-                                    f"can reach it (no API keys)")
-    return StartupCheck(f"refusing to listen on {settings.host!r} without API keys: give --api-keys (or "
-                        f"--api-keys-file), or --no-auth to run open to anyone who can reach it")
+        return StartupCheck(
+            warning=f"WARNING: --no-auth: the service on {settings.host} is open to anyone who "
+            f"can reach it (no API keys)"
+        )
+    return StartupCheck(
+        f"refusing to listen on {settings.host!r} without API keys: give --api-keys (or "
+        f"--api-keys-file), or --no-auth to run open to anyone who can reach it"
+    )
 
 
 # -- middlewares ----------------------------------------------------------------------------------
+
 
 @web.middleware
 async def strip_key_prefix(request: web.Request, handler) -> web.StreamResponse:
@@ -270,18 +282,18 @@ async def strip_key_prefix(request: web.Request, handler) -> web.StreamResponse:
     if not raw.startswith(KEY_PREFIX) or _PATH_KEY in request:
         return await handler(request)
     path, has_query, query = raw.partition("?")
-    segment, slash, rest = path[len(KEY_PREFIX):].partition("/")
+    segment, slash, rest = path[len(KEY_PREFIX) :].partition("/")
     if not segment or not slash:
         return await handler(request)
     rel_url = URL.build(path="/" + rest, query_string=query if has_query else "", encoded=True)
-    if "Expect" in request.headers:             # answered already for the outer request
+    if "Expect" in request.headers:  # answered already for the outer request
         headers = request.headers.copy()
         del headers["Expect"]
         inner = request.clone(rel_url=rel_url, headers=headers)
     else:
         inner = request.clone(rel_url=rel_url)
     inner[_PATH_KEY] = unquote(segment, errors="surrogateescape")
-    return await request.app._handle(inner)     # aiohttp's dispatch (routing + middlewares)
+    return await request.app._handle(inner)  # aiohttp's dispatch (routing + middlewares)
 
 
 class _ApiKeyField(msgspec.Struct):
@@ -300,8 +312,11 @@ async def _presented_key(request: web.Request) -> str | None:
         return credentials.strip()
     if request.get(_PATH_KEY):
         return request[_PATH_KEY]
-    if (request.method == "POST" and request.path.startswith(CAPCUT_PREFIX)
-            and request.content_type == "application/json"):
+    if (
+        request.method == "POST"
+        and request.path.startswith(CAPCUT_PREFIX)
+        and request.content_type == "application/json"
+    ):
         try:
             field = _api_key_decoder.decode(await request.read()).apiKey
         except (msgspec.DecodeError, ValueError):
@@ -329,22 +344,48 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
     presented = await _presented_key(request)
     principal = gate.keyring.identify(presented) if presented is not None else None
     if presented is not None and principal is None:
-        raise ApiError("INVALID_API_KEY", "the API key is not one this server accepts",
-                       headers={"WWW-Authenticate": 'Bearer realm="draft-renderer"'})
+        raise ApiError(
+            "INVALID_API_KEY",
+            "the API key is not one this server accepts",
+            headers={"WWW-Authenticate": 'Bearer realm="draft-renderer"'},
+        )
     if name in FILE_ROUTES and _has_link(request):
         if gate.links.check(request.path, request.query):
             principal = LINK_HOLDER
         elif principal is None:
-            raise ApiError("LINK_INVALID", "the link's signature is wrong or it has expired: ask for the job "
-                                           "again for a fresh link")
+            raise ApiError(
+                "LINK_INVALID",
+                "the link's signature is wrong or it has expired: ask for the job again for a fresh link",
+            )
     if principal is None:
-        raise ApiError("UNAUTHORIZED", "send a key in X-API-Key, Authorization: Bearer, a /k/<key>/ base URL "
-                                       "or apiKey", headers={"WWW-Authenticate": 'Bearer realm="draft-renderer"'})
+        raise ApiError(
+            "UNAUTHORIZED",
+            "send a key in X-API-Key, Authorization: Bearer, a /k/<key>/ base URL or apiKey",
+            headers={"WWW-Authenticate": 'Bearer realm="draft-renderer"'},
+        )
     request[PRINCIPAL] = principal
     return await handler(request)
 
 
-__all__ = ["ANONYMOUS", "ANONYMOUS_KEY_ID", "LINK_HOLDER", "PUBLIC_ROUTES", "FILE_ROUTES", "GATE", "PRINCIPAL",
-           "Principal", "KeyRing", "LinkSigner", "Gate", "StartupCheck", "principal_of", "read_keys_file",
-           "configured_keys", "load_or_create_secret", "is_loopback_host", "startup_check", "strip_key_prefix",
-           "authenticate"]
+__all__ = [
+    "ANONYMOUS",
+    "ANONYMOUS_KEY_ID",
+    "LINK_HOLDER",
+    "PUBLIC_ROUTES",
+    "FILE_ROUTES",
+    "GATE",
+    "PRINCIPAL",
+    "Principal",
+    "KeyRing",
+    "LinkSigner",
+    "Gate",
+    "StartupCheck",
+    "principal_of",
+    "read_keys_file",
+    "configured_keys",
+    "load_or_create_secret",
+    "is_loopback_host",
+    "startup_check",
+    "strip_key_prefix",
+    "authenticate",
+]

@@ -9,6 +9,7 @@
   answered ``204`` before authentication (preflights carry no credentials). Other origins get
   nothing.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -26,8 +27,11 @@ PREFLIGHT_MAX_AGE_S = 600
 async def require_json_body(request: web.Request, handler) -> web.StreamResponse:
     if request.method in BODY_METHODS and request.content_type != "application/json":
         given = request.headers.get("Content-Type", "")[:80] or "none"
-        raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"Content-Type {given!r}: send application/json",
-                       headers={"Accept-Post": "application/json"})
+        raise ApiError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"Content-Type {given!r}: send application/json",
+            headers={"Accept-Post": "application/json"},
+        )
     return await handler(request)
 
 
@@ -46,10 +50,14 @@ class Cors:
     async def preflight(self, request: web.Request, handler) -> web.StreamResponse:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             if self._allowed(request) is not None:
-                return web.Response(status=204, headers={
-                    "Access-Control-Allow-Methods": ALLOW_METHODS,
-                    "Access-Control-Allow-Headers": ALLOW_HEADERS,
-                    "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S)})
+                return web.Response(
+                    status=204,
+                    headers={
+                        "Access-Control-Allow-Methods": ALLOW_METHODS,
+                        "Access-Control-Allow-Headers": ALLOW_HEADERS,
+                        "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+                    },
+                )
         return await handler(request)
 
     async def add_headers(self, request: web.Request, response: web.StreamResponse) -> None:

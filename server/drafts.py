@@ -16,6 +16,7 @@
   every media path a draft uses must resolve to an http(s) URL or to a file inside the draft
   folder (unless the server trusts local paths). Runs in the worker before anything is opened.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,8 +57,9 @@ def content_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.draft_url",
-                       missing_id_capcut_code: int | None = 2001) -> tuple[str, str]:
+def validate_draft_url(
+    url: str | None, settings: Settings, *, path: str = "$.draft_url", missing_id_capcut_code: int | None = 2001
+) -> tuple[str, str]:
     """Return ``(url, draft_id)`` or raise 400 VALIDATION_ERROR naming ``path``."""
     if url is None or not url.strip():
         raise ApiError("VALIDATION_ERROR", f"{path}: draft_url is required", path=path)
@@ -70,11 +72,18 @@ def validate_draft_url(url: str | None, settings: Settings, *, path: str = "$.dr
     _check_url_shape(clean, path)
     draft_id = draft_id_from_url(clean)
     if not draft_id:
-        raise ApiError("VALIDATION_ERROR", f"{path}: the URL carries no draft_id query parameter", path=path,
-                       capcut_code=missing_id_capcut_code)
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{path}: the URL carries no draft_id query parameter",
+            path=path,
+            capcut_code=missing_id_capcut_code,
+        )
     if not is_valid_draft_id(draft_id):
-        raise ApiError("VALIDATION_ERROR", f"{path}: draft_id must be 1 to {MAX_DRAFT_ID_CHARS} letters, digits, "
-                       "'-' or '_'", path=path)
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{path}: draft_id must be 1 to {MAX_DRAFT_ID_CHARS} letters, digits, '-' or '_'",
+            path=path,
+        )
     _check_url_policy(clean, settings, path)
     return clean, draft_id
 
@@ -137,8 +146,7 @@ def parse_checked(raw: bytes, *, path_prefix: str = "$", max_depth: int = MAX_JS
             err.path = path_prefix + err.path[1:]
         raise err from None
     if is_empty(draft):
-        raise ApiError("DRAFT_EMPTY", "the draft has no segment with a positive duration",
-                       path=f"{path_prefix}.tracks")
+        raise ApiError("DRAFT_EMPTY", "the draft has no segment with a positive duration", path=f"{path_prefix}.tracks")
     return draft
 
 
@@ -156,8 +164,9 @@ def check_inline_draft(obj: dict[str, Any], settings: Settings) -> bytes:
         for path, mat in used_materials(draft):
             if not _is_http(mat.path.strip()):
                 p = "$.draft" + path[1:]
-                raise ApiError("VALIDATION_ERROR", f"{p}: material paths of an inline draft must be http(s) URLs",
-                               path=p)
+                raise ApiError(
+                    "VALIDATION_ERROR", f"{p}: material paths of an inline draft must be http(s) URLs", path=p
+                )
     return raw
 
 
@@ -183,9 +192,12 @@ class ConfinedDraft(LocalDraft):
         resolved = super().resolve_material(raw_path)
         if not resolved or _is_http(resolved):
             return resolved
-        if not is_inside(resolved, self.folder):     # by text first: outside paths are never probed
-            raise AssetUnreachable("material path is outside the draft folder (this server renders only "
-                                   "files of the downloaded draft and http(s) URLs)", raw_path)
+        if not is_inside(resolved, self.folder):  # by text first: outside paths are never probed
+            raise AssetUnreachable(
+                "material path is outside the draft folder (this server renders only "
+                "files of the downloaded draft and http(s) URLs)",
+                raw_path,
+            )
         return resolved
 
 
@@ -198,7 +210,7 @@ def check_material_paths(draft: Draft, local: LocalDraft, *, allow_local_paths: 
     confined = ConfinedDraft.of(local)
     for _, mat in used_materials(draft):
         if mat.path:
-            confined.resolve_material(mat.path)         # raises AssetUnreachable
+            confined.resolve_material(mat.path)  # raises AssetUnreachable
     return confined
 
 
@@ -207,7 +219,7 @@ def check_material_paths(draft: Draft, local: LocalDraft, *, allow_local_paths: 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    verdict: str                  # "ok" | "unknown" (network trouble: let the worker find out)
+    verdict: str  # "ok" | "unknown" (network trouble: let the worker find out)
     content_hash: str | None = None
     reason: str = ""
 
@@ -240,8 +252,9 @@ class DraftChecker:
         except UrlForbidden as exc:
             raise forbidden(exc, "$.draft_url") from None
         except BadUrl:
-            raise ApiError(not_found_code, "get_draft lists a URL that is not valid",
-                           context={"url": public_url(url)}) from None
+            raise ApiError(
+                not_found_code, "get_draft lists a URL that is not valid", context={"url": public_url(url)}
+            ) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             return CheckOutcome("unknown", reason=describe_error(exc))
         except ValueError as exc:
@@ -254,9 +267,9 @@ class DraftChecker:
             if resp.content_length is not None and resp.content_length > MAX_CONTENT_BYTES:
                 raise ValueError("answer too large")
             if resp.content_length is not None:
-                return 200, await resp.read()                          # size checked above
+                return 200, await resp.read()  # size checked above
             body = bytearray()
-            async for chunk in resp.content.iter_chunked(1 << 16):     # to EOF: the connection is reused
+            async for chunk in resp.content.iter_chunked(1 << 16):  # to EOF: the connection is reused
                 body += chunk
                 if len(body) > MAX_CONTENT_BYTES:
                     raise ValueError("answer too large")
@@ -279,8 +292,11 @@ class DraftChecker:
             # only the business code, never the answer's text (it may come from an internal page)
             code = listing.get("code") if isinstance(listing, dict) else None
             code = code if isinstance(code, int) and not isinstance(code, bool) else None
-            raise ApiError(not_found_code, f"get_draft answered code {code if code is not None else '(none)'}",
-                           context={"url": shown, "api_code": code})
+            raise ApiError(
+                not_found_code,
+                f"get_draft answered code {code if code is not None else '(none)'}",
+                context={"url": shown, "api_code": code},
+            )
         files = listing.get("files")
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise ApiError(not_found_code, "get_draft answer has no list of files", context={"url": shown})
@@ -337,7 +353,18 @@ class BackgroundChecks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-__all__ = ["validate_draft_url", "validate_callback_url", "forbidden", "DraftChecker", "CheckOutcome", "BackgroundChecks",
-           "check_inline_draft", "check_material_paths", "ConfinedDraft", "parse_checked", "is_empty",
-           "content_hash",
-           "used_materials"]
+__all__ = [
+    "validate_draft_url",
+    "validate_callback_url",
+    "forbidden",
+    "DraftChecker",
+    "CheckOutcome",
+    "BackgroundChecks",
+    "check_inline_draft",
+    "check_material_paths",
+    "ConfinedDraft",
+    "parse_checked",
+    "is_empty",
+    "content_hash",
+    "used_materials",
+]

@@ -4,6 +4,7 @@ One :class:`~compositor.egress.EgressPolicy` per server: the submission check, w
 (sent as plain data in each job message) the worker's downloads all use it. See
 docs/security.md, "Egress policy".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,25 +19,30 @@ __all__ = ["egress_policy", "fetch_limits", "egress_spec", "from_egress_spec"]
 
 def egress_policy(settings: Settings) -> EgressPolicy:
     """ValueError names an allowlist entry that is not a host, host:port, IP or CIDR."""
-    return EgressPolicy.from_settings(settings.url_allowlist, allow_private=settings.allow_private_networks,
-                                      allowlist_only=settings.url_allowlist_only)
+    return EgressPolicy.from_settings(
+        settings.url_allowlist,
+        allow_private=settings.allow_private_networks,
+        allowlist_only=settings.url_allowlist_only,
+    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
-    return FetchLimits(deadline_s=settings.download_timeout_s,
-                       min_bytes_per_s=settings.download_min_bytes_per_s)
+    return FetchLimits(deadline_s=settings.download_timeout_s, min_bytes_per_s=settings.download_min_bytes_per_s)
 
 
 def egress_spec(settings: Settings) -> dict[str, Any]:
     """What a worker needs to rebuild the policy and the limits (plain data for the pipe)."""
-    return {"allowlist": list(settings.url_allowlist), "allow_private": settings.allow_private_networks,
-            "allowlist_only": settings.url_allowlist_only,
-            "download_timeout_s": settings.download_timeout_s,
-            "download_min_bytes_per_s": settings.download_min_bytes_per_s}
+    return {
+        "allowlist": list(settings.url_allowlist),
+        "allow_private": settings.allow_private_networks,
+        "allowlist_only": settings.url_allowlist_only,
+        "download_timeout_s": settings.download_timeout_s,
+        "download_min_bytes_per_s": settings.download_min_bytes_per_s,
+    }
 
 
 def from_egress_spec(spec: dict[str, Any]) -> tuple[EgressPolicy, FetchLimits]:
-    policy = EgressPolicy.from_settings(spec["allowlist"], allow_private=spec["allow_private"],
-                                        allowlist_only=spec["allowlist_only"])
-    return policy, FetchLimits(deadline_s=spec["download_timeout_s"],
-                               min_bytes_per_s=spec["download_min_bytes_per_s"])
+    policy = EgressPolicy.from_settings(
+        spec["allowlist"], allow_private=spec["allow_private"], allowlist_only=spec["allowlist_only"]
+    )
+    return policy, FetchLimits(deadline_s=spec["download_timeout_s"], min_bytes_per_s=spec["download_min_bytes_per_s"])

@@ -9,6 +9,7 @@ capcut-mate's (they test ``code == 0``) both work::
 
 Compositor errors map by their ``.code`` attribute; nothing here looks at message text.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "INVALID_API_KEY": ErrorSpec(401, 2036, "无效的 apiKey", "Invalid apiKey"),
     "UNAUTHORIZED": ErrorSpec(401, 2036, "需要有效的 API 密钥", "A valid API key is required"),
     "LINK_INVALID": ErrorSpec(403, 2036, "链接无效或已过期", "The link is invalid or has expired"),
-    "UNSUPPORTED_MEDIA_TYPE": ErrorSpec(415, 1001, "请求体必须是 application/json",
-                                        "The request body must be application/json"),
+    "UNSUPPORTED_MEDIA_TYPE": ErrorSpec(
+        415, 1001, "请求体必须是 application/json", "The request body must be application/json"
+    ),
     "INVALID_DRAFT_URL": ErrorSpec(404, 2001, "无效的草稿URL", "Invalid draft URL"),
     "DRAFT_NOT_FOUND": ErrorSpec(404, 2001, "草稿不存在", "Draft not found"),
     "DRAFT_INVALID": ErrorSpec(400, 2001, "草稿内容无效", "Invalid draft content"),
@@ -58,8 +60,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "JOB_FINISHED": ErrorSpec(409, 2032, "任务已结束", "The job has already finished"),
     "PAYLOAD_TOO_LARGE": ErrorSpec(413, 1001, "请求体过大", "Request body too large"),
     "LIMIT_EXCEEDED": ErrorSpec(400, 2004, "超出资源限制", "A resource limit was exceeded"),
-    "VIDEO_GENERATION_SUBMIT_FAILED": ErrorSpec(500, 2030, "视频生成任务提交失败",
-                                                "Video generation task submission failed"),
+    "VIDEO_GENERATION_SUBMIT_FAILED": ErrorSpec(
+        500, 2030, "视频生成任务提交失败", "Video generation task submission failed"
+    ),
     "INTERNAL_ERROR": ErrorSpec(500, 9998, "系统内部错误", "Internal server error"),
 }
 
@@ -68,10 +71,23 @@ GEN_VIDEO_SUBMITTED = "视频生成任务已提交，请使用draft_url查询进
 SUCCESS = {"zh": "成功", "en": "Success"}
 
 #: job error codes a failed render may carry (the compositor's plus the service's own)
-JOB_ERROR_CODES = ("DRAFT_NOT_FOUND", "DRAFT_INVALID", "DRAFT_EMPTY", "DRAFT_ENCRYPTED", "ASSET_UNREACHABLE",
-                   "ASSET_DECODE_FAILED", "RENDER_FAILED", "AUDIO_FAILED", "ENCODE_FAILED",
-                   "RENDER_TIMEOUT", "CANCELLED", "VALIDATION_ERROR", "INVALID_DRAFT_URL", "URL_FORBIDDEN",
-                   "LIMIT_EXCEEDED")
+JOB_ERROR_CODES = (
+    "DRAFT_NOT_FOUND",
+    "DRAFT_INVALID",
+    "DRAFT_EMPTY",
+    "DRAFT_ENCRYPTED",
+    "ASSET_UNREACHABLE",
+    "ASSET_DECODE_FAILED",
+    "RENDER_FAILED",
+    "AUDIO_FAILED",
+    "ENCODE_FAILED",
+    "RENDER_TIMEOUT",
+    "CANCELLED",
+    "VALIDATION_ERROR",
+    "INVALID_DRAFT_URL",
+    "URL_FORBIDDEN",
+    "LIMIT_EXCEEDED",
+)
 
 
 class ErrorInfo(msgspec.Struct, omit_defaults=True):
@@ -97,9 +113,17 @@ class ErrorBody(msgspec.Struct):
 class ApiError(Exception):
     """An error a request can see. ``code`` is a key of :data:`ERRORS`."""
 
-    def __init__(self, code: str, details: str = "", *, path: str | None = None,
-                 context: dict[str, Any] | None = None, capcut_code: int | None = None,
-                 http_status: int | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        code: str,
+        details: str = "",
+        *,
+        path: str | None = None,
+        context: dict[str, Any] | None = None,
+        capcut_code: int | None = None,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         if code not in ERRORS:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(f"{code}: {details}" if details else code)
@@ -131,8 +155,12 @@ def from_compositor(exc: Exception) -> ApiError:
         code = "RENDER_FAILED"
     detail = exc.detail() if hasattr(exc, "detail") else {}
     message = getattr(exc, "message", None) or str(exc)
-    return ApiError(code, message, path=detail.get("json_path"),
-                    context={k: v for k, v in detail.items() if k != "json_path"} or None)
+    return ApiError(
+        code,
+        message,
+        path=detail.get("json_path"),
+        context={k: v for k, v in detail.items() if k != "json_path"} or None,
+    )
 
 
 _AT_PATH = re.compile(r" - at `(?P<path>\$[^`]*)`$")
@@ -158,10 +186,11 @@ def error_body(err: ApiError, lang: str) -> ErrorBody:
     spec = ERRORS[err.code]
     base = spec.en if lang == "en" else spec.zh
     message = f"{base}({err.details})" if err.details else base
-    return ErrorBody(code=err.capcut_code if err.capcut_code is not None else spec.capcut,
-                     message=message,
-                     error=ErrorInfo(code=err.code, message=base, details=err.details, path=err.path,
-                                     context=err.context))
+    return ErrorBody(
+        code=err.capcut_code if err.capcut_code is not None else spec.capcut,
+        message=message,
+        error=ErrorInfo(code=err.code, message=base, details=err.details, path=err.path, context=err.context),
+    )
 
 
 _encoder = msgspec.json.Encoder()
@@ -185,8 +214,13 @@ def http_exception_as_error(exc: web.HTTPException) -> ApiError:
     if status == 404:
         return ApiError("NOT_FOUND", details, capcut_code=404)
     if status == 405:
-        return ApiError("VALIDATION_ERROR", details, capcut_code=405, http_status=405,
-                        headers={"Allow": exc.headers.get("Allow", "")})
+        return ApiError(
+            "VALIDATION_ERROR",
+            details,
+            capcut_code=405,
+            http_status=405,
+            headers={"Allow": exc.headers.get("Allow", "")},
+        )
     if status == 413:
         return ApiError("PAYLOAD_TOO_LARGE", details, capcut_code=413)
     if status >= 500:
@@ -194,6 +228,21 @@ def http_exception_as_error(exc: web.HTTPException) -> ApiError:
     return ApiError("VALIDATION_ERROR", details, capcut_code=status, http_status=status)
 
 
-__all__ = ["ERRORS", "ErrorSpec", "ErrorInfo", "ErrorBody", "ApiError", "GEN_VIDEO_SUBMITTED", "SUCCESS",
-           "JOB_ERROR_CODES", "language", "message_for", "from_compositor", "from_msgspec", "error_body",
-           "error_response", "http_exception_as_error", "CAPCUT_PREFIX"]
+__all__ = [
+    "ERRORS",
+    "ErrorSpec",
+    "ErrorInfo",
+    "ErrorBody",
+    "ApiError",
+    "GEN_VIDEO_SUBMITTED",
+    "SUCCESS",
+    "JOB_ERROR_CODES",
+    "language",
+    "message_for",
+    "from_compositor",
+    "from_msgspec",
+    "error_body",
+    "error_response",
+    "http_exception_as_error",
+    "CAPCUT_PREFIX",
+]

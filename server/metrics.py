@@ -3,6 +3,7 @@
 Exposed at ``GET /metrics``: jobs by state and queue depth (read from the store when scraped),
 render seconds, frames per second, HTTP requests, webhook deliveries, worker restarts/crashes.
 """
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -23,24 +24,25 @@ class Metrics:
         self.running = Gauge("draft_render_running", "Renders running now", registry=r)
         self.workers_alive = Gauge("draft_render_workers_alive", "Live worker processes", registry=r)
         self.submitted = Counter("draft_render_jobs_submitted", "Jobs created", ["api"], registry=r)
-        self.finished = Counter("draft_render_jobs_finished", "Jobs that reached a terminal state",
-                                ["state", "error_code"], registry=r)
-        self.render_seconds = Histogram("draft_render_render_seconds", "Wall time of successful renders",
-                                        buckets=RENDER_BUCKETS, registry=r)
-        self.fps = Histogram("draft_render_frames_per_second", "Frames rendered per second (per job)",
-                             buckets=FPS_BUCKETS, registry=r)
+        self.finished = Counter(
+            "draft_render_jobs_finished", "Jobs that reached a terminal state", ["state", "error_code"], registry=r
+        )
+        self.render_seconds = Histogram(
+            "draft_render_render_seconds", "Wall time of successful renders", buckets=RENDER_BUCKETS, registry=r
+        )
+        self.fps = Histogram(
+            "draft_render_frames_per_second", "Frames rendered per second (per job)", buckets=FPS_BUCKETS, registry=r
+        )
         self.frames = Counter("draft_render_frames", "Frames rendered", registry=r)
-        self.http_requests = Counter("draft_render_http_requests", "HTTP requests", ["route", "status"],
-                                     registry=r)
-        self.http_latency = Histogram("draft_render_http_request_seconds", "HTTP handler latency",
-                                      ["route"], buckets=LATENCY_BUCKETS, registry=r)
-        self.webhooks = Counter("draft_render_webhook_deliveries", "Webhook delivery attempts", ["outcome"],
-                                registry=r)
+        self.http_requests = Counter("draft_render_http_requests", "HTTP requests", ["route", "status"], registry=r)
+        self.http_latency = Histogram(
+            "draft_render_http_request_seconds", "HTTP handler latency", ["route"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.webhooks = Counter("draft_render_webhook_deliveries", "Webhook delivery attempts", ["outcome"], registry=r)
         self.worker_starts = Counter("draft_render_worker_starts", "Worker processes started", registry=r)
         self._req_children: dict = {}
         self._lat_children: dict = {}
-        self.worker_crashes = Counter("draft_render_worker_crashes", "Worker processes that died mid-job",
-                                      registry=r)
+        self.worker_crashes = Counter("draft_render_worker_crashes", "Worker processes that died mid-job", registry=r)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request (label children are cached: this runs on every request)."""

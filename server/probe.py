@@ -9,6 +9,7 @@ the render would see: canvas, output size/fps/frames, the tracks and their items
 touches the event loop of the server. Compositor modules are imported on the first call, not
 at import.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,13 +41,13 @@ class ProbeItem(msgspec.Struct, omit_defaults=True):
 
     start_s: float
     end_s: float
-    kind: str                   # "video" | "photo" | "text" | "filter" | "effect" | "audio"
+    kind: str  # "video" | "photo" | "text" | "filter" | "effect" | "audio"
     name: str = ""
     segment_id: str = ""
 
 
 class ProbeTrack(msgspec.Struct):
-    kind: str                   # "visual" | "adjustment" | "audio"
+    kind: str  # "visual" | "adjustment" | "audio"
     track_id: str
     z: int | None
     items: list[ProbeItem]
@@ -87,22 +88,66 @@ def describe_timeline(tl, draft_id: str | None) -> ProbeResult:
                 kind, name = "text", c.text.layout.text[:80]
             else:
                 kind, name = ("photo" if c.is_still else "video"), Path(c.media_key).name
-            items.append(ProbeItem(start_s=_s(c.target_start_us), end_s=_s(c.target_end_us), kind=kind,
-                                   name=name, segment_id=c.segment_id))
+            items.append(
+                ProbeItem(
+                    start_s=_s(c.target_start_us),
+                    end_s=_s(c.target_end_us),
+                    kind=kind,
+                    name=name,
+                    segment_id=c.segment_id,
+                )
+            )
         tracks.append(ProbeTrack(kind="visual", track_id=t.track_id, z=t.z, items=items))
     for a in tl.adjustments:
-        tracks.append(ProbeTrack(kind="adjustment", track_id=a.track_id, z=a.z, items=[
-            ProbeItem(start_s=_s(c.target_start_us), end_s=_s(c.target_start_us + c.target_duration_us),
-                      kind=c.spec.kind, name=c.spec.name, segment_id=c.segment_id) for c in a.clips]))
+        tracks.append(
+            ProbeTrack(
+                kind="adjustment",
+                track_id=a.track_id,
+                z=a.z,
+                items=[
+                    ProbeItem(
+                        start_s=_s(c.target_start_us),
+                        end_s=_s(c.target_start_us + c.target_duration_us),
+                        kind=c.spec.kind,
+                        name=c.spec.name,
+                        segment_id=c.segment_id,
+                    )
+                    for c in a.clips
+                ],
+            )
+        )
     if tl.audio_clips:
-        tracks.append(ProbeTrack(kind="audio", track_id="", z=None, items=[
-            ProbeItem(start_s=_s(a.target_start_us), end_s=_s(a.target_end_us), kind="audio",
-                      name=Path(a.media_key).name, segment_id=a.segment_id) for a in tl.audio_clips]))
+        tracks.append(
+            ProbeTrack(
+                kind="audio",
+                track_id="",
+                z=None,
+                items=[
+                    ProbeItem(
+                        start_s=_s(a.target_start_us),
+                        end_s=_s(a.target_end_us),
+                        kind="audio",
+                        name=Path(a.media_key).name,
+                        segment_id=a.segment_id,
+                    )
+                    for a in tl.audio_clips
+                ],
+            )
+        )
     warnings = [msgspec.convert(msgspec.to_builtins(w), WarningOut) for w in tl.warnings]
-    return ProbeResult(draft_id=draft_id, canvas_width=tl.canvas_width, canvas_height=tl.canvas_height,
-                       width=tl.width, height=tl.height, fps=f"{tl.fps.numerator}/{tl.fps.denominator}",
-                       frames=tl.frame_count, duration_s=_s(tl.duration_us),
-                       output_duration_s=_s(tl.output_duration_us), tracks=tracks, warnings=warnings)
+    return ProbeResult(
+        draft_id=draft_id,
+        canvas_width=tl.canvas_width,
+        canvas_height=tl.canvas_height,
+        width=tl.width,
+        height=tl.height,
+        fps=f"{tl.fps.numerator}/{tl.fps.denominator}",
+        frames=tl.frame_count,
+        duration_s=_s(tl.duration_us),
+        output_duration_s=_s(tl.output_duration_us),
+        tracks=tracks,
+        warnings=warnings,
+    )
 
 
 class _try_lock(contextlib.AbstractContextManager):
@@ -111,6 +156,7 @@ class _try_lock(contextlib.AbstractContextManager):
 
     def __init__(self, path: Path):
         import fcntl
+
         path.parent.mkdir(parents=True, exist_ok=True)
         self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -125,9 +171,19 @@ class _try_lock(contextlib.AbstractContextManager):
             self.fd = None
 
 
-def probe_draft(*, draft_url: str | None, draft_id: str | None, inline_draft: bytes | None, spec: RenderSpec,
-                cache_dir: Path | None, work_dir: Path, allow_local_paths: bool, limits, egress,
-                fetch_limits) -> ProbeResult:
+def probe_draft(
+    *,
+    draft_url: str | None,
+    draft_id: str | None,
+    inline_draft: bytes | None,
+    spec: RenderSpec,
+    cache_dir: Path | None,
+    work_dir: Path,
+    allow_local_paths: bool,
+    limits,
+    egress,
+    fetch_limits,
+) -> ProbeResult:
     """Fetch (URL) or write (inline) the draft, check its material paths, probe and resolve it,
     under the server's budgets (``limits``), egress policy and download limits, as a worker does.
 
@@ -150,16 +206,23 @@ def probe_draft(*, draft_url: str | None, draft_id: str | None, inline_draft: by
         elif draft_url is not None and cache_dir is not None:
             lock = _try_lock(safe_join(cache_dir, f".{draft_id}.lock"))
             # the shared cache when no render holds this draft now; else a private folder
-            local = asyncio.run(fetch_draft(draft_url, cache_dir if lock.held else work_dir, policy=egress,
-                                            limits=fetch_limits))
-        else:                                       # a local folder (allow_local_paths only)
+            local = asyncio.run(
+                fetch_draft(draft_url, cache_dir if lock.held else work_dir, policy=egress, limits=fetch_limits)
+            )
+        else:  # a local folder (allow_local_paths only)
             local = asyncio.run(fetch_draft(draft_url or "", work_dir))
         draft = parse_draft(local.content_path.read_bytes(), max_depth=limits.max_json_depth)
         local = check_material_paths(draft, local, allow_local_paths=allow_local_paths)
-        options = RenderOptions(width=spec.width, height=spec.height,
-                                fps=Fraction(spec.fps) if spec.fps else None,
-                                start_us=spec.start_us, end_us=spec.end_us, limits=limits, egress=egress,
-                                fetch_limits=fetch_limits)
+        options = RenderOptions(
+            width=spec.width,
+            height=spec.height,
+            fps=Fraction(spec.fps) if spec.fps else None,
+            start_us=spec.start_us,
+            end_us=spec.end_us,
+            limits=limits,
+            egress=egress,
+            fetch_limits=fetch_limits,
+        )
         session = open_local(local, options)
         return describe_timeline(session.timeline, draft_id)
     finally:
@@ -168,5 +231,12 @@ def probe_draft(*, draft_url: str | None, draft_id: str | None, inline_draft: by
             shutil.rmtree(work_dir, ignore_errors=True)
 
 
-__all__ = ["ProbeRequest", "ProbeItem", "ProbeTrack", "ProbeResult", "PROBE_REQUEST_DECODER",
-           "describe_timeline", "probe_draft"]
+__all__ = [
+    "ProbeRequest",
+    "ProbeItem",
+    "ProbeTrack",
+    "ProbeResult",
+    "PROBE_REQUEST_DECODER",
+    "describe_timeline",
+    "probe_draft",
+]

@@ -12,6 +12,7 @@
   settings (workers render with it); :func:`check_output_budgets` applies its size and fps
   budgets to requested output options at submission (400 ``LIMIT_EXCEEDED``).
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -23,7 +24,14 @@ from compositor.jsonguard import json_depth_error
 from .errors import ApiError, from_compositor
 from .settings import Settings
 
-__all__ = ["check_header_values", "client_request_id", "read_body", "check_depth", "server_limits", "check_output_budgets"]
+__all__ = [
+    "check_header_values",
+    "client_request_id",
+    "read_body",
+    "check_depth",
+    "server_limits",
+    "check_output_budgets",
+]
 
 
 def client_request_id(request: web.Request) -> str | None:
@@ -40,8 +48,9 @@ def check_header_values(request: web.Request) -> None:
             value.decode("utf-8")
         except UnicodeDecodeError:
             header = name.decode("latin-1")[:100]
-            raise ApiError("VALIDATION_ERROR", f"header {header}: the value is not valid UTF-8",
-                           path=f"header:{header}") from None
+            raise ApiError(
+                "VALIDATION_ERROR", f"header {header}: the value is not valid UTF-8", path=f"header:{header}"
+            ) from None
 
 
 async def read_body(request: web.Request, limit: int, setting: str) -> bytes:
@@ -49,23 +58,29 @@ async def read_body(request: web.Request, limit: int, setting: str) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise _too_large(declared, limit, setting)
-    raw = await request.read()          # chunked bodies: bounded by the app's client_max_size
+    raw = await request.read()  # chunked bodies: bounded by the app's client_max_size
     if len(raw) > limit:
         raise _too_large(len(raw), limit, setting)
     return raw
 
 
 def _too_large(size: int, limit: int, setting: str) -> ApiError:
-    return ApiError("PAYLOAD_TOO_LARGE", f"the request body is {size} bytes, over the limit of {limit} "
-                    f"(setting {setting})", context={"limit": limit, "setting": setting})
+    return ApiError(
+        "PAYLOAD_TOO_LARGE",
+        f"the request body is {size} bytes, over the limit of {limit} (setting {setting})",
+        context={"limit": limit, "setting": setting},
+    )
 
 
 def check_depth(raw: bytes, limit: int, *, prefix: str = "$") -> None:
     hit = json_depth_error(raw, limit)
     if hit is not None:
         path = prefix + hit[1][1:]
-        raise ApiError("VALIDATION_ERROR", f"{path}: JSON nested deeper than {limit} levels "
-                       "(setting --max-json-depth / DRAFT_SERVER_MAX_JSON_DEPTH)", path=path)
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{path}: JSON nested deeper than {limit} levels (setting --max-json-depth / DRAFT_SERVER_MAX_JSON_DEPTH)",
+            path=path,
+        )
 
 
 def server_limits(settings: Settings) -> Limits:

@@ -14,6 +14,7 @@
 Every lookup is the caller's own jobs (``server.auth``): idempotency is per API key, and
 another key's task is "not found".
 """
+
 from __future__ import annotations
 
 import uuid
@@ -28,8 +29,18 @@ from .auth import GATE, principal_of
 from .drafts import validate_draft_url
 from .errors import GEN_VIDEO_SUBMITTED, SUCCESS, ApiError, language, message_for
 from .jobs.model import CANCELLED, COMPLETED, FAILED, KIND_CAPCUT, QUEUED, RUNNING, Job, NewJob
-from .schemas import (ENCODER, GEN_VIDEO_DECODER, GEN_VIDEO_STATUS_DECODER, ActiveCountResponse, GenVideoResponse,
-                      GenVideoStatusResponse, capcut_spec, decode, iso_local, warnings_out)
+from .schemas import (
+    ENCODER,
+    GEN_VIDEO_DECODER,
+    GEN_VIDEO_STATUS_DECODER,
+    ActiveCountResponse,
+    GenVideoResponse,
+    GenVideoStatusResponse,
+    capcut_spec,
+    decode,
+    iso_local,
+    warnings_out,
+)
 from .request_limits import read_body
 from .submission import submit_job
 from .state import CHECKER, SETTINGS, STORAGE, STORE
@@ -37,8 +48,7 @@ from .state import CHECKER, SETTINGS, STORAGE, STORE
 PREFIX = "/openapi/capcut-mate/v1"
 BODY_SETTING = "--max-body-bytes / DRAFT_SERVER_MAX_BODY_BYTES"
 
-_STATUS = {QUEUED: "pending", RUNNING: "processing", COMPLETED: "completed", FAILED: "failed",
-           CANCELLED: "failed"}
+_STATUS = {QUEUED: "pending", RUNNING: "processing", COMPLETED: "completed", FAILED: "failed", CANCELLED: "failed"}
 
 
 def capcut_status(job: Job) -> str:
@@ -49,7 +59,7 @@ def capcut_progress(job: Job) -> int:
     if job.state == COMPLETED:
         return 100
     if job.state in (FAILED, CANCELLED):
-        return 0                                 # capcut-mate: any failure sets progress 0
+        return 0  # capcut-mate: any failure sets progress 0
     return max(0, min(99, job.progress))
 
 
@@ -78,8 +88,8 @@ async def gen_video(request: web.Request) -> web.Response:
     body = decode(GEN_VIDEO_DECODER, raw, max_depth=settings.max_json_depth)
     check_api_key(body.apiKey, app[GATE].keyring.configured)
     caller = principal_of(request)
-    url, draft_id = validate_draft_url(body.draft_url, settings)     # trimmed: "url" and "url " are one job
-    await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
+    url, draft_id = validate_draft_url(body.draft_url, settings)  # trimmed: "url" and "url " are one job
+    await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)  # 400 URL_FORBIDDEN
     key = idem_key(url)
     spec = capcut_spec(settings)
 
@@ -88,27 +98,46 @@ async def gen_video(request: web.Request) -> web.Response:
         return _submitted(existing, storage)
 
     content_hash = None
-    reusable = (existing is not None and existing.state == COMPLETED
-                and existing.spec.digest() == spec.digest() and storage.has_video(existing.id))
+    reusable = (
+        existing is not None
+        and existing.state == COMPLETED
+        and existing.spec.digest() == spec.digest()
+        and storage.has_video(existing.id)
+    )
     if settings.submit_check == "sync" or reusable:
-        outcome = await app[CHECKER].check(url, not_found_code="INVALID_DRAFT_URL")   # 404/400 raise
+        outcome = await app[CHECKER].check(url, not_found_code="INVALID_DRAFT_URL")  # 404/400 raise
         content_hash = outcome.content_hash
         if reusable and (existing.content_hash == content_hash or outcome.verdict == "unknown"):
             # unchanged draft (or the draft host cannot tell us now): the finished video stands
             return _submitted(existing, storage)
 
-    new = NewJob(kind=KIND_CAPCUT, spec=spec, draft_url=url, draft_id=draft_id, idem_key=key,
-                 content_hash=content_hash, max_attempts=settings.max_attempts,
-                 pending_check=settings.submit_check == "async" and content_hash is None, key_id=caller.key_id)
+    new = NewJob(
+        kind=KIND_CAPCUT,
+        spec=spec,
+        draft_url=url,
+        draft_id=draft_id,
+        idem_key=key,
+        content_hash=content_hash,
+        max_attempts=settings.max_attempts,
+        pending_check=settings.submit_check == "async" and content_hash is None,
+        key_id=caller.key_id,
+    )
     res = await submit_job(app, new, api="capcut", url=url, not_found_code="INVALID_DRAFT_URL")
     return _submitted(res.job, storage)
 
 
 def _submitted(job: Job, storage) -> web.Response:
-    return json_response(GenVideoResponse(
-        code=0, message=GEN_VIDEO_SUBMITTED, status=capcut_status(job), progress=capcut_progress(job),
-        draft_url=job.draft_url or "", task_id=job.id,
-        video_url=storage.video_url(job.id) if job.state == COMPLETED else UNSET))
+    return json_response(
+        GenVideoResponse(
+            code=0,
+            message=GEN_VIDEO_SUBMITTED,
+            status=capcut_status(job),
+            progress=capcut_progress(job),
+            draft_url=job.draft_url or "",
+            task_id=job.id,
+            video_url=storage.video_url(job.id) if job.state == COMPLETED else UNSET,
+        )
+    )
 
 
 def error_message_of(job: Job, lang: str) -> str:
@@ -138,29 +167,43 @@ async def gen_video_status(request: web.Request) -> web.Response:
     if job is None:
         raise ApiError("TASK_NOT_FOUND")
     lang = language(request)
-    error_code = (job.error_code or "RENDER_FAILED") if job.state == FAILED else (
-        "CANCELLED" if job.state == CANCELLED else "")
-    return json_response(GenVideoStatusResponse(
-        code=0, message=SUCCESS[lang], draft_url=job.draft_url or url, status=capcut_status(job),
-        progress=capcut_progress(job),
-        video_url=storage.video_url(job.id) if job.state == COMPLETED else "",
-        error_message=error_message_of(job, lang),
-        created_at=iso_local(job.created_at), started_at=iso_local(job.started_at),
-        completed_at=iso_local(job.completed_at), phase=job.phase, error_code=error_code,
-        warnings=warnings_out(job.warnings), eta_s=job.eta_s if job.active else None, task_id=job.id))
+    error_code = (
+        (job.error_code or "RENDER_FAILED") if job.state == FAILED else ("CANCELLED" if job.state == CANCELLED else "")
+    )
+    return json_response(
+        GenVideoStatusResponse(
+            code=0,
+            message=SUCCESS[lang],
+            draft_url=job.draft_url or url,
+            status=capcut_status(job),
+            progress=capcut_progress(job),
+            video_url=storage.video_url(job.id) if job.state == COMPLETED else "",
+            error_message=error_message_of(job, lang),
+            created_at=iso_local(job.created_at),
+            started_at=iso_local(job.started_at),
+            completed_at=iso_local(job.completed_at),
+            phase=job.phase,
+            error_code=error_code,
+            warnings=warnings_out(job.warnings),
+            eta_s=job.eta_s if job.active else None,
+            task_id=job.id,
+        )
+    )
 
 
 async def gen_video_active_count(request: web.Request) -> web.Response:
     counts = await request.app[STORE].counts(key_id=principal_of(request).scope)
-    return json_response(ActiveCountResponse(code=0, message=SUCCESS[language(request)],
-                                             count=counts["queued"] + counts["running"]))
+    return json_response(
+        ActiveCountResponse(code=0, message=SUCCESS[language(request)], count=counts["queued"] + counts["running"])
+    )
 
 
 def setup(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/gen_video", gen_video, name="gen_video")
     app.router.add_post(f"{PREFIX}/gen_video_status", gen_video_status, name="gen_video_status")
-    app.router.add_get(f"{PREFIX}/gen_video_active_count", gen_video_active_count, name="gen_video_active_count",
-                       allow_head=False)
+    app.router.add_get(
+        f"{PREFIX}/gen_video_active_count", gen_video_active_count, name="gen_video_active_count", allow_head=False
+    )
 
 
 __all__ = ["setup", "PREFIX", "capcut_status", "capcut_progress", "check_api_key", "idem_key"]

@@ -7,6 +7,7 @@
 Both are public (like ``/docs``): the page asks for an API key itself and sends it with every
 API call (``X-API-Key``; the ``/k/<key>/`` base for Server-Sent Events).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,20 +16,27 @@ from aiohttp import web
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "static" / "console"
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' blob:; "
-       "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-       "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' blob:; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 #: paths that must stay reachable without an API key
 PUBLIC_PATHS = ("/", "/static/console/")
 
-_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 
 
 async def index(request: web.Request) -> web.Response:
-    return web.Response(body=(CONSOLE_DIR / "index.html").read_bytes(), content_type="text/html",
-                        charset="utf-8", headers=_HEADERS)
+    return web.Response(
+        body=(CONSOLE_DIR / "index.html").read_bytes(), content_type="text/html", charset="utf-8", headers=_HEADERS
+    )
 
 
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}

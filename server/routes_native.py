@@ -13,6 +13,7 @@
 A caller only sees its own jobs (``server.auth``; admin keys see all): another key's job is
 404 NOT_FOUND. Idempotency keys are per API key. The file routes also open with a signed link.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,19 @@ from .auth import principal_of
 from .drafts import check_inline_draft, content_hash, validate_callback_url, validate_draft_url
 from .errors import ApiError, ErrorInfo, language, message_for
 from .jobs.model import COMPLETED, KIND_NATIVE, STATES, Job, NewJob
-from .schemas import (ENCODER, RENDER_REQUEST_DECODER, RenderJob, RenderJobList, RenderLinks, RenderResultOut,
-                      decode, iso_utc, output_of, spec_from_output, warnings_out)
+from .schemas import (
+    ENCODER,
+    RENDER_REQUEST_DECODER,
+    RenderJob,
+    RenderJobList,
+    RenderLinks,
+    RenderResultOut,
+    decode,
+    iso_utc,
+    output_of,
+    spec_from_output,
+    warnings_out,
+)
 from .request_limits import read_body
 from .submission import submit_job
 from .state import CHECKER, POOL, SETTINGS, STORAGE, STORE
@@ -44,28 +56,57 @@ def job_view(job: Job, storage: LocalStorage, lang: str = "en") -> RenderJob:
     if job.error_code and job.terminal:
         detail = dict(job.error_detail or {})
         path = detail.pop("json_path", None)
-        error = ErrorInfo(code=job.error_code, message=message_for(job.error_code, lang),
-                          details=job.error_message or "", path=path, context=detail or None)
+        error = ErrorInfo(
+            code=job.error_code,
+            message=message_for(job.error_code, lang),
+            details=job.error_message or "",
+            path=path,
+            context=detail or None,
+        )
     elif job.state == "cancelled":
         error = ErrorInfo(code="CANCELLED", message=message_for("CANCELLED", lang))
     result = None
     if done and job.result:
         r = job.result
-        result = RenderResultOut(width=r["width"], height=r["height"], fps=r["fps"], frames=r["frames"],
-                                 duration_s=r["duration_us"] / 1e6, size_bytes=r["size_bytes"],
-                                 elapsed_s=r["elapsed_s"], realtime_factor=r.get("realtime_factor"))
+        result = RenderResultOut(
+            width=r["width"],
+            height=r["height"],
+            fps=r["fps"],
+            frames=r["frames"],
+            duration_s=r["duration_us"] / 1e6,
+            size_bytes=r["size_bytes"],
+            elapsed_s=r["elapsed_s"],
+            realtime_factor=r.get("realtime_factor"),
+        )
     poster = done and bool(job.result and job.result.get("poster"))
     return RenderJob(
-        id=job.id, state=job.state, phase=job.phase, progress=job.progress, frames_done=job.frames_done,
-        frames_total=job.frames_total, eta_s=job.eta_s if job.active else None, attempts=job.attempts,
-        draft_url=job.draft_url, draft_id=job.draft_id, output=output_of(job.spec), callback_url=job.callback_url,
-        created_at=iso_utc(job.created_at), started_at=iso_utc(job.started_at),
-        completed_at=iso_utc(job.completed_at), error=error, warnings=warnings_out(job.warnings),
+        id=job.id,
+        state=job.state,
+        phase=job.phase,
+        progress=job.progress,
+        frames_done=job.frames_done,
+        frames_total=job.frames_total,
+        eta_s=job.eta_s if job.active else None,
+        attempts=job.attempts,
+        draft_url=job.draft_url,
+        draft_id=job.draft_id,
+        output=output_of(job.spec),
+        callback_url=job.callback_url,
+        created_at=iso_utc(job.created_at),
+        started_at=iso_utc(job.started_at),
+        completed_at=iso_utc(job.completed_at),
+        error=error,
+        warnings=warnings_out(job.warnings),
         video_url=storage.video_url(job.id) if done else None,
-        poster_url=storage.poster_url(job.id) if poster else None, result=result,
-        links=RenderLinks(self=f"{base}/v1/renders/{job.id}", events=f"{base}/v1/renders/{job.id}/events",
-                          video=storage.video_url(job.id) if done else None,
-                          poster=storage.poster_url(job.id) if poster else None))
+        poster_url=storage.poster_url(job.id) if poster else None,
+        result=result,
+        links=RenderLinks(
+            self=f"{base}/v1/renders/{job.id}",
+            events=f"{base}/v1/renders/{job.id}/events",
+            video=storage.video_url(job.id) if done else None,
+            poster=storage.poster_url(job.id) if poster else None,
+        ),
+    )
 
 
 def job_json(job: Job, storage: LocalStorage, lang: str = "en") -> bytes:
@@ -95,7 +136,7 @@ async def create_render(request: web.Request) -> web.Response:
     spec = spec_from_output(body.output, settings)
     callback = validate_callback_url(body.callback_url, settings)
     if callback:
-        await app[CHECKER].preflight(callback, "$.callback_url")   # egress policy: 400 URL_FORBIDDEN
+        await app[CHECKER].preflight(callback, "$.callback_url")  # egress policy: 400 URL_FORBIDDEN
 
     key_header = request.headers.get("Idempotency-Key")
     idem = None
@@ -105,29 +146,46 @@ async def create_render(request: web.Request) -> web.Response:
         idem = "native:" + key_header
         existing = await store.get_by_key(idem, key_id=caller.key_id)
         if existing is not None:
-            return _json(job_json(existing, storage, lang), 200,
-                         {"Location": f"/v1/renders/{existing.id}"})
+            return _json(job_json(existing, storage, lang), 200, {"Location": f"/v1/renders/{existing.id}"})
 
     pending_check = False
     if body.draft_url is not None:
         url, draft_id = validate_draft_url(body.draft_url, settings)
-        await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)    # 400 URL_FORBIDDEN
+        await app[CHECKER].preflight(url, "$.draft_url", draft_url=True)  # 400 URL_FORBIDDEN
         chash = None
         if settings.submit_check == "sync" and url.lower().startswith(("http://", "https://")):
             chash = (await app[CHECKER].check(url, not_found_code="DRAFT_NOT_FOUND")).content_hash
         pending_check = settings.submit_check == "async" and url.lower().startswith(("http://", "https://"))
-        new = NewJob(kind=KIND_NATIVE, spec=spec, draft_url=url, draft_id=draft_id, idem_key=idem,
-                     content_hash=chash, callback_url=callback, max_attempts=settings.max_attempts,
-                     pending_check=pending_check, key_id=caller.key_id)
+        new = NewJob(
+            kind=KIND_NATIVE,
+            spec=spec,
+            draft_url=url,
+            draft_id=draft_id,
+            idem_key=idem,
+            content_hash=chash,
+            callback_url=callback,
+            max_attempts=settings.max_attempts,
+            pending_check=pending_check,
+            key_id=caller.key_id,
+        )
     else:
         raw = check_inline_draft(body.draft, settings)
         draft_id = body.draft.get("id") if is_valid_draft_id(body.draft.get("id")) else None
-        new = NewJob(kind=KIND_NATIVE, spec=spec, draft_id=draft_id or None, inline_draft=raw, idem_key=idem,
-                     content_hash=content_hash(raw), callback_url=callback, max_attempts=settings.max_attempts,
-                     key_id=caller.key_id)
+        new = NewJob(
+            kind=KIND_NATIVE,
+            spec=spec,
+            draft_id=draft_id or None,
+            inline_draft=raw,
+            idem_key=idem,
+            content_hash=content_hash(raw),
+            callback_url=callback,
+            max_attempts=settings.max_attempts,
+            key_id=caller.key_id,
+        )
     res = await submit_job(app, new, api="native", url=new.draft_url, not_found_code="DRAFT_NOT_FOUND")
-    return _json(job_json(res.job, storage, lang), 202 if res.created else 200,
-                 {"Location": f"/v1/renders/{res.job.id}"})
+    return _json(
+        job_json(res.job, storage, lang), 202 if res.created else 200, {"Location": f"/v1/renders/{res.job.id}"}
+    )
 
 
 async def get_render(request: web.Request) -> web.Response:
@@ -146,8 +204,9 @@ async def list_renders(request: web.Request) -> web.Response:
         raise ApiError("VALIDATION_ERROR", "limit/before: integers expected") from None
     if not 1 <= limit <= 1000:
         raise ApiError("VALIDATION_ERROR", "limit: between 1 and 1000", path="limit")
-    jobs = await request.app[STORE].list(state=state, limit=limit, before_seq=before,
-                                         key_id=principal_of(request).scope)
+    jobs = await request.app[STORE].list(
+        state=state, limit=limit, before_seq=before, key_id=principal_of(request).scope
+    )
     storage, lang = request.app[STORAGE], language(request)
     nxt = jobs[-1].seq if len(jobs) == limit else None
     return _json(ENCODER.encode(RenderJobList(items=[job_view(j, storage, lang) for j in jobs], next_before=nxt)))
@@ -177,8 +236,9 @@ async def render_events(request: web.Request) -> web.StreamResponse:
     store, storage = request.app[STORE], request.app[STORAGE]
     first = await _load(request)
     lang = language(request)
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                       "X-Accel-Buffering": "no"})
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
     await resp.prepare(request)
     stream = store.watch(first.id).__aiter__()
     try:

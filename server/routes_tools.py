@@ -7,6 +7,7 @@
   ``/healthz`` shows them), the caller's renders running now and the caller's jobs finished in
   the last hour (jobs, frames, seconds of video, throughput; an admin key: everyone's).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,7 +87,7 @@ async def probe(request: web.Request) -> web.Response:
     cache_dir = None
     if body.draft_url is not None:
         url, draft_id = validate_draft_url(body.draft_url, settings)
-        await app[CHECKER].preflight(url, "$.draft_url")             # 400 URL_FORBIDDEN
+        await app[CHECKER].preflight(url, "$.draft_url")  # 400 URL_FORBIDDEN
         if url.lower().startswith(("http://", "https://")):
             cache_dir = storage.cache_dir_for(url)
     else:
@@ -95,17 +96,28 @@ async def probe(request: web.Request) -> web.Response:
     work_dir = storage.work_dir(f"probe-{uuid.uuid4().hex}")
     loop = asyncio.get_running_loop()
     async with app[_PROBES]:
-        result = await loop.run_in_executor(None, lambda: probe_draft(
-            draft_url=url, draft_id=draft_id, inline_draft=inline, spec=spec, cache_dir=cache_dir,
-            work_dir=work_dir, allow_local_paths=settings.allow_local_paths, limits=server_limits(settings),
-            egress=egress_policy(settings), fetch_limits=fetch_limits(settings)))
+        result = await loop.run_in_executor(
+            None,
+            lambda: probe_draft(
+                draft_url=url,
+                draft_id=draft_id,
+                inline_draft=inline,
+                spec=spec,
+                cache_dir=cache_dir,
+                work_dir=work_dir,
+                allow_local_paths=settings.allow_local_paths,
+                limits=server_limits(settings),
+                egress=egress_policy(settings),
+                fetch_limits=fetch_limits(settings),
+            ),
+        )
     return web.Response(body=ENCODER.encode(result), content_type="application/json")
 
 
 async def stats(request: web.Request) -> web.Response:
     app = request.app
     store = app[STORE]
-    scope = principal_of(request).scope            # the caller's jobs (an admin key: all)
+    scope = principal_of(request).scope  # the caller's jobs (an admin key: all)
     counts = await store.counts()
     running = await store.list(state=RUNNING, limit=1000, key_id=scope)
     now = time.time()
@@ -122,16 +134,34 @@ async def stats(request: web.Request) -> web.Response:
                 render_s += float(job.result.get("elapsed_s", 0.0))
     pool = app.get(POOL)
     body = Stats(
-        jobs=counts, queue_depth=counts.get("queued", 0), concurrency=app[SETTINGS].concurrency,
+        jobs=counts,
+        queue_depth=counts.get("queued", 0),
+        concurrency=app[SETTINGS].concurrency,
         workers_alive=pool.workers_alive() if pool is not None else 0,
         workers_busy=pool.busy() if pool is not None else 0,
-        running=[RunningRender(id=j.id, phase=j.phase, progress=j.progress, frames_done=j.frames_done,
-                               frames_total=j.frames_total, eta_s=j.eta_s, started_at=iso_utc(j.started_at))
-                 for j in running],
-        last_hour=LastHour(completed=hour[COMPLETED], failed=hour[FAILED], cancelled=hour[CANCELLED], frames=frames,
-                           video_s=round(video_s, 3), render_s=round(render_s, 3),
-                           frames_per_s=round(frames / render_s, 2) if render_s > 0 else None,
-                           jobs_per_hour=hour[COMPLETED]))
+        running=[
+            RunningRender(
+                id=j.id,
+                phase=j.phase,
+                progress=j.progress,
+                frames_done=j.frames_done,
+                frames_total=j.frames_total,
+                eta_s=j.eta_s,
+                started_at=iso_utc(j.started_at),
+            )
+            for j in running
+        ],
+        last_hour=LastHour(
+            completed=hour[COMPLETED],
+            failed=hour[FAILED],
+            cancelled=hour[CANCELLED],
+            frames=frames,
+            video_s=round(video_s, 3),
+            render_s=round(render_s, 3),
+            frames_per_s=round(frames / render_s, 2) if render_s > 0 else None,
+            jobs_per_hour=hour[COMPLETED],
+        ),
+    )
     return web.Response(body=ENCODER.encode(body), content_type="application/json")
 
 

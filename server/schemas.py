@@ -4,6 +4,7 @@ Unknown JSON fields are ignored; a value of the wrong type is a 400 ``VALIDATION
 ``error.path`` is the JSON path (``$.draft_url``). The OpenAPI document is generated from these
 types (``server.openapi``).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -34,10 +35,13 @@ MAX_KEY_CHARS = 256
 class GenVideoRequest(msgspec.Struct):
     """``POST /openapi/capcut-mate/v1/gen_video``."""
 
-    draft_url: Annotated[str, Meta(description="capcut-mate get_draft URL carrying ?draft_id=",
-                                   max_length=MAX_URL_CHARS)]
-    apiKey: Annotated[str, Meta(description="UUID; required when the server enforces API keys",
-                                max_length=MAX_KEY_CHARS)] | None = None
+    draft_url: Annotated[
+        str, Meta(description="capcut-mate get_draft URL carrying ?draft_id=", max_length=MAX_URL_CHARS)
+    ]
+    apiKey: (
+        Annotated[str, Meta(description="UUID; required when the server enforces API keys", max_length=MAX_KEY_CHARS)]
+        | None
+    ) = None
 
 
 class GenVideoResponse(msgspec.Struct):
@@ -102,7 +106,11 @@ class OutputOptions(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     width: Annotated[int, Meta(ge=16, le=7680)] | None = None
     height: Annotated[int, Meta(ge=16, le=7680)] | None = None
-    fps: Annotated[float, Meta(gt=0, le=240)] | Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,6}(/[1-9][0-9]{0,6})?$")] | None = None
+    fps: (
+        Annotated[float, Meta(gt=0, le=240)]
+        | Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,6}(/[1-9][0-9]{0,6})?$")]
+        | None
+    ) = None
     crf: Annotated[int, Meta(ge=0, le=51)] | None = None
     preset: Preset | None = None
     start_s: Annotated[float, Meta(ge=0, le=86400)] | None = None
@@ -198,7 +206,7 @@ def decode(decoder: msgspec.json.Decoder, raw: bytes, *, max_depth: int = 64):
         return decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc) from None
-    except RecursionError:              # not reached after check_depth; never a 500 all the same
+    except RecursionError:  # not reached after check_depth; never a 500 all the same
         raise ApiError("VALIDATION_ERROR", "$: JSON nested too deeply", path="$") from None
 
 
@@ -218,11 +226,10 @@ def spec_from_output(out: OutputOptions, settings: Settings, path: str = "$.outp
     """Native output options (+ server defaults) → the RenderSpec a worker renders with."""
     start_us = round(out.start_s * 1e6) if out.start_s is not None else None
     end_us = round(out.end_s * 1e6) if out.end_s is not None else None
-    if end_us is not None and end_us <= (start_us or 0):     # end_s below 0.5 µs rounds to 0
-        raise ApiError("VALIDATION_ERROR", f"{path}.end_s: must be greater than start_s (and 0)",
-                       path=f"{path}.end_s")
+    if end_us is not None and end_us <= (start_us or 0):  # end_s below 0.5 µs rounds to 0
+        raise ApiError("VALIDATION_ERROR", f"{path}.end_s: must be greater than start_s (and 0)", path=f"{path}.end_s")
     fps = fps_text(out.fps)
-    if fps is not None and Fraction(fps) == 0:       # a positive float below 1/2002 rounds to 0/1
+    if fps is not None and Fraction(fps) == 0:  # a positive float below 1/2002 rounds to 0/1
         raise ApiError("VALIDATION_ERROR", f"{path}.fps: must be at least 1/1001", path=f"{path}.fps")
     width, height = out.width, out.height
     crf = out.crf if out.crf is not None else settings.default_crf
@@ -233,20 +240,39 @@ def spec_from_output(out: OutputOptions, settings: Settings, path: str = "$.outp
         crf = out.crf if out.crf is not None else 30
         preset = out.preset or "ultrafast"
     check_output_budgets(out, settings, path)
-    return RenderSpec(width=width, height=height, fps=fps, crf=crf, preset=preset,
-                      start_us=start_us, end_us=end_us, threads=settings.render_threads)
+    return RenderSpec(
+        width=width,
+        height=height,
+        fps=fps,
+        crf=crf,
+        preset=preset,
+        start_us=start_us,
+        end_us=end_us,
+        threads=settings.render_threads,
+    )
 
 
 def capcut_spec(settings: Settings) -> RenderSpec:
     """The output options of gen_video jobs (server defaults)."""
-    return RenderSpec(width=settings.default_width, height=settings.default_height, crf=settings.default_crf,
-                      preset=settings.default_preset, threads=settings.render_threads)
+    return RenderSpec(
+        width=settings.default_width,
+        height=settings.default_height,
+        crf=settings.default_crf,
+        preset=settings.default_preset,
+        threads=settings.render_threads,
+    )
 
 
 def output_of(spec: RenderSpec) -> OutputOptions:
-    return OutputOptions(width=spec.width, height=spec.height, fps=spec.fps, crf=spec.crf, preset=spec.preset,
-                         start_s=spec.start_us / 1e6 if spec.start_us is not None else None,
-                         end_s=spec.end_us / 1e6 if spec.end_us is not None else None)
+    return OutputOptions(
+        width=spec.width,
+        height=spec.height,
+        fps=spec.fps,
+        crf=spec.crf,
+        preset=spec.preset,
+        start_s=spec.start_us / 1e6 if spec.start_us is not None else None,
+        end_s=spec.end_us / 1e6 if spec.end_us is not None else None,
+    )
 
 
 def warnings_out(items: list[dict[str, Any]]) -> list[WarningOut]:
@@ -265,11 +291,45 @@ def iso_utc(ts: float | None) -> str | None:
 
 
 #: every type that appears in the OpenAPI document
-SCHEMA_TYPES = (GenVideoRequest, GenVideoResponse, GenVideoStatusRequest, GenVideoStatusResponse,
-                ActiveCountResponse, RenderRequest, RenderJob, RenderJobList, Health, ErrorBody)
+SCHEMA_TYPES = (
+    GenVideoRequest,
+    GenVideoResponse,
+    GenVideoStatusRequest,
+    GenVideoStatusResponse,
+    ActiveCountResponse,
+    RenderRequest,
+    RenderJob,
+    RenderJobList,
+    Health,
+    ErrorBody,
+)
 
-__all__ = ["GenVideoRequest", "GenVideoResponse", "GenVideoStatusRequest", "GenVideoStatusResponse", "WarningOut",
-           "ActiveCountResponse", "OutputOptions", "RenderRequest", "RenderResultOut", "RenderLinks", "RenderJob",
-           "RenderJobList", "Health", "GEN_VIDEO_DECODER", "GEN_VIDEO_STATUS_DECODER", "RENDER_REQUEST_DECODER",
-           "ENCODER", "SCHEMA_TYPES", "PREVIEW_WIDTH", "decode", "spec_from_output", "capcut_spec", "output_of",
-           "warnings_out", "iso_local", "iso_utc", "fps_text"]
+__all__ = [
+    "GenVideoRequest",
+    "GenVideoResponse",
+    "GenVideoStatusRequest",
+    "GenVideoStatusResponse",
+    "WarningOut",
+    "ActiveCountResponse",
+    "OutputOptions",
+    "RenderRequest",
+    "RenderResultOut",
+    "RenderLinks",
+    "RenderJob",
+    "RenderJobList",
+    "Health",
+    "GEN_VIDEO_DECODER",
+    "GEN_VIDEO_STATUS_DECODER",
+    "RENDER_REQUEST_DECODER",
+    "ENCODER",
+    "SCHEMA_TYPES",
+    "PREVIEW_WIDTH",
+    "decode",
+    "spec_from_output",
+    "capcut_spec",
+    "output_of",
+    "warnings_out",
+    "iso_local",
+    "iso_utc",
+    "fps_text",
+]

@@ -4,6 +4,7 @@ Every setting has a flag (``--queue-limit``) and an environment variable
 (``DRAFT_SERVER_QUEUE_LIMIT``); a flag wins over the environment, the environment over the
 default. ``Settings`` is immutable; tests build it directly (``Settings(data_dir=tmp, …)``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,7 @@ import msgspec
 
 ENV_PREFIX = "DRAFT_SERVER_"
 
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
-                "veryslow")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 
@@ -147,8 +147,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_sources(cls, argv: Sequence[str] | None = None,
-                     environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_sources(cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> "Settings":
         """Build from flags (``argv``) over environment variables over defaults."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -173,14 +172,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 def _check_egress(settings: Settings) -> None:
     """-- egress: every url_allowlist entry must parse (a host, host:port, IP or CIDR)."""
     from compositor.egress import EgressPolicy
+
     try:
         EgressPolicy.from_settings(settings.url_allowlist)
     except ValueError as exc:
         raise SystemExit(f"invalid setting url_allowlist: {exc}") from None
 
 
-_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
-          "off": False, "": False}
+_BOOLS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+    "": False,
+}
 _LISTS = {"api_keys", "admin_keys", "cors_origins", "url_allowlist"}
 #: further environment names of a setting (``DRAFT_SERVER_LINK_TTL`` as well as ``…_LINK_TTL_S``)
 _ENV_ALIASES = {"link_ttl_s": ("LINK_TTL",)}
@@ -203,8 +212,9 @@ def _from_text(name: str, raw: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m server",
-                                description="draft-renderer HTTP service (capcut-mate gen_video + /v1/renders)")
+    p = argparse.ArgumentParser(
+        prog="python -m server", description="draft-renderer HTTP service (capcut-mate gen_video + /v1/renders)"
+    )
     flag = p.add_argument
     flag("--host", help="listen address (default 127.0.0.1)")
     flag("--port", type=int, help="listen port (default 30000)")
@@ -218,25 +228,60 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--max-attempts", dest="max_attempts", type=int, help="runs per job when workers crash")
     flag("--worker-max-tasks", dest="worker_max_tasks", type=int, help="jobs per worker process")
     flag("--webhook-secret", dest="webhook_secret", help="HMAC-SHA256 key for X-Signature")
-    flag("--capcut-always-200", dest="capcut_always_200", action="store_const", const=True,
-         help="capcut-mate routes answer HTTP 200 even on errors")
-    flag("--submit-check", dest="submit_check", choices=("sync", "async", "off"),
-         help="check draft_url at submission: sync (default), async, off")
+    flag(
+        "--capcut-always-200",
+        dest="capcut_always_200",
+        action="store_const",
+        const=True,
+        help="capcut-mate routes answer HTTP 200 even on errors",
+    )
+    flag(
+        "--submit-check",
+        dest="submit_check",
+        choices=("sync", "async", "off"),
+        help="check draft_url at submission: sync (default), async, off",
+    )
     flag("--submit-check-timeout", dest="submit_check_timeout_s", type=float)
     # -- egress
-    flag("--url-allowlist", dest="url_allowlist",
-         help="comma-separated host, host:port, IP or CIDR entries outbound URLs may reach on private addresses")
-    flag("--allow-private-networks", dest="allow_private_networks", action="store_const", const=True,
-         help="TRUSTED networks only: outbound URLs may reach loopback/private/link-local addresses")
-    flag("--url-allowlist-only", dest="url_allowlist_only", action="store_const", const=True,
-         help="outbound URLs must name a host on --url-allowlist (public hosts are refused too)")
-    flag("--download-timeout", dest="download_timeout_s", type=float,
-         help="seconds a downloaded file may take, retries included (default 1800)")
-    flag("--download-min-bytes-per-s", dest="download_min_bytes_per_s", type=float,
-         help="minimum download throughput over a 10 s window (default 1024; 0 = none)")
+    flag(
+        "--url-allowlist",
+        dest="url_allowlist",
+        help="comma-separated host, host:port, IP or CIDR entries outbound URLs may reach on private addresses",
+    )
+    flag(
+        "--allow-private-networks",
+        dest="allow_private_networks",
+        action="store_const",
+        const=True,
+        help="TRUSTED networks only: outbound URLs may reach loopback/private/link-local addresses",
+    )
+    flag(
+        "--url-allowlist-only",
+        dest="url_allowlist_only",
+        action="store_const",
+        const=True,
+        help="outbound URLs must name a host on --url-allowlist (public hosts are refused too)",
+    )
+    flag(
+        "--download-timeout",
+        dest="download_timeout_s",
+        type=float,
+        help="seconds a downloaded file may take, retries included (default 1800)",
+    )
+    flag(
+        "--download-min-bytes-per-s",
+        dest="download_min_bytes_per_s",
+        type=float,
+        help="minimum download throughput over a 10 s window (default 1024; 0 = none)",
+    )
     # -- end egress
-    flag("--allow-local-paths", dest="allow_local_paths", action="store_const", const=True,
-         help="TRUSTED setups only: render local folders and material paths outside the draft")
+    flag(
+        "--allow-local-paths",
+        dest="allow_local_paths",
+        action="store_const",
+        const=True,
+        help="TRUSTED setups only: render local folders and material paths outside the draft",
+    )
     flag("--default-width", dest="default_width", type=int, help="gen_video output width")
     flag("--default-height", dest="default_height", type=int, help="gen_video output height")
     flag("--default-crf", dest="default_crf", type=int)
@@ -247,28 +292,40 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--api-keys", dest="api_keys", help="comma-separated API keys; any key = keys required")
     flag("--api-keys-file", dest="api_keys_file", help="file of API keys, one per line (# comments)")
     flag("--admin-keys", dest="admin_keys", help="comma-separated keys that see and cancel every job")
-    flag("--require-api-key", dest="require_api_key", action="store_const", const=True,
-         help="legacy: keys are required whenever keys are configured")
-    flag("--link-ttl", dest="link_ttl_s", type=float, help="seconds a signed video/poster link is valid "
-                                                            "(default 7 days)")
-    flag("--no-auth", dest="no_auth", action="store_const", const=True,
-         help="allow a non-loopback address without keys: the service is open to anyone who reaches it")
+    flag(
+        "--require-api-key",
+        dest="require_api_key",
+        action="store_const",
+        const=True,
+        help="legacy: keys are required whenever keys are configured",
+    )
+    flag(
+        "--link-ttl", dest="link_ttl_s", type=float, help="seconds a signed video/poster link is valid (default 7 days)"
+    )
+    flag(
+        "--no-auth",
+        dest="no_auth",
+        action="store_const",
+        const=True,
+        help="allow a non-loopback address without keys: the service is open to anyone who reaches it",
+    )
     flag("--cors-origins", dest="cors_origins", help="comma-separated origins given CORS headers (default none)")
     # -- budgets (docs/security.md)
     for name, kind, text in (
-            ("max_side_px", int, "max width and height of canvas and output, px (default 4096)"),
-            ("max_fps", int, "max output frame rate (default 120)"),
-            ("max_duration_s", float, "max output duration, s (default 7200)"),
-            ("max_frames", int, "max output frames (default 432000)"),
-            ("max_segments", int, "max segments of a draft (default 5000)"),
-            ("max_still_pixels", int, "max decoded pixels of one still image (default 100000000)"),
-            ("max_total_still_pixels", int, "max decoded pixels of a draft's stills (default 1000000000)"),
-            ("min_speed", float, "min clip speed (default 0.1)"),
-            ("max_speed", float, "max clip speed (default 100)"),
-            ("max_json_depth", int, "max JSON nesting depth of bodies and drafts (default 64)"),
-            ("max_body_bytes", int, "max JSON request body, bytes (default 1 MiB)"),
-            ("max_draft_bytes", int, "max POST /v1/renders body (inline drafts), bytes (default 16 MiB)"),
-            ("worker_memory_mb", int, "worker resident memory ceiling, MiB (default 3072, 0 = none)")):
+        ("max_side_px", int, "max width and height of canvas and output, px (default 4096)"),
+        ("max_fps", int, "max output frame rate (default 120)"),
+        ("max_duration_s", float, "max output duration, s (default 7200)"),
+        ("max_frames", int, "max output frames (default 432000)"),
+        ("max_segments", int, "max segments of a draft (default 5000)"),
+        ("max_still_pixels", int, "max decoded pixels of one still image (default 100000000)"),
+        ("max_total_still_pixels", int, "max decoded pixels of a draft's stills (default 1000000000)"),
+        ("min_speed", float, "min clip speed (default 0.1)"),
+        ("max_speed", float, "max clip speed (default 100)"),
+        ("max_json_depth", int, "max JSON nesting depth of bodies and drafts (default 64)"),
+        ("max_body_bytes", int, "max JSON request body, bytes (default 1 MiB)"),
+        ("max_draft_bytes", int, "max POST /v1/renders body (inline drafts), bytes (default 16 MiB)"),
+        ("worker_memory_mb", int, "worker resident memory ceiling, MiB (default 3072, 0 = none)"),
+    ):
         flag("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
     return p
 

@@ -1,4 +1,5 @@
 """Typed keys of the application's state (``app[KEY]``); the objects are made in ``server.app``."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -24,5 +25,4 @@ BG_CHECKS = web.AppKey("background_checks", BackgroundChecks)
 POOL = web.AppKey("worker_pool", WorkerPool)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)
 
-__all__ = ["SETTINGS", "STORE", "STORAGE", "METRICS", "INSTANCE_ID", "HTTP", "CHECKER", "BG_CHECKS", "POOL",
-           "WEBHOOKS"]
+__all__ = ["SETTINGS", "STORE", "STORAGE", "METRICS", "INSTANCE_ID", "HTTP", "CHECKER", "BG_CHECKS", "POOL", "WEBHOOKS"]

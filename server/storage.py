@@ -10,6 +10,7 @@ Layout under the data directory::
 Files are served by ``web.FileResponse`` (Range, If-Modified-Since, sendfile). Nothing here
 runs at import; :func:`write_poster` runs in worker processes.
 """
+
 from __future__ import annotations
 
 import hashlib

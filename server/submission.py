@@ -1,4 +1,5 @@
 """Putting a new job on the queue (I/O: the job store): shared by both APIs."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -8,8 +9,9 @@ from .jobs.model import NewJob, QueueFull, SubmitResult
 from .state import BG_CHECKS, METRICS, SETTINGS, STORE
 
 
-async def submit_job(app: web.Application, new: NewJob, *, api: str, url: str | None,
-                     not_found_code: str) -> SubmitResult:
+async def submit_job(
+    app: web.Application, new: NewJob, *, api: str, url: str | None, not_found_code: str
+) -> SubmitResult:
     """Submit ``new``: 503 BUSY when the queue is full; count it; schedule its deferred
     draft check (``not_found_code`` is the error a failed check records)."""
     try:

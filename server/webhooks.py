@@ -19,6 +19,7 @@ Verify on the receiving side::
     expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
     hmac.compare_digest(expected, request.headers["X-Signature"])
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,16 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class WebhookSender:
-    def __init__(self, settings: Settings, store: JobStore, session: EgressClient,
-                 body_of: Callable[[Job], bytes], *, metrics: Metrics | None = None, parallel: int = 8):
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        session: EgressClient,
+        body_of: Callable[[Job], bytes],
+        *,
+        metrics: Metrics | None = None,
+        parallel: int = 8,
+    ):
         self.settings = settings
         self.store = store
         self.session = session
@@ -91,8 +100,12 @@ class WebhookSender:
             if job is None or job.webhook_state != "pending" or not job.callback_url:
                 return
             body = self.body_of(job)
-            headers = {"Content-Type": "application/json", "User-Agent": "draft-renderer-webhook/1",
-                       "X-Render-Id": job.id, "X-Render-Event": job.state}
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "draft-renderer-webhook/1",
+                "X-Render-Id": job.id,
+                "X-Render-Event": job.state,
+            }
             if self.settings.webhook_secret:
                 headers["X-Signature"] = sign(body, self.settings.webhook_secret)
             timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
@@ -104,12 +117,21 @@ class WebhookSender:
                 status = None
                 try:
                     async with self.sem:
-                        async with self.session.request("POST", job.callback_url, data=body, headers=headers,
-                                                        timeout=timeout, follow_redirects=False) as resp:
+                        async with self.session.request(
+                            "POST",
+                            job.callback_url,
+                            data=body,
+                            headers=headers,
+                            timeout=timeout,
+                            follow_redirects=False,
+                        ) as resp:
                             status = resp.status
                 except (UrlForbidden, BadUrl) as exc:
-                    log.warning("webhook for job %s refused: %s", job.id,
-                                exc if isinstance(exc, UrlForbidden) else "callback_url is not a valid URL")
+                    log.warning(
+                        "webhook for job %s refused: %s",
+                        job.id,
+                        exc if isinstance(exc, UrlForbidden) else "callback_url is not a valid URL",
+                    )
                     self._count("failed")
                     await self.store.set_webhook_state(job.id, "failed", attempts)
                     return

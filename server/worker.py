@@ -29,6 +29,7 @@ Child side (:func:`worker_main`, in the worker process)
     (``drafts.check_material_paths``), resolves the timeline and calls the compositor's
     ``DraftSession.render`` — the one render loop — then writes a poster JPEG.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,9 +51,9 @@ from .storage import LocalStorage
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_S = 0.2           # worker → server progress messages, at most this often
-STORE_PROGRESS_EVERY_S = 0.25    # server → store progress writes per job, at most this often
-MEMORY_POLL_S = 0.25             # worker resident-memory checks while a job runs
+PROGRESS_EVERY_S = 0.2  # worker → server progress messages, at most this often
+STORE_PROGRESS_EVERY_S = 0.25  # server → store progress writes per job, at most this often
+MEMORY_POLL_S = 0.25  # worker resident-memory checks while a job runs
 
 
 def read_rss_bytes(pid: int) -> int | None:
@@ -79,18 +80,23 @@ class _Proc:
         ctx = multiprocessing.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         self.conn = parent_conn
-        self.process = ctx.Process(target=worker_main, args=(child_conn, pool.child_config()),
-                                   name=f"draft-render-worker-{slot.index}", daemon=True)
+        self.process = ctx.Process(
+            target=worker_main,
+            args=(child_conn, pool.child_config()),
+            name=f"draft-render-worker-{slot.index}",
+            daemon=True,
+        )
         self.process.start()
-        child_conn.close()                       # EOF on our end = the worker is gone
+        child_conn.close()  # EOF on our end = the worker is gone
         self.pid = self.process.pid
         self.ready = False
         self.alive = True
         self.tasks = 0
         self._send_lock = threading.Lock()
         loop = pool.loop
-        self.reader = threading.Thread(target=self._read, args=(loop, slot), daemon=True,
-                                       name=f"worker-pipe-{slot.index}")
+        self.reader = threading.Thread(
+            target=self._read, args=(loop, slot), daemon=True, name=f"worker-pipe-{slot.index}"
+        )
         self.reader.start()
 
     def _read(self, loop: asyncio.AbstractEventLoop, slot: "_Slot") -> None:
@@ -99,12 +105,12 @@ class _Proc:
                 msg = self.conn.recv()
             except (EOFError, OSError):
                 break
-            except Exception:                       # a message we cannot unpickle
+            except Exception:  # a message we cannot unpickle
                 log.exception("bad message from worker %s", self.pid)
                 continue
             try:
                 loop.call_soon_threadsafe(slot.on_message, self, msg)
-            except RuntimeError:                    # loop closed
+            except RuntimeError:  # loop closed
                 return
         self.process.join(timeout=10)
         try:
@@ -143,7 +149,7 @@ class _Run:
         self.last_store_write = 0.0
         self.pending: dict[str, Any] = {}
         self.writer: asyncio.Task | None = None
-        self.memory_bytes: int | None = None     # set when the worker went over worker_memory_mb
+        self.memory_bytes: int | None = None  # set when the worker went over worker_memory_mb
 
 
 class _Slot:
@@ -156,7 +162,7 @@ class _Slot:
         self.task: asyncio.Task | None = None
         #: workers that died before saying "ready" in a row (a broken install must not spin)
         self.start_failures = 0
-        self.not_before = 0.0                    # monotonic time before which no job is given
+        self.not_before = 0.0  # monotonic time before which no job is given
 
     def available(self) -> bool:
         return self.run is None and (self.task is None or self.task.done()) and time.monotonic() >= self.not_before
@@ -176,7 +182,7 @@ class _Slot:
             return
         run = self.run
         if run is None or run.proc is not proc or msg[1] != run.job.id:
-            return                                   # a late message of a finished job
+            return  # a late message of a finished job
         if kind in ("done", "error"):
             if not run.outcome.done():
                 run.outcome.set_result(msg)
@@ -185,14 +191,18 @@ class _Slot:
             self._progress(run, {"phase": msg[2]}, force=True)
         elif kind == "start":
             run.frames_total = msg[2]
-            self._progress(run, {"phase": "rendering", "frames_total": msg[2], "frames_done": 0, "progress": 0,
-                                 "warnings": msg[3]}, force=True)
+            self._progress(
+                run,
+                {"phase": "rendering", "frames_total": msg[2], "frames_done": 0, "progress": 0, "warnings": msg[3]},
+                force=True,
+            )
         elif kind == "progress":
             _, _, done, total, elapsed = msg
             pct = min(99, int(done * 100 / total)) if total else 0
             eta = round(elapsed / done * (total - done), 2) if done and total else None
-            self._progress(run, {"frames_done": done, "frames_total": total, "progress": pct, "eta_s": eta},
-                           force=done == total)
+            self._progress(
+                run, {"frames_done": done, "frames_total": total, "progress": pct, "eta_s": eta}, force=done == total
+            )
         elif kind == "hb":
             self._progress(run, {}, force=True)
 
@@ -211,10 +221,11 @@ class _Slot:
             self.start_failures = 0
         else:
             self.start_failures += 1
-            delay = min(30.0, 0.5 * 2 ** self.start_failures)
+            delay = min(30.0, 0.5 * 2**self.start_failures)
             self.not_before = time.monotonic() + delay
-            log.error("worker %s exited with code %s before it was ready; next start in %.1fs", proc.pid,
-                      exitcode, delay)
+            log.error(
+                "worker %s exited with code %s before it was ready; next start in %.1fs", proc.pid, exitcode, delay
+            )
         if self.run is None and self.pool.accepting:
             if delay:
                 asyncio.get_running_loop().call_later(delay, self._warm_later)
@@ -247,7 +258,7 @@ class _Slot:
                 return
             if run.outcome.done():
                 return
-            if job is None:                          # lease lost: someone else runs it now
+            if job is None:  # lease lost: someone else runs it now
                 log.warning("job %s: lease lost, stopping its worker", run.job.id)
                 run.outcome.set_result(("lost", run.job.id))
                 run.proc.kill()
@@ -270,8 +281,11 @@ class _Slot:
 
     def _kill_if_still(self, run: _Run) -> None:
         if self.run is run and not run.outcome.done():
-            log.info("job %s: worker did not stop within %.1fs of cancel; killing it", run.job.id,
-                     self.pool.settings.cancel_grace_s)
+            log.info(
+                "job %s: worker did not stop within %.1fs of cancel; killing it",
+                run.job.id,
+                self.pool.settings.cancel_grace_s,
+            )
             run.proc.kill()
 
     # -- one job ---------------------------------------------------------------------------------
@@ -286,8 +300,9 @@ class _Slot:
                 run.outcome.set_result(("died", job.id, proc.process.exitcode))
             if job.cancel_requested:
                 self.request_cancel()
-            watchdog = asyncio.get_running_loop().create_task(self._watch_memory(run)) \
-                if settings.worker_memory_mb else None
+            watchdog = (
+                asyncio.get_running_loop().create_task(self._watch_memory(run)) if settings.worker_memory_mb else None
+            )
             try:
                 outcome = await asyncio.wait_for(asyncio.shield(run.outcome), settings.job_timeout_s)
             except asyncio.TimeoutError:
@@ -309,17 +324,23 @@ class _Slot:
         except Exception:
             log.exception("job %s: supervisor error", job.id)
             try:
-                await store.fail(job.id, self.owner, "RENDER_FAILED", "internal error while supervising the render",
-                                 {"reason": "supervisor"}, retry=True)
+                await store.fail(
+                    job.id,
+                    self.owner,
+                    "RENDER_FAILED",
+                    "internal error while supervising the render",
+                    {"reason": "supervisor"},
+                    retry=True,
+                )
             except Exception:
                 log.exception("job %s: could not record the failure", job.id)
         finally:
             self.run = None
             proc = self.proc
             if proc is not None and proc.alive and proc.tasks >= settings.worker_max_tasks:
-                self.retire(proc)                   # the next job goes to a fresh process
+                self.retire(proc)  # the next job goes to a fresh process
             if self.proc is None and pool.accepting and time.monotonic() >= self.not_before:
-                pool.warm(self)                     # retired or died: keep a warm spare
+                pool.warm(self)  # retired or died: keep a warm spare
             pool.wake()
 
     def retire(self, proc: _Proc) -> None:
@@ -336,8 +357,13 @@ class _Slot:
             rss = pool.rss_reader(run.proc.pid)
             if rss is not None and rss > ceiling:
                 run.memory_bytes = rss
-                log.warning("job %s: worker %s uses %d MiB, over worker_memory_mb = %d; killing it", run.job.id,
-                            run.proc.pid, rss // 2**20, pool.settings.worker_memory_mb)
+                log.warning(
+                    "job %s: worker %s uses %d MiB, over worker_memory_mb = %d; killing it",
+                    run.job.id,
+                    run.proc.pid,
+                    rss // 2**20,
+                    pool.settings.worker_memory_mb,
+                )
                 run.proc.kill()
                 return
             await asyncio.sleep(MEMORY_POLL_S)
@@ -349,8 +375,9 @@ class _Slot:
         final: Job | None = None
         if kind == "done":
             result = outcome[2]
-            final = await store.complete(job.id, run.owner, result["result"], warnings=result["warnings"],
-                                         content_hash=result["content_hash"])
+            final = await store.complete(
+                job.id, run.owner, result["result"], warnings=result["warnings"], content_hash=result["content_hash"]
+            )
             if metrics and final is not None:
                 metrics.render_done(result["result"]["elapsed_s"], result["result"]["frames"])
         elif kind == "error":
@@ -366,23 +393,40 @@ class _Slot:
             elif run.memory_bytes is not None:
                 mb, limit = run.memory_bytes // 2**20, pool.settings.worker_memory_mb
                 setting = "--worker-memory-mb / DRAFT_SERVER_WORKER_MEMORY_MB"
-                final = await store.fail(job.id, run.owner, "LIMIT_EXCEEDED",
-                                         f"worker memory is {mb} MiB, over the limit worker_memory_mb = {limit} "
-                                         f"(setting {setting})",
-                                         {"limit": "worker_memory_mb", "value": mb, "bound": limit,
-                                          "setting": setting})
+                final = await store.fail(
+                    job.id,
+                    run.owner,
+                    "LIMIT_EXCEEDED",
+                    f"worker memory is {mb} MiB, over the limit worker_memory_mb = {limit} (setting {setting})",
+                    {"limit": "worker_memory_mb", "value": mb, "bound": limit, "setting": setting},
+                )
             elif run.timed_out:
-                final = await store.fail(job.id, run.owner, "RENDER_TIMEOUT",
-                                         f"the render ran longer than {pool.settings.job_timeout_s:g} s",
-                                         {"timeout_s": pool.settings.job_timeout_s})
+                final = await store.fail(
+                    job.id,
+                    run.owner,
+                    "RENDER_TIMEOUT",
+                    f"the render ran longer than {pool.settings.job_timeout_s:g} s",
+                    {"timeout_s": pool.settings.job_timeout_s},
+                )
             else:
                 if metrics:
                     metrics.worker_crashes.inc()
-                log.warning("job %s: worker %s died (exit code %s); attempt %d of %d", job.id, run.proc.pid,
-                            exitcode, job.attempts, job.max_attempts)
-                final = await store.fail(job.id, run.owner, "RENDER_FAILED",
-                                         f"the worker process died (exit code {exitcode})",
-                                         {"reason": "worker_died", "exitcode": exitcode}, retry=True)
+                log.warning(
+                    "job %s: worker %s died (exit code %s); attempt %d of %d",
+                    job.id,
+                    run.proc.pid,
+                    exitcode,
+                    job.attempts,
+                    job.max_attempts,
+                )
+                final = await store.fail(
+                    job.id,
+                    run.owner,
+                    "RENDER_FAILED",
+                    f"the worker process died (exit code {exitcode})",
+                    {"reason": "worker_died", "exitcode": exitcode},
+                    retry=True,
+                )
         # "lost": another owner has the job; nothing to record
         if final is not None and final.terminal:
             pool.cleanup_after(final)
@@ -391,9 +435,16 @@ class _Slot:
 class WorkerPool:
     """See the module docstring."""
 
-    def __init__(self, settings: Settings, store: JobStore, storage: LocalStorage, *,
-                 metrics: Metrics | None = None, instance_id: str,
-                 rss_reader: Callable[[int], int | None] = read_rss_bytes):
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        storage: LocalStorage,
+        *,
+        metrics: Metrics | None = None,
+        instance_id: str,
+        rss_reader: Callable[[int], int | None] = read_rss_bytes,
+    ):
         self.settings = settings
         #: resident bytes of a worker pid (injectable for tests)
         self.rss_reader = rss_reader
@@ -414,6 +465,7 @@ class WorkerPool:
 
     def job_message(self, job: Job, inline: bytes | None) -> dict:
         from .egress import egress_spec
+
         st = self.storage
         return {
             "job_id": job.id,
@@ -426,7 +478,7 @@ class WorkerPool:
             "cache_dir": str(st.cache_dir_for(job.draft_url)) if job.draft_url else None,
             "work_dir": str(st.work_dir(job.id)),
             "allow_local_paths": self.settings.allow_local_paths,
-            "egress": egress_spec(self.settings),           # the server's egress policy and download limits
+            "egress": egress_spec(self.settings),  # the server's egress policy and download limits
             "heartbeat_s": max(0.2, self.settings.lease_s / 3),
             "limits": server_limits(self.settings).as_dict(),
         }
@@ -452,6 +504,7 @@ class WorkerPool:
     def cleanup_after(self, job: Job) -> None:
         if job.has_inline_draft:
             import shutil
+
             shutil.rmtree(self.storage.work_dir(job.id), ignore_errors=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -475,11 +528,11 @@ class WorkerPool:
                 pass
         runs = [slot.run for slot in self.slots if slot.run is not None]
         tasks = [s.task for s in self.slots if s.task is not None and not s.task.done()]
-        for t in tasks:                              # no outcome is recorded for these runs...
+        for t in tasks:  # no outcome is recorded for these runs...
             t.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        for run in runs:                             # ...they go back to the queue instead
+        for run in runs:  # ...they go back to the queue instead
             run.proc.kill()
             try:
                 await self.store.release(run.job.id, run.owner)
@@ -529,7 +582,7 @@ class WorkerPool:
                 claimed = True
                 slot.task = asyncio.get_running_loop().create_task(slot.execute(job), name=f"render-{job.id}")
             if claimed:
-                continue                            # maybe more free slots and more jobs
+                continue  # maybe more free slots and more jobs
             try:
                 await asyncio.wait_for(self._wake_event.wait(), timeout=1.0)
             except asyncio.TimeoutError:
@@ -545,6 +598,7 @@ def _set_parent_death_signal() -> None:
     """Linux: die with the server (PR_SET_PDEATHSIG) so no orphan keeps rendering."""
     try:
         import ctypes
+
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)
     except Exception:
@@ -554,35 +608,38 @@ def _set_parent_death_signal() -> None:
 def worker_main(conn, config: dict) -> None:
     """Entry point of a worker process."""
     _set_parent_death_signal()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)       # the server decides when we stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    logging.basicConfig(level=config.get("log_level", "INFO"),
-                        format="%(asctime)s worker[%(process)d] %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=config.get("log_level", "INFO"),
+        format="%(asctime)s worker[%(process)d] %(levelname)s %(name)s: %(message)s",
+    )
     _Child(conn).serve()
 
 
 class _Child:
     def __init__(self, conn):
         import queue
+
         self.conn = conn
         self.jobs: "queue.SimpleQueue[dict | None]" = queue.SimpleQueue()
         self.cancels: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
-        self.text_engine = None                     # made on the first draft with text, then reused
+        self.text_engine = None  # made on the first draft with text, then reused
 
     def send(self, msg: tuple) -> None:
         with self.lock:
             try:
                 self.conn.send(msg)
             except (OSError, EOFError, ValueError):
-                os._exit(0)                         # the server is gone
+                os._exit(0)  # the server is gone
 
     def _read(self) -> None:
         while True:
             try:
                 msg = self.conn.recv()
             except (EOFError, OSError):
-                os._exit(0)                         # the server is gone: stop at once
+                os._exit(0)  # the server is gone: stop at once
             if msg[0] == "run":
                 self.cancels.setdefault(msg[1]["job_id"], threading.Event())
                 self.jobs.put(msg[1])
@@ -594,6 +651,7 @@ class _Child:
     def serve(self) -> None:
         # import the heavy parts before saying we are ready
         import compositor.pipeline  # noqa: F401  (preload)
+
         threading.Thread(target=self._read, daemon=True, name="pipe-reader").start()
         self.send(("ready", os.getpid()))
         while True:
@@ -630,6 +688,7 @@ class _Child:
 
 def _describe(exc: BaseException) -> tuple[str, str, dict]:
     from compositor.errors import CompositorError
+
     if isinstance(exc, CompositorError):
         detail = exc.detail() or {}
         return exc.code, str(exc), {k: v for k, v in detail.items() if isinstance(v, (str, int, float, type(None)))}
@@ -638,6 +697,7 @@ def _describe(exc: BaseException) -> tuple[str, str, dict]:
 
 async def _cancellable(coro, cancel: threading.Event):
     from compositor.errors import Cancelled
+
     task = asyncio.ensure_future(coro)
     while not task.done():
         await asyncio.wait({task}, timeout=0.1)
@@ -660,6 +720,7 @@ class _DraftLock:
 
     def __enter__(self):
         import fcntl
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
@@ -667,7 +728,7 @@ class _DraftLock:
 
     def __exit__(self, *exc):
         if self.fd is not None:
-            os.close(self.fd)                      # releases the lock
+            os.close(self.fd)  # releases the lock
             self.fd = None
 
 
@@ -701,7 +762,7 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
             raise Cancelled("cancelled")
 
     send(("phase", job_id, "downloading"))
-    with contextlib.ExitStack() as held:            # the draft lock is released on every path
+    with contextlib.ExitStack() as held:  # the draft lock is released on every path
         if spec["inline_draft"] is not None:
             work = Path(spec["work_dir"])
             work.mkdir(parents=True, exist_ok=True)
@@ -716,11 +777,10 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
                     raise DraftNotFound("the draft_id is not 1 to 128 letters, digits, '-' or '_'", url)
                 cache = Path(spec["cache_dir"])
                 held.enter_context(_DraftLock(safe_join(cache, f".{draft_id}.lock")))
-                local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits),
-                                                 cancel))
+                local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel))
                 with contextlib.suppress(OSError):
-                    os.utime(local.folder)              # "recently used" for the cache sweep
-            else:                                       # trusted setups only (allow_local_paths)
+                    os.utime(local.folder)  # "recently used" for the cache sweep
+            else:  # trusted setups only (allow_local_paths)
                 local = asyncio.run(fetch_draft(url, Path(spec["work_dir"])))
         check_cancel()
         raw = local.content_path.read_bytes()
@@ -730,12 +790,22 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
         draft = parse_draft(raw, max_depth=limits.max_json_depth)
         local = check_material_paths(draft, local, allow_local_paths=spec["allow_local_paths"])
         fps = Fraction(s["fps"]) if s.get("fps") else None
-        options = RenderOptions(width=s.get("width"), height=s.get("height"), fps=fps,
-                                start_us=s.get("start_us"), end_us=s.get("end_us"), crf=s["crf"],
-                                preset=s["preset"], threads=s.get("threads", 0), limits=limits,
-                                egress=egress, fetch_limits=fetch_limits)
+        options = RenderOptions(
+            width=s.get("width"),
+            height=s.get("height"),
+            fps=fps,
+            start_us=s.get("start_us"),
+            end_us=s.get("end_us"),
+            crf=s["crf"],
+            preset=s["preset"],
+            threads=s.get("threads", 0),
+            limits=limits,
+            egress=egress,
+            fetch_limits=fetch_limits,
+        )
         if engines is not None and engines.text_engine is None and any(t.type == "text" for t in draft.tracks):
             from compositor.text import default_engine
+
             engines.text_engine = default_engine()
         session = open_local(local, options, text_engine=engines.text_engine if engines is not None else None)
         check_cancel()
@@ -755,20 +825,22 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     poster = False
     try:
         poster = write_poster(output, Path(spec["poster"]))
-    except Exception as exc:                         # a poster is a nicety, not a failure
+    except Exception as exc:  # a poster is a nicety, not a failure
         logging.getLogger(__name__).warning("job %s: no poster: %s", job_id, exc)
     return {
         "result": {
             "video": output.name,
             "size_bytes": output.stat().st_size,
-            "width": result.width, "height": result.height,
+            "width": result.width,
+            "height": result.height,
             "fps": f"{result.fps.numerator}/{result.fps.denominator}",
-            "frames": result.frames, "duration_us": result.duration_us,
+            "frames": result.frames,
+            "duration_us": result.duration_us,
             "elapsed_s": round(result.elapsed_s, 3),
             "realtime_factor": round(result.realtime_factor, 3) if result.elapsed_s > 0 else None,
             "poster": poster,
         },
-        "warnings": [msgspec.to_builtins(w) for w in result.warnings],   # + frame-time ones
+        "warnings": [msgspec.to_builtins(w) for w in result.warnings],  # + frame-time ones
         "content_hash": content_hash,
     }
 

@@ -5,6 +5,7 @@ Golden frames are small PNGs rendered once and looked at by a person. Regenerate
 with ``UPDATE_GOLDEN=1 pytest tests/test_transitions.py tests/test_masks.py
 tests/test_blend_modes.py`` (then look at them again before committing).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,11 @@ def rgb_of(p: Planes) -> np.ndarray:
 
 
 def blank(w: int, h: int) -> Planes:
-    return Planes(np.zeros((h, w), np.uint8), np.zeros(((h + 1) // 2, (w + 1) // 2), np.uint8),
-                  np.zeros(((h + 1) // 2, (w + 1) // 2), np.uint8))
+    return Planes(
+        np.zeros((h, w), np.uint8),
+        np.zeros(((h + 1) // 2, (w + 1) // 2), np.uint8),
+        np.zeros(((h + 1) // 2, (w + 1) // 2), np.uint8),
+    )
 
 
 def copy(p: Planes) -> Planes:
@@ -51,7 +55,7 @@ def picture_a(w: int, h: int) -> np.ndarray:
     cell = max(2, w // 16)
     rgb[((yy // cell + xx // cell) % 2) == 0] = (250, 200, 60)
     rgb[: h // 2, : w // 2, 2] = 200
-    rgb[h // 2 - h // 16: h // 2 + h // 16, w // 8: w // 2] = (20, 20, 20)   # bar pointing left of centre
+    rgb[h // 2 - h // 16 : h // 2 + h // 16, w // 8 : w // 2] = (20, 20, 20)  # bar pointing left of centre
     return rgb
 
 
@@ -80,8 +84,9 @@ def check_golden(name: str, rgb: np.ndarray, *, max_diff: int = 8, mean_diff: fl
     want = np.asarray(Image.open(path).convert("RGB"))
     assert want.shape == rgb.shape, f"{name}: shape {rgb.shape} != golden {want.shape}"
     diff = np.abs(want.astype(int) - rgb.astype(int))
-    assert diff.max() <= max_diff and diff.mean() <= mean_diff, \
+    assert diff.max() <= max_diff and diff.mean() <= mean_diff, (
         f"{name}: max diff {diff.max()}, mean {diff.mean():.3f} against {path}"
+    )
 
 
 def strip(frames: list[np.ndarray], gap: int = 2) -> np.ndarray:

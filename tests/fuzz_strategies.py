@@ -14,6 +14,7 @@
 No generated string starts a URL scheme (``"://"`` is filtered out), so a mutated draft never
 names a remote material; URLs are built explicitly by the tests, on loopback only.
 """
+
 from __future__ import annotations
 
 import copy
@@ -70,19 +71,70 @@ def dumps(obj: Any) -> bytes:
 
 _safe_text = st.text(max_size=40).filter(lambda s: "://" not in s)
 
-_odd_strings = st.sampled_from([
-    "", " ", "\x00", "\ufeff", "\u200b", "\u202e", "😀" * 3, "中文字幕", "a\nb", "../../../etc/passwd",
-    "/", "..", "C:\\x", "##_draftpath_placeholder_x_##/../..", "#zz", "#FFFFFFFFF", "NaN", "Infinity",
-    "-1", "1e999", "0x10", "null", "{}", "[]", "{\"text\": 1}", "\ud800", "true", "%00", "\\\\?\\C:",
-])
+_odd_strings = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "\ufeff",
+        "\u200b",
+        "\u202e",
+        "😀" * 3,
+        "中文字幕",
+        "a\nb",
+        "../../../etc/passwd",
+        "/",
+        "..",
+        "C:\\x",
+        "##_draftpath_placeholder_x_##/../..",
+        "#zz",
+        "#FFFFFFFFF",
+        "NaN",
+        "Infinity",
+        "-1",
+        "1e999",
+        "0x10",
+        "null",
+        "{}",
+        "[]",
+        '{"text": 1}',
+        "\ud800",
+        "true",
+        "%00",
+        "\\\\?\\C:",
+    ]
+)
 
 _long_strings = st.sampled_from(["x" * 10_000, "中" * 50_000, "[" * 5_000])
 
-_odd_numbers = st.sampled_from([
-    0, -1, 1, 2, 2**31 - 1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64, -(2**63), -(2**64), 10**30,
-    0.0, -0.0, 0.5, -0.5, 1e-300, 5e-324, 1e300, 1.7976931348623157e308, -1.7976931348623157e308,
-    _INF, _NINF,
-])
+_odd_numbers = st.sampled_from(
+    [
+        0,
+        -1,
+        1,
+        2,
+        2**31 - 1,
+        2**31,
+        2**53 + 1,
+        2**63 - 1,
+        2**63,
+        2**64,
+        -(2**63),
+        -(2**64),
+        10**30,
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1e-300,
+        5e-324,
+        1e300,
+        1.7976931348623157e308,
+        -1.7976931348623157e308,
+        _INF,
+        _NINF,
+    ]
+)
 
 
 def _nested(depth: int) -> Any:
@@ -95,7 +147,11 @@ def _nested(depth: int) -> Any:
 _deep = st.one_of(st.sampled_from([3, 64]).map(_nested), st.sampled_from([_DEEP.format(n) for n in _DEEP_LEVELS]))
 
 nasty_leaves = st.one_of(
-    st.none(), st.booleans(), _odd_numbers, _odd_strings, _safe_text,
+    st.none(),
+    st.booleans(),
+    _odd_numbers,
+    _odd_strings,
+    _safe_text,
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
 )
@@ -110,6 +166,7 @@ nasty_values = st.one_of(
 
 
 # -- structure-aware mutation ------------------------------------------------------------------
+
 
 def _children(node: Any, path: tuple) -> list:
     """Keys/indices below ``node``; at a draft's top and in its materials only those the
@@ -150,14 +207,25 @@ def _get(root: Any, path: tuple) -> Any:
 def _ids(root: dict) -> list[str]:
     out = []
     materials = root.get("materials")
-    for items in (materials.values() if isinstance(materials, dict) else ()):
+    for items in materials.values() if isinstance(materials, dict) else ():
         if isinstance(items, list):
             out.extend(m["id"] for m in items if isinstance(m, dict) and isinstance(m.get("id"), str))
     return out
 
 
-_OPS = ("same_type", "same_type", "same_type", "same_type", "replace", "replace", "delete", "duplicate",
-        "shuffle", "retarget", "embedded")
+_OPS = (
+    "same_type",
+    "same_type",
+    "same_type",
+    "same_type",
+    "replace",
+    "replace",
+    "delete",
+    "duplicate",
+    "shuffle",
+    "retarget",
+    "embedded",
+)
 
 
 def _same_type(node: Any) -> st.SearchStrategy:
@@ -165,8 +233,9 @@ def _same_type(node: Any) -> st.SearchStrategy:
     if isinstance(node, bool):
         return st.booleans()
     if isinstance(node, (int, float)):
-        return st.one_of(_odd_numbers, st.integers(-(2**40), 2**40), st.floats(-1e12, 1e12),
-                         st.just(node * 1000), st.just(-node))
+        return st.one_of(
+            _odd_numbers, st.integers(-(2**40), 2**40), st.floats(-1e12, 1e12), st.just(node * 1000), st.just(-node)
+        )
     if isinstance(node, str):
         return st.one_of(_odd_strings, _safe_text, _long_strings)
     if isinstance(node, list):
@@ -257,14 +326,32 @@ json_values = st.recursive(
 
 raw_bodies = st.one_of(
     st.binary(max_size=200),
-    st.sampled_from([b"", b" ", b"null", b"[]", b"{", b"{}", b"\xff\xfe", b'{"draft_url": }', b"NaN",
-                     b'{"a": 1e999}', b"[" * 100_000, b'{"k":' * 10_000, b'"\\ud800"', b"\x00",
-                     b"draft_url=http%3A%2F%2Fx", b"--x\r\nContent-Disposition: form-data\r\n\r\n--x--"]),
+    st.sampled_from(
+        [
+            b"",
+            b" ",
+            b"null",
+            b"[]",
+            b"{",
+            b"{}",
+            b"\xff\xfe",
+            b'{"draft_url": }',
+            b"NaN",
+            b'{"a": 1e999}',
+            b"[" * 100_000,
+            b'{"k":' * 10_000,
+            b'"\\ud800"',
+            b"\x00",
+            b"draft_url=http%3A%2F%2Fx",
+            b"--x\r\nContent-Disposition: form-data\r\n\r\n--x--",
+        ]
+    ),
     st.text(max_size=100).map(lambda s: s.encode("utf-8", "surrogatepass")),
 )
 
 
 # -- schema-driven -----------------------------------------------------------------------------
+
 
 def from_schema(schema: dict, defs: dict) -> st.SearchStrategy:
     """A strategy for the JSON-schema subset msgspec emits (``$ref`` resolved in ``defs``).
@@ -286,7 +373,8 @@ def from_schema(schema: dict, defs: dict) -> st.SearchStrategy:
         required = set(schema.get("required", ()))
         return st.fixed_dictionaries(
             {k: from_schema(v, defs) for k, v in props.items() if k in required},
-            optional={k: from_schema(v, defs) for k, v in props.items() if k not in required})
+            optional={k: from_schema(v, defs) for k, v in props.items() if k not in required},
+        )
     if kind == "integer":
         return st.integers(schema.get("minimum"), schema.get("maximum"))
     if kind == "number":

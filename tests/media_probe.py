@@ -17,6 +17,7 @@ names, semantics and tolerances as the conformance kit's ``tools/probe_render.py
 The file is opened once and demuxed once: video frames are decoded only up to the last
 probed time (and converted to RGB only for probed times), audio is decoded throughout.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-__all__ = ["Result", "check_render", "hard_failures", "decode_for_probe", "tone_amp", "dbfs",
-           "rms", "check_probe"]
+__all__ = ["Result", "check_render", "hard_failures", "decode_for_probe", "tone_amp", "dbfs", "rms", "check_probe"]
 
 RATE = 48000
 
@@ -153,7 +153,7 @@ def check_probe(p: dict, img: np.ndarray) -> tuple[bool, str]:
         return worst <= p["tol"], f"worst sample {got} at {(int(xs[i]), int(ys[j]))} (diff {worst})"
     if k == "contains":
         x0, y0, x1, y1 = [int(v) for v in p["rect"]]
-        region = img[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+        region = img[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
         cnt = int((_max_diff(region, p["rgb"]) <= p["tol"]).sum()) if region.size else 0
         return cnt >= p["min_pixels"], f"{cnt} matching pixels (need {p['min_pixels']})"
     if k == "gray":
@@ -213,8 +213,11 @@ def check_render(mp4_path: str | os.PathLike, expectations: dict) -> list[Result
         W, H = exp["canvas"]
         rec("resolution", (w, h) == (W, H), f"got {w}x{h}, want {W}x{H}")
         tol = exp.get("duration_tol_s", 0.1)
-        rec("duration", abs(dec.duration_s - exp["duration_s"]) <= tol,
-            f"got {dec.duration_s:.3f}s, want {exp['duration_s']:.3f}s ±{tol}")
+        rec(
+            "duration",
+            abs(dec.duration_s - exp["duration_s"]) <= tol,
+            f"got {dec.duration_s:.3f}s, want {exp['duration_s']:.3f}s ±{tol}",
+        )
         for fr in exp.get("frames", []):
             img = dec.frames.get(fr["t"])
             for p in fr["probes"]:
@@ -239,7 +242,7 @@ def check_render(mp4_path: str | os.PathLike, expectations: dict) -> list[Result
             else:
                 rec(win, False, "no audio stream", soft)
             continue
-        seg = audio[int(ap["t0"] * RATE): int(ap["t1"] * RATE)]
+        seg = audio[int(ap["t0"] * RATE) : int(ap["t1"] * RATE)]
         if ap.get("silent"):
             r = dbfs(rms(seg))
             rec(win + " silent", r <= ap["max_dbfs"], f"RMS {r:.1f} dBFS (max {ap['max_dbfs']})")
@@ -247,11 +250,14 @@ def check_render(mp4_path: str | os.PathLike, expectations: dict) -> list[Result
         for t in ap.get("tones", []):
             got = tone_amp(seg, RATE, t["hz"])
             d = dbfs(got) - dbfs(t["amp"])
-            rec(f"{win} {t['hz']}Hz present", abs(d) <= ap["tol_db"],
+            rec(
+                f"{win} {t['hz']}Hz present",
+                abs(d) <= ap["tol_db"],
                 f"amp {got:.4f} ({dbfs(got):.1f} dBFS), want {t['amp']:.4f} ({dbfs(t['amp']):.1f} dBFS), "
-                f"diff {d:+.1f} dB", soft)
+                f"diff {d:+.1f} dB",
+                soft,
+            )
         for f in ap.get("absent", []):
             got = tone_amp(seg, RATE, f)
-            rec(f"{win} {f}Hz absent", got < 0.01, f"amp {got:.4f} ({dbfs(got):.1f} dBFS), must be < -40 dBFS",
-                soft)
+            rec(f"{win} {f}Hz absent", got < 0.01, f"amp {got:.4f} ({dbfs(got):.1f} dBFS), must be < -40 dBFS", soft)
     return results

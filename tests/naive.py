@@ -4,6 +4,7 @@ Each twin takes the same arguments as its kernel but returns a new array instead
 writing in place, and follows the formula in the kernel's docstring literally.
 They are for tests only: plain loops or straightforward vectorised NumPy.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box):
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     m = np.asarray(inv, dtype=np.float64)
 
-    gu = min(max(math.hypot(m[0, 0], m[0, 1]), 1e-12), 1.0)   # edge ramp: see kernels/warp.py
+    gu = min(max(math.hypot(m[0, 0], m[0, 1]), 1e-12), 1.0)  # edge ramp: see kernels/warp.py
     gv = min(max(math.hypot(m[1, 0], m[1, 1]), 1e-12), 1.0)
 
     def tap(ty, tx):
@@ -45,8 +46,11 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box):
                 continue  # no tap touches the source
             fu, fv = (u - 0.5) - iu, (v - 0.5) - iv
             inside = 0 <= iu and iu + 1 < sw and 0 <= iv and iv + 1 < sh
-            cov = 1.0 if inside else (min(max(min(u, sw - u) / gu + 0.5, 0.0), 1.0)
-                                      * min(max(min(v, sh - v) / gv + 0.5, 0.0), 1.0))
+            cov = (
+                1.0
+                if inside
+                else (min(max(min(u, sw - u) / gu + 0.5, 0.0), 1.0) * min(max(min(v, sh - v) / gv + 0.5, 0.0), 1.0))
+            )
             C = A = 0.0
             for ty, tx, wgt in (
                 (iv, iu, (1 - fu) * (1 - fv)),
@@ -86,14 +90,14 @@ def blend_region(dst, src, dx, dy, opacity):
 def fill(dst, value, box):
     out = dst.copy()
     x0, y0, x1, y1 = box
-    out[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = value
+    out[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = value
     return out
 
 
 def fill_blend(dst, value, alpha, box):
     out = dst.copy()
     x0, y0, x1, y1 = box
-    sl = np.s_[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)]
+    sl = np.s_[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
     out[sl] = round_u8(alpha * value + (1 - alpha) * dst[sl].astype(np.float64))
     return out
 
@@ -127,8 +131,8 @@ def rgba_to_yuva420(rgba):
     a_half = np.empty((hh, hw), np.uint8)
     for cy in range(hh):
         for cx in range(hw):
-            block = f[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2, :3].reshape(-1, 3)
-            ab = alpha[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2].reshape(-1).astype(np.float64)
+            block = f[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2, :3].reshape(-1, 3)
+            ab = alpha[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2].reshape(-1).astype(np.float64)
             n = len(ab)
             if ab.sum() > 0:
                 mean = (block * ab[:, None]).sum(axis=0) / ab.sum()
@@ -160,12 +164,12 @@ def box_blur(src, radius):
     p = np.pad(s, ((0, 0), (radius, radius)), mode="edge")
     horiz = np.zeros_like(s)
     for k in range(d):
-        horiz += p[:, k:k + s.shape[1]]
+        horiz += p[:, k : k + s.shape[1]]
     horiz = (horiz + radius) // d
     p = np.pad(horiz, ((radius, radius), (0, 0)), mode="edge")
     vert = np.zeros_like(s)
     for k in range(d):
-        vert += p[k:k + s.shape[0], :]
+        vert += p[k : k + s.shape[0], :]
     return ((vert + radius) // d).astype(np.uint8)
 
 
@@ -181,7 +185,7 @@ def downsample2x(src):
     out = np.empty(((h + 1) // 2, (w + 1) // 2), np.uint8)
     for cy in range(out.shape[0]):
         for cx in range(out.shape[1]):
-            block = src[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2].astype(np.int64)
+            block = src[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2].astype(np.int64)
             out[cy, cx] = (block.sum() + block.size // 2) // block.size
     return out
 
@@ -287,7 +291,7 @@ def directional_blur(src, radius, axis, passes=1):
         p = np.pad(s, pad, mode="edge")
         acc = np.zeros_like(s)
         for k in range(d):
-            acc += p[:, k:k + s.shape[1]] if axis == 1 else p[k:k + s.shape[0], :]
+            acc += p[:, k : k + s.shape[1]] if axis == 1 else p[k : k + s.shape[0], :]
         out = ((acc + radius) // d).astype(np.uint8)
     return out
 
@@ -304,7 +308,7 @@ def mask_alpha_simple(shape, m, hw, hh, feather, h, w, radius=0.0, invert=False,
         d = np.abs(ly) - hh
     elif shape == 2:
         k0 = np.hypot(lx / hw, ly / hh)
-        k1 = np.hypot(lx / hw ** 2, ly / hh ** 2)
+        k1 = np.hypot(lx / hw**2, ly / hh**2)
         with np.errstate(invalid="ignore", divide="ignore"):
             d = np.where(k1 == 0, -min(hw, hh), k0 * (k0 - 1) / np.where(k1 == 0, 1, k1))
     else:
@@ -345,7 +349,7 @@ def rgb_float_to_yuv420(rgb):
     v = np.empty((hh, hw), np.uint8)
     for cy in range(hh):
         for cx in range(hw):
-            mean = rgb[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2].reshape(-1, 3).mean(axis=0)
+            mean = rgb[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2].reshape(-1, 3).mean(axis=0)
             _, cb, cr = yuv709(*mean)
             u[cy, cx], v[cy, cx] = round_u8(cb), round_u8(cr)
     return yy, u, v
@@ -358,10 +362,10 @@ def colour_matrix(y, u, v, k, lut=None):
     yo, uo, vo = y.copy(), u.copy(), v.copy()
     for cy in range(u.shape[0]):
         for cx in range(u.shape[1]):
-            blk = y[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2].astype(float)
+            blk = y[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2].astype(float)
             cb, cr = float(u[cy, cx]) - 128, float(v[cy, cx]) - 128
             ny = round_u8(k[0, 0] * blk + k[0, 1] * cb + k[0, 2] * cr + k[0, 3])
-            yo[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2] = ny if lut is None else np.asarray(lut)[ny]
+            yo[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2] = ny if lut is None else np.asarray(lut)[ny]
             ym = blk.mean()
             uo[cy, cx] = round_u8(128 + k[1, 0] * ym + k[1, 1] * cb + k[1, 2] * cr + k[1, 3])
             vo[cy, cx] = round_u8(128 + k[2, 0] * ym + k[2, 1] * cb + k[2, 2] * cr + k[2, 3])
@@ -371,7 +375,7 @@ def colour_matrix(y, u, v, k, lut=None):
 def sharpen_luma(src, amount):
     s = src.astype(float)
     p = np.pad(s, 1, mode="edge")
-    box = sum(p[dy:dy + s.shape[0], dx:dx + s.shape[1]] for dy in range(3) for dx in range(3)) / 9
+    box = sum(p[dy : dy + s.shape[0], dx : dx + s.shape[1]] for dy in range(3) for dx in range(3)) / 9
     return round_u8(s + amount * (s - box))
 
 
@@ -419,7 +423,7 @@ def blend_yuv(dy, du, dv, sy, su, sv, alpha, mode):
     touched = np.zeros(du.shape, bool)
     for cy in range(du.shape[0]):
         for cx in range(du.shape[1]):
-            touched[cy, cx] = (alpha[2 * cy:2 * cy + 2, 2 * cx:2 * cx + 2] > 0).any()
+            touched[cy, cx] = (alpha[2 * cy : 2 * cy + 2, 2 * cx : 2 * cx + 2] > 0).any()
     return y, np.where(touched, u, du), np.where(touched, v, dv)
 
 

@@ -1,4 +1,5 @@
 """pytest fixtures of the service tests (imported by the tests/test_server*.py modules)."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,10 +12,19 @@ from server.app import create_app
 from server.settings import Settings
 from tests.server_helpers import DraftHost, free_port, make_clip
 
-TEST_DEFAULTS = dict(host="127.0.0.1", lease_s=2.0, cancel_grace_s=1.0, webhook_backoff_s=0.05,
-                     webhook_timeout_s=5.0, concurrency=0, submit_check_timeout_s=5.0, log_level="WARNING",
-                     # only the draft host and webhook receivers of these tests may be reached
-                     url_allowlist=("127.0.0.1",), url_allowlist_only=True)
+TEST_DEFAULTS = dict(
+    host="127.0.0.1",
+    lease_s=2.0,
+    cancel_grace_s=1.0,
+    webhook_backoff_s=0.05,
+    webhook_timeout_s=5.0,
+    concurrency=0,
+    submit_check_timeout_s=5.0,
+    log_level="WARNING",
+    # only the draft host and webhook receivers of these tests may be reached
+    url_allowlist=("127.0.0.1",),
+    url_allowlist_only=True,
+)
 
 
 @pytest.fixture(scope="module")

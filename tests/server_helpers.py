@@ -6,6 +6,7 @@ id, like capcut-mate) and serves ``/output/draft/<id>/<rel>`` — the shape of
 ``shared/conformance/tools/serve_drafts.py`` — from its own thread and event loop, so sync
 clients (``requests``), async tests and server subprocesses can all reach it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,8 @@ class DraftHost:
     def __init__(self) -> None:
         self.drafts: dict[str, dict[str, bytes | Path]] = {}
         self.hits: Counter = Counter()
-        self.status_override: dict[str, int] = {}       # draft_id -> HTTP status of get_draft
-        self.code_override: dict[str, int] = {}          # draft_id -> capcut code of get_draft
+        self.status_override: dict[str, int] = {}  # draft_id -> HTTP status of get_draft
+        self.code_override: dict[str, int] = {}  # draft_id -> capcut code of get_draft
         self.delay_s: float = 0.0
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -123,26 +124,63 @@ class DraftHost:
 
 # -- drafts ---------------------------------------------------------------------------------------
 
-def tiny_draft(draft_id: str, *, seconds: float = 1.0, width: int = 160, height: int = 90,
-               video: str = "assets/videos/clip.mp4", kind: str = "video") -> dict:
+
+def tiny_draft(
+    draft_id: str,
+    *,
+    seconds: float = 1.0,
+    width: int = 160,
+    height: int = 90,
+    video: str = "assets/videos/clip.mp4",
+    kind: str = "video",
+) -> dict:
     """A one-clip draft referencing ``/app/output/draft/<id>/<video>`` like capcut-mate writes."""
     dur = int(seconds * 1_000_000)
     path = f"/app/output/draft/{draft_id}/{video}" if not video.startswith(("/", "http")) else video
     return {
-        "id": draft_id, "canvas_config": {"width": width, "height": height}, "fps": 30, "duration": dur,
-        "materials": {"videos": [{"id": "m1", "type": kind, "path": path, "width": width, "height": height,
-                                  "duration": dur}], "audios": []},
-        "tracks": [{"id": "t1", "type": "video", "segments": [{
-            "id": "s1", "material_id": "m1", "target_timerange": {"start": 0, "duration": dur},
-            "source_timerange": {"start": 0, "duration": dur}, "speed": 1.0, "volume": 1.0,
-            "clip": {"alpha": 1.0, "rotation": 0.0, "scale": {"x": 1.0, "y": 1.0},
-                     "transform": {"x": 0.0, "y": 0.0}, "flip": {"horizontal": False, "vertical": False}}}]}],
+        "id": draft_id,
+        "canvas_config": {"width": width, "height": height},
+        "fps": 30,
+        "duration": dur,
+        "materials": {
+            "videos": [{"id": "m1", "type": kind, "path": path, "width": width, "height": height, "duration": dur}],
+            "audios": [],
+        },
+        "tracks": [
+            {
+                "id": "t1",
+                "type": "video",
+                "segments": [
+                    {
+                        "id": "s1",
+                        "material_id": "m1",
+                        "target_timerange": {"start": 0, "duration": dur},
+                        "source_timerange": {"start": 0, "duration": dur},
+                        "speed": 1.0,
+                        "volume": 1.0,
+                        "clip": {
+                            "alpha": 1.0,
+                            "rotation": 0.0,
+                            "scale": {"x": 1.0, "y": 1.0},
+                            "transform": {"x": 0.0, "y": 0.0},
+                            "flip": {"horizontal": False, "vertical": False},
+                        },
+                    }
+                ],
+            }
+        ],
     }
 
 
 def empty_draft(draft_id: str) -> dict:
-    return {"id": draft_id, "canvas_config": {"width": 320, "height": 180}, "fps": 30, "duration": 0,
-            "materials": {"videos": [], "audios": []}, "tracks": []}
+    return {
+        "id": draft_id,
+        "canvas_config": {"width": 320, "height": 180},
+        "fps": 30,
+        "duration": 0,
+        "materials": {"videos": [], "audios": []},
+        "tracks": [],
+    }
 
 
 def clone(obj: dict) -> dict:
@@ -164,7 +202,7 @@ def make_clip(path: Path, *, seconds: float = 1.0, width: int = 160, height: int
         for i in range(n):
             img = np.zeros((height, width, 3), np.uint8)
             img[..., 0] = ((xs + i * 4) % 256).astype(np.uint8)
-            img[..., 1] = (i * 255 // max(1, n - 1))
+            img[..., 1] = i * 255 // max(1, n - 1)
             img[..., 2] = 128
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             for p in st.encode(frame):
@@ -176,11 +214,13 @@ def make_clip(path: Path, *, seconds: float = 1.0, width: int = 160, height: int
 
 # -- a server in a subprocess ---------------------------------------------------------------------
 
+
 class ServerProcess:
     """``python -m server`` in a subprocess (its own process group), for restart/kill tests."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, extra: list[str] | None = None,
-                 env: dict | None = None):
+    def __init__(
+        self, data_dir: Path, *, port: int | None = None, extra: list[str] | None = None, env: dict | None = None
+    ):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -191,14 +231,32 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         import urllib.request
+
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "PYTHONPATH": str(REPO)}
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--url-allowlist", "127.0.0.1", "--url-allowlist-only",
-             *self.extra],
-            cwd=REPO, env=env, stdout=self._logf, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--url-allowlist",
+                "127.0.0.1",
+                "--url-allowlist-only",
+                *self.extra,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

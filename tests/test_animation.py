@@ -1,4 +1,5 @@
 """The animation family: every registered animation at start, middle and end; windows; the planner."""
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ def entries(kind):
 def test_in_animations_end_at_the_clip_as_it_is(entry):
     fn = IMPLS[entry.impl]
     assert close(fn(1.0), IDENTITY, 1e-6), entry
-    assert not close(fn(0.0), IDENTITY) or entry.impl.startswith("shake"), entry     # something happens
+    assert not close(fn(0.0), IDENTITY) or entry.impl.startswith("shake"), entry  # something happens
     mid = fn(0.5)
     assert all(math.isfinite(getattr(mid, f)) for f in FIELDS)
 
@@ -49,9 +50,9 @@ def test_loop_animations_are_periodic(entry):
     fn = IMPLS[entry.impl]
     a, b = fn(0.0), fn(1.0)
     if entry.impl == "spin_loop":
-        assert b.rotation - a.rotation == pytest.approx(360.0)          # a whole turn: same picture
+        assert b.rotation - a.rotation == pytest.approx(360.0)  # a whole turn: same picture
     elif entry.impl == "scroll_left":
-        assert a.dx == 2.0 and b.dx == -2.0                             # off-screen at both ends
+        assert a.dx == 2.0 and b.dx == -2.0  # off-screen at both ends
     else:
         assert close(a, b, 1e-9), entry
     assert not close(fn(0.5), a) or not close(fn(0.25), a)
@@ -115,7 +116,9 @@ def test_swing_pop_and_shakes_between_the_ends():
     assert IMPLS["swing"](0.25).rotation == pytest.approx(10.0)
     assert IMPLS["swing"](0.75).rotation == pytest.approx(-10.0)
     pop = [IMPLS["pop_in"](p / 100).scale for p in range(101)]
-    assert pop[0] == pytest.approx(0.0, abs=1e-12) and pop[-1] == pytest.approx(1.0) and 1.05 < max(pop) < 1.15     # overshoot
+    assert (
+        pop[0] == pytest.approx(0.0, abs=1e-12) and pop[-1] == pytest.approx(1.0) and 1.05 < max(pop) < 1.15
+    )  # overshoot
     assert IMPLS["pop_out"](0.0).scale == pytest.approx(1.0) and IMPLS["pop_out"](1.0).scale == 0.0
     for impl, amp in (("shake_in", 0.02), ("shake_in_x", 0.05), ("shake_in_y", 0.05)):
         offs = [IMPLS[impl](p / 200) for p in range(201)]
@@ -135,25 +138,27 @@ def test_every_entry_has_an_honest_status_and_resource_ids_are_unique_per_kind()
             seen.update(e.resource_ids)
     exact = {e.name for e in reg.entries() if e.kind.startswith("animation_") and e.status == "exact"}
     assert exact == {"渐显", "渐隐"}
-    assert reg.lookup("animation_in", "", "6724920249654710791").name == "打字机 I"        # text catalogue id
-    assert reg.lookup("animation_in", "", "6798332871267324423").name == "向左滑动"        # video catalogue id
+    assert reg.lookup("animation_in", "", "6724920249654710791").name == "打字机 I"  # text catalogue id
+    assert reg.lookup("animation_in", "", "6798332871267324423").name == "向左滑动"  # video catalogue id
 
 
 # -- windows ----------------------------------------------------------------------------------
 
 
 def test_in_out_and_loop_windows():
-    specs = (AnimationSpec("in", "渐显", "fade_in", 0, 500_000),
-             AnimationSpec("loop", "闪烁", "blink", 500_000, 400_000),
-             AnimationSpec("out", "渐隐", "fade_out", 2_500_000, 500_000))
+    specs = (
+        AnimationSpec("in", "渐显", "fade_in", 0, 500_000),
+        AnimationSpec("loop", "闪烁", "blink", 500_000, 400_000),
+        AnimationSpec("out", "渐隐", "fade_out", 2_500_000, 500_000),
+    )
     d = 3_000_000
     assert state_at(specs, 0, d).alpha == 0.0
     assert state_at(specs, 250_000, d).alpha == 0.5
-    assert state_at(specs, 500_000, d).alpha == pytest.approx(1.0)               # loop at phase 0
-    assert state_at(specs, 700_000, d).alpha == pytest.approx(0.0)               # half a blink
-    assert state_at(specs, 1_100_000, d).alpha == pytest.approx(0.0)             # again, one period later
-    assert state_at(specs, 2_499_999, d).alpha < 1.0                               # still looping
-    assert state_at(specs, 2_750_000, d).alpha == pytest.approx(0.5)             # loop stopped, out running
+    assert state_at(specs, 500_000, d).alpha == pytest.approx(1.0)  # loop at phase 0
+    assert state_at(specs, 700_000, d).alpha == pytest.approx(0.0)  # half a blink
+    assert state_at(specs, 1_100_000, d).alpha == pytest.approx(0.0)  # again, one period later
+    assert state_at(specs, 2_499_999, d).alpha < 1.0  # still looping
+    assert state_at(specs, 2_750_000, d).alpha == pytest.approx(0.5)  # loop stopped, out running
     assert state_at(specs, 3_000_000, d).alpha == 0.0
 
 
@@ -175,19 +180,22 @@ def test_wipe_windows_and_reveal_combine_by_intersection():
 
 def _video_draft(*anims):
     cont = animation_container("anim", *anims)
-    return minimal_draft(videos=[video_material("v")], material_animations=[cont],
-                         tracks=[track("t", "video", [segment("s", "v", 0, 2_000_000, refs=("anim",))])])
+    return minimal_draft(
+        videos=[video_material("v")],
+        material_animations=[cont],
+        tracks=[track("t", "video", [segment("s", "v", 0, 2_000_000, refs=("anim",))])],
+    )
 
 
 def test_a_video_slide_in_moves_the_clip_in_the_plan():
     d = parse(_video_draft(("in", "向左滑动", 0, 500_000, "6798332871267324423")))
     tl = resolve(d, facts_from_json(d))
     assert [w.status for w in tl.warnings if w.kind == "animation"] == ["approximated"]
-    assert not [op for op in plan_frame(tl, 0).ops if isinstance(op, DrawOp)]   # opacity 0 at p = 0
-    op = plan_frame(tl, 3).ops[-1]                                    # t = 0.1 s, p = 0.2
+    assert not [op for op in plan_frame(tl, 0).ops if isinstance(op, DrawOp)]  # opacity 0 at p = 0
+    op = plan_frame(tl, 3).ops[-1]  # t = 0.1 s, p = 0.2
     p = 0.2
     assert op.opacity == pytest.approx(p)
-    assert op.matrix.c == pytest.approx(0.5 * 960 * (1 - p) ** 3)     # entering from the right
+    assert op.matrix.c == pytest.approx(0.5 * 960 * (1 - p) ** 3)  # entering from the right
     late = plan_frame(tl, 30).ops[-1]
     assert late.matrix.c == pytest.approx(0.0) and late.opacity == 1.0
 
@@ -202,8 +210,11 @@ def test_unknown_animation_is_skipped_with_a_warning():
 
 def _text_draft(text, *anims, dur=1_000_000):
     cont = animation_container("anim", *anims)
-    return minimal_draft(texts=[text_material("m", text)], material_animations=[cont],
-                         tracks=[text_track("tt", [text_segment("s", "m", 0, dur, refs=("anim",))])])
+    return minimal_draft(
+        texts=[text_material("m", text)],
+        material_animations=[cont],
+        tracks=[text_track("tt", [text_segment("s", "m", 0, dur, refs=("anim",))])],
+    )
 
 
 def test_typewriter_reveals_characters_progressively_in_the_plan():
@@ -227,7 +238,7 @@ def test_typewriter_raster_at_start_middle_end():
     half = layer.rgba(reveal=2)
     assert none[..., 3].max() == 0
     cols = lambda im: np.nonzero(im[..., 3].max(axis=0) > 0)[0]
-    assert cols(half).max() < layer.centre[0] + 5                     # only the left half is drawn
+    assert cols(half).max() < layer.centre[0] + 5  # only the left half is drawn
     assert cols(half).min() == cols(full).min()
     np.testing.assert_array_equal(layer.rgba(reveal=4), full)
 
@@ -239,6 +250,6 @@ def test_feathered_wipe_raster_at_start_middle_end():
     assert layer.rgba(wipe=(0.0, 0.0))[..., 3].max() == 0
     mid = layer.rgba(wipe=(0.0, 0.5))
     a = mid[..., 3].astype(int).max(axis=0)
-    assert a[: w // 4].max() == full[..., 3][:, : w // 4].max()        # left quarter as before
-    assert a[int(0.62 * w):].max() == 0                                 # right part hidden
+    assert a[: w // 4].max() == full[..., 3][:, : w // 4].max()  # left quarter as before
+    assert a[int(0.62 * w) :].max() == 0  # right part hidden
     np.testing.assert_array_equal(layer.rgba(wipe=(0.0, 1.0)), full)

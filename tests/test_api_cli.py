@@ -1,4 +1,5 @@
 """The library API and the CLI on a small conformance draft (real media, small output)."""
+
 import threading
 
 import av
@@ -22,7 +23,7 @@ def test_frames_iterates_rgb_arrays_with_pts(draft02):
     assert [pts for pts, _ in got] == [0, 33333, 66667, 100000, 133333, 166667]
     rgb = got[0][1]
     assert rgb.shape == (90, 160, 3) and rgb.dtype == np.uint8
-    assert np.abs(rgb[45, 80].astype(int) - (255, 0, 0)).max() <= 12   # the red clip
+    assert np.abs(rgb[45, 80].astype(int) - (255, 0, 0)).max() <= 12  # the red clip
 
 
 def test_time_range_renders_the_selected_span(draft02, tmp_path):
@@ -32,7 +33,7 @@ def test_time_range_renders_the_selected_span(draft02, tmp_path):
     with av.open(str(out)) as c:
         frame = next(c.decode(video=0))
         rgb = frame.to_ndarray(format="rgb24")
-        assert np.abs(rgb[45, 80].astype(int) - (0, 255, 0)).max() <= 12   # green clip at 7 s
+        assert np.abs(rgb[45, 80].astype(int) - (0, 255, 0)).max() <= 12  # green clip at 7 s
         assert c.streams.audio[0].rate == 48000 and c.streams.audio[0].channels == 2
 
 
@@ -61,8 +62,24 @@ def test_cli_probe_lists_timeline_and_warnings(draft02, capsys):
 
 def test_cli_render_prints_a_summary(draft02, tmp_path, capsys):
     out = tmp_path / "cli.mp4"
-    assert main(["render", str(draft02), "-o", str(out), "--width", "160", "--end", "0.5", "--quiet",
-                 "--preset", "ultrafast"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(draft02),
+                "-o",
+                str(out),
+                "--width",
+                "160",
+                "--end",
+                "0.5",
+                "--quiet",
+                "--preset",
+                "ultrafast",
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"rendered {out}: 15 frames") and "x realtime" in line
     assert out.stat().st_size > 0
@@ -86,6 +103,7 @@ def test_missing_media_names_the_file(tmp_path, capsys):
     folder = tmp_path / "20261125063317dddcc863"
     folder.mkdir()
     from fixtures.local_draft import DRAFTS
+
     (folder / "draft_content.json").write_bytes((DRAFTS / "01_single_video_1080p" / "draft_content.json").read_bytes())
     assert main(["probe", str(folder)]) == 1
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
 """AudioMixer with fake readers: placement, gains, fades, keyframes, speed, soft clip."""
+
 from fractions import Fraction
 
 import numpy as np
@@ -35,8 +36,6 @@ class OnesReader(RampReader):
         return np.ones((2, n), np.float32) * 0.5
 
 
-
-
 def test_blocks_tile_the_timeline_exactly():
     tl = audio_timeline([], duration_us=1_001_000, fps=Fraction(30000, 1001))
     out = mix(tl, OnesReader)
@@ -45,8 +44,9 @@ def test_blocks_tile_the_timeline_exactly():
 
 
 def test_sample_accurate_placement_and_volume():
-    clip = AudioClip("s", "x", target_start_us=500_000, target_duration_us=500_000, source_start_us=0,
-                     speed=1.0, volume=0.5)
+    clip = AudioClip(
+        "s", "x", target_start_us=500_000, target_duration_us=500_000, source_start_us=0, speed=1.0, volume=0.5
+    )
     out = mix(audio_timeline([clip]), OnesReader)
     start, end = 24_000, 48_000
     assert not out[:, :start].any() and not out[:, end:].any()
@@ -54,8 +54,9 @@ def test_sample_accurate_placement_and_volume():
 
 
 def test_source_offset_is_read_in_order():
-    clip = AudioClip("s", "x", target_start_us=0, target_duration_us=1_000_000, source_start_us=1_000_000,
-                     speed=1.0, volume=1.0)
+    clip = AudioClip(
+        "s", "x", target_start_us=0, target_duration_us=1_000_000, source_start_us=1_000_000, speed=1.0, volume=1.0
+    )
     out = mix(audio_timeline([clip], 1_000_000), RampReader)
     expect = (np.arange(48_000) + 48_000) / 1e6
     assert np.allclose(out[0], expect, atol=1e-6)
@@ -65,9 +66,9 @@ def test_fades_are_linear_ramps():
     clip = AudioClip("s", "x", 0, 1_000_000, 0, 1.0, 1.0, fade_in_us=250_000, fade_out_us=500_000)
     out = mix(audio_timeline([clip], 1_000_000), OnesReader)[0]
     assert out[0] == 0.0
-    assert out[6000] == pytest.approx(0.5 * 0.5, abs=1e-3)      # half-way through the fade-in
+    assert out[6000] == pytest.approx(0.5 * 0.5, abs=1e-3)  # half-way through the fade-in
     assert out[20_000] == pytest.approx(0.5)
-    assert out[36_000] == pytest.approx(0.5 * 0.5, abs=1e-3)    # half-way through the fade-out
+    assert out[36_000] == pytest.approx(0.5 * 0.5, abs=1e-3)  # half-way through the fade-out
 
 
 def test_volume_keyframes_replace_the_volume():

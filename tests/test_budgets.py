@@ -1,6 +1,7 @@
 """Resource budgets (docs/security.md#resource-budgets): every limit fails with LIMIT_EXCEEDED naming the limit, the
 value and the setting, before any frame is rendered — in the library/CLI (``Limits`` through
 ``RenderOptions``) and in the server (``--max-*`` settings, request bodies, headers, JSON depth)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,13 @@ def one_clip(*, width=320, height=180, fps=30, dur=2 * SEC, src_dur=None, mid="m
     seg = segment("s1", mid, 0, dur, **seg_kw)
     if src_dur is not None:
         seg["source_timerange"]["duration"] = src_dur
-    return minimal_draft(width=width, height=height, fps=fps, videos=[video_material(mid, 320, 180, 10 * SEC, kind)],
-                         tracks=[track("t1", "video", [seg])])
+    return minimal_draft(
+        width=width,
+        height=height,
+        fps=fps,
+        videos=[video_material(mid, 320, 180, 10 * SEC, kind)],
+        tracks=[track("t1", "video", [seg])],
+    )
 
 
 def raises_limit(fn, limit: str) -> LimitExceeded:
@@ -43,6 +49,7 @@ def raises_limit(fn, limit: str) -> LimitExceeded:
 
 
 # -- pure checks ---------------------------------------------------------------------------------
+
 
 def test_canvas_and_output_size():
     draft = parse(one_clip(width=16384, height=16384))
@@ -65,7 +72,7 @@ def test_fps_numbers_and_fraction_strings_alike(fps):
 def test_draft_fps_and_limits_that_pass():
     raises_limit(lambda: check_draft(parse(one_clip(fps=1000)), OutputOptions(), Limits()), "max_fps")
     check_draft(parse(one_clip(fps=120)), OutputOptions(fps="120/1"), Limits())
-    with pytest.raises(DraftError) as info:            # positive, but no usable frame rate
+    with pytest.raises(DraftError) as info:  # positive, but no usable frame rate
         check_draft(parse(one_clip(fps=1e-300)), OutputOptions(), Limits())
     assert info.value.json_path == "$.fps"
 
@@ -111,12 +118,13 @@ def test_speed_range_names_the_segment():
 def test_still_budget_per_image_and_total():
     budget = StillBudget(Limits(max_still_pixels=1000, max_total_still_pixels=1500))
     budget.charge("a.png", 20, 40)
-    budget.charge("a.png", 20, 40)                 # the same file counts once
+    budget.charge("a.png", 20, 40)  # the same file counts once
     raises_limit(lambda: budget.charge("big.png", 40, 40), "max_still_pixels")
     raises_limit(lambda: budget.charge("b.png", 30, 30), "max_total_still_pixels")
 
 
 # -- JSON guards at parse time ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ['"nan"', '"inf"', '"-Infinity"', '"-NaN"', r'"\u006eaN"', "1e999", "-1e400"])
 def test_non_finite_numbers_are_draft_invalid_with_their_path(value):
@@ -129,6 +137,7 @@ def test_non_finite_numbers_are_draft_invalid_with_their_path(value):
 
 def parse_raw(raw: str):
     from compositor.draft import parse_draft
+
     return parse_draft(raw.encode())
 
 
@@ -143,13 +152,17 @@ def test_deep_nesting_is_draft_invalid_not_recursion_error():
 
 # -- through the library (real files) -----------------------------------------------------------
 
+
 def _png_header_only(path, w: int, h: int) -> None:
     """A PNG whose header claims w x h (its pixels are never decoded by a budget refusal)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def _photo_folder(tmp_path, names_sizes):
@@ -157,16 +170,18 @@ def _photo_folder(tmp_path, names_sizes):
     for i, (name, w, h) in enumerate(names_sizes):
         videos.append({**video_material(f"p{i}", w, h, 10 * SEC, "photo"), "path": name})
         segs.append(segment(f"s{i}", f"p{i}", i * SEC, SEC))
-    (tmp_path / "draft_content.json").write_text(json.dumps(
-        minimal_draft(width=320, height=180, videos=videos, tracks=[track("t1", "video", segs)])))
+    (tmp_path / "draft_content.json").write_text(
+        json.dumps(minimal_draft(width=320, height=180, videos=videos, tracks=[track("t1", "video", segs)]))
+    )
     return tmp_path
 
 
 def test_still_pixels_are_refused_from_the_header(tmp_path):
     _png_header_only(tmp_path / "bomb.png", 5000, 5000)
     folder = _photo_folder(tmp_path, [("bomb.png", 5000, 5000)])
-    err = raises_limit(lambda: open_draft(folder, RenderOptions(limits=Limits(max_still_pixels=1_000_000))),
-                       "max_still_pixels")
+    err = raises_limit(
+        lambda: open_draft(folder, RenderOptions(limits=Limits(max_still_pixels=1_000_000))), "max_still_pixels"
+    )
     assert err.value == 25_000_000 and "bomb.png" in str(err)
 
 
@@ -175,8 +190,10 @@ def test_total_still_pixels(tmp_path):
         make_image(tmp_path / name, w=64, h=64, color=(10, 20, 30))
     folder = _photo_folder(tmp_path, [("a.png", 64, 64), ("b.png", 64, 64), ("a.png", 64, 64)])
     open_draft(folder, RenderOptions(limits=Limits(max_total_still_pixels=2 * 64 * 64)))
-    raises_limit(lambda: open_draft(folder, RenderOptions(limits=Limits(max_total_still_pixels=64 * 64 + 1))),
-                 "max_total_still_pixels")
+    raises_limit(
+        lambda: open_draft(folder, RenderOptions(limits=Limits(max_total_still_pixels=64 * 64 + 1))),
+        "max_total_still_pixels",
+    )
 
 
 def test_cli_prints_one_line_for_a_huge_canvas(tmp_path, capsys):
@@ -189,13 +206,23 @@ def test_cli_prints_one_line_for_a_huge_canvas(tmp_path, capsys):
 
 # -- the server: settings, request bodies, headers -------------------------------------------------
 
+
 def test_settings_from_flags_and_environment():
-    s = Settings.from_sources(["--max-fps", "60", "--worker-memory-mb", "2048"],
-                              {"DRAFT_SERVER_MAX_SIDE_PX": "2048", "DRAFT_SERVER_MAX_SPEED": "50"})
+    s = Settings.from_sources(
+        ["--max-fps", "60", "--worker-memory-mb", "2048"],
+        {"DRAFT_SERVER_MAX_SIDE_PX": "2048", "DRAFT_SERVER_MAX_SPEED": "50"},
+    )
     assert (s.max_fps, s.worker_memory_mb, s.max_side_px, s.max_speed) == (60, 2048, 2048, 50.0)
     d = Settings()
-    assert (d.max_side_px, d.max_fps, d.max_duration_s, d.max_segments, d.max_json_depth, d.max_body_bytes,
-            d.worker_memory_mb) == (4096, 120, 7200.0, 5000, 64, 1024 * 1024, 3072)
+    assert (
+        d.max_side_px,
+        d.max_fps,
+        d.max_duration_s,
+        d.max_segments,
+        d.max_json_depth,
+        d.max_body_bytes,
+        d.worker_memory_mb,
+    ) == (4096, 120, 7200.0, 5000, 64, 1024 * 1024, 3072)
 
 
 CM = "/openapi/capcut-mate/v1"
@@ -211,9 +238,11 @@ async def test_request_budgets(make_client):
     err = (await resp.json())["error"]
     assert resp.status == 413 and err["code"] == "PAYLOAD_TOO_LARGE" and "--max-body-bytes" in err["details"]
     # a URL field over 4096 characters within the body limit: 400 naming the field
-    for path, body in ((f"{CM}/gen_video", {"draft_url": url + "&x=" + "a" * 5000}),
-                       (f"{CM}/gen_video_status", {"draft_url": url + "&x=" + "a" * 5000}),
-                       ("/v1/renders", {"draft_url": url, "callback_url": "http://127.0.0.1:9/" + "a" * 5000})):
+    for path, body in (
+        (f"{CM}/gen_video", {"draft_url": url + "&x=" + "a" * 5000}),
+        (f"{CM}/gen_video_status", {"draft_url": url + "&x=" + "a" * 5000}),
+        ("/v1/renders", {"draft_url": url, "callback_url": "http://127.0.0.1:9/" + "a" * 5000}),
+    ):
         resp = await c.post(path, json=body)
         err = (await resp.json())["error"]
         assert resp.status == 400 and err["code"] == "VALIDATION_ERROR", err
@@ -237,9 +266,11 @@ async def test_json_depth_of_bodies_is_a_400_with_a_path(make_client):
 async def test_output_options_over_budget_at_submission(make_client):
     c = await make_client(submit_check="off", max_side_px=2048)
     url = f"http://127.0.0.1:9/openapi/capcut-mate/v1/get_draft?draft_id={new_draft_id()}"
-    for output, path, limit in (({"width": 4096}, "$.output.width", "max_side_px"),
-                                ({"fps": "1000/1"}, "$.output.fps", "max_fps"),
-                                ({"fps": 200.0}, "$.output.fps", "max_fps")):
+    for output, path, limit in (
+        ({"width": 4096}, "$.output.width", "max_side_px"),
+        ({"fps": "1000/1"}, "$.output.fps", "max_fps"),
+        ({"fps": 200.0}, "$.output.fps", "max_fps"),
+    ):
         resp = await c.post("/v1/renders", json={"draft_url": url, "output": output})
         err = (await resp.json())["error"]
         assert resp.status == 400 and err["code"] == "LIMIT_EXCEEDED" and err["path"] == path, err
@@ -262,8 +293,10 @@ async def test_non_utf8_header_values_are_a_400(make_client):
 
 # -- deeply nested JSON from elsewhere: get_draft answers, text contents --------------------------
 
+
 def test_deep_text_content_is_plain_text_not_a_recursion_error():
     from compositor.text.content import parse_content
+
     deep = "{" + '"a":[' * 100_000
     assert parse_content(deep).text == deep
 
@@ -279,8 +312,9 @@ async def test_deep_get_draft_answer_is_not_a_500(aiohttp_server, tmp_path):
     from server.errors import ApiError
 
     async def get_draft(request):
-        return web.Response(body=b'{"code": 0, "files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-                            content_type="application/json")
+        return web.Response(
+            body=b'{"code": 0, "files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", content_type="application/json"
+        )
 
     app = web.Application()
     app.router.add_get("/get_draft", get_draft)
@@ -290,5 +324,5 @@ async def test_deep_get_draft_answer_is_not_a_500(aiohttp_server, tmp_path):
         with pytest.raises(ApiError) as info:
             await DraftChecker(session, Settings()).check(url)
     assert info.value.code == "INVALID_DRAFT_URL" and "nested too deeply" in info.value.details
-    with pytest.raises(DraftNotFound):                   # the worker's download of the same answer
+    with pytest.raises(DraftNotFound):  # the worker's download of the same answer
         await fetch_draft(url, tmp_path)

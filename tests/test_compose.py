@@ -1,4 +1,5 @@
 """The Compositor applied to hand-made plans on tiny pictures (hand-computed expectations)."""
+
 import numpy as np
 import pytest
 
@@ -24,8 +25,17 @@ def canvas(w=16, h=8):
 
 
 def op(key, m, w, h, opacity=1.0, box=None, has_alpha=False):
-    return DrawOp(segment_id=key, media_key=key, is_still=True, has_alpha=has_alpha, source_us=None,
-                  crop_px=(0, 0, w, h), matrix=m, opacity=opacity, box=box or (0, 0, 16, 8))
+    return DrawOp(
+        segment_id=key,
+        media_key=key,
+        is_still=True,
+        has_alpha=has_alpha,
+        source_us=None,
+        crop_px=(0, 0, w, h),
+        matrix=m,
+        opacity=opacity,
+        box=box or (0, 0, 16, 8),
+    )
 
 
 def yuv(rgb):
@@ -35,17 +45,19 @@ def yuv(rgb):
 def test_fill_then_full_frame_copy():
     pics = {"red": solid(16, 8, (255, 0, 0))}
     dst = canvas()
-    Compositor(16, 8).compose(FramePlan(0, 0, (FillOp((0, 0, 255, 255)), op("red", Affine(), 16, 8))), dst,
-                              lambda o: pics[o.media_key])
+    Compositor(16, 8).compose(
+        FramePlan(0, 0, (FillOp((0, 0, 255, 255)), op("red", Affine(), 16, 8))), dst, lambda o: pics[o.media_key]
+    )
     assert (dst.y == yuv((255, 0, 0))[0]).all() and (dst.v == yuv((255, 0, 0))[2]).all()
 
 
 def test_scaled_layer_only_touches_its_box():
     pics = {"red": solid(16, 8, (255, 0, 0))}
-    m = Affine.scale(0.5).then(Affine.translate(8, 0))     # right half, top half
+    m = Affine.scale(0.5).then(Affine.translate(8, 0))  # right half, top half
     dst = canvas()
-    Compositor(16, 8).compose(FramePlan(0, 0, (op("red", m, 16, 8, box=(7, 0, 16, 5)),)), dst,
-                              lambda o: pics[o.media_key])
+    Compositor(16, 8).compose(
+        FramePlan(0, 0, (op("red", m, 16, 8, box=(7, 0, 16, 5)),)), dst, lambda o: pics[o.media_key]
+    )
     ry = yuv((255, 0, 0))[0]
     assert (dst.y[0:4, 8:16] == ry).all()
     assert (dst.y[:, 0:8] == 16).all() and (dst.y[4:, :] == 16).all()
@@ -54,8 +66,9 @@ def test_scaled_layer_only_touches_its_box():
 def test_opacity_and_alpha_blend():
     pics = {"white": solid(16, 8, (255, 255, 255), alpha=128)}
     dst = canvas()
-    Compositor(16, 8).compose(FramePlan(0, 0, (op("white", Affine(), 16, 8, opacity=0.5, has_alpha=True),)),
-                              dst, lambda o: pics[o.media_key])
+    Compositor(16, 8).compose(
+        FramePlan(0, 0, (op("white", Affine(), 16, 8, opacity=0.5, has_alpha=True),)), dst, lambda o: pics[o.media_key]
+    )
     # 16 + (235 - 16) × 0.5 × 128/255 ≈ 71
     assert abs(int(dst.y[4, 8]) - round(16 + 219 * 0.5 * 128 / 255)) <= 1
 
@@ -72,8 +85,7 @@ def test_blur_fill_covers_the_frame_with_the_picture_colour():
     pics = {"g": solid(8, 8, (0, 255, 0))}
     m = Affine.scale(2.0)  # 8x8 -> 16x16 covers 16x8
     dst = canvas()
-    Compositor(16, 8).compose(FramePlan(0, 0, (BlurFillOp(op("g", m, 8, 8), 0.5),)), dst,
-                              lambda o: pics[o.media_key])
+    Compositor(16, 8).compose(FramePlan(0, 0, (BlurFillOp(op("g", m, 8, 8), 0.5),)), dst, lambda o: pics[o.media_key])
     gy = yuv((0, 255, 0))[0]
     assert np.abs(dst.y.astype(int) - gy).max() <= 2
 
@@ -81,8 +93,17 @@ def test_blur_fill_covers_the_frame_with_the_picture_colour():
 def test_crop_reads_only_the_cropped_region():
     left_red = solid(16, 8, (0, 0, 255))
     left_red.y[:, :8] = yuv((255, 0, 0))[0]
-    d = DrawOp(segment_id="s", media_key="s", is_still=True, has_alpha=False, source_us=None, crop_px=(0, 0, 8, 8),
-               matrix=Affine.scale(2, 1), opacity=1.0, box=(0, 0, 16, 8))
+    d = DrawOp(
+        segment_id="s",
+        media_key="s",
+        is_still=True,
+        has_alpha=False,
+        source_us=None,
+        crop_px=(0, 0, 8, 8),
+        matrix=Affine.scale(2, 1),
+        opacity=1.0,
+        box=(0, 0, 16, 8),
+    )
     dst = canvas()
     Compositor(16, 8).compose(FramePlan(0, 0, (d,)), dst, lambda o: left_red)
     assert (dst.y == yuv((255, 0, 0))[0]).all()

@@ -1,4 +1,5 @@
 """Compound clips (复合片段): nested drafts resolved, drawn frame by frame, transformed."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,7 @@ from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, 
 from tests.media_probe import decode_for_probe
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "app_drafts" / "compound_clip"
-MEDIA = ("red_1920x1080_5s.mp4", "green_1920x1080_5s.mp4", "blue_1920x1080_5s.mp4",
-         "yellow_1920x1080_4s_noaudio.mp4")
+MEDIA = ("red_1920x1080_5s.mp4", "green_1920x1080_5s.mp4", "blue_1920x1080_5s.mp4", "yellow_1920x1080_4s_noaudio.mp4")
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
 
 
@@ -54,9 +54,9 @@ def test_fixture_resolves_to_nested_timelines_two_levels_deep():
     tl = timeline(d, width=192)
     cmp_clip = tl.tracks[1].clips[0]
     assert cmp_clip.kind == compound.KIND and cmp_clip.media_key == "compound:T-DRAFT-A@192x108"
-    assert (cmp_clip.source_start_us, cmp_clip.speed) == (1_000_000, 1.0)   # nested time 1 s .. 4 s
+    assert (cmp_clip.source_start_us, cmp_clip.speed) == (1_000_000, 1.0)  # nested time 1 s .. 4 s
     a = tl.compounds[cmp_clip.media_key]
-    assert (a.width, a.height) == (192, 108)       # the nested canvas at the output's pixel density
+    assert (a.width, a.height) == (192, 108)  # the nested canvas at the output's pixel density
     assert [c.segment_id for c in a.tracks[0].clips] == ["A-SEG-RED", "A-SEG-GREEN"]
     b = a.compounds["compound:A-DRAFT-B@192x108"]
     assert b.tracks[0].clips[0].segment_id == "B-SEG-Y"
@@ -71,13 +71,14 @@ def test_media_of_nested_drafts_are_listed_with_their_json_paths():
         f"{nested}.materials.videos[0].path": "A-V-RED",
         f"{nested}.materials.videos[1].path": "A-V-GREEN",
         f"{nested}.materials.drafts[0].draft.materials.videos[0].path": "B-V-YELLOW",
-    }                                     # the compound clips' empty-path materials are no files
+    }  # the compound clips' empty-path materials are no files
 
 
 def test_the_service_checks_nested_media_paths_too(tmp_path):
     from compositor.errors import AssetUnreachable
     from compositor.fetch import LocalDraft
     from server.drafts import check_material_paths
+
     obj = fixture_obj()
     b = obj["materials"]["drafts"][0]["draft"]["materials"]["drafts"][0]["draft"]
     b["materials"]["videos"][0]["path"] = "/etc/hostname"
@@ -95,11 +96,11 @@ def test_outer_transform_and_fade_in_apply_to_the_compound_picture():
     tl = timeline(load_draft(FIXTURE / "draft_content.json"), width=192)
     ops = {op.segment_id: op for op in plan_frame(tl, 45).ops if isinstance(op, DrawOp)}
     op = ops["T-SEG-CMP"]
-    assert op.kind == compound.KIND and op.source_us == 2_500_000          # 1.5 s in, from 1 s of A
+    assert op.kind == compound.KIND and op.source_us == 2_500_000  # 1.5 s in, from 1 s of A
     # scale 0.5 at (-0.5, 0.5): the 192x108 picture lands on the top-left quarter of the output
     assert (op.matrix.a, op.matrix.e, op.matrix.c, op.matrix.f) == pytest.approx((0.5, 0.5, 0.0, 0.0))
     first = {o.segment_id: o for o in plan_frame(tl, 0).ops if isinstance(o, DrawOp)}
-    assert "T-SEG-CMP" not in first                                        # 渐显 starts at opacity 0
+    assert "T-SEG-CMP" not in first  # 渐显 starts at opacity 0
     mid = {o.segment_id: o for o in plan_frame(tl, 7).ops if isinstance(o, DrawOp)}
     assert 0.3 < mid["T-SEG-CMP"].opacity < 0.6
 
@@ -107,7 +108,7 @@ def test_outer_transform_and_fade_in_apply_to_the_compound_picture():
 def test_nested_sound_is_moved_to_the_compound_segment():
     tl = timeline(load_draft(FIXTURE / "draft_content.json"), width=192)
     sound = {c.segment_id: c for c in tl.audio_clips}
-    red = sound["T-SEG-CMP/A-SEG-RED"]                 # A's red clip plays 0..2 s; the segment shows 1..4 s
+    red = sound["T-SEG-CMP/A-SEG-RED"]  # A's red clip plays 0..2 s; the segment shows 1..4 s
     assert (red.target_start_us, red.target_duration_us, red.source_start_us) == (0, 1_000_000, 1_000_000)
     green = sound["T-SEG-CMP/A-SEG-GREEN"]
     assert (green.target_start_us, green.target_duration_us, green.source_start_us) == (1_000_000, 2_000_000, 0)
@@ -116,7 +117,7 @@ def test_nested_sound_is_moved_to_the_compound_segment():
 def test_nested_sound_follows_the_compound_speed_and_volume():
     obj = fixture_obj()
     seg = obj["tracks"][1]["segments"][0]
-    seg["target_timerange"] = {"start": 500_000, "duration": 1_500_000}   # A's 1..4 s at 2×
+    seg["target_timerange"] = {"start": 500_000, "duration": 1_500_000}  # A's 1..4 s at 2×
     seg["speed"], seg["volume"] = 2.0, 0.5
     tl = timeline(parse(obj), width=192)
     sound = {c.segment_id: c for c in tl.audio_clips}
@@ -145,13 +146,13 @@ def test_a_zoomed_compound_is_drawn_from_a_larger_picture():
     obj["tracks"][1]["segments"][0]["clip"]["scale"] = {"x": 1.6, "y": 1.6}
     tl = timeline(parse(obj), width=192)
     (key,) = tl.compounds
-    assert (tl.compounds[key].width, tl.compounds[key].height) == (308, 174)   # 1.6 × 192x108, even
+    assert (tl.compounds[key].width, tl.compounds[key].height) == (308, 174)  # 1.6 × 192x108, even
 
 
 def test_an_overlay_compound_with_gaps_in_its_nested_draft_is_flagged():
     obj = fixture_obj()
     a = obj["materials"]["drafts"][0]["draft"]
-    a["tracks"][0]["segments"].pop()                       # A's main track now ends at 2 s
+    a["tracks"][0]["segments"].pop()  # A's main track now ends at 2 s
     tl = timeline(parse(obj), width=192)
     (w,) = [w for w in tl.warnings if w.kind == "compound"]
     assert w.status == "approximated" and "black" in w.message and w.segment_id == "T-SEG-CMP"
@@ -179,13 +180,16 @@ def test_a_material_with_a_file_and_a_draftless_entry_is_an_ordinary_video():
 
 def _nest(depth: int) -> dict:
     """A draft whose compound clips nest ``depth`` levels deep, each level a blue video."""
-    inner = minimal_draft(videos=[video_material("leaf")], tracks=[track("t", "video", [
-        segment("s", "leaf", 0, 1_000_000)])])
+    inner = minimal_draft(
+        videos=[video_material("leaf")], tracks=[track("t", "video", [segment("s", "leaf", 0, 1_000_000)])]
+    )
     for level in range(depth):
         cmp = video_material(f"c{level}") | {"path": ""}
-        inner = minimal_draft(videos=[cmp], tracks=[track("t", "video", [
-            segment(f"s{level}", f"c{level}", 0, 1_000_000, refs=[f"e{level}"])])],
-            drafts=[{"id": f"e{level}", "type": "combination", "draft": inner}])
+        inner = minimal_draft(
+            videos=[cmp],
+            tracks=[track("t", "video", [segment(f"s{level}", f"c{level}", 0, 1_000_000, refs=[f"e{level}"])])],
+            drafts=[{"id": f"e{level}", "type": "combination", "draft": inner}],
+        )
     return inner
 
 
@@ -259,9 +263,11 @@ def _long_nested(n_clips: int, reverse: bool = False) -> dict:
     segs = [segment(f"n{i}", f"v{i}", i * 1_000_000, 1_000_000) for i in range(n_clips)]
     nested = minimal_draft(videos=vids, tracks=[track("t", "video", segs)])
     dur = n_clips * 1_000_000
-    return minimal_draft(videos=[video_material("c") | {"path": "", "duration": dur}],
-                         tracks=[track("t", "video", [segment("s", "c", 0, dur, refs=["e"]) | {"reverse": reverse}])],
-                         drafts=[{"id": "e", "type": "combination", "draft": nested}])
+    return minimal_draft(
+        videos=[video_material("c") | {"path": "", "duration": dur}],
+        tracks=[track("t", "video", [segment("s", "c", 0, dur, refs=["e"]) | {"reverse": reverse}])],
+        drafts=[{"id": "e", "type": "combination", "draft": nested}],
+    )
 
 
 @pytest.mark.parametrize("n_clips,reverse", [(2, False), (12, False), (12, True)])
@@ -288,18 +294,25 @@ def test_memory_does_not_grow_with_the_nested_clip_length(n_clips, reverse):
 
 def test_text_inside_a_nested_draft_is_drawn():
     from tests.text_helpers import YELLOW as TEXT_YELLOW, style, text_material, text_segment, text_track
-    nested = minimal_draft(texts=[text_material("m", "字幕", style(0, 2, size=30, color=TEXT_YELLOW))],
-                           tracks=[text_track("tt", [text_segment("ts", "m", 0, 1_000_000)])])
-    d = parse(minimal_draft(videos=[video_material("c") | {"path": ""}],
-                            tracks=[track("t", "video", [segment("s", "c", 0, 1_000_000, refs=["e"])])],
-                            drafts=[{"id": "e", "type": "combination", "draft": nested}]))
+
+    nested = minimal_draft(
+        texts=[text_material("m", "字幕", style(0, 2, size=30, color=TEXT_YELLOW))],
+        tracks=[text_track("tt", [text_segment("ts", "m", 0, 1_000_000)])],
+    )
+    d = parse(
+        minimal_draft(
+            videos=[video_material("c") | {"path": ""}],
+            tracks=[track("t", "video", [segment("s", "c", 0, 1_000_000, refs=["e"])])],
+            drafts=[{"id": "e", "type": "combination", "draft": nested}],
+        )
+    )
     tl = timeline(d, width=192)
     with PicturePool(tl, MediaCatalog(facts={})) as pool:
         plan = plan_frame(tl, 0)
         pool.advance(plan.t_us)
         (op,) = [o for o in plan.ops if isinstance(o, DrawOp)]
         pic = pool(op)
-    assert pic.y.max() > 150                      # yellow glyphs (Y ≈ 210) on the black nested canvas
+    assert pic.y.max() > 150  # yellow glyphs (Y ≈ 210) on the black nested canvas
 
 
 # -- a rendered file -------------------------------------------------------------------------
@@ -310,7 +323,7 @@ def rendered(media_dir, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("compound") / "draft"
     (folder / "assets" / "videos").mkdir(parents=True)
     shutil.copy(FIXTURE / "draft_content.json", folder)
-    for name in MEDIA:          # the draft's C:/… paths fall back to assets/videos/<name>
+    for name in MEDIA:  # the draft's C:/… paths fall back to assets/videos/<name>
         os.symlink(media_dir / name, folder / "assets" / "videos" / name)
     out = folder.parent / "out.mp4"
     result = render(folder, out, RenderOptions(width=192, preset="ultrafast"))
@@ -326,14 +339,14 @@ def test_rendered_frames_show_the_nested_content_in_place(rendered):
     frames = decode_for_probe(rendered, ["0", "0.5", "1.5", "3.5"]).frames
     # top-left quarter = compound A (from A's 1 s); inside it, A's bottom-right quarter = compound B
     a_px, b_px, outside = (24, 13), (72, 40), (144, 81)
-    assert _near(frames["0"][a_px[1], a_px[0]], BLUE)             # fade-in starts at opacity 0
-    assert _near(frames["0.5"][a_px[1], a_px[0]], RED)            # A at 1.5 s: red
-    assert _near(frames["0.5"][b_px[1], b_px[0]], YELLOW)         # B inside A
-    assert _near(frames["1.5"][a_px[1], a_px[0]], GREEN)          # A at 2.5 s: green
+    assert _near(frames["0"][a_px[1], a_px[0]], BLUE)  # fade-in starts at opacity 0
+    assert _near(frames["0.5"][a_px[1], a_px[0]], RED)  # A at 1.5 s: red
+    assert _near(frames["0.5"][b_px[1], b_px[0]], YELLOW)  # B inside A
+    assert _near(frames["1.5"][a_px[1], a_px[0]], GREEN)  # A at 2.5 s: green
     assert _near(frames["1.5"][b_px[1], b_px[0]], YELLOW)
     for t in ("0.5", "1.5"):
-        assert _near(frames[t][outside[1], outside[0]], BLUE)     # the outer transform: a quarter only
-    assert _near(frames["3.5"][a_px[1], a_px[0]], BLUE)           # the segment ended at 3 s
+        assert _near(frames[t][outside[1], outside[0]], BLUE)  # the outer transform: a quarter only
+    assert _near(frames["3.5"][a_px[1], a_px[0]], BLUE)  # the segment ended at 3 s
 
 
 def test_the_nested_picture_size_is_bounded():

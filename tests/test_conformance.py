@@ -5,6 +5,7 @@ by decoded size, so the composition is the same); renders use the draft's canvas
 probes are the conformance expectations, checked with PyAV (tests/media_probe.py), every
 hard check included (the caption drafts' glyph probes too).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,14 @@ from tests.media_probe import check_render
 
 pytestmark = pytest.mark.slow
 
-CORE_DRAFTS = ["01_single_video_1080p", "02_concat_transitions", "04_images_kenburns_keyframes",
-               "05_captions_zh_styles", "06_bgm_and_volumes", "11_vertical_mixed_fit"]
+CORE_DRAFTS = [
+    "01_single_video_1080p",
+    "02_concat_transitions",
+    "04_images_kenburns_keyframes",
+    "05_captions_zh_styles",
+    "06_bgm_and_volumes",
+    "11_vertical_mixed_fit",
+]
 
 
 def _core_expectations(name: str) -> dict:
@@ -56,18 +63,23 @@ def test_conformance_draft_passes_hard_checks(rendered, name):
 def test_dissolve_window_shows_a_blend(rendered):
     """Draft 02: at the cut of the 1 s 叠化 the frame is a mix of red and green."""
     out, _ = rendered("02_concat_transitions")
-    exp = {"name": "02-dissolve", "canvas": [1920, 1080], "duration_s": 15.0, "audio": [],
-           "frames": [
-               {"t": 4.75, "probes": [{"kind": "pixel", "x": 960, "y": 540, "rgb": [191, 64, 0], "tol": 30}]},
-               {"t": 5.0, "probes": [{"kind": "pixel", "x": 960, "y": 540, "rgb": [128, 128, 0], "tol": 30}]},
-               {"t": 5.25, "probes": [{"kind": "pixel", "x": 960, "y": 540, "rgb": [64, 191, 0], "tol": 30}]},
-           ]}
+    exp = {
+        "name": "02-dissolve",
+        "canvas": [1920, 1080],
+        "duration_s": 15.0,
+        "audio": [],
+        "frames": [
+            {"t": 4.75, "probes": [{"kind": "pixel", "x": 960, "y": 540, "rgb": [191, 64, 0], "tol": 30}]},
+            {"t": 5.0, "probes": [{"kind": "pixel", "x": 960, "y": 540, "rgb": [128, 128, 0], "tol": 30}]},
+            {"t": 5.25, "probes": [{"kind": "pixel", "x": 960, "y": 540, "rgb": [64, 191, 0], "tol": 30}]},
+        ],
+    }
     results = check_render(str(out), exp)
     assert all(r.ok for r in results), [(r.check, r.detail) for r in results]
 
 
 def test_render_result_lists_unrendered_features(rendered):
     _, result = rendered("05_captions_zh_styles")
-    assert not [w for w in result.warnings if w.kind == "text"]      # captions are drawn
+    assert not [w for w in result.warnings if w.kind == "text"]  # captions are drawn
     _, result = rendered("02_concat_transitions")
     assert [(w.kind, w.name) for w in result.warnings if w.kind == "transition"] == [("transition", "向右擦除")]

@@ -5,6 +5,7 @@ run on 127.0.0.1. Each test records every request the page makes and checks that
 the service's origin. Screenshots go to ``test-artifacts/console/`` (gitignored) for a person
 to look at.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,21 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 #: no network but the local server: no QUIC, no component/safe-browsing/sync/update traffic
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
-                 "--autoplay-policy=no-user-gesture-required", "--disable-features=MediaRouter,OptimizationHints"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-default-browser-check",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=MediaRouter,OptimizationHints",
+]
 SHOTS = REPO / "test-artifacts" / "console"
 TIMEOUT_MS = 30_000
 KEY_A, KEY_B = "console-key-a", "console-key-b"
@@ -36,6 +48,7 @@ pytestmark = pytest.mark.slow
 
 
 # -- fixtures -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def browser():
@@ -52,8 +65,10 @@ def browser():
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("console-media")
-    return {"short": make_clip(d / "short.mp4", seconds=2.0, width=320, height=180),
-            "long": make_clip(d / "long.mp4", seconds=4.0, width=320, height=180)}
+    return {
+        "short": make_clip(d / "short.mp4", seconds=2.0, width=320, height=180),
+        "long": make_clip(d / "long.mp4", seconds=4.0, width=320, height=180),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +76,12 @@ def servers(tmp_path_factory) -> dict[str, ServerProcess]:
     """Two real servers with one worker each, started side by side: ``open`` (no keys, as on
     loopback by default) and ``keyed`` (``--api-keys``: every job belongs to its key)."""
     common = ["--concurrency", "1", "--log-level", "WARNING"]
-    procs = {"open": ServerProcess(tmp_path_factory.mktemp("console-open"), extra=common),
-             "keyed": ServerProcess(tmp_path_factory.mktemp("console-keyed"),
-                                    extra=[*common, "--api-keys", f"{KEY_A},{KEY_B}"])}
+    procs = {
+        "open": ServerProcess(tmp_path_factory.mktemp("console-open"), extra=common),
+        "keyed": ServerProcess(
+            tmp_path_factory.mktemp("console-keyed"), extra=[*common, "--api-keys", f"{KEY_A},{KEY_B}"]
+        ),
+    }
     with ThreadPoolExecutor(len(procs)) as pool:
         started = [pool.submit(p.start) for p in procs.values()]
     try:
@@ -71,7 +89,7 @@ def servers(tmp_path_factory) -> dict[str, ServerProcess]:
             f.result()
         yield procs
     finally:
-        for p in procs.values():          # nothing to keep: the data dirs are temporary
+        for p in procs.values():  # nothing to keep: the data dirs are temporary
             p.kill()
             p.stop()
 
@@ -87,8 +105,9 @@ class Page:
     def __init__(self, browser, base: str, locale: str = "en-US"):
         self.base = base
         self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
-        self.context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 860},
-                                           service_workers="block")
+        self.context = browser.new_context(
+            locale=locale, viewport={"width": 1280, "height": 860}, service_workers="block"
+        )
         self.requests: list[str] = []
         self.responses: list[tuple[str, int]] = []
         self.console_errors: list[str] = []
@@ -109,11 +128,16 @@ class Page:
 
     def close(self) -> None:
         self.context.close()
-        foreign = [u for u in self.requests if not (u.startswith(self.origin + "/") or u.startswith(("data:", "blob:")))]
+        foreign = [
+            u for u in self.requests if not (u.startswith(self.origin + "/") or u.startswith(("data:", "blob:")))
+        ]
         assert not foreign, f"the page contacted something other than the service: {foreign}"
         expected = tuple(f"status of {s} " for s in self.expected_statuses)
-        errors = [e for e in self.console_errors if not (e.startswith("Failed to load resource") and any(
-            x in e for x in expected))]
+        errors = [
+            e
+            for e in self.console_errors
+            if not (e.startswith("Failed to load resource") and any(x in e for x in expected))
+        ]
         assert not errors, errors
 
 
@@ -141,10 +165,22 @@ def add_draft(host, clip: Path, *, seconds: float, width: int = 320, height: int
 
 def with_unknown_effect(content: dict) -> None:
     content["materials"]["video_effects"] = [
-        {"id": "fx", "type": "video_effect", "name": "未知特效", "resource_id": "900004"}]
-    content["tracks"].append({"id": "e", "type": "effect", "segments": [
-        {"id": "E", "material_id": "fx", "target_timerange": {"start": 500_000, "duration": 1_000_000},
-         "render_index": 3}]})
+        {"id": "fx", "type": "video_effect", "name": "未知特效", "resource_id": "900004"}
+    ]
+    content["tracks"].append(
+        {
+            "id": "e",
+            "type": "effect",
+            "segments": [
+                {
+                    "id": "E",
+                    "material_id": "fx",
+                    "target_timerange": {"start": 500_000, "duration": 1_000_000},
+                    "render_index": 3,
+                }
+            ],
+        }
+    )
 
 
 def submit_from_check_page(p: Page, url: str, *, preview: bool = False) -> str:
@@ -179,11 +215,15 @@ def wait_until_played(p: Page) -> None:
 
 def seek(p: Page, t_s: float) -> None:
     p.page.wait_for_selector("[data-testid=player]")
-    p.page.evaluate("""(t) => new Promise((ok) => { const v = document.querySelector('[data-testid=player]');
-        v.pause(); v.addEventListener('seeked', ok, {once: true}); v.currentTime = t; })""", t_s)
+    p.page.evaluate(
+        """(t) => new Promise((ok) => { const v = document.querySelector('[data-testid=player]');
+        v.pause(); v.addEventListener('seeked', ok, {once: true}); v.currentTime = t; })""",
+        t_s,
+    )
 
 
 # -- tests ------------------------------------------------------------------------------------------
+
 
 def test_submit_watch_progress_and_play(server, draft_host, media, open_page):
     url = add_draft(draft_host, media["short"], seconds=2.0)
@@ -239,7 +279,7 @@ def test_unknown_effect_is_listed_as_a_warning(server, draft_host, media, open_p
     item = p.page.wait_for_selector("[data-testid=warnings] [data-testid=warning]")
     assert "未知特效" in item.text_content() and item.get_attribute("data-kind") == "effect"
     assert p.page.query_selector("[data-testid=warnings] [data-testid=warning-strip] .mark") is not None
-    assert "480×" in p.page.text_content("main")          # the preview's output size
+    assert "480×" in p.page.text_content("main")  # the preview's output size
     wait_until_played(p)
     p.page.evaluate("document.querySelector('[data-testid=player]').pause()")
     p.shot("job-warning")
@@ -254,8 +294,10 @@ def test_cancel_a_running_job_from_the_table(server, draft_host, media, open_pag
     row = f"[data-testid=jobs-table] tr[data-id='{job['id']}']"
     # progress arrives over SSE: frames are counted in the row before the cancel
     p.page.wait_for_selector(f"{row} [data-state=running]")
-    wait_js(p.page,
-        f"Number(document.querySelector(\"{row} [data-testid=job-progress]\").getAttribute('aria-valuenow')) >= 1")
+    wait_js(
+        p.page,
+        f"Number(document.querySelector(\"{row} [data-testid=job-progress]\").getAttribute('aria-valuenow')) >= 1",
+    )
     p.shot("running")
     p.page.click(f"{row} [data-testid=cancel]")
     p.page.wait_for_selector(f"{row} .badge[data-state=cancelled]")
@@ -263,8 +305,11 @@ def test_cancel_a_running_job_from_the_table(server, draft_host, media, open_pag
     assert state["state"] == "cancelled" and state["error"]["code"] == "CANCELLED"
     # the state filter shows it among the cancelled jobs only
     p.page.select_option("[data-testid=state-filter]", "cancelled")
-    wait_js(p.page, "(() => { const b = [...document.querySelectorAll('[data-testid=jobs-table] .badge')];"
-                    " return b.length > 0 && b.every((e) => e.dataset.state === 'cancelled'); })()")
+    wait_js(
+        p.page,
+        "(() => { const b = [...document.querySelectorAll('[data-testid=jobs-table] .badge')];"
+        " return b.length > 0 && b.every((e) => e.dataset.state === 'cancelled'); })()",
+    )
     p.page.wait_for_selector(f"{row} .badge[data-state=cancelled]")
     p.page.click(f"{row} a")
     p.page.wait_for_selector("[data-testid=error][data-code=CANCELLED]")
@@ -307,7 +352,7 @@ def test_chinese_ui_follows_the_browser_and_switches(server, open_page):
 
 def test_jobs_are_paged(server, open_page):
     everything = [j["id"] for j in requests.get(f"{server.base}/v1/renders", timeout=10).json()["items"]]
-    assert len(everything) >= 3                       # made by the tests above
+    assert len(everything) >= 3  # made by the tests above
     p = open_page(server.base + "/")
     p.goto("/#/jobs?limit=2")
 
@@ -329,14 +374,15 @@ def test_console_page_headers_and_files(server):
     csp = r.headers["Content-Security-Policy"]
     for part in ("default-src 'self'", "media-src 'self' blob:", "img-src 'self' data: blob:", "connect-src 'self'"):
         assert part in csp
-    assert "<script type=\"module\" src=\"static/console/console.js\">" in r.text
-    assert "<script>" not in r.text and " style=" not in r.text       # nothing inline for CSP to refuse
+    assert '<script type="module" src="static/console/console.js">' in r.text
+    assert "<script>" not in r.text and " style=" not in r.text  # nothing inline for CSP to refuse
     for name in ("console.js", "console.css", "api.js", "i18n.js"):
         assert requests.get(f"{server.base}/static/console/{name}", timeout=10).status_code == 200
     assert requests.get(f"{server.base}/static/console/..%2Fapp.py", timeout=10).status_code == 404
 
 
 # -- API keys (the auth work: keys from --api-keys, jobs per key, /k/<key>/ base) ----------------
+
 
 @pytest.fixture(scope="module")
 def keyed_server(servers) -> ServerProcess:
@@ -345,7 +391,7 @@ def keyed_server(servers) -> ServerProcess:
 
 def test_two_keys_each_see_only_their_own_jobs(keyed_server, draft_host, media, open_page):
     base = keyed_server.base
-    assert requests.get(f"{base}/v1/renders", timeout=10).status_code == 401   # keys are enforced
+    assert requests.get(f"{base}/v1/renders", timeout=10).status_code == 401  # keys are enforced
 
     # A: the page itself needs no key; the first API call's 401 asks for it (kept per tab)
     a = open_page(base + "/")
@@ -358,7 +404,7 @@ def test_two_keys_each_see_only_their_own_jobs(keyed_server, draft_host, media, 
     a.page.wait_for_selector("[data-testid=jobs-table]")
     job_a = submit_from_check_page(a, add_draft(draft_host, media["short"], seconds=1.0))
     a.page.wait_for_selector('[data-testid=job-progress][aria-valuenow="100"][data-state=completed]')
-    wait_until_played(a)                       # a signed video_url plays without headers
+    wait_until_played(a)  # a signed video_url plays without headers
 
     # B: through the /k/<key>/ base URL (EventSource included)
     b = open_page(f"{base}/k/{KEY_B}/")

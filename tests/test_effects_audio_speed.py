@@ -1,6 +1,7 @@
 """Speed (docs/effects.md#speed): pitch-keeping time stretch through FFmpeg's atempo, resampling when
 ``is_tone_modify``, capcut-mate's scene_timelines speeds for video and audio, fades and volume
 keyframes at speed, and a real render whose soundtrack keeps its pitch."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def _peak_hz(x: np.ndarray, rate: int = RATE) -> float:
 
 
 def _sine(n, hz=440.0, start=0, amp=0.5):
-    t = (np.arange(start, start + n) / RATE)
+    t = np.arange(start, start + n) / RATE
     s = (amp * np.sin(2 * np.pi * hz * t)).astype(np.float32)
     return np.vstack([s, s])
 
@@ -43,7 +44,7 @@ def test_atempo_chain_multiplies_to_the_speed(speed):
 def test_tempo_keeps_the_pitch_and_scales_the_length(speed):
     t = Tempo(speed)
     src = _sine(RATE * 2)
-    out = np.concatenate([t.push(src[:, i:i + 3000]) for i in range(0, src.shape[1], 3000)] + [t.flush()], axis=1)
+    out = np.concatenate([t.push(src[:, i : i + 3000]) for i in range(0, src.shape[1], 3000)] + [t.flush()], axis=1)
     assert out.shape[1] == pytest.approx(src.shape[1] / speed, rel=0.03)
     assert _peak_hz(out[0, 2000:-2000]) == pytest.approx(440, rel=0.02)
 
@@ -77,17 +78,27 @@ def test_mixer_keeps_the_pitch_unless_tone_modify(tone_modify, hz):
     out = mix(_tl([clip]), SineReader)
     assert out.shape[1] == RATE
     assert _peak_hz(out[0, 4000:]) == pytest.approx(hz, rel=0.02)
-    assert np.abs(out[0, 4000:]).max() == pytest.approx(0.5, abs=0.08)    # level kept
+    assert np.abs(out[0, 4000:]).max() == pytest.approx(0.5, abs=0.08)  # level kept
 
 
 def test_fades_and_volume_keyframes_apply_at_speed():
-    clip = AudioClip("s", "x", 0, 1_000_000, 0, 1.5, 1.0, fade_in_us=200_000, fade_out_us=200_000,
-                     volume_keyframes=((0, 1.0), (1_000_000, 0.0)))
+    clip = AudioClip(
+        "s",
+        "x",
+        0,
+        1_000_000,
+        0,
+        1.5,
+        1.0,
+        fade_in_us=200_000,
+        fade_out_us=200_000,
+        volume_keyframes=((0, 1.0), (1_000_000, 0.0)),
+    )
     out = mix(_tl([clip]), OnesReader)[0]
     assert abs(out[0]) < 1e-3 and abs(out[-1]) < 1e-3
-    mid = out[24_000 - 500:24_000 + 500].mean()                  # volume 0.5 at 0.5 s, no fade
+    mid = out[24_000 - 500 : 24_000 + 500].mean()  # volume 0.5 at 0.5 s, no fade
     assert mid == pytest.approx(0.5 * 0.5, rel=0.1)
-    assert out[4800] == pytest.approx(0.5 * 0.5 * 0.9, rel=0.1)   # half-way through the fade-in
+    assert out[4800] == pytest.approx(0.5 * 0.5 * 0.9, rel=0.1)  # half-way through the fade-in
 
 
 # -- timeline: capcut-mate scene_timelines and speed materials -------------------------------------
@@ -100,17 +111,22 @@ def _speed_draft(speed_mode=0, curve=None, tone=False):
     aseg = segment("A", "au", 0, 2_000_000, speed=0.5, refs=["sp2"])
     aseg["clip"] = None
     aseg["is_tone_modify"] = tone
-    obj = minimal_draft(videos=v, audios=a,
-                        speeds=[{"id": "sp", "type": "speed", "speed": 2.5, "mode": speed_mode, "curve_speed": curve},
-                                {"id": "sp2", "type": "speed", "speed": 0.5, "mode": 0, "curve_speed": None}],
-                        tracks=[track("v", "video", [vseg]), track("a", "audio", [aseg])])
+    obj = minimal_draft(
+        videos=v,
+        audios=a,
+        speeds=[
+            {"id": "sp", "type": "speed", "speed": 2.5, "mode": speed_mode, "curve_speed": curve},
+            {"id": "sp2", "type": "speed", "speed": 0.5, "mode": 0, "curve_speed": None},
+        ],
+        tracks=[track("v", "video", [vseg]), track("a", "audio", [aseg])],
+    )
     d = parse(obj)
     return resolve(d, facts_from_json(d))
 
 
 def test_scene_timeline_speeds_map_video_and_audio_time():
     tl = _speed_draft()
-    op = next(o for o in plan_frame(tl, 30).ops if isinstance(o, DrawOp))       # t = 1 s
+    op = next(o for o in plan_frame(tl, 30).ops if isinstance(o, DrawOp))  # t = 1 s
     assert op.source_us == 1_000_000 + 2_500_000
     speeds = sorted((c.segment_id, c.speed, c.tone_modify) for c in tl.audio_clips)
     assert speeds == [("A", 0.5, False), ("V", 2.5, False)]
@@ -140,8 +156,12 @@ def test_render_at_double_speed_keeps_or_raises_the_pitch(tmp_path, tone, hz):
     vid = make_video(tmp_path / "tone.mp4", w=64, h=36, dur_s=4.0, color=(90, 90, 90), tone_hz=440)
     seg = segment("V", "v", 0, 2_000_000, speed=2.0)
     seg["is_tone_modify"] = tone
-    obj = minimal_draft(width=64, height=36, videos=[video_material("v", 64, 36, 4_000_000) | {"path": str(vid)}],
-                        tracks=[track("v", "video", [seg])])
+    obj = minimal_draft(
+        width=64,
+        height=36,
+        videos=[video_material("v", 64, 36, 4_000_000) | {"path": str(vid)}],
+        tracks=[track("v", "video", [seg])],
+    )
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "draft_content.json").write_text(json.dumps(obj))
@@ -149,18 +169,21 @@ def test_render_at_double_speed_keeps_or_raises_the_pitch(tmp_path, tone, hz):
     render(folder, out, RenderOptions(preset="ultrafast"))
     audio = _output_audio(out)
     assert len(audio) == pytest.approx(2 * RATE, rel=0.05)
-    assert _peak_hz(audio[RATE // 4: RATE + RATE // 2]) == pytest.approx(hz, rel=0.03)
+    assert _peak_hz(audio[RATE // 4 : RATE + RATE // 2]) == pytest.approx(hz, rel=0.03)
 
 
 def test_audio_only_clip_at_half_speed_renders(tmp_path):
     song = make_audio(tmp_path / "a.wav", dur_s=2.0, rate=48000, channels=2, tone_hz=330)
-    obj = minimal_draft(width=32, height=32, audios=[{"id": "au", "type": "extract_music", "path": str(song),
-                                                       "duration": 2_000_000}],
-                        tracks=[track("a", "audio", [segment("A", "au", 0, 2_000_000, speed=0.5) | {"clip": None}])])
+    obj = minimal_draft(
+        width=32,
+        height=32,
+        audios=[{"id": "au", "type": "extract_music", "path": str(song), "duration": 2_000_000}],
+        tracks=[track("a", "audio", [segment("A", "au", 0, 2_000_000, speed=0.5) | {"clip": None}])],
+    )
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "draft_content.json").write_text(json.dumps(obj))
     out = tmp_path / "out.mp4"
     render(folder, out, RenderOptions(preset="ultrafast"))
     audio = _output_audio(out)
-    assert _peak_hz(audio[RATE // 4: RATE + RATE // 2]) == pytest.approx(330, rel=0.03)
+    assert _peak_hz(audio[RATE // 4 : RATE + RATE // 2]) == pytest.approx(330, rel=0.03)

@@ -1,6 +1,7 @@
 """Acceptance: a draft using an unknown transition, filter, scene effect, animation and sticker
 renders to completion, and the result lists exactly one warning per unknown item (kind, name
 or resource id, segment id, time range)."""
+
 from __future__ import annotations
 
 import json
@@ -24,22 +25,53 @@ def test_unknown_items_render_and_are_each_reported_once(tmp_path):
     sticker = segment("S", "stk", 0, 1_500_000, render_index=9)
     sticker["source_timerange"] = None
     obj = minimal_draft(
-        width=64, height=36,
-        videos=[video_material("r", 64, 36, 2_000_000) | {"path": str(red)},
-                video_material("g", 64, 36, 2_000_000) | {"path": str(green)}],
-        transitions=[{"id": "tr", "type": "transition", "name": "未知转场", "resource_id": "900001",
-                      "duration": 500_000, "is_overlap": True}],
-        material_animations=[{"id": "an", "type": "sticker_animation", "animations": [
-            {"type": "in", "name": "未知动画", "id": "1", "resource_id": "900002", "start": 0,
-             "duration": 500_000, "material_type": "video"}]}],
+        width=64,
+        height=36,
+        videos=[
+            video_material("r", 64, 36, 2_000_000) | {"path": str(red)},
+            video_material("g", 64, 36, 2_000_000) | {"path": str(green)},
+        ],
+        transitions=[
+            {
+                "id": "tr",
+                "type": "transition",
+                "name": "未知转场",
+                "resource_id": "900001",
+                "duration": 500_000,
+                "is_overlap": True,
+            }
+        ],
+        material_animations=[
+            {
+                "id": "an",
+                "type": "sticker_animation",
+                "animations": [
+                    {
+                        "type": "in",
+                        "name": "未知动画",
+                        "id": "1",
+                        "resource_id": "900002",
+                        "start": 0,
+                        "duration": 500_000,
+                        "material_type": "video",
+                    }
+                ],
+            }
+        ],
         effects=[{"id": "flt", "type": "filter", "name": "未知滤镜", "resource_id": "900003", "value": 1.0}],
         video_effects=[{"id": "fx", "type": "video_effect", "name": "未知特效", "resource_id": "900004"}],
         stickers=[{"id": "stk", "type": "sticker", "resource_id": "900005"}],
-        tracks=[track("v", "video", [segment("A", "r", 0, 2_000_000, refs=["tr", "an"]),
-                                     segment("B", "g", 2_000_000, 2_000_000)]),
-                track("f", "filter", [_adj("F", "flt", 0, 1_000_000, 2)]),
-                track("e", "effect", [_adj("E", "fx", 1_000_000, 1_000_000, 3)]),
-                track("s", "sticker", [sticker])])
+        tracks=[
+            track(
+                "v",
+                "video",
+                [segment("A", "r", 0, 2_000_000, refs=["tr", "an"]), segment("B", "g", 2_000_000, 2_000_000)],
+            ),
+            track("f", "filter", [_adj("F", "flt", 0, 1_000_000, 2)]),
+            track("e", "effect", [_adj("E", "fx", 1_000_000, 1_000_000, 3)]),
+            track("s", "sticker", [sticker]),
+        ],
+    )
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "draft_content.json").write_text(json.dumps(obj, ensure_ascii=False))
@@ -59,8 +91,13 @@ def test_unknown_items_render_and_are_each_reported_once(tmp_path):
         assert len(found) == 1, result.warnings
     assert (tr[0].name, tr[0].segment_id, tr[0].start_us, tr[0].end_us) == ("未知转场", "A", 1_750_000, 2_250_000)
     assert an[0].segment_id == "A" and an[0].status == "skipped"
-    assert (fl[0].kind, fl[0].status, fl[0].segment_id, fl[0].start_us, fl[0].end_us) == \
-        ("filter", "skipped", "F", 0, 1_000_000)
+    assert (fl[0].kind, fl[0].status, fl[0].segment_id, fl[0].start_us, fl[0].end_us) == (
+        "filter",
+        "skipped",
+        "F",
+        0,
+        1_000_000,
+    )
     assert (fx[0].kind, fx[0].status, fx[0].segment_id, fx[0].resource_id) == ("effect", "skipped", "E", "900004")
     assert (st[0].status, st[0].resource_id, st[0].segment_id) == ("skipped", "900005", "S")
     # nothing else is reported for these five items

@@ -7,6 +7,7 @@ redirect hop, ``callback_url`` — leaves the canary at 0 hits; allowlisted, it 
 Also: the connection goes to the address the resolver checked, error messages never carry
 what a server answered, the download deadline and minimum throughput, unparseable URLs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,18 +69,21 @@ def stub(aiohttp_server):
         server = await aiohttp_server(app, host=host)
         s.base = f"http://{host}:{server.port}"
         return s
+
     return start
 
 
 def json_handler(obj):
     async def h(_request):
         return web.json_response(obj)
+
     return h
 
 
 def redirect_to(url: str, status: int = 302):
     async def h(_request):
         return web.Response(status=status, headers={"Location": url})
+
     return h
 
 
@@ -106,21 +110,23 @@ def server_policy(**overrides) -> EgressPolicy:
 
 # -- draft_url ------------------------------------------------------------------------------------
 
+
 async def test_draft_url_canary(stub, make_client):
     canary = await stub("127.0.0.2")
     url = f"{canary.base}/get_draft?draft_id={new_draft_id()}"
     client = await make_client(**DEFAULT_POLICY)
     assert_forbidden(*await post(client, f"{CM}/gen_video", {"draft_url": url}), "127.0.0.2")
     assert_forbidden(*await post(client, "/v1/renders", {"draft_url": url}), "127.0.0.2")
-    for off in await asyncio.gather(make_client(submit_check="off", **DEFAULT_POLICY),
-                                    make_client(submit_check="async", **DEFAULT_POLICY)):
+    for off in await asyncio.gather(
+        make_client(submit_check="off", **DEFAULT_POLICY), make_client(submit_check="async", **DEFAULT_POLICY)
+    ):
         assert_forbidden(*await post(off, f"{CM}/gen_video", {"draft_url": url}), "127.0.0.2")
     assert canary.total == 0
 
     allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.2"), **DEFAULT_POLICY)
     status, body = await post(allowed, f"{CM}/gen_video", {"draft_url": url})
     assert canary.hits["/get_draft"] == 1
-    assert status == 404 and body["error"]["code"] == "INVALID_DRAFT_URL"      # the canary is no draft host
+    assert status == 404 and body["error"]["code"] == "INVALID_DRAFT_URL"  # the canary is no draft host
     assert SECRET not in json.dumps(body, ensure_ascii=False)
 
 
@@ -140,6 +146,7 @@ async def test_draft_url_by_name_is_resolved_and_refused(stub, make_client):
 
 # -- get_draft's file list ---------------------------------------------------------------------------
 
+
 async def test_file_list_canary(stub, make_client, tmp_path):
     did = new_draft_id()
     canary = await stub("127.0.0.3", {f"/output/draft/{did}/draft_content.json": json_handler(tiny_draft(did))})
@@ -147,21 +154,23 @@ async def test_file_list_canary(stub, make_client, tmp_path):
     lister = await stub("127.0.0.1", {"/get_draft": json_handler(listing)})
     url = f"{lister.base}/get_draft?draft_id={did}"
 
-    client = await make_client(**DEFAULT_POLICY)                               # the submission check
+    client = await make_client(**DEFAULT_POLICY)  # the submission check
     assert_forbidden(*await post(client, f"{CM}/gen_video", {"draft_url": url}), "127.0.0.3")
-    with pytest.raises(UrlForbidden):                          # the worker's download
+    with pytest.raises(UrlForbidden):  # the worker's download
         await fetch_draft(url, tmp_path / "c1", limits=FAST, policy=server_policy())
     assert lister.hits["/get_draft"] == 2 and canary.total == 0
 
     allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.3"), **DEFAULT_POLICY)
     status, body = await post(allowed, f"{CM}/gen_video", {"draft_url": url})
     assert status == 200 and body["code"] == 0, body
-    local = await fetch_draft(url, tmp_path / "c2", limits=FAST,
-                              policy=server_policy(url_allowlist=("127.0.0.1", "127.0.0.3")))
+    local = await fetch_draft(
+        url, tmp_path / "c2", limits=FAST, policy=server_policy(url_allowlist=("127.0.0.1", "127.0.0.3"))
+    )
     assert local.content_path.is_file() and canary.total == 2
 
 
 # -- a material URL -----------------------------------------------------------------------------------
+
 
 async def test_material_canary(stub, tmp_path):
     canary = await stub("127.0.0.2")
@@ -179,18 +188,23 @@ async def test_material_canary(stub, tmp_path):
 
 # -- a redirect hop ----------------------------------------------------------------------------------
 
+
 async def test_redirect_hop_canary(stub, make_client, tmp_path):
     canary = await stub("127.0.0.2")
     did = new_draft_id()
-    origin = await stub("127.0.0.1", {
-        "/get_draft": redirect_to(f"{canary.base}/get_draft?draft_id={did}"),
-        "/clip.mp4": redirect_to(f"{canary.base}/clip.mp4", 307),
-        "/loop": redirect_to("/loop"),
-        "/file": redirect_to("file:///etc/passwd"),
-    })
+    origin = await stub(
+        "127.0.0.1",
+        {
+            "/get_draft": redirect_to(f"{canary.base}/get_draft?draft_id={did}"),
+            "/clip.mp4": redirect_to(f"{canary.base}/clip.mp4", 307),
+            "/loop": redirect_to("/loop"),
+            "/file": redirect_to("file:///etc/passwd"),
+        },
+    )
     client = await make_client(**DEFAULT_POLICY)
-    assert_forbidden(*await post(client, f"{CM}/gen_video", {"draft_url": f"{origin.base}/get_draft?draft_id={did}"}),
-                     "127.0.0.2")
+    assert_forbidden(
+        *await post(client, f"{CM}/gen_video", {"draft_url": f"{origin.base}/get_draft?draft_id={did}"}), "127.0.0.2"
+    )
     local = LocalDraft("d", tmp_path, tmp_path / "draft_content.json", "test")
     with pytest.raises(UrlForbidden):
         await fetch_materials(local, [f"{origin.base}/clip.mp4"], limits=FAST, policy=server_policy())
@@ -198,16 +212,18 @@ async def test_redirect_hop_canary(stub, make_client, tmp_path):
 
     with pytest.raises(UrlForbidden, match="more than 5 redirects"):
         await fetch_materials(local, [f"{origin.base}/loop"], limits=FAST, policy=server_policy())
-    assert origin.hits["/loop"] == 6                          # the first request + 5 hops, never retried
+    assert origin.hits["/loop"] == 6  # the first request + 5 hops, never retried
     with pytest.raises(UrlForbidden, match="scheme 'file'"):
         await fetch_materials(local, [f"{origin.base}/file"], limits=FAST, policy=EgressPolicy.permissive())
 
-    got = await fetch_materials(local, [f"{origin.base}/clip.mp4"], limits=FAST,
-                                policy=server_policy(url_allowlist=("127.0.0.1", "127.0.0.2")))
+    got = await fetch_materials(
+        local, [f"{origin.base}/clip.mp4"], limits=FAST, policy=server_policy(url_allowlist=("127.0.0.1", "127.0.0.2"))
+    )
     assert got and canary.hits["/clip.mp4"] == 1
 
 
 # -- callback_url ------------------------------------------------------------------------------------
+
 
 async def test_callback_canary(stub, make_client, draft_host, clip_path):
     canary = await stub("127.0.0.2")
@@ -222,7 +238,7 @@ async def test_callback_canary(stub, make_client, draft_host, clip_path):
     allowed = await make_client(url_allowlist=("127.0.0.1", "127.0.0.2"), **DEFAULT_POLICY)
     status, body = await post(allowed, "/v1/renders", {"draft_url": url, "callback_url": hook})
     assert status == 202, body
-    assert (await allowed.delete(f"/v1/renders/{body['id']}")).status in (200, 202)   # terminal: cancelled
+    assert (await allowed.delete(f"/v1/renders/{body['id']}")).status in (200, 202)  # terminal: cancelled
     deadline = time.monotonic() + 30
     while canary.hits["/hook"] == 0 and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -231,13 +247,16 @@ async def test_callback_canary(stub, make_client, draft_host, clip_path):
 
 # -- the connection goes to the address that was checked ------------------------------------------
 
+
 class MapResolver(AbstractResolver):
     def __init__(self, table: dict[str, list[str]]):
         self.table = table
 
     async def resolve(self, host, port=0, family=socket.AF_INET):
-        return [{"hostname": host, "host": a, "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}
-                for a in self.table[host.rstrip(".")]]
+        return [
+            {"hostname": host, "host": a, "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}
+            for a in self.table[host.rstrip(".")]
+        ]
 
     async def close(self):
         pass
@@ -253,7 +272,7 @@ async def test_connection_uses_the_checked_address(stub):
         async with c.request("GET", f"http://canary.test:{port}/x") as resp:
             assert resp.status == 200
         assert good.hits["/x"] == 1 and good.hosts[-1] == f"canary.test:{port}"
-        with pytest.raises(UrlForbidden, match="127.0.0.2"):      # one forbidden answer refuses the name
+        with pytest.raises(UrlForbidden, match="127.0.0.2"):  # one forbidden answer refuses the name
             async with c.request("GET", f"http://mixed.test:{port}/y"):
                 pass
     async with EgressClient(EgressPolicy(), resolver=names) as c:
@@ -265,12 +284,14 @@ async def test_connection_uses_the_checked_address(stub):
 
 # -- no bytes of a fetched body in any error ---------------------------------------------------------
 
+
 async def _raw_server(host: str, reply: bytes):
     async def handle(reader, writer):
         await reader.read(1024)
         writer.write(reply)
         await writer.drain()
         writer.close()
+
     server = await asyncio.start_server(handle, host, 0)
     return server, server.sockets[0].getsockname()[1]
 
@@ -281,10 +302,15 @@ async def test_error_messages_carry_no_response_text(stub, tmp_path):
     async def status_500(_r):
         return web.Response(status=500, text=SECRET)
 
-    s = await stub("127.0.0.1", {
-        "/html": lambda r: _text(SECRET), "/code": json_handler({"code": 7, "message": SECRET}),
-        "/500": status_500, "/weird": json_handler({"code": SECRET}),
-    })
+    s = await stub(
+        "127.0.0.1",
+        {
+            "/html": lambda r: _text(SECRET),
+            "/code": json_handler({"code": 7, "message": SECRET}),
+            "/500": status_500,
+            "/weird": json_handler({"code": SECRET}),
+        },
+    )
     errors = []
     for path in ("/html", "/code", "/500", "/weird"):
         with pytest.raises(DraftNotFound) as ei:
@@ -336,14 +362,16 @@ async def test_job_error_message_carries_no_response_text(stub, make_client, dra
         await asyncio.sleep(0.1)
     assert states[url]["error_code"] == "INVALID_DRAFT_URL" or states[url]["error_code"] == "DRAFT_NOT_FOUND"
     assert SECRET not in json.dumps(states[url], ensure_ascii=False)
-    assert states[url2]["error_code"] == "URL_FORBIDDEN", states[url2]          # the material on the canary
+    assert states[url2]["error_code"] == "URL_FORBIDDEN", states[url2]  # the material on the canary
     assert "127.0.0.2" in states[url2]["error_message"] and canary.total == 0
 
 
 # -- download deadline and minimum throughput; unparseable URLs -------------------------------------
 
+
 def _slow(interval_s: float, size: int = 1000):
     """Announces ``size`` bytes, then sends one byte every ``interval_s``."""
+
     async def h(request):
         resp = web.StreamResponse(headers={"Content-Length": str(size)})
         await resp.prepare(request)
@@ -359,6 +387,7 @@ def _slow(interval_s: float, size: int = 1000):
                 sent += 1
             await asyncio.sleep(0.02)
         return resp
+
     return h
 
 
@@ -368,34 +397,43 @@ async def test_one_byte_per_5s_fails_within_the_deadline(stub, tmp_path):
     deadline_only = FetchLimits(retries=3, backoff_s=0.01, deadline_s=1.0, min_bytes_per_s=0)
     with pytest.raises(AssetUnreachable, match=r"did not finish within 1 s"):
         await fetch_materials(local, [f"{s.base}/slow"], limits=deadline_only)
-    rate = FetchLimits(retries=3, backoff_s=0.01, deadline_s=60, min_bytes_per_s=100,
-                       rate_window_s=0.4, rate_grace_s=0.4)
+    rate = FetchLimits(
+        retries=3, backoff_s=0.01, deadline_s=60, min_bytes_per_s=100, rate_window_s=0.4, rate_grace_s=0.4
+    )
     with pytest.raises(AssetUnreachable, match=r"less than 100 bytes/s"):
         await fetch_materials(local, [f"{s.base}/trickle"], limits=rate)
-    assert s.hits["/slow"] == 1 and s.hits["/trickle"] == 1      # too slow is final, not retried
-    with pytest.raises(DraftNotFound, match="less than 100 bytes/s"):           # the listing too
+    assert s.hits["/slow"] == 1 and s.hits["/trickle"] == 1  # too slow is final, not retried
+    with pytest.raises(DraftNotFound, match="less than 100 bytes/s"):  # the listing too
         await fetch_draft(f"{s.base}/trickle?draft_id={new_draft_id()}", tmp_path, limits=rate)
 
 
 async def test_unparseable_urls_are_not_retried(stub, tmp_path):
     did = new_draft_id()
     s = await stub("127.0.0.1")
-    s.routes["/get_draft"] = json_handler({"code": 0, "files": [
-        f"{s.base}/output/draft/{did}/draft_content.json", f"http://127.0.0.1:99999/output/draft/{did}/a.mp4"]})
-    limits = FetchLimits(retries=6, backoff_s=30, max_backoff_s=30)     # a retry would wait 30 s
+    s.routes["/get_draft"] = json_handler(
+        {
+            "code": 0,
+            "files": [
+                f"{s.base}/output/draft/{did}/draft_content.json",
+                f"http://127.0.0.1:99999/output/draft/{did}/a.mp4",
+            ],
+        }
+    )
+    limits = FetchLimits(retries=6, backoff_s=30, max_backoff_s=30)  # a retry would wait 30 s
     with pytest.raises(AssetUnreachable, match="not a valid URL") as ei:
         await fetch_draft(f"{s.base}/get_draft?draft_id={did}", tmp_path, limits=limits)
     assert "attempts" not in str(ei.value)
     local = LocalDraft("d", tmp_path, tmp_path / "draft_content.json", "test")
     with pytest.raises(AssetUnreachable, match="not a valid URL"):
         await fetch_materials(local, ["http://exa mple.com/x.mp4"], limits=limits)
-    with pytest.raises(AssetUnreachable, match="not a valid URL"):     # a bad redirect Location
+    with pytest.raises(AssetUnreachable, match="not a valid URL"):  # a bad redirect Location
         s.routes["/bad"] = redirect_to("http://[::1/")
         await fetch_materials(local, [f"{s.base}/bad"], limits=limits)
     assert s.hits["/bad"] == 1
 
 
 # -- sticker and canvas images ---------------------------------------------------------------------
+
 
 async def test_sticker_and_canvas_image_canary(stub, tmp_path):
     from compositor import RenderOptions, open_draft
@@ -406,11 +444,14 @@ async def test_sticker_and_canvas_image_canary(stub, tmp_path):
     vid = make_video(tmp_path / "v.mp4", w=64, h=64, dur_s=0.5, color=(255, 0, 0))
     sticker = segment("S", "st", 0, 500_000, render_index=5)
     sticker["source_timerange"] = None
-    draft = minimal_draft(width=160, height=90, videos=[video_material("v", 64, 64) | {"path": str(vid)}],
-                          stickers=[{"id": "st", "type": "sticker", "resource_id": "111"}],
-                          canvases=[{"id": "c", "type": "canvas_image", "image": f"{canary.base}/bg.png"}],
-                          tracks=[track("v", "video", [segment("V", "v", 0, 500_000, refs=["c"])]),
-                                  track("s", "sticker", [sticker])])
+    draft = minimal_draft(
+        width=160,
+        height=90,
+        videos=[video_material("v", 64, 64) | {"path": str(vid)}],
+        stickers=[{"id": "st", "type": "sticker", "resource_id": "111"}],
+        canvases=[{"id": "c", "type": "canvas_image", "image": f"{canary.base}/bg.png"}],
+        tracks=[track("v", "video", [segment("V", "v", 0, 500_000, refs=["c"])]), track("s", "sticker", [sticker])],
+    )
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "draft_content.json").write_text(json.dumps(draft))
     table = {"111": f"{canary.base}/sticker.png"}
@@ -420,13 +461,14 @@ async def test_sticker_and_canvas_image_canary(stub, tmp_path):
 
     loop = asyncio.get_running_loop()
     session = await loop.run_in_executor(None, open_with, server_policy())
-    assert canary.total == 0                                   # left out, never fetched
+    assert canary.total == 0  # left out, never fetched
     assert any(w.kind == "sticker" for w in session.warnings)
     await loop.run_in_executor(None, open_with, server_policy(url_allowlist=("127.0.0.2",)))
     assert canary.hits["/sticker.png"] == 1 and canary.hits["/bg.png"] == 1
 
 
 # -- a callback_url refused at delivery time ---------------------------------------------------------
+
 
 class _Store:
     """The two store calls WebhookSender makes for one delivery."""
@@ -451,8 +493,13 @@ async def test_callback_refused_at_delivery_is_not_retried(stub):
 
     canary = await stub("127.0.0.2")
     port = canary.base.rsplit(":", 1)[1]
-    job = SimpleNamespace(id="j1", state="completed", webhook_state="pending", webhook_attempts=0,
-                          callback_url=f"http://hooks.test:{port}/hook")
+    job = SimpleNamespace(
+        id="j1",
+        state="completed",
+        webhook_state="pending",
+        webhook_attempts=0,
+        callback_url=f"http://hooks.test:{port}/hook",
+    )
     store = _Store(job)
     settings = Settings(**{**TEST_DEFAULTS, **DEFAULT_POLICY, "webhook_retries": 3})
     async with EgressClient(egress_policy(settings), resolver=MapResolver({"hooks.test": ["127.0.0.2"]})) as c:

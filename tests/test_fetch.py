@@ -5,6 +5,7 @@ answers ``{"code":0,"message":"成功","files":[absolute URLs]}`` (HTTP 200 ``co
 unknown id) and ``/output/draft/<id>/<rel>`` serves the files. Per-path scripts inject
 failures (status codes, Retry-After, truncated bodies, missing Content-Length).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,20 +38,24 @@ from compositor.fetch.sniff import sniff_ext as _sniff_ext
 
 DID = "20261125063317dddcc863"
 GET_DRAFT = "/openapi/capcut-mate/v1/get_draft"
-FAST = FetchLimits(backoff_s=0.01, max_backoff_s=0.05, retries=6, parallel=4,
-                   connect_timeout_s=5, read_timeout_s=5)
+FAST = FetchLimits(backoff_s=0.01, max_backoff_s=0.05, retries=6, parallel=4, connect_timeout_s=5, read_timeout_s=5)
 
 # draft_content.json shape as capcut-mate writes it (trimmed): absolute server paths.
 CONTENT = {
     "canvas_config": {"width": 1920, "height": 1080, "ratio": "original"},
     "duration": 5000000,
     "materials": {
-        "videos": [{"id": "v1", "type": "video",
-                    "path": f"/app/output/draft/{DID}/assets/videos/2026112506331744a98704.mp4"},
-                   {"id": "p1", "type": "photo",
-                    "path": f"/app/output/draft/{DID}/assets/images/202611250633173a66b2ff.png"}],
-        "audios": [{"id": "a1", "type": "extract_music",
-                    "path": f"/app/output/draft/{DID}/assets/audios/20261125063317438a057b.mp3"}],
+        "videos": [
+            {"id": "v1", "type": "video", "path": f"/app/output/draft/{DID}/assets/videos/2026112506331744a98704.mp4"},
+            {"id": "p1", "type": "photo", "path": f"/app/output/draft/{DID}/assets/images/202611250633173a66b2ff.png"},
+        ],
+        "audios": [
+            {
+                "id": "a1",
+                "type": "extract_music",
+                "path": f"/app/output/draft/{DID}/assets/audios/20261125063317438a057b.mp3",
+            }
+        ],
     },
     "tracks": [],
 }
@@ -78,7 +83,7 @@ class Fake:
 
     def __init__(self):
         self.files: dict[str, bytes] = draft_files()
-        self.extra_urls: list[str] = []          # raw URLs appended to the listing
+        self.extra_urls: list[str] = []  # raw URLs appended to the listing
         self.listing_body: tuple[int, bytes, str] | None = None
         self.scripts: dict[str, list] = defaultdict(list)
         self.hits: Counter = Counter()
@@ -121,8 +126,9 @@ class Fake:
         did = request.query.get("draft_id", "")
         if did != DID:
             return web.json_response({"code": 2001, "message": "无效的草稿URL"})
-        return web.json_response({"code": 0, "message": "成功",
-                                  "files": [self.url(r) for r in self.files] + self.extra_urls})
+        return web.json_response(
+            {"code": 0, "message": "成功", "files": [self.url(r) for r in self.files] + self.extra_urls}
+        )
 
     async def file(self, request):
         rel = request.match_info["tail"]
@@ -151,14 +157,17 @@ class Fake:
             if rng:
                 self.ranges.append(rng)
                 start = int(rng.split("=")[1].split("-")[0])
-                return web.Response(status=206, body=data[start:], headers={
-                    "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"})
+                return web.Response(
+                    status=206,
+                    body=data[start:],
+                    headers={"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"},
+                )
             if rel in self.no_length:
                 resp = web.StreamResponse()
                 resp.enable_chunked_encoding()
                 await resp.prepare(request)
                 for i in range(0, len(data), 4096):
-                    await resp.write(data[i:i + 4096])
+                    await resp.write(data[i : i + 4096])
                 await resp.write_eof()
                 return resp
             return web.Response(body=data, content_type="application/octet-stream")
@@ -191,11 +200,11 @@ async def fake(aiohttp_server):
 # fetch_draft from a draft_url
 # ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.asyncio
 async def test_happy_path_nested_assets(fake, tmp_path):
     calls = []
-    local = await fetch_draft(fake.draft_url(), tmp_path, limits=FAST,
-                              progress=lambda d, t: calls.append((d, t)))
+    local = await fetch_draft(fake.draft_url(), tmp_path, limits=FAST, progress=lambda d, t: calls.append((d, t)))
     folder = tmp_path / DID
     assert local.draft_id == DID
     assert local.folder == folder
@@ -234,9 +243,9 @@ async def test_code_2001_is_draft_not_found(fake, tmp_path):
         await fetch_draft(url, tmp_path, limits=FAST)
     assert ei.value.url == url
     assert "2001" in str(ei.value)
-    assert "无效的草稿URL" not in str(ei.value)      # the answer's text is never quoted
+    assert "无效的草稿URL" not in str(ei.value)  # the answer's text is never quoted
     assert ei.value.api_code == 2001
-    assert fake.hits["listing"] == 1          # business errors are not retried
+    assert fake.hits["listing"] == 1  # business errors are not retried
 
 
 @pytest.mark.asyncio
@@ -249,14 +258,17 @@ async def test_listing_404_is_draft_not_found(fake, tmp_path):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("status, body, ctype, needle", [
-    (200, b"<html>bad gateway</html>", "text/html", "not JSON"),
-    (200, b'{"code":0,"message":"ok"}', "application/json", "files"),
-    (200, b'{"code":0,"files":"nope"}', "application/json", "files"),
-    (200, b'[1,2]', "application/json", "object"),
-    (200, b'{"code":0,"files":[]}', "application/json", "draft_content.json"),
-    (403, b'forbidden', "text/plain", "HTTP status"),
-])
+@pytest.mark.parametrize(
+    "status, body, ctype, needle",
+    [
+        (200, b"<html>bad gateway</html>", "text/html", "not JSON"),
+        (200, b'{"code":0,"message":"ok"}', "application/json", "files"),
+        (200, b'{"code":0,"files":"nope"}', "application/json", "files"),
+        (200, b"[1,2]", "application/json", "object"),
+        (200, b'{"code":0,"files":[]}', "application/json", "draft_content.json"),
+        (403, b"forbidden", "text/plain", "HTTP status"),
+    ],
+)
 async def test_malformed_listing_is_draft_not_found(fake, tmp_path, status, body, ctype, needle):
     fake.listing_body = (status, body, ctype)
     with pytest.raises(DraftNotFound) as ei:
@@ -292,7 +304,7 @@ async def test_429_retry_after_is_honoured(fake, tmp_path):
     for key in ("listing", "draft_content.json"):
         t = fake.times[key]
         assert len(t) == 2
-        assert t[1] - t[0] >= 0.9, key       # backoff_s is 0.01: only Retry-After explains this
+        assert t[1] - t[0] >= 0.9, key  # backoff_s is 0.01: only Retry-After explains this
 
 
 def test_backoff_is_exponential_capped_and_honours_retry_after():
@@ -301,7 +313,7 @@ def test_backoff_is_exponential_capped_and_honours_retry_after():
         d = _backoff_delay(attempt, lim, None)
         assert 0.8 * hi - 1e-9 <= d <= hi
     assert _backoff_delay(0, lim, "3") == 3.0
-    assert _backoff_delay(0, lim, "999") == 10.0           # capped
+    assert _backoff_delay(0, lim, "999") == 10.0  # capped
     assert _backoff_delay(0, lim, "garbage") <= 0.5
     http_date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 5))
     assert 3.5 <= _backoff_delay(0, lim, http_date) <= 5.5
@@ -328,6 +340,7 @@ async def test_network_error_is_retried(tmp_path):
     # nothing listens on this port: connection refused on every attempt
     lim = FetchLimits(backoff_s=0.001, max_backoff_s=0.002, retries=2)
     import socket
+
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -346,7 +359,7 @@ async def test_file_404_is_asset_unreachable(fake, tmp_path):
         await fetch_draft(fake.draft_url(), tmp_path, limits=FAST)
     assert ei.value.url == fake.url(missing)
     assert ei.value.status == 404
-    assert fake.hits[missing] == 1            # a 404 is not retried
+    assert fake.hits[missing] == 1  # a 404 is not retried
     assert not (tmp_path / DID / missing).exists()
 
 
@@ -366,7 +379,7 @@ async def test_size_limit_content_length(fake, tmp_path):
 async def test_size_limit_while_streaming(fake, tmp_path):
     lim = FetchLimits(backoff_s=0.01, max_file_bytes=50_000)
     rel = "assets/videos/2026112506331744a98704.mp4"
-    fake.no_length.add(rel)                    # chunked: no Content-Length to check up front
+    fake.no_length.add(rel)  # chunked: no Content-Length to check up front
     with pytest.raises(AssetUnreachable) as ei:
         await fetch_draft(fake.draft_url(), tmp_path, limits=lim)
     assert ei.value.url == fake.url(rel) and "limit" in str(ei.value)
@@ -383,13 +396,16 @@ async def test_chunked_file_without_length_downloads(fake, tmp_path):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("tail", [
-    "assets/..%2F..%2F..%2Fescaped.txt",
-    "assets/..%5C..%5Cescaped.txt",
-    "assets/x%00.mp4",
-    "%2Fetc%2Fescaped.txt",
-    "..%2Fescaped.txt",
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "assets/..%2F..%2F..%2Fescaped.txt",
+        "assets/..%5C..%5Cescaped.txt",
+        "assets/x%00.mp4",
+        "%2Fetc%2Fescaped.txt",
+        "..%2Fescaped.txt",
+    ],
+)
 async def test_path_traversal_refused(fake, tmp_path, tail):
     bad = f"{fake.base}/output/draft/{DID}/{tail}"
     fake.extra_urls.append(bad)
@@ -398,7 +414,7 @@ async def test_path_traversal_refused(fake, tmp_path, tail):
     assert ei.value.url == bad
     assert "escapes" in str(ei.value)
     assert not list(tmp_path.rglob("escaped.txt"))
-    assert sum(v for k, v in fake.hits.items() if k != "listing") == 0   # refused before any download
+    assert sum(v for k, v in fake.hits.items() if k != "listing") == 0  # refused before any download
 
 
 @pytest.mark.asyncio
@@ -477,8 +493,12 @@ async def test_cache_respects_last_modified(aiohttp_server, tmp_path):
 
     async def listing(request):
         base = str(request.url.origin())
-        return web.json_response({"code": 0, "files": [f"{base}/output/draft/{DID}/draft_content.json",
-                                                       f"{base}/output/draft/{DID}/assets/a.bin"]})
+        return web.json_response(
+            {
+                "code": 0,
+                "files": [f"{base}/output/draft/{DID}/draft_content.json", f"{base}/output/draft/{DID}/assets/a.bin"],
+            }
+        )
 
     async def f(request):
         name = request.match_info["name"]
@@ -492,13 +512,13 @@ async def test_cache_respects_last_modified(aiohttp_server, tmp_path):
     url = str(server.make_url(GET_DRAFT)) + f"?draft_id={DID}"
     local = await fetch_draft(url, tmp_path, limits=FAST)
     a = local.folder / "assets/a.bin"
-    assert abs(a.stat().st_mtime - 1795588397) < 2      # mtime taken from Last-Modified
+    assert abs(a.stat().st_mtime - 1795588397) < 2  # mtime taken from Last-Modified
     ino = a.stat().st_ino
     await fetch_draft(url, tmp_path, limits=FAST)
-    assert a.stat().st_ino == ino                         # same size, same date: reused
+    assert a.stat().st_ino == ino  # same size, same date: reused
     stamp["v"] = "Thu, 26 Nov 2026 06:33:17 GMT"
     await fetch_draft(url, tmp_path, limits=FAST)
-    assert a.stat().st_ino != ino                         # same size, newer date: fetched
+    assert a.stat().st_ino != ino  # same size, newer date: fetched
 
 
 @pytest.mark.asyncio
@@ -522,6 +542,7 @@ async def test_given_client_is_used_and_left_open(fake, tmp_path):
 # local sources
 # ------------------------------------------------------------------------------------------
 
+
 def _make_local(folder: Path, name: str = "draft_content.json") -> Path:
     folder.mkdir(parents=True)
     (folder / name).write_bytes(CONTENT_BYTES)
@@ -536,10 +557,11 @@ async def test_local_folder_source(tmp_path):
     cache = tmp_path / "cache"
     local = await fetch_draft(str(folder), cache)
     assert local == LocalDraft(None, folder, folder / "draft_content.json", str(folder))
-    assert not cache.exists()                  # nothing copied
+    assert not cache.exists()  # nothing copied
     # folder name is the draft id: server paths map into it
-    assert local.resolve_material(CONTENT["materials"]["videos"][0]["path"]) == \
-        str(folder / "assets/videos/2026112506331744a98704.mp4")
+    assert local.resolve_material(CONTENT["materials"]["videos"][0]["path"]) == str(
+        folder / "assets/videos/2026112506331744a98704.mp4"
+    )
 
 
 @pytest.mark.asyncio
@@ -548,7 +570,7 @@ async def test_local_content_path_sources(tmp_path):
     local = await fetch_draft(str(folder / "draft_content.json"), tmp_path / "cache")
     assert local.folder == folder and local.content_path == folder / "draft_content.json"
     folder2 = _make_local(tmp_path / "d2", "draft_info.json")
-    local2 = await fetch_draft(folder2, tmp_path / "cache")          # a Path works too
+    local2 = await fetch_draft(folder2, tmp_path / "cache")  # a Path works too
     assert local2.content_path == folder2 / "draft_info.json"
 
 
@@ -571,6 +593,7 @@ async def test_local_missing(tmp_path):
 # resolve_material
 # ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def remote_local(tmp_path) -> LocalDraft:
     folder = tmp_path / DID
@@ -579,8 +602,9 @@ def remote_local(tmp_path) -> LocalDraft:
 
 def test_resolve_server_path(remote_local):
     f = remote_local.folder
-    assert remote_local.resolve_material(f"/app/output/draft/{DID}/assets/videos/x.mp4") == \
-        str(f / "assets/videos/x.mp4")
+    assert remote_local.resolve_material(f"/app/output/draft/{DID}/assets/videos/x.mp4") == str(
+        f / "assets/videos/x.mp4"
+    )
     with pytest.raises(AssetUnreachable):
         remote_local.resolve_material(f"/app/output/draft/{DID}/../../etc/passwd")
 
@@ -603,10 +627,8 @@ def test_resolve_zero_width_and_spaces(remote_local):
 
 
 def test_resolve_url_unchanged(remote_local):
-    assert remote_local.resolve_material("https://cdn.example.com/a/b.mp4?x=1") == \
-        "https://cdn.example.com/a/b.mp4?x=1"
-    assert remote_local.resolve_material("\u200bHTTP://cdn.example.com/c.png ") == \
-        "HTTP://cdn.example.com/c.png"
+    assert remote_local.resolve_material("https://cdn.example.com/a/b.mp4?x=1") == "https://cdn.example.com/a/b.mp4?x=1"
+    assert remote_local.resolve_material("\u200bHTTP://cdn.example.com/c.png ") == "HTTP://cdn.example.com/c.png"
 
 
 def test_resolve_relative_and_absolute(remote_local):
@@ -618,20 +640,20 @@ def test_resolve_relative_and_absolute(remote_local):
 
 
 def test_resolve_local_folder_fallbacks(tmp_path):
-    folder = tmp_path / "我的草稿"                # not a draft id
+    folder = tmp_path / "我的草稿"  # not a draft id
     (folder / "assets/images").mkdir(parents=True)
     (folder / "assets/images/pic.png").write_bytes(b"x")
     local = LocalDraft(None, folder, folder / "draft_content.json", str(folder))
     # absolute path that does not exist here -> assets/<kind>/<basename>
-    assert local.resolve_material("C:\\Users\\me\\Pictures\\pic.png") == \
-        str(folder / "assets/images/pic.png")
+    assert local.resolve_material("C:\\Users\\me\\Pictures\\pic.png") == str(folder / "assets/images/pic.png")
     assert local.resolve_material("/nowhere/pic.png") == str(folder / "assets/images/pic.png")
     assert local.resolve_material("/nowhere/other.png") == "/nowhere/other.png"
     # a folder whose name looks like a draft id acts as the draft id
     folder2 = tmp_path / DID
     local2 = LocalDraft(None, folder2, folder2 / "draft_content.json", str(folder2))
-    assert local2.resolve_material(f"/app/output/draft/{DID}/assets/videos/v.mp4") == \
-        str(folder2 / "assets/videos/v.mp4")
+    assert local2.resolve_material(f"/app/output/draft/{DID}/assets/videos/v.mp4") == str(
+        folder2 / "assets/videos/v.mp4"
+    )
 
 
 def test_draft_id_from_url():
@@ -644,6 +666,7 @@ def test_draft_id_from_url():
 # ------------------------------------------------------------------------------------------
 # fetch_materials
 # ------------------------------------------------------------------------------------------
+
 
 def test_sniff_ext():
     assert _sniff_ext(b"\x89PNG\r\n\x1a\n....") == ".png"
@@ -662,15 +685,24 @@ async def test_fetch_materials(fake, tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + b"p" * 100
     mp3 = b"ID3\x04" + b"a" * 100
     mp4 = b"\x00\x00\x00\x18ftypisom" + b"v" * 100
-    fake.media = {"pic": (png, "application/octet-stream"), "song": (mp3, "audio/mpeg"),
-                  "clip.mp4": (mp4, "video/mp4"), "blob": (b"??", "image/webp")}
+    fake.media = {
+        "pic": (png, "application/octet-stream"),
+        "song": (mp3, "audio/mpeg"),
+        "clip.mp4": (mp4, "video/mp4"),
+        "blob": (b"??", "image/webp"),
+    }
     folder = tmp_path / DID
     folder.mkdir()
     local = LocalDraft(DID, folder, folder / "draft_content.json", "x")
-    urls = [f"{fake.base}/media/pic", f"\u200b{fake.base}/media/song ", f"{fake.base}/media/clip.mp4",
-            f"{fake.base}/media/blob", "/not/a/url.mp4", f"{fake.base}/media/pic"]
-    got = await fetch_materials(local, urls, limits=FAST,
-                                kinds={f"{fake.base}/media/clip.mp4": "photo"})
+    urls = [
+        f"{fake.base}/media/pic",
+        f"\u200b{fake.base}/media/song ",
+        f"{fake.base}/media/clip.mp4",
+        f"{fake.base}/media/blob",
+        "/not/a/url.mp4",
+        f"{fake.base}/media/pic",
+    ]
+    got = await fetch_materials(local, urls, limits=FAST, kinds={f"{fake.base}/media/clip.mp4": "photo"})
 
     def sha(u):
         return hashlib.sha1(u.encode()).hexdigest()
@@ -679,7 +711,7 @@ async def test_fetch_materials(fake, tmp_path):
     assert got[urls[0]] == folder / "assets/images" / f"{sha(urls[0])}.png"
     song = f"{fake.base}/media/song"
     assert got[urls[1]] == folder / "assets/audios" / f"{sha(song)}.mp3"
-    assert got[urls[2]] == folder / "assets/images" / f"{sha(urls[2])}.mp4"   # kind hint wins
+    assert got[urls[2]] == folder / "assets/images" / f"{sha(urls[2])}.mp4"  # kind hint wins
     assert got[urls[3]] == folder / "assets/images" / f"{sha(urls[3])}.webp"  # from Content-Type
     assert got[urls[0]].read_bytes() == png and got[urls[1]].read_bytes() == mp3
     assert fake.hits["media/pic"] == 1

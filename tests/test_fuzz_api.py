@@ -17,6 +17,7 @@ The service only ever reaches the draft host on 127.0.0.1 (``url_allowlist``); e
 URL a body names is refused before any connection. ``FUZZ_EXAMPLES`` / ``FUZZ_RANDOM=1`` as in
 tests/test_fuzz_draft.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,17 @@ from server.errors import ERRORS, ErrorBody
 from server.openapi import build_spec
 from server.schemas import GenVideoResponse, GenVideoStatusResponse, RenderJob
 from server.settings import Settings
-from tests.fuzz_strategies import (dumps, fixture_draft, fixture_names, from_schema, json_values, mutate,
-                                   mutated_inline_drafts, nasty_values, raw_bodies)
+from tests.fuzz_strategies import (
+    dumps,
+    fixture_draft,
+    fixture_names,
+    from_schema,
+    json_values,
+    mutate,
+    mutated_inline_drafts,
+    nasty_values,
+    raw_bodies,
+)
 from tests.server_fixtures import TEST_DEFAULTS
 from tests.server_helpers import DraftHost, tiny_draft
 
@@ -66,13 +76,14 @@ SETTINGS_OF_FUZZ = dict(TEST_DEFAULTS, queue_limit=10_000_000, submit_check="syn
 
 # -- the service ---------------------------------------------------------------------------------
 
+
 class _ErrorLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.threadName != "draft-host":     # the test's draft host logs what it refuses
+        if record.threadName != "draft-host":  # the test's draft host logs what it refuses
             self.records.append(record)
 
 
@@ -85,8 +96,9 @@ class Service:
         self.fresh = itertools.count(1)
         self.errors = _ErrorLog()
         # only the draft host may be reached (every other URL is refused before any connection)
-        settings = Settings(**dict(SETTINGS_OF_FUZZ, url_allowlist=(f"127.0.0.1:{host.port}",)), port=0,
-                            data_dir=str(tmp_path / "data"))
+        settings = Settings(
+            **dict(SETTINGS_OF_FUZZ, url_allowlist=(f"127.0.0.1:{host.port}",)), port=0, data_dir=str(tmp_path / "data")
+        )
         self.client = self.loop.run_until_complete(self._start(settings))
         logging.getLogger().addHandler(self.errors)
 
@@ -100,8 +112,9 @@ class Service:
         self.loop.run_until_complete(self.client.close())
         self.loop.close()
 
-    def post(self, path: str, body: bytes, content_type: str | None, headers: dict[str, str],
-             hosted: bytes | None) -> tuple[int, str, bytes]:
+    def post(
+        self, path: str, body: bytes, content_type: str | None, headers: dict[str, str], hosted: bytes | None
+    ) -> tuple[int, str, bytes]:
         body = body.replace(b"DRAFTHOSTPORT", str(self.host.port).encode())
         if FRESH_ID.encode() in body:
             draft_id = f"20261203{next(self.fresh):014d}"
@@ -115,8 +128,9 @@ class Service:
     async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
         try:
             async with asyncio.timeout(HANG_GUARD_S):
-                async with self.client.post(path, data=body, headers=headers,
-                                            skip_auto_headers=("Content-Type",)) as resp:
+                async with self.client.post(
+                    path, data=body, headers=headers, skip_auto_headers=("Content-Type",)
+                ) as resp:
                     return resp.status, resp.content_type, await resp.read()
         except TimeoutError:
             pytest.fail(f"POST {path} was not answered within {HANG_GUARD_S:g} s (hang)")
@@ -173,21 +187,57 @@ _good_urls = st.one_of(
     st.just(f"{GET_DRAFT}?draft_id={FRESH_ID}"),
 )
 urls = st.one_of(
-    _good_urls, _good_urls, _good_urls,
+    _good_urls,
+    _good_urls,
+    _good_urls,
     _query_values.map(lambda v: f"{GET_DRAFT}?draft_id={v}"),
     st.tuples(_text, _query_values).map(lambda p: f"{HOST}/{p[0]}?draft_id={p[1]}"),
-    st.sampled_from([f" {GET_DRAFT}?draft_id={OK_ID} ", f"{GET_DRAFT}?draft_id={OK_ID}#x",
-                     f"{GET_DRAFT}?draft_id={OK_ID}&draft_id=other", f"{GET_DRAFT}",
-                     f"HTTP://127.0.0.1:DRAFTHOSTPORT/openapi/capcut-mate/v1/get_draft?draft_id={OK_ID}",
-                     f"http://user:pw@127.0.0.1:DRAFTHOSTPORT/openapi/capcut-mate/v1/get_draft?draft_id={OK_ID}"]),
-    st.tuples(st.sampled_from(["localhost", "127.0.0.2", "[::1]", "example.invalid", "127.0.0.1:1",
-                               "127.0.0.1:DRAFTHOSTPORT@example.invalid", "[::1", "127.0.0.1:99999",
-                               "127.0.0.1:-1", "", "xn--", "\u0430pple.invalid"]),
-              st.sampled_from(["http", "https", "HTTP"])).map(lambda p: f"{p[1]}://{p[0]}/x?draft_id=1"),
-    st.sampled_from(["", " ", "ftp://127.0.0.1/x?draft_id=1", "file:///etc/passwd?draft_id=1",
-                     "javascript:alert(1)", "/abs/path?draft_id=1", "draft_id=1", "http://", "https:///x",
-                     "http:\\\\127.0.0.1\\x", "\x00http://127.0.0.1/", "http://" + "a" * 70_000 + "/?draft_id=1",
-                     f"{GET_DRAFT}?draft_id=" + "9" * 100_000]),
+    st.sampled_from(
+        [
+            f" {GET_DRAFT}?draft_id={OK_ID} ",
+            f"{GET_DRAFT}?draft_id={OK_ID}#x",
+            f"{GET_DRAFT}?draft_id={OK_ID}&draft_id=other",
+            f"{GET_DRAFT}",
+            f"HTTP://127.0.0.1:DRAFTHOSTPORT/openapi/capcut-mate/v1/get_draft?draft_id={OK_ID}",
+            f"http://user:pw@127.0.0.1:DRAFTHOSTPORT/openapi/capcut-mate/v1/get_draft?draft_id={OK_ID}",
+        ]
+    ),
+    st.tuples(
+        st.sampled_from(
+            [
+                "localhost",
+                "127.0.0.2",
+                "[::1]",
+                "example.invalid",
+                "127.0.0.1:1",
+                "127.0.0.1:DRAFTHOSTPORT@example.invalid",
+                "[::1",
+                "127.0.0.1:99999",
+                "127.0.0.1:-1",
+                "",
+                "xn--",
+                "\u0430pple.invalid",
+            ]
+        ),
+        st.sampled_from(["http", "https", "HTTP"]),
+    ).map(lambda p: f"{p[1]}://{p[0]}/x?draft_id=1"),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "ftp://127.0.0.1/x?draft_id=1",
+            "file:///etc/passwd?draft_id=1",
+            "javascript:alert(1)",
+            "/abs/path?draft_id=1",
+            "draft_id=1",
+            "http://",
+            "https:///x",
+            "http:\\\\127.0.0.1\\x",
+            "\x00http://127.0.0.1/",
+            "http://" + "a" * 70_000 + "/?draft_id=1",
+            f"{GET_DRAFT}?draft_id=" + "9" * 100_000,
+        ]
+    ),
     _text,
 )
 
@@ -203,36 +253,75 @@ _maybe = lambda s: st.one_of(st.just(_KEEP), s)  # noqa: E731 - strategy combina
 def _body_variants(objects: st.SearchStrategy) -> st.SearchStrategy[bytes]:
     """Schema-shaped objects, then the same structure-mutated, any JSON, or raw bytes."""
     shaped = objects.map(dumps)
-    return st.one_of(shaped, shaped, shaped, shaped, shaped, shaped,
-                     objects.flatmap(lambda o: mutate(o, max_ops=3)).map(dumps),
-                     objects.flatmap(lambda o: mutate(o, max_ops=3)).map(dumps),
-                     json_values.map(dumps), raw_bodies)
+    return st.one_of(
+        shaped,
+        shaped,
+        shaped,
+        shaped,
+        shaped,
+        shaped,
+        objects.flatmap(lambda o: mutate(o, max_ops=3)).map(dumps),
+        objects.flatmap(lambda o: mutate(o, max_ops=3)).map(dumps),
+        json_values.map(dumps),
+        raw_bodies,
+    )
 
 
 _api_keys = st.one_of(st.none(), st.none(), st.uuids().map(str), st.uuids().map(str), _text, nasty_values)
 gen_video_objects = st.one_of(
     st.builds(_with, _schema_of("GenVideoRequest"), draft_url=urls, apiKey=_api_keys),
-    st.builds(_with, _schema_of("GenVideoRequest"), draft_url=_maybe(urls), apiKey=_maybe(_api_keys)))
+    st.builds(_with, _schema_of("GenVideoRequest"), draft_url=_maybe(urls), apiKey=_maybe(_api_keys)),
+)
 gen_video_status_objects = st.builds(_with, _schema_of("GenVideoStatusRequest"), draft_url=urls)
 _outputs = st.one_of(_schema_of("OutputOptions"), _schema_of("OutputOptions").flatmap(lambda o: mutate(o, 2)))
 render_objects = st.one_of(
-    st.builds(_with, _schema_of("RenderRequest"), draft_url=urls, draft=st.none(), output=_maybe(_outputs),
-              callback_url=_maybe(st.one_of(st.none(), urls))),
-    st.builds(_with, _schema_of("RenderRequest"), draft=st.one_of(st.just(INLINE), nasty_values),
-              draft_url=st.none(), output=_maybe(_outputs), callback_url=_maybe(st.one_of(st.none(), urls))),
+    st.builds(
+        _with,
+        _schema_of("RenderRequest"),
+        draft_url=urls,
+        draft=st.none(),
+        output=_maybe(_outputs),
+        callback_url=_maybe(st.one_of(st.none(), urls)),
+    ),
+    st.builds(
+        _with,
+        _schema_of("RenderRequest"),
+        draft=st.one_of(st.just(INLINE), nasty_values),
+        draft_url=st.none(),
+        output=_maybe(_outputs),
+        callback_url=_maybe(st.one_of(st.none(), urls)),
+    ),
     st.builds(_with, _schema_of("RenderRequest"), draft=_maybe(st.just(INLINE)), draft_url=_maybe(urls)),
 )
 
-content_types = st.sampled_from(["application/json"] * 8 + [
-    "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain", "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=x", "application/xml", "application/json; charset=latin-1", "",
-    "*/*", "application/vnd.api+json", "application/json;;;", None])
+content_types = st.sampled_from(
+    ["application/json"] * 8
+    + [
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/json; charset=latin-1",
+        "",
+        "*/*",
+        "application/vnd.api+json",
+        "application/json;;;",
+        None,
+    ]
+)
 
-_header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
-                       max_size=250)
-headers = st.fixed_dictionaries({}, optional={
-    "Idempotency-Key": _header_text, "X-API-Key": _header_text, "Authorization": _header_text.map("Bearer {}".format),
-    "Accept-Language": st.one_of(_header_text, st.sampled_from(["en", "zh-CN", "en-US,en;q=0.9", "*"]))})
+_header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=250)
+headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Idempotency-Key": _header_text,
+        "X-API-Key": _header_text,
+        "Authorization": _header_text.map("Bearer {}".format),
+        "Accept-Language": st.one_of(_header_text, st.sampled_from(["en", "zh-CN", "en-US,en;q=0.9", "*"])),
+    },
+)
 
 hosted_content = st.one_of(
     st.just(json.dumps(tiny_draft(FRESH_ID)).encode()),
@@ -252,8 +341,13 @@ def cases(draw, objects: st.SearchStrategy) -> tuple[bytes, str | None, dict, by
     return body, draw(content_types), draw(headers), hosted
 
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # -- the targets ---------------------------------------------------------------------------------
@@ -264,7 +358,7 @@ NO_HEADERS: dict[str, str] = {}
 @FUZZ
 @given(case=cases(gen_video_objects))
 # regressions: each a failure the fuzzer found
-@example(case=(b"[" * 100_000, "application/json", NO_HEADERS, None))        # RecursionError: 500
+@example(case=(b"[" * 100_000, "application/json", NO_HEADERS, None))  # RecursionError: 500
 def test_fuzz_gen_video(case, service):
     check(service, GEN_VIDEO, case)
 
@@ -277,9 +371,21 @@ def test_fuzz_gen_video_status(case, service):
 
 @FUZZ
 @given(case=cases(render_objects))
-@example(case=(f'{{"draft_url": "{GET_DRAFT}?draft_id={OK_ID}", "output": {{"fps": 1e-05}}}}'.encode(),
-               "application/json", NO_HEADERS, None))     # fps rounded to "0/1": the job broke its schema
-@example(case=(f'{{"draft_url": "{GET_DRAFT}?draft_id={OK_ID}", "output": {{"end_s": 5e-324}}}}'.encode(),
-               "application/json", NO_HEADERS, None))     # end_s rounded to 0 µs: likewise
+@example(
+    case=(
+        f'{{"draft_url": "{GET_DRAFT}?draft_id={OK_ID}", "output": {{"fps": 1e-05}}}}'.encode(),
+        "application/json",
+        NO_HEADERS,
+        None,
+    )
+)  # fps rounded to "0/1": the job broke its schema
+@example(
+    case=(
+        f'{{"draft_url": "{GET_DRAFT}?draft_id={OK_ID}", "output": {{"end_s": 5e-324}}}}'.encode(),
+        "application/json",
+        NO_HEADERS,
+        None,
+    )
+)  # end_s rounded to 0 µs: likewise
 def test_fuzz_create_render(case, service):
     check(service, RENDERS, case)

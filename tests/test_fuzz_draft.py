@@ -12,6 +12,7 @@ only those (whether a given malformed value is an error or a warning is other te
 ``FUZZ_EXAMPLES`` (default 1000) and ``FUZZ_RANDOM=1`` (new examples every run instead of
 the fixed derandomized sequence) widen a local run.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -102,15 +103,25 @@ def test_fixture_drafts_probe_cleanly(name, draft_folders, probe_thread):
     assert out.startswith("output ")
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(case=mutated_fixtures())
 # regressions: each a failure the fuzzer found
-@example(case=(FIRST, b'{"tracks": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"))   # RecursionError in msgspec
-@example(case=(FIRST, b'{"tracks": [{"type": "video", "segments": [{"material_id": "m", "target_timerange": '
-                      b'{"duration": 1000000}}]}], "materials": {"videos": [{"id": "m", "path": "a\\nb"}]}}'))
+@example(case=(FIRST, b'{"tracks": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"))  # RecursionError in msgspec
+@example(
+    case=(
+        FIRST,
+        b'{"tracks": [{"type": "video", "segments": [{"material_id": "m", "target_timerange": '
+        b'{"duration": 1000000}}]}], "materials": {"videos": [{"id": "m", "path": "a\\nb"}]}}',
+    )
+)
 #        ^ a line break in a path split the CLI's one error line
-@example(case=(FIRST, b'{"fps": 1e-300}'))      # positive, but rounds to 0/1: ValueError in timebase
+@example(case=(FIRST, b'{"fps": 1e-300}'))  # positive, but rounds to 0/1: ValueError in timebase
 def test_probe_of_a_mutated_draft_fails_only_with_a_typed_error(case, draft_folders, probe_thread):
     name, raw = case
     probe_bytes(raw, draft_folders[name], probe_thread)

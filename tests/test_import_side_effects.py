@@ -1,4 +1,5 @@
 """Importing the packages starts nothing: no JIT compilation, no threads, no network client."""
+
 import subprocess
 import sys
 

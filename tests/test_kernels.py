@@ -5,6 +5,7 @@ downsample); at most 1 LSB where the kernel and the twin round floats differentl
 Set KERNEL_EXAMPLES to change the number of hypothesis examples per test (e.g. lower
 it when running with NUMBA_DISABLE_JIT=1).
 """
+
 from __future__ import annotations
 
 import math
@@ -48,13 +49,13 @@ def strided(draw, h, w):
     off = draw(st.integers(0, 3))
     pad = draw(st.integers(0, 5))
     big = draw(u8((h, off + w + pad)))
-    return big, big[:, off:off + w], off
+    return big, big[:, off : off + w], off
 
 
 def assert_outside_untouched(before, after, off, w):
     """Columns of ``big`` outside the view ``[off, off + w)`` must be unchanged."""
     np.testing.assert_array_equal(after[:, :off], before[:, :off])
-    np.testing.assert_array_equal(after[:, off + w:], before[:, off + w:])
+    np.testing.assert_array_equal(after[:, off + w :], before[:, off + w :])
 
 
 def assert_within(got, want, lsb):
@@ -144,7 +145,7 @@ def test_warp_touches_only_box(data, src, with_alpha, inv, opacity):
     x0, y0, x1, y1 = box = data.draw(boxes(h, w))
     K.warp_blend(dst, src, alpha, inv, opacity, box)
     inside = np.zeros((h, w), bool)
-    inside[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+    inside[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
     np.testing.assert_array_equal(dst[~inside], before[~inside])
 
 
@@ -171,7 +172,7 @@ def test_warp_integer_translation_is_exact_copy(data, src, dx, dy):
     np.testing.assert_array_equal(dst, want)
     assert_outside_untouched(before, big, off, w)
     # the general bilinear loop (bypassing the wrapper's copy fast path) is exact too
-    dst2 = before[:, off:off + w].copy()
+    dst2 = before[:, off : off + w].copy()
     warp_mod._warp_blend(dst2, src, src, False, 1.0, 0.0, float(-dx), 0.0, 1.0, float(-dy), 1.0, 0, 0, w, h)
     np.testing.assert_array_equal(dst2, want)
 
@@ -313,7 +314,7 @@ def test_blend_region_matches_twin(data, src, dx, dy, opacity):
     if opacity == 0.0:
         np.testing.assert_array_equal(big, before)
     if opacity == 1.0:
-        np.testing.assert_array_equal(dst, naive.copy_region(before[:, off:off + w], src, dx, dy))
+        np.testing.assert_array_equal(dst, naive.copy_region(before[:, off : off + w], src, dx, dy))
 
 
 def test_blend_region_hand_computed():
@@ -612,8 +613,9 @@ def test_row_padded_and_flipped_views_are_accepted():
     src = np.arange(16, dtype=np.uint8).reshape(4, 4)
     dst = np.zeros((4, 4), np.uint8)
     K.warp_blend(dst, src[::-1], None, [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX)  # negative row stride
-    np.testing.assert_array_equal(dst, naive.warp_blend(np.zeros((4, 4), np.uint8), src[::-1], None,
-                                                         [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX))
+    np.testing.assert_array_equal(
+        dst, naive.warp_blend(np.zeros((4, 4), np.uint8), src[::-1], None, [[1, 0, 0.0], [0, 1, 0.5]], 1, BOX)
+    )
 
 
 def test_warp_upscaled_layer_has_no_dark_fringe_at_its_edges():

@@ -1,6 +1,7 @@
 """The layering: the pure modules (draft data, timeline, resolve, plan, effect families) load
 no pixel code. Each check runs in a fresh interpreter, so what other tests imported does not
 count."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def _loaded_after_import(module: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", _PROBE, module], check=True, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, module], check=True, capture_output=True, text=True, timeout=120
+    )
     return json.loads(out.stdout)
 
 

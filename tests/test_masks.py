@@ -1,5 +1,6 @@
 """Masks (docs/effects.md#masks): the alpha kernel against its twin, shape membership, material-space
 geometry (centre, size, rotation, feather, invert), the plan/compositor path, golden frames."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,17 @@ from hypothesis.extra import numpy as hnp
 from compositor.pixels.compose import Compositor
 from compositor.draft import MaskConfig, MaskMaterial
 from compositor.geometry import Affine, pixel_box
-from compositor.kernels.mask import (MASK_ELLIPSE, MASK_HEART, MASK_LINE, MASK_MIRROR, MASK_RECT, MASK_STAR,
-                                     STAR_BOX, mask_alpha, multiply_alpha)
+from compositor.kernels.mask import (
+    MASK_ELLIPSE,
+    MASK_HEART,
+    MASK_LINE,
+    MASK_MIRROR,
+    MASK_RECT,
+    MASK_STAR,
+    STAR_BOX,
+    mask_alpha,
+    multiply_alpha,
+)
 from compositor.effects.masks import mask_spec
 from compositor.pixels.masks import render_mask
 from compositor.plan import DrawOp, plan_frame
@@ -26,8 +36,9 @@ from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, 
 from tests.effects_support import check_golden, picture_a, picture_b, planes_of_rgb, rgb_of
 
 EXAMPLES = int(os.environ.get("KERNEL_EXAMPLES", "40"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 # -- kernel ----------------------------------------------------------------------------------
@@ -43,9 +54,17 @@ def local_matrix(draw):
 
 
 @SETTINGS
-@given(st.sampled_from([MASK_LINE, MASK_MIRROR, MASK_ELLIPSE, MASK_RECT]), local_matrix(),
-       st.floats(0.5, 8), st.floats(0.5, 8), st.floats(0, 5), st.floats(0, 6), st.booleans(), st.booleans(),
-       st.data())
+@given(
+    st.sampled_from([MASK_LINE, MASK_MIRROR, MASK_ELLIPSE, MASK_RECT]),
+    local_matrix(),
+    st.floats(0.5, 8),
+    st.floats(0.5, 8),
+    st.floats(0, 5),
+    st.floats(0, 6),
+    st.booleans(),
+    st.booleans(),
+    st.data(),
+)
 def test_mask_alpha_matches_twin(shape, m, hw, hh, feather, radius, invert, with_base, data):
     h, w = data.draw(st.integers(1, 10)), data.draw(st.integers(1, 12))
     base = data.draw(hnp.arrays(np.uint8, (h, w))) if with_base else None
@@ -77,7 +96,7 @@ def _coverage(shape, hw, hh, size=(64, 64), feather=0.0, rot=0.0, invert=False, 
 def test_line_keeps_the_part_above():
     a = _coverage(MASK_LINE, 0, 0)
     assert (a[:31] == 255).all() and (a[33:] == 0).all()
-    a = _coverage(MASK_LINE, 0, 0, rot=90)      # turned clockwise: keeps the right side... (y down local)
+    a = _coverage(MASK_LINE, 0, 0, rot=90)  # turned clockwise: keeps the right side... (y down local)
     assert a[32, 50] != a[32, 10]
 
 
@@ -89,7 +108,7 @@ def test_mirror_keeps_a_band():
 def test_rectangle_round_corners_and_invert():
     sharp = _coverage(MASK_RECT, 20, 12)
     round_ = _coverage(MASK_RECT, 20, 12, radius=10)
-    assert sharp[21, 13] == 255 and round_[21, 13] == 0          # the corner is cut
+    assert sharp[21, 13] == 255 and round_[21, 13] == 0  # the corner is cut
     assert round_[32, 32] == 255
     inv = _coverage(MASK_RECT, 20, 12, invert=True)
     np.testing.assert_array_equal(inv.astype(int), 255 - sharp.astype(int))
@@ -117,7 +136,7 @@ def test_star_matches_a_polygon_away_from_its_edges():
     x0, y0, x1, y1 = STAR_BOX
     sx, sy = (x1 - x0) / (2 * hw), (y1 - y0) / (2 * hh)
     pts = []
-    for k in range(10):                       # unit star, point up, y up
+    for k in range(10):  # unit star, point up, y up
         r = 1.0 if k % 2 == 0 else 0.381966011250
         ang = math.pi / 2 + k * math.pi / 5
         ux, uy = r * math.cos(ang), r * math.sin(ang)
@@ -147,9 +166,9 @@ def _seg_dist(px, py, p, q):
 def test_heart_is_symmetric_with_the_tip_down_and_a_notch_up():
     a = _coverage(MASK_HEART, 28, 25)
     np.testing.assert_array_equal(a, a[:, ::-1])
-    assert a[32, 32] == 255                          # centre
-    assert a[54, 32] == 255 and a[54, 20] == 0       # tip near the bottom, narrow there
-    assert a[8, 32] == 0 and a[14, 20] == 255        # notch at the top centre, lobes beside it
+    assert a[32, 32] == 255  # centre
+    assert a[54, 32] == 255 and a[54, 20] == 0  # tip near the bottom, narrow there
+    assert a[8, 32] == 0 and a[14, 20] == 255  # notch at the top centre, lobes beside it
     assert a[0, 0] == 0 and a[63, 63] == 0
 
 
@@ -193,15 +212,32 @@ def test_render_mask_writes_full_and_half_alpha():
 
 # -- timeline, plan and compositor -------------------------------------------------------------
 
-HEART = {"id": "mk", "type": "mask", "name": "爱心", "resource_type": "geometric_shape",
-         "resource_id": "6794051276482023949",
-         "config": {"centerX": 0.0, "centerY": 0.0, "width": 0.5, "height": 0.8, "rotation": 0, "feather": 0,
-                    "invert": False}}
+HEART = {
+    "id": "mk",
+    "type": "mask",
+    "name": "爱心",
+    "resource_type": "geometric_shape",
+    "resource_id": "6794051276482023949",
+    "config": {
+        "centerX": 0.0,
+        "centerY": 0.0,
+        "width": 0.5,
+        "height": 0.8,
+        "rotation": 0,
+        "feather": 0,
+        "invert": False,
+    },
+}
 
 
 def _tl(masks, clip=None, refs=("mk",)):
-    obj = minimal_draft(width=192, height=108, videos=[video_material("v", 192, 108)], masks=masks,
-                        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, refs=list(refs), clip=clip)])])
+    obj = minimal_draft(
+        width=192,
+        height=108,
+        videos=[video_material("v", 192, 108)],
+        masks=masks,
+        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, refs=list(refs), clip=clip)])],
+    )
     d = parse(obj)
     return resolve(d, facts_from_json(d))
 
@@ -229,8 +265,18 @@ def _draw(spec, matrix, size=(96, 54), src_rgb=None):
     dst = planes_of_rgb(picture_b(W, H))
     src = planes_of_rgb(src_rgb if src_rgb is not None else np.full((H, W, 3), (255, 0, 0), np.uint8))
     box = pixel_box(matrix.bounds(src.width, src.height), W, H)
-    op = DrawOp(segment_id="s", media_key="k", is_still=True, has_alpha=False, source_us=None,
-                crop_px=(0, 0, src.width, src.height), matrix=matrix, opacity=1.0, box=box, mask=spec)
+    op = DrawOp(
+        segment_id="s",
+        media_key="k",
+        is_still=True,
+        has_alpha=False,
+        source_us=None,
+        crop_px=(0, 0, src.width, src.height),
+        matrix=matrix,
+        opacity=1.0,
+        box=box,
+        mask=spec,
+    )
     comp.draw(dst, op, src)
     return rgb_of(dst)
 
@@ -240,10 +286,10 @@ def test_the_mask_moves_with_the_clip():
     spec = mask_spec(mat, impl, 96, 54, 0)
     red = np.array([255, 0, 0])
     still = _draw(spec, Affine())
-    moved = _draw(spec, Affine.scale(0.5).then(Affine.translate(48, 0)))   # half size, top-right quarter
-    assert np.abs(still[27, 48].astype(int) - red).max() < 40             # disc at the picture centre
-    assert np.abs(still[5, 5].astype(int) - red).max() > 100               # canvas outside
-    assert np.abs(moved[13, 72].astype(int) - red).max() < 40              # disc centre moved to (72, 13.5)
+    moved = _draw(spec, Affine.scale(0.5).then(Affine.translate(48, 0)))  # half size, top-right quarter
+    assert np.abs(still[27, 48].astype(int) - red).max() < 40  # disc at the picture centre
+    assert np.abs(still[5, 5].astype(int) - red).max() > 100  # canvas outside
+    assert np.abs(moved[13, 72].astype(int) - red).max() < 40  # disc centre moved to (72, 13.5)
     assert np.abs(moved[27, 48].astype(int) - red).max() > 100
 
 
@@ -262,6 +308,5 @@ GOLDEN_MASKS = [
 def test_golden(label, name, cfg):
     mat, impl = _material(name, None, **cfg)
     spec = mask_spec(mat, impl, 96, 54, 0)
-    m = (Affine.translate(-48, -27).then(Affine.scale(0.9)).then(Affine.rotate_cw(8))
-         .then(Affine.translate(48, 27)))
+    m = Affine.translate(-48, -27).then(Affine.scale(0.9)).then(Affine.rotate_cw(8)).then(Affine.translate(48, 27))
     check_golden(f"mask_{label}", _draw(spec, m, src_rgb=picture_a(96, 54)))

@@ -1,4 +1,5 @@
 """Media I/O layer: probe, stills, VideoReader, AudioReader, Encoder, planes."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -16,8 +17,7 @@ from compositor.media.planes import Planes, half_alpha, planes_of_frame
 from compositor.media.probe import probe_media
 from compositor.media.still import load_still
 from compositor.media.video_reader import VideoReader
-from fixtures.media import (make_audio, make_image, make_vfr_video, make_video, rgb_to_yuv420,
-                            scaled_spec, solid_rgb)
+from fixtures.media import make_audio, make_image, make_vfr_video, make_video, rgb_to_yuv420, scaled_spec, solid_rgb
 from fixtures.media_spec import BLUE, CLOCK_COLORS, GREEN, MEDIA, QUAD, RED, WHITE, YELLOW
 
 from .conftest import MEDIA_SCALE
@@ -29,8 +29,11 @@ def yuv_of(rgb) -> tuple[int, int, int]:
 
 
 def centre_yuv(p: Planes) -> tuple[int, int, int]:
-    return (int(p.y[p.height // 2, p.width // 2]), int(p.u[p.u.shape[0] // 2, p.u.shape[1] // 2]),
-            int(p.v[p.v.shape[0] // 2, p.v.shape[1] // 2]))
+    return (
+        int(p.y[p.height // 2, p.width // 2]),
+        int(p.u[p.u.shape[0] // 2, p.u.shape[1] // 2]),
+        int(p.v[p.v.shape[0] // 2, p.v.shape[1] // 2]),
+    )
 
 
 def assert_colour(p: Planes, rgb, tol: int = 3) -> None:
@@ -98,8 +101,7 @@ def test_probe_reports_rotation_metadata(tmp_path, rotate):
 def test_probe_animations_count_as_video(tmp_path):
     frames = [Image.new("RGBA", (20, 10), (255 * (i % 2), 0, 255, 255)) for i in range(4)]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    frames[0].save(tmp_path / "a.webp", save_all=True, append_images=frames[1:], duration=100,
-                   loop=0, lossless=True)
+    frames[0].save(tmp_path / "a.webp", save_all=True, append_images=frames[1:], duration=100, loop=0, lossless=True)
     for name, backend in (("a.gif", "av"), ("a.webp", "pillow")):
         info = probe_media(tmp_path / name)
         assert (info.kind, info.backend, info.has_video) == ("video", backend, True)
@@ -124,6 +126,7 @@ def test_generate_caches_by_content_key(tmp_path):
     generate(tmp_path, ["cyan_1000x1000.png"], scale=0.2)  # another key → rewritten
     assert Image.open(first["cyan_1000x1000.png"]).size == (200, 200)
     import json
+
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert set(manifest) == set(names) and manifest["cyan_1000x1000.png"]["scale"] == 0.2
 
@@ -210,8 +213,20 @@ def test_video_reader_vfr_source_stays_in_sync(tmp_path):
     info = probe_media(path)
     levels = [yuv_of((min(255, 20 + 10 * i),) * 3)[0] for i in range(len(pts_ms))]
     with VideoReader(path, info, start_us=0) as r:
-        for t_us in [0, 9_999, 10_000, 49_999, 50_000, 199_000, 205_000, 210_000, 999_999,
-                     1_000_000, 1_040_000, 3_000_000]:
+        for t_us in [
+            0,
+            9_999,
+            10_000,
+            49_999,
+            50_000,
+            199_000,
+            205_000,
+            210_000,
+            999_999,
+            1_000_000,
+            1_040_000,
+            3_000_000,
+        ]:
             want = max(i for i, p in enumerate(pts_ms) if p * 1000 <= t_us)
             f = r.frame_at(t_us)
             assert f.pts_us == pts_ms[want] * 1000, t_us
@@ -227,8 +242,12 @@ def test_video_reader_passes_bt709_yuv420p_through_without_copy(media_dir):
         assert np.shares_memory(p.y, np.frombuffer(p.keep.planes[0], np.uint8))
         assert not p.y.flags.writeable
         h, w = p.height, p.width
-        for (yy, xx), key in (((h // 4, w // 4), "TL"), ((h // 4, 3 * w // 4), "TR"),
-                              ((3 * h // 4, w // 4), "BL"), ((3 * h // 4, 3 * w // 4), "BR")):
+        for (yy, xx), key in (
+            ((h // 4, w // 4), "TL"),
+            ((h // 4, 3 * w // 4), "TR"),
+            ((3 * h // 4, w // 4), "BL"),
+            ((3 * h // 4, 3 * w // 4), "BR"),
+        ):
             want = yuv_of(QUAD[key])
             got = (int(p.y[yy, xx]), int(p.u[yy // 2, xx // 2]), int(p.v[yy // 2, xx // 2]))
             assert max(abs(a - b) for a, b in zip(got, want)) <= 3, key
@@ -450,8 +469,7 @@ def test_encoder_round_trip(tmp_path):
         frames = list(c.decode(vs))
     assert len(frames) == 30
     f0 = frames[0]
-    assert (f0.format.name, f0.colorspace, f0.color_primaries, f0.color_trc, f0.color_range) == \
-        ("yuv420p", 1, 1, 1, 1)
+    assert (f0.format.name, f0.colorspace, f0.color_primaries, f0.color_trc, f0.color_range) == ("yuv420p", 1, 1, 1, 1)
     for i, f in enumerate(frames):
         assert f.pts * f.time_base == Fraction(i, 30)
         rgb = f.to_ndarray(format="rgb24")[45, 80].astype(int)

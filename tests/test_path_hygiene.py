@@ -1,5 +1,6 @@
 """Path and name hygiene (docs/security.md): draft_id validation, the one safe-join helper, and no
 existence oracle for absolute material paths."""
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,29 @@ from tests.server_fixtures import make_client, new_draft_id  # noqa: F401 - fixt
 CM = "/openapi/capcut-mate/v1"
 
 
-@pytest.mark.parametrize("value, ok", [
-    ("2026112500000100000002", True), ("abc-DEF_123", True), ("a", True), ("x" * 128, True),
-    ("", False), ("x" * 129, False), ("../../etc", False), ("a/b", False), ("a\\b", False), ("a.b", False),
-    ("..", False), (".lock", False), ("a\x00b", False), ("a b", False), ("草稿", False), ("a\n", False),
-    (None, False), (123, False),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("2026112500000100000002", True),
+        ("abc-DEF_123", True),
+        ("a", True),
+        ("x" * 128, True),
+        ("", False),
+        ("x" * 129, False),
+        ("../../etc", False),
+        ("a/b", False),
+        ("a\\b", False),
+        ("a.b", False),
+        ("..", False),
+        (".lock", False),
+        ("a\x00b", False),
+        ("a b", False),
+        ("草稿", False),
+        ("a\n", False),
+        (None, False),
+        (123, False),
+    ],
+)
 def test_draft_id_shape(value, ok):
     assert is_valid_draft_id(value) is ok
 
@@ -80,7 +98,7 @@ def test_confined_draft_never_probes_absolute_paths_outside_its_folder(tmp_path,
         with pytest.raises(AssetUnreachable) as info:
             confined.resolve_material(probe)
         messages.add(str(info.value).replace(probe, "<p>"))
-    assert len(messages) == 1                                  # existing or not: the same answer
+    assert len(messages) == 1  # existing or not: the same answer
     assert not [p for p in seen if not p.startswith(str(tmp_path))], seen
     # the assets/<kind>/<basename> rule still finds a file of the draft for an absolute path
     assert confined.resolve_material("/Users/me/Movies/kept.mp4") == str(folder / "assets" / "videos" / "kept.mp4")
@@ -89,11 +107,21 @@ def test_confined_draft_never_probes_absolute_paths_outside_its_folder(tmp_path,
 
 def test_worker_refuses_a_crafted_draft_id_before_any_file_is_made(tmp_path):
     cache = tmp_path / "data" / "cache" / "k"
-    spec = {"job_id": "j1", "inline_draft": None, "spec": {"crf": 23, "preset": "ultrafast"},
-            "draft_url": "http://127.0.0.1:9/get_draft?draft_id=../../../evil", "draft_id": "../../../evil",
-            "cache_dir": str(cache), "work_dir": str(tmp_path / "work"), "output": str(tmp_path / "o.mp4"),
-            "poster": str(tmp_path / "o.jpg"), "allow_local_paths": False, "heartbeat_s": 1.0, "limits": {},
-            "egress": egress_spec(Settings(data_dir=str(tmp_path / "data")))}
+    spec = {
+        "job_id": "j1",
+        "inline_draft": None,
+        "spec": {"crf": 23, "preset": "ultrafast"},
+        "draft_url": "http://127.0.0.1:9/get_draft?draft_id=../../../evil",
+        "draft_id": "../../../evil",
+        "cache_dir": str(cache),
+        "work_dir": str(tmp_path / "work"),
+        "output": str(tmp_path / "o.mp4"),
+        "poster": str(tmp_path / "o.jpg"),
+        "allow_local_paths": False,
+        "heartbeat_s": 1.0,
+        "limits": {},
+        "egress": egress_spec(Settings(data_dir=str(tmp_path / "data"))),
+    }
     with pytest.raises(DraftNotFound):
         render_job(spec, threading.Event(), lambda msg: None)
     assert sorted(p.name for p in tmp_path.rglob("*")) == []

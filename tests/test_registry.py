@@ -8,13 +8,15 @@ from compositor.registry import Entry, Registry, coverage_markdown, default_regi
 
 def test_coverage_doc_is_current():
     doc = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
-    assert doc.read_text("utf-8") == coverage_markdown(default_registry()), \
+    assert doc.read_text("utf-8") == coverage_markdown(default_registry()), (
         "regenerate with: python -m compositor.registry > docs/coverage.md"
+    )
 
 
 def test_lookup_by_resource_id_then_name():
-    reg = Registry([Entry("transition", "A", "impl_a", resource_ids=("1",)),
-                    Entry("transition", "B", "impl_b", aliases=("bee",))])
+    reg = Registry(
+        [Entry("transition", "A", "impl_a", resource_ids=("1",)), Entry("transition", "B", "impl_b", aliases=("bee",))]
+    )
     assert reg.lookup("transition", "whatever", "1").impl == "impl_a"
     assert reg.lookup("transition", "bee").impl == "impl_b"
     assert reg.lookup("transition", "C") is None
@@ -23,6 +25,7 @@ def test_lookup_by_resource_id_then_name():
 
 def test_every_entry_has_an_implementation():
     import compositor.effects.animation as anim
+
     for e in default_registry().entries():
         if e.kind.startswith("animation_"):
             assert e.impl in anim.IMPLS, e
@@ -42,6 +45,7 @@ def test_animation_windows():
 # --- every family: each registry entry has code behind it, and the catalogues agree ------------
 # (these were module-level asserts in the family modules; ``python -O`` strips those)
 
+
 def _family_tables() -> dict[str, set[str]]:
     """Registry kind -> the implementation keys its code dispatches on (import paths in one place)."""
     import compositor.effects.animation as animation
@@ -49,6 +53,7 @@ def _family_tables() -> dict[str, set[str]]:
     import compositor.pixels.filters as filters
     import compositor.pixels.masks as masks
     import compositor.pixels.transitions as transitions
+
     animations = set(animation.IMPLS)
     return {
         "transition": set(transitions._IMPLS),
@@ -83,12 +88,14 @@ def test_every_entry_of_a_family_has_an_implementation(kind):
 def test_transition_catalogue_matches_its_implementations():
     from compositor.effects.transitions import KINDS
     from compositor.pixels.transitions import _IMPLS
+
     assert KINDS == set(_IMPLS), KINDS ^ set(_IMPLS)
 
 
 def test_filter_catalogue_matches_its_implementations():
     from compositor.effects.filters import IMPL_KEYS
     from compositor.pixels.filters import _IMPLS
+
     assert set(_IMPLS) == IMPL_KEYS, set(_IMPLS) ^ IMPL_KEYS
 
 
@@ -112,12 +119,24 @@ def test_every_canvas_entry_resolves_to_a_background(entry):
 
     assert entry.name in _CANVAS_MATERIALS, entry
     fields, background_kind = _CANVAS_MATERIALS[entry.name]
-    draft = parse(minimal_draft(videos=[video_material("v", w=640, h=480)],
-                                tracks=[track("t", "video", [segment("s", "v", 0, 10**6, refs=["c"])])],
-                                canvases=[{"id": "c", "type": entry.name, **fields}]))
+    draft = parse(
+        minimal_draft(
+            videos=[video_material("v", w=640, h=480)],
+            tracks=[track("t", "video", [segment("s", "v", 0, 10**6, refs=["c"])])],
+            canvases=[{"id": "c", "type": entry.name, **fields}],
+        )
+    )
     media = facts_from_json(draft)
-    media["c"] = MediaFacts(path="/media/bg.png", kind="image", width=64, height=64, coded_width=64,
-                            coded_height=64, duration_us=0, has_audio=False)
+    media["c"] = MediaFacts(
+        path="/media/bg.png",
+        kind="image",
+        width=64,
+        height=64,
+        coded_width=64,
+        coded_height=64,
+        duration_us=0,
+        has_audio=False,
+    )
     timeline = resolve(draft, media)
     backgrounds = [getattr(clip, "background", None) for t in timeline.tracks for clip in t.clips]
     assert [b.kind for b in backgrounds if b is not None] == [background_kind]

@@ -1,6 +1,7 @@
 """HTTP behaviour of the service without rendering (``concurrency=0``: jobs are accepted and stay
 queued): validation, every submission-time error code, envelopes, idempotency while active,
 languages, API keys, the native API's bookkeeping, OpenAPI/docs/health/metrics."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,15 +41,19 @@ def assert_error(status, body, http, code, capcut=None):
 
 # -- gen_video: validation ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("body, path", [
-    ({}, "$.draft_url"),
-    ({"draft_url": 12}, "$.draft_url"),
-    ({"draft_url": ["x"]}, "$.draft_url"),
-    ({"draft_url": "ftp://host/x?draft_id=1"}, "$.draft_url"),
-    ({"draft_url": "   "}, "$.draft_url"),
-    ({"draft_url": "http://127.0.0.1:1/get_draft?draft_id=1", "apiKey": 5}, "$.apiKey"),
-    ({"draft_url": "http://127.0.0.1:1/get_draft?draft_id=1", "apiKey": "not-a-uuid"}, "$.apiKey"),
-])
+
+@pytest.mark.parametrize(
+    "body, path",
+    [
+        ({}, "$.draft_url"),
+        ({"draft_url": 12}, "$.draft_url"),
+        ({"draft_url": ["x"]}, "$.draft_url"),
+        ({"draft_url": "ftp://host/x?draft_id=1"}, "$.draft_url"),
+        ({"draft_url": "   "}, "$.draft_url"),
+        ({"draft_url": "http://127.0.0.1:1/get_draft?draft_id=1", "apiKey": 5}, "$.apiKey"),
+        ({"draft_url": "http://127.0.0.1:1/get_draft?draft_id=1", "apiKey": "not-a-uuid"}, "$.apiKey"),
+    ],
+)
 async def test_gen_video_validation_errors_carry_the_json_path(make_client, body, path):
     client = await make_client()
     status, data = await post(client, f"{CM}/gen_video", body)
@@ -87,7 +92,7 @@ async def test_gen_video_is_idempotent_while_active(make_client, draft_host, cli
     _, a = await post(client, f"{CM}/gen_video", {"draft_url": url})
     _, b = await post(client, f"{CM}/gen_video", {"draft_url": url})
     assert a["task_id"] == b["task_id"]
-    assert draft_host.hits[("get_draft", did)] == 1            # checked once, at creation
+    assert draft_host.hits[("get_draft", did)] == 1  # checked once, at creation
     # another URL string for the same draft is another task (capcut-mate keys by the string)
     _, c = await post(client, f"{CM}/gen_video", {"draft_url": url + "&v=2"})
     assert c["task_id"] != a["task_id"]
@@ -103,6 +108,7 @@ async def test_concurrent_identical_submissions_make_one_job(make_client, draft_
 
 
 # -- gen_video: draft errors at submission ------------------------------------------------------
+
 
 async def test_invalid_draft_url_when_get_draft_says_no(make_client, draft_host):
     client = await make_client()
@@ -142,8 +148,9 @@ async def test_malformed_draft_is_400_draft_invalid_with_path(make_client, draft
 
 async def test_unreachable_draft_host_is_accepted_and_reported_later(make_client):
     client = await make_client()
-    status, data = await post(client, f"{CM}/gen_video",
-                              {"draft_url": "http://127.0.0.1:9/openapi/capcut-mate/v1/get_draft?draft_id=1"})
+    status, data = await post(
+        client, f"{CM}/gen_video", {"draft_url": "http://127.0.0.1:9/openapi/capcut-mate/v1/get_draft?draft_id=1"}
+    )
     assert status == 200 and data["status"] == "pending"
 
 
@@ -163,10 +170,11 @@ async def test_url_allowlist(make_client, draft_host, clip_path):
     _, url = add_tiny(draft_host, clip_path)
     assert (await post(client, f"{CM}/gen_video", {"draft_url": url}))[0] == 200
     status, data = await post(client, f"{CM}/gen_video", {"draft_url": "http://10.0.0.1/g?draft_id=1"})
-    assert_error(status, data, 400, "URL_FORBIDDEN")          # classified only: never connected to
+    assert_error(status, data, 400, "URL_FORBIDDEN")  # classified only: never connected to
 
 
 # -- API keys, languages, envelopes ---------------------------------------------------------------
+
 
 async def test_api_key_enforcement(make_client, draft_host, clip_path):
     key = str(uuid.uuid4())
@@ -194,12 +202,20 @@ async def test_api_key_accepted_but_not_required_by_default(make_client, draft_h
 
 async def test_english_messages(make_client):
     client = await make_client()
-    status, data = await post(client, f"{CM}/gen_video_status", {"draft_url": "http://x/y?draft_id=nope"},
-                              headers={"Accept-Language": "en-US,en;q=0.9"})
+    status, data = await post(
+        client,
+        f"{CM}/gen_video_status",
+        {"draft_url": "http://x/y?draft_id=nope"},
+        headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
     assert_error(status, data, 404, "TASK_NOT_FOUND", 2031)
     assert data["message"] == "Video generation task not found"
-    status, data = await post(client, f"{CM}/gen_video_status", {"draft_url": "http://x/y?draft_id=nope"},
-                              headers={"Accept-Language": "zh-CN"})
+    status, data = await post(
+        client,
+        f"{CM}/gen_video_status",
+        {"draft_url": "http://x/y?draft_id=nope"},
+        headers={"Accept-Language": "zh-CN"},
+    )
     assert data["message"] == "视频生成任务未找到"
     resp = await client.get(f"{CM}/gen_video_active_count", headers={"Accept-Language": "en"})
     assert (await resp.json())["message"] == "Success"
@@ -239,6 +255,7 @@ async def test_request_id_header(make_client):
 
 # -- gen_video_status -----------------------------------------------------------------------------
 
+
 async def test_status_of_a_pending_task(make_client, draft_host, clip_path):
     client = await make_client()
     _, url = add_tiny(draft_host, clip_path)
@@ -269,11 +286,10 @@ async def test_terminal_task_found_by_draft_id_from_another_url(make_client, dra
     _, sub = await post(client, f"{CM}/gen_video", {"draft_url": url})
     other = f"https://elsewhere.example/openapi/capcut-mate/v1/get_draft?draft_id={did}"
     status, data = await post(client, f"{CM}/gen_video_status", {"draft_url": other})
-    assert status == 404                                          # not terminal yet
+    assert status == 404  # not terminal yet
     resp = await client.delete(f"/v1/renders/{sub['task_id']}")
     assert resp.status == 200
-    status, data = await post(client, f"{CM}/gen_video_status", {"draft_url": other},
-                              headers={"Accept-Language": "en"})
+    status, data = await post(client, f"{CM}/gen_video_status", {"draft_url": other}, headers={"Accept-Language": "en"})
     assert status == 200 and data["task_id"] == sub["task_id"] and data["draft_url"] == url
     assert data["status"] == "failed" and data["progress"] == 0 and data["error_code"] == "CANCELLED"
     assert data["error_message"] == "The job was cancelled" and ISO_NAIVE.match(data["completed_at"])
@@ -294,6 +310,7 @@ async def test_async_submit_check_reports_a_bad_draft_on_the_task(make_client, d
 
 
 # -- native API (no rendering) --------------------------------------------------------------------
+
 
 async def test_create_render_validation(make_client, draft_host, clip_path):
     client = await make_client()
@@ -335,17 +352,21 @@ async def test_create_render_draft_errors(make_client, draft_host):
 async def test_create_get_list_cancel(make_client, draft_host, clip_path):
     client = await make_client()
     _, url = add_tiny(draft_host, clip_path)
-    resp = await client.post("/v1/renders", json={"draft_url": url, "output": {"width": 320, "fps": 24,
-                                                                              "start_s": 0.0, "end_s": 0.5}})
+    resp = await client.post(
+        "/v1/renders", json={"draft_url": url, "output": {"width": 320, "fps": 24, "start_s": 0.0, "end_s": 0.5}}
+    )
     assert resp.status == 202
     job = await resp.json()
     assert resp.headers["Location"] == f"/v1/renders/{job['id']}"
     assert job["state"] == "queued" and job["progress"] == 0 and job["video_url"] is None
-    assert job["output"] == {"width": 320, "fps": "24/1", "crf": 23, "preset": "veryfast", "start_s": 0.0,
-                             "end_s": 0.5}
+    assert job["output"] == {"width": 320, "fps": "24/1", "crf": 23, "preset": "veryfast", "start_s": 0.0, "end_s": 0.5}
     assert job["created_at"].endswith("Z") and job["links"]["self"].endswith(f"/v1/renders/{job['id']}")
-    inline = await (await client.post("/v1/renders", json={
-        "draft": tiny_draft("i", video="http://127.0.0.1:9/c.mp4"), "output": {"preview": True}})).json()
+    inline = await (
+        await client.post(
+            "/v1/renders",
+            json={"draft": tiny_draft("i", video="http://127.0.0.1:9/c.mp4"), "output": {"preview": True}},
+        )
+    ).json()
     assert inline["output"]["width"] == 480 and inline["output"]["preset"] == "ultrafast"
     assert inline["draft_url"] is None
 
@@ -371,7 +392,7 @@ async def test_create_get_list_cancel(make_client, draft_host, clip_path):
     cancelled = await resp.json()
     assert resp.status == 200 and cancelled["state"] == "cancelled"
     assert cancelled["error"]["code"] == "CANCELLED"
-    assert (await client.delete(f"/v1/renders/{job['id']}")).status == 200     # idempotent
+    assert (await client.delete(f"/v1/renders/{job['id']}")).status == 200  # idempotent
     assert (await client.delete("/v1/renders/0000")).status == 404
     queued = await (await client.get("/v1/renders?state=queued")).json()
     assert [j["id"] for j in queued["items"]] == [inline["id"]]
@@ -418,13 +439,23 @@ async def test_events_stream_changes_until_terminal(make_client, draft_host, cli
 
 # -- service endpoints ----------------------------------------------------------------------------
 
+
 async def test_openapi_docs_health_metrics(make_client):
     client = await make_client()
     spec = await (await client.get("/openapi.json")).json()
     assert spec["openapi"].startswith("3.1")
-    for path in (f"{CM}/gen_video", f"{CM}/gen_video_status", f"{CM}/gen_video_active_count", "/v1/renders",
-                 "/v1/renders/{id}", "/v1/renders/{id}/events", "/v1/renders/{id}/poster.jpg",
-                 "/v1/renders/{id}/video.mp4", "/healthz", "/metrics"):
+    for path in (
+        f"{CM}/gen_video",
+        f"{CM}/gen_video_status",
+        f"{CM}/gen_video_active_count",
+        "/v1/renders",
+        "/v1/renders/{id}",
+        "/v1/renders/{id}/events",
+        "/v1/renders/{id}/poster.jpg",
+        "/v1/renders/{id}/video.mp4",
+        "/healthz",
+        "/metrics",
+    ):
         assert path in spec["paths"], path
     assert {"GenVideoRequest", "RenderJob", "ErrorBody"} <= set(spec["components"]["schemas"])
     resp = await client.get("/docs")
@@ -435,7 +466,7 @@ async def test_openapi_docs_health_metrics(make_client):
     health = await (await client.get("/healthz")).json()
     assert health["status"] == "ok" and health["jobs"]["queued"] == 0
     text = await (await client.get("/metrics")).text()
-    assert "draft_render_jobs{state=\"queued\"}" in text and "draft_render_queue_depth" in text
+    assert 'draft_render_jobs{state="queued"}' in text and "draft_render_queue_depth" in text
     assert "draft_render_render_seconds" in text and "draft_render_frames_per_second" in text
 
 

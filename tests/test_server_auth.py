@@ -2,6 +2,7 @@
 (two keys, anonymous, an unknown key, an admin key; four key carriers), per-owner idempotency,
 signed file links, the bind rule, JSON-only bodies, CORS, the job store's owner filters and
 its schema migration, and the seed's polling client through a ``/k/<key>/`` base URL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,18 @@ import requests
 from yarl import URL
 
 from server import __main__ as server_main
-from server.auth import (ANONYMOUS_KEY_ID, FILE_ROUTES, GATE, PUBLIC_ROUTES, KeyRing, LinkSigner,
-                         configured_keys, is_loopback_host, load_or_create_secret, startup_check)
+from server.auth import (
+    ANONYMOUS_KEY_ID,
+    FILE_ROUTES,
+    GATE,
+    PUBLIC_ROUTES,
+    KeyRing,
+    LinkSigner,
+    configured_keys,
+    is_loopback_host,
+    load_or_create_secret,
+    startup_check,
+)
 from server.jobs import sqlite as sqlite_store
 from server.jobs.model import KIND_CAPCUT, KIND_NATIVE, NewJob, RenderSpec
 from server.jobs.sqlite import SqliteJobStore
@@ -29,19 +40,32 @@ from tests.server_fixtures import clip_path, draft_host, make_client, new_draft_
 from tests.server_helpers import tiny_draft
 
 CM = "/openapi/capcut-mate/v1"
-KEY_A = "alpha key/with:odd#chars"        # keys are opaque: not UUIDs, any characters
+KEY_A = "alpha key/with:odd#chars"  # keys are opaque: not UUIDs, any characters
 KEY_B = "bravo-2"
 KEY_ADMIN = "admin-key-3"
 KEY_UNKNOWN = "not-a-configured-key"
 WORKER = "test-worker"
-RESULT = {"width": 160, "height": 90, "fps": "30/1", "frames": 30, "duration_us": 1_000_000, "size_bytes": 0,
-          "elapsed_s": 0.1, "poster": True}
+RESULT = {
+    "width": 160,
+    "height": 90,
+    "fps": "30/1",
+    "frames": 30,
+    "duration_us": 1_000_000,
+    "size_bytes": 0,
+    "elapsed_s": 0.1,
+    "poster": True,
+}
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 4
 
 
 def keyed(draft_host, **kw) -> dict:
-    return dict(api_keys=(KEY_A, KEY_B), admin_keys=(KEY_ADMIN,), submit_check="off",
-                url_allowlist=(f"127.0.0.1:{draft_host.port}",), **kw)
+    return dict(
+        api_keys=(KEY_A, KEY_B),
+        admin_keys=(KEY_ADMIN,),
+        submit_check="off",
+        url_allowlist=(f"127.0.0.1:{draft_host.port}",),
+        **kw,
+    )
 
 
 class Seeded:
@@ -57,19 +81,31 @@ async def seed(client, draft_host, clip_path, owner_key: str | None = KEY_A) -> 
     owner = app[GATE].keyring.key_id(owner_key) if owner_key else ANONYMOUS_KEY_ID
     did = new_draft_id()
     url = draft_host.add_content(did, tiny_draft(did), {"assets/videos/clip.mp4": clip_path})
-    done = (await store.submit(NewJob(kind=KIND_CAPCUT, spec=RenderSpec(crf=40), draft_url=url, draft_id=did,
-                                      idem_key=idem_key(url), key_id=owner))).job
+    done = (
+        await store.submit(
+            NewJob(
+                kind=KIND_CAPCUT,
+                spec=RenderSpec(crf=40),
+                draft_url=url,
+                draft_id=did,
+                idem_key=idem_key(url),
+                key_id=owner,
+            )
+        )
+    ).job
     claimed = await store.claim(WORKER, 60.0)
     assert claimed is not None and claimed.id == done.id
     storage.video_path(done.id).write_bytes(VIDEO_BYTES)
     storage.poster_path(done.id).write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
     assert await store.complete(done.id, WORKER, {**RESULT, "size_bytes": len(VIDEO_BYTES)})
-    queued = (await store.submit(NewJob(kind=KIND_NATIVE, spec=RenderSpec(), draft_url=url, draft_id=did,
-                                        key_id=owner))).job
+    queued = (
+        await store.submit(NewJob(kind=KIND_NATIVE, spec=RenderSpec(), draft_url=url, draft_id=did, key_id=owner))
+    ).job
     return Seeded(done.id, queued.id, url)
 
 
 # -- every route of the app ----------------------------------------------------------------------
+
 
 def routes_of(app) -> list[tuple[str, str]]:
     """(method, route name) of every route the app serves."""
@@ -113,9 +149,11 @@ JOB_ROUTES = frozenset({"get_render", "cancel_render", "render_events", "render_
 
 def carriers(key: str) -> dict[str, tuple[str, dict]]:
     """How a key travels: (path prefix, headers)."""
-    return {"X-API-Key": ("", {"X-API-Key": key}),
-            "Bearer": ("", {"Authorization": f"Bearer {key}"}),
-            "/k/ prefix": (f"/k/{quote(key, safe='')}", {})}
+    return {
+        "X-API-Key": ("", {"X-API-Key": key}),
+        "Bearer": ("", {"Authorization": f"Bearer {key}"}),
+        "/k/ prefix": (f"/k/{quote(key, safe='')}", {}),
+    }
 
 
 async def call(client, method: str, path: str, body, headers: dict) -> tuple[int, dict | None]:
@@ -148,10 +186,13 @@ async def test_auth_matrix_over_every_route(make_client, draft_host, clip_path):
     routes = routes_of(app)
     names = {n for _, n in routes}
     assert PUBLIC_ROUTES | FILE_ROUTES <= names and len(routes) >= 15
-    callers = [("anonymous", "", {}), *[("unknown", p, h) for p, h in carriers(KEY_UNKNOWN).values()],
-               *[("B", p, h) for p, h in carriers(KEY_B).values()],          # B first: A's job still queued
-               *[("A", p, h) for p, h in carriers(KEY_A).values()],
-               *[("admin", p, h) for p, h in carriers(KEY_ADMIN).values()]]
+    callers = [
+        ("anonymous", "", {}),
+        *[("unknown", p, h) for p, h in carriers(KEY_UNKNOWN).values()],
+        *[("B", p, h) for p, h in carriers(KEY_B).values()],  # B first: A's job still queued
+        *[("A", p, h) for p, h in carriers(KEY_A).values()],
+        *[("admin", p, h) for p, h in carriers(KEY_ADMIN).values()],
+    ]
     failures = []
     for caller, prefix, headers in callers:
         for method, name in routes:
@@ -160,8 +201,9 @@ async def test_auth_matrix_over_every_route(make_client, draft_host, clip_path):
             allowed, code = expectation(caller, name)
             got_code = (data.get("error") or {}).get("code") if isinstance(data, dict) else None
             if status not in allowed or (code is not None and method != "HEAD" and got_code != code):
-                failures.append(f"{caller} via {prefix or headers} {method} {path}: {status} {got_code}, "
-                                f"expected {allowed} {code}")
+                failures.append(
+                    f"{caller} via {prefix or headers} {method} {path}: {status} {got_code}, expected {allowed} {code}"
+                )
             if caller == "B" and status < 400 and (s.done_id in str(data) or s.queued_id in str(data)):
                 failures.append(f"B via {prefix or headers} {method} {path}: the answer names A's job")
     assert not failures, "\n".join(failures)
@@ -176,8 +218,11 @@ async def test_error_shape_and_challenge_of_401(make_client, draft_host):
     assert data["code"] == 2036 and data["error"]["code"] == "UNAUTHORIZED" and data["message"]
     resp = await client.get("/v1/renders", headers={"Accept-Language": "en", "X-API-Key": KEY_UNKNOWN})
     data = await resp.json()
-    assert resp.status == 401 and data["error"]["code"] == "INVALID_API_KEY" and data["message"] == \
-        "Invalid apiKey(the API key is not one this server accepts)"
+    assert (
+        resp.status == 401
+        and data["error"]["code"] == "INVALID_API_KEY"
+        and data["message"] == "Invalid apiKey(the API key is not one this server accepts)"
+    )
     # unknown routes need a key too (no route discovery), and give 404 with one
     assert (await client.get("/nope")).status == 401
     assert (await client.get("/nope", headers={"X-API-Key": KEY_A})).status == 404
@@ -235,8 +280,9 @@ async def test_ownership_lists_counts_idempotency_and_admin(make_client, draft_h
     ja = await (await client.post(f"{CM}/gen_video", json={"draft_url": url}, headers=a)).json()
     jb = await (await client.post(f"{CM}/gen_video", json={"draft_url": url}, headers=b)).json()
     assert ja["task_id"] != jb["task_id"]
-    assert (await (await client.post(f"{CM}/gen_video", json={"draft_url": url}, headers=a)).json())["task_id"] \
-        == ja["task_id"]
+    assert (await (await client.post(f"{CM}/gen_video", json={"draft_url": url}, headers=a)).json())["task_id"] == ja[
+        "task_id"
+    ]
     st = await (await client.post(f"{CM}/gen_video_status", json={"draft_url": url}, headers=b)).json()
     assert st["task_id"] == jb["task_id"]
     # native Idempotency-Key is per key as well
@@ -265,6 +311,7 @@ async def test_ownership_lists_counts_idempotency_and_admin(make_client, draft_h
 
 
 # -- signed links ---------------------------------------------------------------------------------
+
 
 @pytest.mark.asyncio
 async def test_signed_links(make_client, draft_host, clip_path):
@@ -316,7 +363,7 @@ def test_link_signer_is_stable_and_expires():
     signer = LinkSigner(b"k" * 32, 7 * 86400.0, clock=lambda: now[0])
     q1 = signer.query("/v1/renders/x/video.mp4")
     now[0] += 5
-    assert signer.query("/v1/renders/x/video.mp4") == q1           # same link for repeated answers
+    assert signer.query("/v1/renders/x/video.mp4") == q1  # same link for repeated answers
     query = dict(p.split("=") for p in q1.split("&"))
     assert int(query["expires"]) - 1_000_000 >= 7 * 86400
     assert signer.check("/v1/renders/x/video.mp4", query)
@@ -335,7 +382,7 @@ async def test_without_keys_links_are_signed_and_files_stay_open(make_client, dr
     assert (await client.get(f"/v1/renders/{s.done_id}")).status == 200
     # capcut-mate's UUID rule for apiKey stays on key-less servers
     resp = await client.post(f"{CM}/gen_video_status", json={"draft_url": s.url_a, "apiKey": "nope"})
-    assert resp.status == 200      # gen_video_status has no apiKey field: unaffected
+    assert resp.status == 200  # gen_video_status has no apiKey field: unaffected
     resp = await client.post(f"{CM}/gen_video", json={"draft_url": s.url_a, "apiKey": "nope"})
     assert resp.status == 400 and (await resp.json())["error"]["path"] == "$.apiKey"
 
@@ -379,12 +426,23 @@ async def test_keys_never_reach_the_log(make_client, draft_host, clip_path, capl
 
 # -- settings and the bind rule ------------------------------------------------------------------------
 
+
 def test_keys_from_flags_environment_and_file(tmp_path):
     keys_file = tmp_path / "keys.txt"
     keys_file.write_text("# team keys\nfile-key-1\n\n  file key 2  \n#old-key\n")
-    s = Settings.from_sources(["--api-keys-file", str(keys_file), "--admin-keys", "root", "--link-ttl", "60",
-                               "--cors-origins", "https://app.example,https://b.example"],
-                              {"DRAFT_SERVER_API_KEYS": "env-1, env-2", "DRAFT_SERVER_NO_AUTH": "no"})
+    s = Settings.from_sources(
+        [
+            "--api-keys-file",
+            str(keys_file),
+            "--admin-keys",
+            "root",
+            "--link-ttl",
+            "60",
+            "--cors-origins",
+            "https://app.example,https://b.example",
+        ],
+        {"DRAFT_SERVER_API_KEYS": "env-1, env-2", "DRAFT_SERVER_NO_AUTH": "no"},
+    )
     assert configured_keys(s) == (("env-1", "env-2", "file-key-1", "file key 2"), ("root",))
     assert s.link_ttl_s == 60.0 and s.cors_origins == ("https://app.example", "https://b.example")
     assert Settings.from_sources([], {"DRAFT_SERVER_LINK_TTL": "120"}).link_ttl_s == 120.0
@@ -392,9 +450,20 @@ def test_keys_from_flags_environment_and_file(tmp_path):
     assert d.link_ttl_s == 7 * 86400 and d.cors_origins == () and not d.no_auth and d.api_keys_file is None
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.3.4.5", True), ("::1", True),
-                                            ("[::1]", True), ("localhost", True), ("0.0.0.0", False),
-                                            ("::", False), ("", False), ("render.example", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.3.4.5", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("render.example", False),
+    ],
+)
 def test_loopback_classification(host, loopback):
     assert is_loopback_host(host) is loopback
 
@@ -408,7 +477,7 @@ def test_startup_check(tmp_path):
     assert startup_check(public.replace(api_keys=("k",))) == (None, None)
     assert startup_check(public.replace(admin_keys=("k",))) == (None, None)
     assert startup_check(public.replace(api_keys=("k",), no_auth=True)).refusal
-    assert startup_check(Settings(data_dir=str(tmp_path))) == (None, None)       # loopback stays open
+    assert startup_check(Settings(data_dir=str(tmp_path))) == (None, None)  # loopback stays open
     assert startup_check(Settings(host="::1", data_dir=str(tmp_path))) == (None, None)
     assert startup_check(Settings(data_dir=str(tmp_path), require_api_key=True)).refusal
     empty = tmp_path / "keys"
@@ -423,14 +492,20 @@ def test_main_refuses_a_public_address_without_keys(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refusing to listen" in err
-    assert not (tmp_path / "d").exists()                    # nothing started
+    assert not (tmp_path / "d").exists()  # nothing started
 
 
 # -- cross-site rules --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw", [{"data": "draft_url=x"},
-                                {"data": b'{"draft_url": "x"}', "headers": {"Content-Type": "text/plain"}},
-                                {"data": b'{"draft_url": "x"}'}])
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"data": "draft_url=x"},
+        {"data": b'{"draft_url": "x"}', "headers": {"Content-Type": "text/plain"}},
+        {"data": b'{"draft_url": "x"}'},
+    ],
+)
 @pytest.mark.asyncio
 async def test_post_bodies_must_be_json(make_client, kw):
     client = await make_client()
@@ -475,6 +550,7 @@ def test_openapi_describes_the_security_schemes():
 
 # -- the job store ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.asyncio
 async def test_store_owner_filters(tmp_path):
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
@@ -483,7 +559,7 @@ async def test_store_owner_filters(tmp_path):
         new = dict(kind=KIND_CAPCUT, spec=RenderSpec(), draft_id="D", idem_key="k")
         a = (await store.submit(NewJob(**new, key_id="A"))).job
         b = (await store.submit(NewJob(**new, key_id="B"))).job
-        assert a.id != b.id and (a.key_id, b.key_id) == ("A", "B")            # idempotency per owner
+        assert a.id != b.id and (a.key_id, b.key_id) == ("A", "B")  # idempotency per owner
         assert (await store.submit(NewJob(**new, key_id="A"))).job.id == a.id
         assert await store.get(a.id, key_id="B") is None and (await store.get(a.id, key_id="A")).id == a.id
         assert (await store.get(a.id)).id == a.id
@@ -495,7 +571,7 @@ async def test_store_owner_filters(tmp_path):
         assert (await store.get(a.id)).state == "queued"
         assert (await store.cancel(a.id, key_id="A")).state == "cancelled"
         assert (await store.latest_by_draft_id("D", key_id="A")).id == a.id
-        assert await store.latest_by_draft_id("D", key_id="B") is None          # B's is not terminal
+        assert await store.latest_by_draft_id("D", key_id="B") is None  # B's is not terminal
         assert await store.latest_by_draft_id("D", key_id="C") is None
     finally:
         await store.close()
@@ -516,8 +592,10 @@ async def test_store_migrates_a_schema_1_database(tmp_path):
     conn = sqlite3.connect(path)
     conn.executescript(_schema_1())
     assert "key_id" not in {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
-    conn.execute("INSERT INTO jobs (id, kind, state, phase, spec, idem_key, created_at, updated_at) "
-                 "VALUES ('old', 'capcut', 'queued', 'queued', '{}', 'k', 1, 1)")
+    conn.execute(
+        "INSERT INTO jobs (id, kind, state, phase, spec, idem_key, created_at, updated_at) "
+        "VALUES ('old', 'capcut', 'queued', 'queued', '{}', 'k', 1, 1)"
+    )
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
@@ -539,12 +617,13 @@ async def test_store_migrates_a_schema_1_database(tmp_path):
 
 # -- the seed's polling client through /k/<key>/ -------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.asyncio
 async def test_seed_polling_client_through_a_key_prefix(make_client, draft_host, clip_path):
     from tests.test_server_render import VideoGenerator
 
-    client = await make_client(**keyed(draft_host, concurrency=1, lease_s=30.0))     # a busy box keeps its lease
+    client = await make_client(**keyed(draft_host, concurrency=1, lease_s=30.0))  # a busy box keeps its lease
     did = new_draft_id()
     url = draft_host.add_content(did, tiny_draft(did, seconds=1.0), {"assets/videos/clip.mp4": clip_path})
     base = str(client.make_url("")).rstrip("/")
@@ -554,7 +633,8 @@ async def test_seed_polling_client_through_a_key_prefix(make_client, draft_host,
     assert refused.value.response.status_code == 401
     generator = VideoGenerator(f"{base}/k/{quote(KEY_B, safe='')}")
     result = await loop.run_in_executor(
-        None, lambda: generator.generate_video_with_polling(url, poll_interval=1, max_attempts=600))
+        None, lambda: generator.generate_video_with_polling(url, poll_interval=1, max_attempts=600)
+    )
     assert result["code"] == 0 and result["video_url"].startswith(base + "/v1/renders/")
     assert KEY_B not in result["video_url"]
     video = await loop.run_in_executor(None, lambda: requests.get(result["video_url"], timeout=30))

@@ -3,6 +3,7 @@
 A new backend (Redis/Valkey Streams) joins by adding a factory to ``BACKENDS``; every test
 below must pass unchanged. Time is injected (``clock``) so lease expiry needs no sleeping.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,18 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from server.jobs import (CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, JobStore, NewJob, QueueFull, RenderSpec,
-                         SqliteJobStore)
+from server.jobs import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    JobStore,
+    NewJob,
+    QueueFull,
+    RenderSpec,
+    SqliteJobStore,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -113,8 +124,17 @@ async def test_heartbeat_records_progress_and_checks_owner(store, clock):
     job = (await store.submit(new())).job
     c = await store.claim("w", 10)
     clock.advance(5)
-    hb = await store.heartbeat(c.id, "w", 10, phase="rendering", progress=40, frames_done=40, frames_total=100,
-                               eta_s=1.5, warnings=[{"kind": "text", "status": "skipped"}])
+    hb = await store.heartbeat(
+        c.id,
+        "w",
+        10,
+        phase="rendering",
+        progress=40,
+        frames_done=40,
+        frames_total=100,
+        eta_s=1.5,
+        warnings=[{"kind": "text", "status": "skipped"}],
+    )
     assert hb.progress == 40 and hb.phase == "rendering" and hb.frames_total == 100 and hb.eta_s == 1.5
     assert hb.lease_until == pytest.approx(clock.t + 10)
     assert hb.warnings == [{"kind": "text", "status": "skipped"}]
@@ -145,15 +165,15 @@ async def test_fail_without_and_with_retry(store):
     await store.claim("w", 10)
     f = await store.fail(a.id, "w", "ASSET_UNREACHABLE", "404", {"url": "u", "status": 404})
     assert f.state == FAILED and f.error_code == "ASSET_UNREACHABLE" and f.error_detail == {"url": "u", "status": 404}
-    assert f.webhook_state is None                      # no callback_url
+    assert f.webhook_state is None  # no callback_url
 
     b = (await store.submit(new(max_attempts=2))).job
     await store.claim("w", 10)
     r = await store.fail(b.id, "w", "RENDER_FAILED", "died", retry=True)
-    assert r.state == QUEUED and r.attempts == 1        # attempt counted, back in the queue
+    assert r.state == QUEUED and r.attempts == 1  # attempt counted, back in the queue
     await store.claim("w", 10)
     r2 = await store.fail(b.id, "w", "RENDER_FAILED", "died again", retry=True)
-    assert r2.state == FAILED and r2.attempts == 2      # attempts exhausted
+    assert r2.state == FAILED and r2.attempts == 2  # attempts exhausted
 
 
 async def test_retry_delay(store, clock):
@@ -192,7 +212,7 @@ async def test_cancel(store):
     await store.cancel(s.id)
     assert (await store.fail(s.id, "w", "RENDER_FAILED", "x", retry=True)).state == CANCELLED
     assert await store.cancel("missing") is None
-    assert (await store.cancel(q.id)).state == CANCELLED      # idempotent
+    assert (await store.cancel(q.id)).state == CANCELLED  # idempotent
 
 
 async def test_lease_expiry_requeues_then_fails(store, clock):
@@ -203,7 +223,7 @@ async def test_lease_expiry_requeues_then_fails(store, clock):
     clock.advance(6)
     [re] = await store.requeue_expired()
     assert re.state == QUEUED and re.error_detail["reason"] == "lease_expired"
-    assert await store.heartbeat(job.id, "w1", 10) is None     # the old owner lost it
+    assert await store.heartbeat(job.id, "w1", 10) is None  # the old owner lost it
     again = await store.claim("w2", 10)
     assert again.id == job.id and again.attempts == 2
     clock.advance(11)
@@ -237,7 +257,7 @@ async def test_list_and_pagination(store):
 
 async def test_lookup_by_draft_id(store):
     a = (await store.submit(new(kind="capcut", draft_id="D"))).job
-    assert await store.latest_by_draft_id("D") is None            # not terminal yet
+    assert await store.latest_by_draft_id("D") is None  # not terminal yet
     assert (await store.latest_by_draft_id("D", terminal_only=False)).id == a.id
     await store.cancel(a.id)
     assert (await store.latest_by_draft_id("D", kind="capcut")).id == a.id
@@ -308,7 +328,7 @@ async def test_survives_reopen(tmp_path, clock):
     s2 = SqliteJobStore(tmp_path / "j.sqlite3", clock=clock)
     await s2.open()
     try:
-        assert (await s2.get(q.id)).state == RUNNING           # the first one was claimed
+        assert (await s2.get(q.id)).state == RUNNING  # the first one was claimed
         assert (await s2.get(r.id)).state == QUEUED
         assert (await s2.counts())["queued"] == 1
     finally:
@@ -326,6 +346,7 @@ def _claim_many(path: str, owner: str, n: int, out) -> None:
                 got.append(j.id)
         await s.close()
         out.put(got)
+
     asyncio.run(run())
 
 

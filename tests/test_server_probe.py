@@ -1,5 +1,6 @@
 """``POST /v1/probe`` (a draft checked without rendering), ``GET /v1/stats`` (the queue summary)
 and the console's own routes (``/``, ``/static/console/*``), in-process without workers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,18 +16,31 @@ pytestmark = pytest.mark.asyncio
 
 def with_unknown_effect(content: dict) -> dict:
     content["materials"]["video_effects"] = [
-        {"id": "fx", "type": "video_effect", "name": "未知特效", "resource_id": "900004"}]
-    content["tracks"].append({"id": "e", "type": "effect", "segments": [
-        {"id": "E", "material_id": "fx", "target_timerange": {"start": 250_000, "duration": 500_000},
-         "render_index": 3}]})
+        {"id": "fx", "type": "video_effect", "name": "未知特效", "resource_id": "900004"}
+    ]
+    content["tracks"].append(
+        {
+            "id": "e",
+            "type": "effect",
+            "segments": [
+                {
+                    "id": "E",
+                    "material_id": "fx",
+                    "target_timerange": {"start": 250_000, "duration": 500_000},
+                    "render_index": 3,
+                }
+            ],
+        }
+    )
     return content
 
 
 async def test_probe_of_a_draft_url(make_client, draft_host, clip_path):
     client = await make_client()
     did = new_draft_id()
-    url = draft_host.add_content(did, with_unknown_effect(tiny_draft(did, seconds=1.0)),
-                                 {"assets/videos/clip.mp4": clip_path})
+    url = draft_host.add_content(
+        did, with_unknown_effect(tiny_draft(did, seconds=1.0)), {"assets/videos/clip.mp4": clip_path}
+    )
     resp = await client.post("/v1/probe", json={"draft_url": url})
     body = await resp.json()
     assert resp.status == 200, body
@@ -34,8 +48,9 @@ async def test_probe_of_a_draft_url(make_client, draft_host, clip_path):
     assert (body["width"], body["height"], body["fps"], body["frames"]) == (160, 90, "30/1", 30)
     assert body["duration_s"] == body["output_duration_s"] == 1.0
     visual = [t for t in body["tracks"] if t["kind"] == "visual"]
-    assert visual[0]["items"] == [{"start_s": 0.0, "end_s": 1.0, "kind": "video", "name": "clip.mp4",
-                                   "segment_id": "s1"}]
+    assert visual[0]["items"] == [
+        {"start_s": 0.0, "end_s": 1.0, "kind": "video", "name": "clip.mp4", "segment_id": "s1"}
+    ]
     [warning] = body["warnings"]
     assert (warning["kind"], warning["status"], warning["name"]) == ("effect", "skipped", "未知特效")
     assert (warning["start_us"], warning["end_us"]) == (250_000, 750_000)
@@ -81,7 +96,7 @@ async def test_probe_does_not_block_the_event_loop(make_client, draft_host, clip
     client = await make_client()
     did = new_draft_id()
     url = draft_host.add_content(did, tiny_draft(did), {"assets/videos/clip.mp4": clip_path})
-    draft_host.delay_s = 1.0                      # get_draft answers after a second
+    draft_host.delay_s = 1.0  # get_draft answers after a second
     try:
         probe = asyncio.ensure_future(client.post("/v1/probe", json={"draft_url": url}))
         await asyncio.sleep(0.1)
@@ -114,6 +129,10 @@ async def test_console_routes(make_client):
     for name, ctype in (("console.js", "text/javascript"), ("console.css", "text/css"), ("jobs.js", "text/javascript")):
         r = await client.get(f"/static/console/{name}")
         assert r.status == 200 and r.content_type == ctype
-    for bad in ("/static/console/nope.js", "/static/console/..%2F..%2Fapp.py", "/static/console/.hidden.js",
-                "/static/console/index.html"):
+    for bad in (
+        "/static/console/nope.js",
+        "/static/console/..%2F..%2Fapp.py",
+        "/static/console/.hidden.js",
+        "/static/console/index.html",
+    ):
         assert (await client.get(bad)).status == 404, bad

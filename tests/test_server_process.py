@@ -1,6 +1,7 @@
 """``python -m server`` as a real process: restart after SIGKILL keeps queued jobs and re-runs the
 interrupted one; workers die with their server; SIGINT hands running jobs back; settings
 from flags and the environment."""
+
 from __future__ import annotations
 
 import os
@@ -51,14 +52,15 @@ def test_restart_keeps_queued_jobs_and_reruns_the_interrupted_one(tmp_path, draf
     try:
         long_url = add_tiny(draft_host, clip_path, seconds=20.0, width=640, height=360)
         a = requests.post(f"{srv.base}/v1/renders", json={"draft_url": long_url}).json()
-        b = requests.post(f"{srv.base}/openapi/capcut-mate/v1/gen_video",
-                          json={"draft_url": add_tiny(draft_host, clip_path)}).json()
+        b = requests.post(
+            f"{srv.base}/openapi/capcut-mate/v1/gen_video", json={"draft_url": add_tiny(draft_host, clip_path)}
+        ).json()
         c = requests.post(f"{srv.base}/v1/renders", json={"draft_url": add_tiny(draft_host, clip_path)}).json()
         wait(srv.base, a["id"], lambda j: j["frames_done"] > 0)
         workers = srv.worker_pids()
         assert workers, "no worker process found"
         assert job(srv.base, b["task_id"])["state"] == "queued"
-        os.kill(srv.proc.pid, signal.SIGKILL)            # the server only: its workers must follow
+        os.kill(srv.proc.pid, signal.SIGKILL)  # the server only: its workers must follow
         srv.proc.wait(10)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(alive(p) for p in workers):
@@ -70,16 +72,18 @@ def test_restart_keeps_queued_jobs_and_reruns_the_interrupted_one(tmp_path, draf
 
     srv2 = ServerProcess(data, extra=["--lease", "2", "--concurrency", "1"]).start()
     try:
-        states = {k: job(srv2.base, i)["state"] for k, i in (("a", a["id"]), ("b", b["task_id"]),
-                                                              ("c", c["id"]))}
+        states = {k: job(srv2.base, i)["state"] for k, i in (("a", a["id"]), ("b", b["task_id"]), ("c", c["id"]))}
         assert states["b"] in ("queued", "running") and states["c"] in ("queued", "running")
         assert states["a"] in ("queued", "running")
-        done = {k: wait(srv2.base, i, lambda j: j["state"] in ("completed", "failed", "cancelled"))
-                for k, i in (("a", a["id"]), ("b", b["task_id"]), ("c", c["id"]))}
+        done = {
+            k: wait(srv2.base, i, lambda j: j["state"] in ("completed", "failed", "cancelled"))
+            for k, i in (("a", a["id"]), ("b", b["task_id"]), ("c", c["id"]))
+        }
         assert all(d["state"] == "completed" for d in done.values()), done
         assert done["a"]["attempts"] == 2 and done["b"]["attempts"] == 1 and done["c"]["attempts"] == 1
-        st = requests.post(f"{srv2.base}/openapi/capcut-mate/v1/gen_video_status",
-                           json={"draft_url": b["draft_url"]}).json()
+        st = requests.post(
+            f"{srv2.base}/openapi/capcut-mate/v1/gen_video_status", json={"draft_url": b["draft_url"]}
+        ).json()
         assert st["status"] == "completed" and st["video_url"].startswith(srv2.base)
         assert requests.get(st["video_url"]).status_code == 200
     finally:
@@ -110,9 +114,13 @@ def test_sigint_hands_a_running_job_back(tmp_path, draft_host, clip_path):
 def test_one_server_per_data_dir(tmp_path):
     srv = ServerProcess(tmp_path / "data", extra=["--concurrency", "0"]).start()
     try:
-        other = subprocess.run([sys.executable, "-m", "server", "--port", "0", "--data-dir", str(tmp_path / "data"),
-                                "--concurrency", "0"], cwd=REPO, capture_output=True, timeout=30,
-                               env={**os.environ, "PYTHONPATH": str(REPO)})
+        other = subprocess.run(
+            [sys.executable, "-m", "server", "--port", "0", "--data-dir", str(tmp_path / "data"), "--concurrency", "0"],
+            cwd=REPO,
+            capture_output=True,
+            timeout=30,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         assert other.returncode != 0
         assert b"another server is using the data directory" in other.stderr
     finally:
@@ -120,16 +128,20 @@ def test_one_server_per_data_dir(tmp_path):
 
 
 def test_settings_from_flags_and_environment():
-    env = {"DRAFT_SERVER_PORT": "31000", "DRAFT_SERVER_CONCURRENCY": "2", "DRAFT_SERVER_API_KEYS": "a, b",
-           "DRAFT_SERVER_REQUIRE_API_KEY": "yes", "DRAFT_SERVER_CAPCUT_ALWAYS_200": "true",
-           "DRAFT_SERVER_PUBLIC_BASE_URL": "https://videos.example/"}
+    env = {
+        "DRAFT_SERVER_PORT": "31000",
+        "DRAFT_SERVER_CONCURRENCY": "2",
+        "DRAFT_SERVER_API_KEYS": "a, b",
+        "DRAFT_SERVER_REQUIRE_API_KEY": "yes",
+        "DRAFT_SERVER_CAPCUT_ALWAYS_200": "true",
+        "DRAFT_SERVER_PUBLIC_BASE_URL": "https://videos.example/",
+    }
     s = Settings.from_sources(["--port", "32000", "--queue-limit", "5", "--job-timeout", "60"], env)
     assert s.port == 32000 and s.concurrency == 2 and s.queue_limit == 5 and s.job_timeout_s == 60.0
     assert s.api_keys == ("a", "b") and s.require_api_key and s.capcut_always_200
     assert s.base_url == "https://videos.example"
     d = Settings.from_sources([], {})
-    assert (d.host, d.port, d.concurrency, d.require_api_key, d.submit_check) == ("127.0.0.1", 30000, 1, False,
-                                                                                  "sync")
+    assert (d.host, d.port, d.concurrency, d.require_api_key, d.submit_check) == ("127.0.0.1", 30000, 1, False, "sync")
     assert d.base_url == "http://127.0.0.1:30000"
     with pytest.raises(SystemExit):
         Settings.from_sources(["--concurrency", "-1"], {})
@@ -138,13 +150,27 @@ def test_settings_from_flags_and_environment():
 
 
 def test_help_and_no_side_effects_at_import():
-    out = subprocess.run([sys.executable, "-m", "server", "--help"], cwd=REPO, capture_output=True, text=True,
-                         timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    out = subprocess.run(
+        [sys.executable, "-m", "server", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0 and "--concurrency" in out.stdout
-    code = ("import threading, server.app, server.worker, server.routes_capcut, server.routes_native, "
-            "server.openapi, server.webhooks, server.metrics, server.storage, server.jobs; "
-            "assert threading.active_count() == 1, threading.enumerate(); "
-            "import multiprocessing; assert not multiprocessing.active_children()")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import threading, server.app, server.worker, server.routes_capcut, server.routes_native, "
+        "server.openapi, server.webhooks, server.metrics, server.storage, server.jobs; "
+        "assert threading.active_count() == 1, threading.enumerate(); "
+        "import multiprocessing; assert not multiprocessing.active_children()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0, out.stderr

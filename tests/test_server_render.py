@@ -1,6 +1,7 @@
 """The service with real worker processes and real (small) renders: the gen_video cycle, content-hash
 idempotency, served files (Range, poster), SSE, cancel, webhooks (signature, retry), failure
 codes on jobs, the material-path rule, a SIGKILLed worker, and the seed's polling client."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,17 @@ SECRET = "s3cret"
 
 async def start_app(tmp_path_factory, **overrides) -> TestClient:
     port = free_port()
-    settings = Settings(**{**TEST_DEFAULTS, "port": port, "concurrency": 1, "webhook_secret": SECRET,
-                           "webhook_retries": 3, "data_dir": str(tmp_path_factory.mktemp("data")), **overrides})
+    settings = Settings(
+        **{
+            **TEST_DEFAULTS,
+            "port": port,
+            "concurrency": 1,
+            "webhook_secret": SECRET,
+            "webhook_retries": 3,
+            "data_dir": str(tmp_path_factory.mktemp("data")),
+            **overrides,
+        }
+    )
     client = TestClient(TestServer(create_app(settings), host="127.0.0.1", port=port))
     await client.start_server()
     return client
@@ -90,6 +100,7 @@ async def sse_events(client, job_id, timeout=60.0):
 
 # -- gen_video, end to end ------------------------------------------------------------------------
 
+
 async def test_gen_video_cycle(client, draft_host, clip_path):
     did, url = add_tiny(draft_host, clip_path, seconds=1.0)
     sub = await (await client.post(f"{CM}/gen_video", json={"draft_url": url})).json()
@@ -106,8 +117,9 @@ async def test_gen_video_cycle(client, draft_host, clip_path):
     assert st["error_message"] == "" and st["error_code"] == "" and st["phase"] == "completed"
     assert st["started_at"] and st["completed_at"] and st["eta_s"] is None
     base = str(client.make_url("")).rstrip("/")
-    assert re.fullmatch(re.escape(f"{base}/v1/renders/{sub['task_id']}/video.mp4") + r"\?expires=\d+&sig=[0-9a-f]{64}",
-                        st["video_url"])
+    assert re.fullmatch(
+        re.escape(f"{base}/v1/renders/{sub['task_id']}/video.mp4") + r"\?expires=\d+&sig=[0-9a-f]{64}", st["video_url"]
+    )
 
     # the video: whole and by range
     resp = await client.get(f"/v1/renders/{sub['task_id']}/video.mp4")
@@ -136,8 +148,9 @@ async def test_gen_video_cycle(client, draft_host, clip_path):
     assert again["task_id"] == sub["task_id"] and again["status"] == "completed"
 
     # terminal lookup by draft_id from another URL string
-    other = await (await client.post(f"{CM}/gen_video_status",
-                                     json={"draft_url": f"https://other/x?draft_id={did}"})).json()
+    other = await (
+        await client.post(f"{CM}/gen_video_status", json={"draft_url": f"https://other/x?draft_id={did}"})
+    ).json()
     assert other["task_id"] == sub["task_id"]
 
     # a changed draft renders again
@@ -151,8 +164,9 @@ async def test_gen_video_cycle(client, draft_host, clip_path):
 
 async def test_native_render_with_sse_progress(client, draft_host, clip_path):
     _, url = add_tiny(draft_host, clip_path, seconds=4.0, width=320, height=180)
-    job = await (await client.post("/v1/renders", json={"draft_url": url, "output": {"width": 256, "fps": 25,
-                                                                                    "crf": 30}})).json()
+    job = await (
+        await client.post("/v1/renders", json={"draft_url": url, "output": {"width": 256, "fps": 25, "crf": 30}})
+    ).json()
     events = await sse_events(client, job["id"])
     names = [e[0] for e in events]
     assert names[-1] == "completed" and set(names[:-1]) == {"progress"}
@@ -187,6 +201,7 @@ async def test_cancel_a_running_render_stops_within_a_second(client, draft_host,
 
 
 # -- webhooks -------------------------------------------------------------------------------------
+
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def receiver():
@@ -238,8 +253,9 @@ async def test_webhook_is_signed_and_retried(client, receiver, draft_host, clip_
 async def test_webhook_gives_up_after_the_retries(client, receiver, draft_host, clip_path):
     server, calls, _ = receiver
     _, url = add_tiny(draft_host, clip_path)
-    job = await (await client.post("/v1/renders", json={"draft_url": url,
-                                                        "callback_url": str(server.make_url("/always-500"))})).json()
+    job = await (
+        await client.post("/v1/renders", json={"draft_url": url, "callback_url": str(server.make_url("/always-500"))})
+    ).json()
     await wait_job(client, job["id"])
     deadline = time.monotonic() + 30
     stored = None
@@ -248,10 +264,11 @@ async def test_webhook_gives_up_after_the_retries(client, receiver, draft_host, 
         if stored.webhook_state == "failed":
             break
         await asyncio.sleep(0.05)
-    assert stored.webhook_state == "failed" and stored.webhook_attempts == 4     # 1 + 3 retries
+    assert stored.webhook_state == "failed" and stored.webhook_attempts == 4  # 1 + 3 retries
 
 
 # -- failures as data -----------------------------------------------------------------------------
+
 
 async def render_failure(client, body):
     resp = await client.post("/v1/renders", json=body)
@@ -293,14 +310,22 @@ async def test_failure_codes_on_jobs(unchecked, draft_host, clip_path, tmp_path)
     url = draft_host.add_content(did, tiny_draft(did))
     sub = await (await c.post(f"{CM}/gen_video", json={"draft_url": url})).json()
     await wait_job(c, sub["task_id"])
-    st = await (await c.post(f"{CM}/gen_video_status", json={"draft_url": url},
-                             headers={"Accept-Language": "en"})).json()
+    st = await (
+        await c.post(f"{CM}/gen_video_status", json={"draft_url": url}, headers={"Accept-Language": "en"})
+    ).json()
     assert st["status"] == "failed" and st["progress"] == 0 and st["error_code"] == "ASSET_UNREACHABLE"
     assert st["error_message"].startswith("A material cannot be downloaded: ") and st["video_url"] == ""
 
 
-@pytest.mark.parametrize("path", ["/etc/hostname", "../../../../../../etc/hostname", "file:///etc/hostname",
-                                  "assets/../../../../../../etc/hostname"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/hostname",
+        "../../../../../../etc/hostname",
+        "file:///etc/hostname",
+        "assets/../../../../../../etc/hostname",
+    ],
+)
 async def test_material_paths_outside_the_draft_folder_are_refused(unchecked, draft_host, path):
     did = new_draft_id()
     url = draft_host.add_content(did, tiny_draft(did, video=path))
@@ -322,6 +347,7 @@ async def test_render_timeout(tmp_path_factory, draft_host, clip_path):
 
 # -- a worker killed mid-render -----------------------------------------------------------------
 
+
 async def test_sigkilled_worker_job_is_rerun_within_a_lease(client, draft_host, clip_path):
     _, url = add_tiny(draft_host, clip_path, seconds=10.0, width=640, height=360)
     job = await (await client.post("/v1/renders", json={"draft_url": url})).json()
@@ -332,7 +358,7 @@ async def test_sigkilled_worker_job_is_rerun_within_a_lease(client, draft_host, 
     killed_at = time.monotonic()
     await wait_job(client, job["id"], until=lambda j: j["attempts"] == 2 and j["state"] == "running")
     restarted_after = time.monotonic() - killed_at
-    assert restarted_after < 2.0 + 1.0          # about one lease (2 s here), far from the job timeout
+    assert restarted_after < 2.0 + 1.0  # about one lease (2 s here), far from the job timeout
     final = await wait_job(client, job["id"])
     assert final["state"] == "completed" and final["attempts"] == 2, final
     assert pool.slots[0].proc.pid != pid
@@ -344,6 +370,7 @@ async def test_sigkilled_worker_job_is_rerun_within_a_lease(client, draft_host, 
 
 # -- the seed's Python client, unchanged but for its base URL ----------------------------------------
 
+
 class VideoGenerator:
     """``VideoGenerator``, the Python example of capcut-mate's gen_video docs, verbatim except
     the default base URL."""
@@ -353,54 +380,57 @@ class VideoGenerator:
 
     def generate_video(self, draft_url: str, timeout: int = 300):
         response = requests.post(
-            f'{self.base_url}/openapi/capcut-mate/v1/gen_video',
-            headers={'Content-Type': 'application/json'},
+            f"{self.base_url}/openapi/capcut-mate/v1/gen_video",
+            headers={"Content-Type": "application/json"},
             json={"draft_url": draft_url},
-            timeout=timeout
+            timeout=timeout,
         )
         response.raise_for_status()
         return response.json()
 
-    def generate_video_with_polling(self, draft_url: str,
-                                    poll_interval: int = 5,
-                                    max_attempts: int = 60,
-                                    on_progress=None):
+    def generate_video_with_polling(
+        self, draft_url: str, poll_interval: int = 5, max_attempts: int = 60, on_progress=None
+    ):
         attempt = 0
 
         while attempt < max_attempts:
             try:
                 result = self.generate_video(draft_url, timeout=30)
 
-                if result.get('video_url'):
+                if result.get("video_url"):
                     if on_progress:
-                        on_progress({'status': 'completed', 'result': result})
+                        on_progress({"status": "completed", "result": result})
                     return result
 
                 if on_progress:
-                    on_progress({
-                        'status': 'processing',
-                        'attempt': attempt + 1,
-                        'max_attempts': max_attempts,
-                        'message': result.get('message', '处理中...')
-                    })
+                    on_progress(
+                        {
+                            "status": "processing",
+                            "attempt": attempt + 1,
+                            "max_attempts": max_attempts,
+                            "message": result.get("message", "处理中..."),
+                        }
+                    )
 
                 time.sleep(poll_interval)
                 attempt += 1
 
             except requests.exceptions.Timeout:
                 if on_progress:
-                    on_progress({
-                        'status': 'processing',
-                        'attempt': attempt + 1,
-                        'max_attempts': max_attempts,
-                        'message': '处理中...'
-                    })
+                    on_progress(
+                        {
+                            "status": "processing",
+                            "attempt": attempt + 1,
+                            "max_attempts": max_attempts,
+                            "message": "处理中...",
+                        }
+                    )
                 time.sleep(poll_interval)
                 attempt += 1
             except Exception as e:
                 raise e
 
-        raise Exception('视频生成超时,请稍后重试')
+        raise Exception("视频生成超时,请稍后重试")
 
 
 async def test_seed_polling_client_finishes(client, draft_host, clip_path):
@@ -408,7 +438,8 @@ async def test_seed_polling_client_finishes(client, draft_host, clip_path):
     generator = VideoGenerator(str(client.make_url("")).rstrip("/"))
     seen = []
     result = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: generator.generate_video_with_polling(url, on_progress=seen.append))
+        None, lambda: generator.generate_video_with_polling(url, on_progress=seen.append)
+    )
     assert result["video_url"].startswith("http://127.0.0.1:") and result["code"] == 0
     assert seen[-1]["status"] == "completed"
     video = await asyncio.get_running_loop().run_in_executor(None, lambda: requests.get(result["video_url"]))

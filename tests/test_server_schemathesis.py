@@ -5,13 +5,18 @@ The schema is built in-process (pure, no server needed at collection); requests 
 ``python -m server`` subprocess that renders nothing (``--concurrency 0``) and may only reach
 the local draft host (``--url-allowlist`` with ``--url-allowlist-only``), so generated URLs never
 leave the machine."""
+
 from __future__ import annotations
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                 status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from server.openapi import build_spec
 from tests.server_fixtures import draft_host  # noqa: F401 - fixture
@@ -26,17 +31,35 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def api_base(tmp_path_factory, draft_host):
-    srv = ServerProcess(tmp_path_factory.mktemp("schemathesis"),
-                        extra=["--concurrency", "0", "--url-allowlist", f"127.0.0.1:{draft_host.port}",
-                               "--queue-limit", "100000", "--submit-check-timeout", "2"]).start()
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("schemathesis"),
+        extra=[
+            "--concurrency",
+            "0",
+            "--url-allowlist",
+            f"127.0.0.1:{draft_host.port}",
+            "--queue-limit",
+            "100000",
+            "--submit-check-timeout",
+            "2",
+        ],
+    ).start()
     yield srv.base
     srv.stop()
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 def test_api_conforms_to_its_schema(case, api_base):
     if case.path.endswith("/events") and case.method == "GET":
         # an event stream only ends with its job: ask about jobs that do not exist (404)

@@ -1,5 +1,6 @@
 """The service's rule for untrusted drafts: a material path must resolve to an http(s) URL or to a
 file inside the draft folder (symlinks resolved); and the error-code mapping by ``.code``."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from compositor.errors import (AssetUnreachable, AudioError, Cancelled, DraftEmpty, DraftError, DraftNotFound,
-                               EncodeError, MediaError, OptionsError, RenderError)
+from compositor.errors import (
+    AssetUnreachable,
+    AudioError,
+    Cancelled,
+    DraftEmpty,
+    DraftError,
+    DraftNotFound,
+    EncodeError,
+    MediaError,
+    OptionsError,
+    RenderError,
+)
 from compositor.draft import parse_draft
 from compositor.fetch import LocalDraft
 from server.drafts import ConfinedDraft, check_material_paths, is_empty, parse_checked
@@ -37,27 +48,33 @@ def local(folder) -> ConfinedDraft:
     return ConfinedDraft.of(LocalDraft(DID, folder, folder / "draft_content.json", "http://h/x?draft_id=" + DID))
 
 
-@pytest.mark.parametrize("raw", [
-    f"/app/output/draft/{DID}/assets/videos/clip.mp4",        # capcut-mate's absolute server path
-    "assets/videos/clip.mp4",                                  # relative to the folder
-    "##_draftpath_placeholder_0E685133-18CE-45ED-8CB8-2904A212EC80_##/assets/videos/clip.mp4",
-    "C:\\\\Users\\\\me\\\\JianyingPro Drafts\\\\x\\\\clip.mp4",   # missing → found by basename in assets/
-    "https://cdn.example/clip.mp4",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"/app/output/draft/{DID}/assets/videos/clip.mp4",  # capcut-mate's absolute server path
+        "assets/videos/clip.mp4",  # relative to the folder
+        "##_draftpath_placeholder_0E685133-18CE-45ED-8CB8-2904A212EC80_##/assets/videos/clip.mp4",
+        "C:\\\\Users\\\\me\\\\JianyingPro Drafts\\\\x\\\\clip.mp4",  # missing → found by basename in assets/
+        "https://cdn.example/clip.mp4",
+    ],
+)
 def test_allowed_paths(local, raw):
     resolved = local.resolve_material(raw)
     assert resolved.startswith("https://") or Path(resolved).resolve().is_relative_to(local.folder.resolve())
 
 
-@pytest.mark.parametrize("raw", [
-    "/etc/hostname",
-    "file:///etc/hostname",
-    "../../../../../../../../etc/hostname",
-    "assets/../../../../../../../etc/hostname",
-    f"/app/output/draft/{DID}/../../../../../etc/hostname",
-    "assets/videos/link.mp4",                                  # a symlink leading out of the folder
-    "/app/output/draft/20261125000000ffffffff/assets/videos/other_drafts_file.mp4",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/etc/hostname",
+        "file:///etc/hostname",
+        "../../../../../../../../etc/hostname",
+        "assets/../../../../../../../etc/hostname",
+        f"/app/output/draft/{DID}/../../../../../etc/hostname",
+        "assets/videos/link.mp4",  # a symlink leading out of the folder
+        "/app/output/draft/20261125000000ffffffff/assets/videos/other_drafts_file.mp4",
+    ],
+)
 def test_refused_paths(local, raw, tmp_path):
     other = tmp_path / "cache" / "20261125000000ffffffff" / "assets" / "videos"
     other.mkdir(parents=True)
@@ -72,13 +89,13 @@ def test_check_material_paths_checks_used_materials_only(folder):
     draft = parse_checked(json.dumps(tiny_draft(DID, video="/etc/hostname")).encode())
     with pytest.raises(AssetUnreachable):
         check_material_paths(draft, plain, allow_local_paths=False)
-    assert check_material_paths(draft, plain, allow_local_paths=True) is plain      # trusted setups
+    assert check_material_paths(draft, plain, allow_local_paths=True) is plain  # trusted setups
     unused = tiny_draft(DID)
     unused["materials"]["videos"].append({"id": "m2", "type": "video", "path": "/etc/hostname"})
     d2 = parse_checked(json.dumps(unused).encode())
     confined = check_material_paths(d2, plain, allow_local_paths=False)
     assert isinstance(confined, ConfinedDraft)
-    with pytest.raises(AssetUnreachable):                  # still refused if the compositor asks for it
+    with pytest.raises(AssetUnreachable):  # still refused if the compositor asks for it
         confined.resolve_material("/etc/hostname")
 
 
@@ -89,18 +106,21 @@ def test_empty_rule():
     assert exc.value.code == "DRAFT_EMPTY"
 
 
-@pytest.mark.parametrize("exc, code, http", [
-    (DraftError("bad", "$.tracks[0]"), "DRAFT_INVALID", 400),
-    (DraftEmpty("empty", "$.tracks"), "DRAFT_EMPTY", 400),
-    (DraftNotFound("gone", "http://h/x", 404), "DRAFT_NOT_FOUND", 404),
-    (AssetUnreachable("404", "http://h/a.mp4", 404), "ASSET_UNREACHABLE", 400),
-    (MediaError("garbage", "/x/a.mp4"), "ASSET_DECODE_FAILED", 400),
-    (RenderError("boom", 12), "RENDER_FAILED", 500),
-    (AudioError("resample", 3), "AUDIO_FAILED", 500),
-    (EncodeError("mux", 7), "ENCODE_FAILED", 500),
-    (Cancelled("stop"), "CANCELLED", 409),
-    (OptionsError("width"), "VALIDATION_ERROR", 400),
-])
+@pytest.mark.parametrize(
+    "exc, code, http",
+    [
+        (DraftError("bad", "$.tracks[0]"), "DRAFT_INVALID", 400),
+        (DraftEmpty("empty", "$.tracks"), "DRAFT_EMPTY", 400),
+        (DraftNotFound("gone", "http://h/x", 404), "DRAFT_NOT_FOUND", 404),
+        (AssetUnreachable("404", "http://h/a.mp4", 404), "ASSET_UNREACHABLE", 400),
+        (MediaError("garbage", "/x/a.mp4"), "ASSET_DECODE_FAILED", 400),
+        (RenderError("boom", 12), "RENDER_FAILED", 500),
+        (AudioError("resample", 3), "AUDIO_FAILED", 500),
+        (EncodeError("mux", 7), "ENCODE_FAILED", 500),
+        (Cancelled("stop"), "CANCELLED", 409),
+        (OptionsError("width"), "VALIDATION_ERROR", 400),
+    ],
+)
 def test_compositor_errors_map_by_code(exc, code, http):
     err = from_compositor(exc)
     assert err.code == code and ERRORS[code].http == http
@@ -119,9 +139,22 @@ def test_unknown_exceptions_are_render_failed():
 
 
 def test_every_issue_code_has_a_mapping():
-    for code in ("DRAFT_NOT_FOUND", "DRAFT_INVALID", "DRAFT_EMPTY", "ASSET_UNREACHABLE", "ASSET_DECODE_FAILED",
-                 "RENDER_FAILED", "AUDIO_FAILED", "ENCODE_FAILED", "RENDER_TIMEOUT", "BUSY", "VALIDATION_ERROR",
-                 "INVALID_DRAFT_URL", "TASK_NOT_FOUND", "INVALID_API_KEY"):
+    for code in (
+        "DRAFT_NOT_FOUND",
+        "DRAFT_INVALID",
+        "DRAFT_EMPTY",
+        "ASSET_UNREACHABLE",
+        "ASSET_DECODE_FAILED",
+        "RENDER_FAILED",
+        "AUDIO_FAILED",
+        "ENCODE_FAILED",
+        "RENDER_TIMEOUT",
+        "BUSY",
+        "VALIDATION_ERROR",
+        "INVALID_DRAFT_URL",
+        "TASK_NOT_FOUND",
+        "INVALID_API_KEY",
+    ):
         spec = ERRORS[code]
         assert spec.zh and spec.en and spec.http >= 400 and spec.capcut > 0
     assert ERRORS["RENDER_TIMEOUT"].http == 504 and ERRORS["BUSY"].http == 503

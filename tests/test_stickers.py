@@ -1,6 +1,7 @@
 """Stickers and canvas fills (docs/effects.md#stickers-and-canvases): where sticker pictures come from, their
 base size and transform, the warning for JianYing-only artwork, and the three canvas fills
 (colour, blur, image) rendered for real."""
+
 from __future__ import annotations
 
 import json
@@ -53,21 +54,35 @@ def test_base_size_is_a_third_of_the_shorter_canvas_side():
 
 
 def _sticker_draft(**extra):
-    clip = {"alpha": 1.0, "rotation": 0.0, "flip": {"horizontal": False, "vertical": False},
-            "scale": {"x": 1.5, "y": 1.5}, "transform": {"x": 0.5, "y": -0.5}}
-    return minimal_draft(width=W, height=H, videos=[video_material("v", W, H)],
-                         stickers=[{"id": "st1", "type": "sticker", "resource_id": "111"},
-                                   {"id": "st2", "type": "sticker", "resource_id": "222"}],
-                         tracks=[track("v", "video", [segment("V", "v", 0, 1_000_000)]),
-                                 track("s", "sticker", [_sticker_seg("S1", "st1", clip=clip),
-                                                        _sticker_seg("S2", "st2", 200_000, 500_000)])], **extra)
+    clip = {
+        "alpha": 1.0,
+        "rotation": 0.0,
+        "flip": {"horizontal": False, "vertical": False},
+        "scale": {"x": 1.5, "y": 1.5},
+        "transform": {"x": 0.5, "y": -0.5},
+    }
+    return minimal_draft(
+        width=W,
+        height=H,
+        videos=[video_material("v", W, H)],
+        stickers=[
+            {"id": "st1", "type": "sticker", "resource_id": "111"},
+            {"id": "st2", "type": "sticker", "resource_id": "222"},
+        ],
+        tracks=[
+            track("v", "video", [segment("V", "v", 0, 1_000_000)]),
+            track("s", "sticker", [_sticker_seg("S1", "st1", clip=clip), _sticker_seg("S2", "st2", 200_000, 500_000)]),
+        ],
+        **extra,
+    )
 
 
 def test_timeline_draws_known_stickers_and_reports_unknown_ones():
     d = parse(_sticker_draft())
     facts = facts_from_json(d)
-    facts["st1"] = MediaFacts(path="/st.png", kind="image", width=60, height=30, coded_width=60,
-                              coded_height=30, has_alpha=True)
+    facts["st1"] = MediaFacts(
+        path="/st.png", kind="image", width=60, height=30, coded_width=60, coded_height=30, has_alpha=True
+    )
     tl = resolve(d, facts)
     assert [c.segment_id for c in tl.tracks[1].clips] == ["S1"]
     op = [o for o in plan_frame(tl, 0).ops if isinstance(o, DrawOp)][-1]
@@ -97,28 +112,35 @@ def test_a_sticker_from_a_table_is_rendered_with_its_transform(tmp_path):
     art = np.zeros((30, 60, 4), np.uint8)
     art[..., :3] = (255, 255, 0)
     art[..., 3] = 255
-    art[:, :10, 3] = 0                                      # a transparent left strip
+    art[:, :10, 3] = 0  # a transparent left strip
     make_image(tmp_path / "sticker.png", w=60, h=30, rgb=art)
     obj = _sticker_draft()
     obj["materials"]["videos"][0]["path"] = str(vid)
     folder = _write(tmp_path / "d", obj)
     out = tmp_path / "out.mp4"
-    result = render(folder, out, RenderOptions(preset="ultrafast", sticker_table={"111": str(tmp_path / "sticker.png")}))
+    result = render(
+        folder, out, RenderOptions(preset="ultrafast", sticker_table={"111": str(tmp_path / "sticker.png")})
+    )
     rgb = _frame(out, 0.5).astype(int)
     yellow, blue = np.array([255, 255, 0]), np.array([0, 0, 255])
-    assert np.abs(rgb[67, 125] - yellow).max() < 40         # inside the drawn sticker
-    assert np.abs(rgb[67, 100] - blue).max() < 40           # its transparent strip shows the video
+    assert np.abs(rgb[67, 125] - yellow).max() < 40  # inside the drawn sticker
+    assert np.abs(rgb[67, 100] - blue).max() < 40  # its transparent strip shows the video
     assert np.abs(rgb[20, 20] - blue).max() < 40
     assert [w.segment_id for w in result.warnings if w.kind == "sticker" and w.status == "skipped"] == ["S2"]
 
 
 # -- canvas fills ---------------------------------------------------------------------------------
 
+
 def _canvas_render(tmp_path, canvas, extra_files=()):
     vid = make_video(tmp_path / "red.mp4", w=64, h=64, dur_s=1.0, color=(255, 0, 0))  # square: bars left/right
-    obj = minimal_draft(width=W, height=H, videos=[video_material("v", 64, 64) | {"path": str(vid)}],
-                        canvases=[canvas],
-                        tracks=[track("v", "video", [segment("V", "v", 0, 1_000_000, refs=[canvas["id"]])])])
+    obj = minimal_draft(
+        width=W,
+        height=H,
+        videos=[video_material("v", 64, 64) | {"path": str(vid)}],
+        canvases=[canvas],
+        tracks=[track("v", "video", [segment("V", "v", 0, 1_000_000, refs=[canvas["id"]])])],
+    )
     folder = _write(tmp_path / "d", obj)
     out = tmp_path / "out.mp4"
     result = render(folder, out, RenderOptions(preset="ultrafast"))
@@ -132,7 +154,7 @@ def test_canvas_colour_fills_the_bars(tmp_path):
 
 def test_canvas_blur_fills_the_bars_with_the_clip_picture(tmp_path):
     rgb, _ = _canvas_render(tmp_path, {"id": "c", "type": "canvas_blur", "blur": 0.375})
-    assert np.abs(rgb[45, 10] - (255, 0, 0)).max() < 40     # blurred red, not black
+    assert np.abs(rgb[45, 10] - (255, 0, 0)).max() < 40  # blurred red, not black
 
 
 def test_canvas_image_fills_the_bars_with_the_image(tmp_path):
@@ -149,12 +171,16 @@ def test_missing_canvas_image_is_black_with_a_warning(tmp_path):
 
 
 def test_canvas_image_plan_draws_the_image_over_black():
-    obj = minimal_draft(width=W, height=H, videos=[video_material("v", 64, 64)],
-                        canvases=[{"id": "c", "type": "canvas_image", "image": "bg.png"}],
-                        tracks=[track("v", "video", [segment("V", "v", 0, 1_000_000, refs=["c"])])])
+    obj = minimal_draft(
+        width=W,
+        height=H,
+        videos=[video_material("v", 64, 64)],
+        canvases=[{"id": "c", "type": "canvas_image", "image": "bg.png"}],
+        tracks=[track("v", "video", [segment("V", "v", 0, 1_000_000, refs=["c"])])],
+    )
     d = parse(obj)
     facts = facts_from_json(d)
     facts["c"] = MediaFacts(path="/bg.png", kind="image", width=40, height=20, coded_width=40, coded_height=20)
     ops = plan_frame(resolve(d, facts), 0).ops
     assert isinstance(ops[0], FillOp) and isinstance(ops[1], DrawOp) and ops[1].media_key == "/bg.png"
-    assert ops[1].matrix.bounds(40, 20) == pytest.approx((-10, 0, 170, 90))   # cover, centred
+    assert ops[1].matrix.bounds(40, 20) == pytest.approx((-10, 0, 170, 90))  # cover, centred

@@ -1,12 +1,21 @@
 """Fonts: the pinned bundled collection, face choice by name, the chain, the resource-id table."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from compositor.text.fonts import (BUNDLED_SHA256, FontChain, FontIntegrityError, FontSettings,
-                                   bundled_font_path, face_index, face_names, verify_bundled)
+from compositor.text.fonts import (
+    BUNDLED_SHA256,
+    FontChain,
+    FontIntegrityError,
+    FontSettings,
+    bundled_font_path,
+    face_index,
+    face_names,
+    verify_bundled,
+)
 
 
 def test_bundled_font_is_the_pinned_file():
@@ -39,15 +48,22 @@ def test_faces_are_chosen_by_family_name_not_by_index():
 def test_sc_and_tc_faces_draw_different_forms():
     chain = FontChain(FontSettings(system_fonts=False))
     sc, tc = chain.bundled("SC"), chain.bundled("TC")
-    cp = ord("骨")                                 # regional glyph variants
+    cp = ord("骨")  # regional glyph variants
     assert sc.hb_font.get_nominal_glyph(cp) != tc.hb_font.get_nominal_glyph(cp)
 
 
 def test_user_table_extends_the_built_in_one(tmp_path):
     table = tmp_path / "fonts.json"
-    table.write_text(json.dumps({"_comment": "x", "999": "bundled:HK",
-                                 "998": {"font": "bundled:JP", "bold": True, "name": "Some Bold"},
-                                 "997": {"font": "missing.ttf", "name": "Gone"}}))
+    table.write_text(
+        json.dumps(
+            {
+                "_comment": "x",
+                "999": "bundled:HK",
+                "998": {"font": "bundled:JP", "bold": True, "name": "Some Bold"},
+                "997": {"font": "missing.ttf", "name": "Gone"},
+            }
+        )
+    )
     chain = FontChain(FontSettings(table_file=str(table), system_fonts=False))
     hk = chain.choose("999", "")
     assert hk.face.family == "Noto Sans CJK HK" and hk.status == "approximated"
@@ -55,7 +71,7 @@ def test_user_table_extends_the_built_in_one(tmp_path):
     assert bold.embolden and "synthetic bold" in bold.message
     gone = chain.choose("997", "")
     assert gone.face is None and "not found" in gone.message and str(tmp_path) in gone.message
-    assert chain.choose("7265597035946971705", "").status == ""     # built-in entries are kept
+    assert chain.choose("7265597035946971705", "").status == ""  # built-in entries are kept
 
 
 def test_settings_font_file_comes_before_the_bundled_face():

@@ -1,5 +1,6 @@
 """Text layout: size mapping, line breaking (CJK, Latin, mixed, punctuation), alignment, vertical text,
 spacing, missing glyphs."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,33 +27,33 @@ def lay_out(text, *styles, w=W, h=H, **fields):
 def test_size_to_pixels_is_one_constant_scaled_by_the_short_canvas_side():
     assert EM_PER_SIZE == 6.0
     assert em_px(15, 1920, 1080) == 90.0
-    assert em_px(12, 1080, 1920) == 72.0             # portrait: min(W, H) = 1080 too
+    assert em_px(12, 1080, 1920) == 72.0  # portrait: min(W, H) = 1080 too
     assert em_px(15, 1280, 720) == 60.0
     lay = lay_out("你好")
-    assert lay.width == pytest.approx(180.0)          # two full-width ideographs of 1 em
-    assert lay.height == pytest.approx(90.0)          # one line: 1 em tall
+    assert lay.width == pytest.approx(180.0)  # two full-width ideographs of 1 em
+    assert lay.height == pytest.approx(90.0)  # one line: 1 em tall
 
 
 def test_cjk_wraps_between_any_two_ideographs_at_line_max_width():
-    text = "一二三四五六七八九十" * 3                   # 30 ideographs of 90 px, limit 0.82·1920 = 1574 px
+    text = "一二三四五六七八九十" * 3  # 30 ideographs of 90 px, limit 0.82·1920 = 1574 px
     ls = lines_of(lay_out(text))
     assert [len(x) for x in ls] == [17, 13]
     assert "".join(ls) == text
 
 
 def test_no_line_starts_with_closing_punctuation():
-    text = "一二三四五六七八九十一二三四五六七，八九十"   # the comma would start line 2
+    text = "一二三四五六七八九十一二三四五六七，八九十"  # the comma would start line 2
     ls = lines_of(lay_out(text))
     assert len(ls) == 2
     assert ls[1][0] != "，" and ls[0][-1] != "，"
-    assert ls[1].startswith("七，")                    # the character before it moves down with it
+    assert ls[1].startswith("七，")  # the character before it moves down with it
     for closing in "。！？）」":
         ls = lines_of(lay_out("一二三四五六七八九十一二三四五六七" + closing + "八九"))
         assert not ls[1].startswith(closing)
 
 
 def test_latin_wraps_at_spaces_and_trailing_spaces_hang():
-    lay = lay_out("hello world foo bar", line_max_width=0.2)   # 384 px
+    lay = lay_out("hello world foo bar", line_max_width=0.2)  # 384 px
     ls = lines_of(lay)
     assert [x.strip() for x in ls] == ["hello", "world", "foo bar"]
     assert lay.width <= 0.2 * W + 1e-6
@@ -100,7 +101,7 @@ def test_alignment_places_lines_inside_the_block(alignment):
     assert (x0a, x1a) == pytest.approx((0, 360))
     expected = {0: (0, 180), 1: (90, 270), 2: (180, 360)}[alignment]
     assert (x0b, x1b) == pytest.approx(expected)
-    assert lay.boxes[5].x == pytest.approx(expected[0])   # 五 starts its line
+    assert lay.boxes[5].x == pytest.approx(expected[0])  # 五 starts its line
 
 
 def test_vertical_text_stacks_characters_and_runs_columns_right_to_left():
@@ -108,8 +109,8 @@ def test_vertical_text_stacks_characters_and_runs_columns_right_to_left():
     assert lay.vertical
     assert lay.height == pytest.approx(270) and lay.width == pytest.approx(90 + 0.02 * 90 + 90)
     b = lay.boxes
-    assert b[0].x == b[1].x == b[2].x and b[0].y < b[1].y < b[2].y        # one column, downwards
-    assert b[4].x < b[0].x                                               # the next column is to the left
+    assert b[0].x == b[1].x == b[2].x and b[0].y < b[1].y < b[2].y  # one column, downwards
+    assert b[4].x < b[0].x  # the next column is to the left
     assert b[1].y - b[0].y == pytest.approx(90)
 
 
@@ -124,29 +125,29 @@ def test_vertical_punctuation_uses_vertical_forms():
 def test_per_character_sizes_share_a_baseline_and_the_line_takes_the_largest_em():
     lay = lay_out("大小", style(0, 1, size=30), style(1, 2, size=15), type="text")
     assert lay.height == pytest.approx(180)
-    assert lay.boxes[0].y == lay.boxes[1].y                               # one baseline
+    assert lay.boxes[0].y == lay.boxes[1].y  # one baseline
 
 
 def test_a_character_no_font_has_is_reported_with_its_code_point_not_drawn_as_tofu():
-    lay = lay_out("你好\U0001F600世界")
+    lay = lay_out("你好\U0001f600世界")
     assert [n.status for n in lay.notes] == ["approximated"]
     assert "U+1F600" in lay.notes[0].message
-    assert not any(g.char == 2 for g in lay.glyphs)                     # nothing drawn for it
-    assert lay.boxes[2].advance == pytest.approx(90)                    # a blank em keeps the spacing
+    assert not any(g.char == 2 for g in lay.glyphs)  # nothing drawn for it
+    assert lay.boxes[2].advance == pytest.approx(90)  # a blank em keeps the spacing
 
 
 def test_only_missing_characters_is_skipped_and_emoji_with_joiners_do_not_crash():
-    lay = lay_out("\U0001F468\u200D\U0001F469\u200D\U0001F467\uFE0F")
+    lay = lay_out("\U0001f468\u200d\U0001f469\u200d\U0001f467\ufe0f")
     assert [n.status for n in lay.notes] == ["skipped"]
     assert "U+1F468" in lay.notes[0].message and "U+200D" not in lay.notes[0].message
-    layer = engine().layer(spec("a\U0001F600b"), W, H)
+    layer = engine().layer(spec("a\U0001f600b"), W, H)
     assert layer.rgba().shape[2] == 4
 
 
 def test_unknown_font_resource_falls_back_with_a_warning_and_known_ones_map_to_the_bundled_face():
     lay = lay_out("字", style(0, 1, font_id="1234567890"))
     assert lay.notes and lay.notes[0].status == "approximated" and "1234567890" in lay.notes[0].message
-    lay = lay_out("字", style(0, 1, font_id="7265597035946971705"))     # SourceHanSansCN-Regular
+    lay = lay_out("字", style(0, 1, font_id="7265597035946971705"))  # SourceHanSansCN-Regular
     assert not lay.notes
-    tc = lay_out("字", style(0, 1, font_id="7265531198548480568"))      # SourceHanSansTW-Regular
+    tc = lay_out("字", style(0, 1, font_id="7265531198548480568"))  # SourceHanSansTW-Regular
     assert tc.glyphs[0].face.family == "Noto Sans CJK TC"

@@ -1,4 +1,5 @@
 """Pure tests of timeline resolution and the per-frame plan (no media, no pixels)."""
+
 from fractions import Fraction
 
 import pytest
@@ -9,8 +10,7 @@ from compositor.keyframes import evaluate
 from compositor.plan import BlurFillOp, DrawOp, FillOp, TransitionOp, plan_frame
 from compositor.resolve import resolve
 from compositor.timeline import OutputOptions
-from tests.draft_helpers import (facts_from_json, fixture_json, minimal_draft, parse, segment, track,
-                                 video_material)
+from tests.draft_helpers import facts_from_json, fixture_json, minimal_draft, parse, segment, track, video_material
 
 
 def _resolve(obj, **opts):
@@ -24,6 +24,7 @@ def _draws(plan):
 
 # -- keyframes ------------------------------------------------------------------------------
 
+
 def test_keyframes_hold_ends_and_interpolate_linearly():
     pts = ((0, 0.5), (4_000_000, 1.0))
     assert evaluate(pts, -5) == 0.5
@@ -34,16 +35,25 @@ def test_keyframes_hold_ends_and_interpolate_linearly():
 
 # -- layer order ----------------------------------------------------------------------------
 
+
 def test_layer_order_follows_render_index_then_array_position():
     v = [video_material("a"), video_material("b"), video_material("c")]
-    half = {"alpha": 1.0, "rotation": 0.0, "flip": {"horizontal": False, "vertical": False},
-            "scale": {"x": 0.5, "y": 0.5}, "transform": {"x": 0.0, "y": 0.0}}
-    obj = minimal_draft(videos=v, tracks=[
-        track("empty", "video", []),
-        track("top", "video", [segment("s_top", "c", 0, 1_000_000, render_index=5, clip=half)]),
-        track("bottom", "video", [segment("s_bottom", "a", 0, 1_000_000, render_index=1)]),
-        track("middle", "video", [segment("s_mid", "b", 0, 1_000_000, render_index=3, clip=half)]),
-    ])
+    half = {
+        "alpha": 1.0,
+        "rotation": 0.0,
+        "flip": {"horizontal": False, "vertical": False},
+        "scale": {"x": 0.5, "y": 0.5},
+        "transform": {"x": 0.0, "y": 0.0},
+    }
+    obj = minimal_draft(
+        videos=v,
+        tracks=[
+            track("empty", "video", []),
+            track("top", "video", [segment("s_top", "c", 0, 1_000_000, render_index=5, clip=half)]),
+            track("bottom", "video", [segment("s_bottom", "a", 0, 1_000_000, render_index=1)]),
+            track("middle", "video", [segment("s_mid", "b", 0, 1_000_000, render_index=3, clip=half)]),
+        ],
+    )
     tl = _resolve(obj)
     assert [t.track_id for t in tl.tracks] == ["bottom", "middle", "top"]
     assert any(w.kind == "layer_order" for w in tl.warnings)
@@ -62,29 +72,49 @@ def test_array_order_is_bottom_to_top_for_capcut_mate_drafts():
 
 # -- geometry -------------------------------------------------------------------------------
 
+
 def test_spec_worked_example_scale_and_translate():
-    clip = {"alpha": 1.0, "rotation": 0.0, "flip": {"horizontal": False, "vertical": False},
-            "scale": {"x": 0.5, "y": 0.5}, "transform": {"x": 0.5, "y": 0.5}}
-    obj = minimal_draft(width=1280, height=720, videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, clip=clip)])])
+    clip = {
+        "alpha": 1.0,
+        "rotation": 0.0,
+        "flip": {"horizontal": False, "vertical": False},
+        "scale": {"x": 0.5, "y": 0.5},
+        "transform": {"x": 0.5, "y": 0.5},
+    }
+    obj = minimal_draft(
+        width=1280,
+        height=720,
+        videos=[video_material("v")],
+        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, clip=clip)])],
+    )
     op = _draws(plan_frame(_resolve(obj), 0))[0]
     x0, y0, x1, y1 = op.matrix.bounds(1920, 1080)
     assert (x0, y0, x1, y1) == pytest.approx((640, 0, 1280, 360))
 
 
 def test_contain_fit_letterboxes_landscape_on_portrait_canvas():
-    obj = minimal_draft(width=1080, height=1920, videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000)])])
+    obj = minimal_draft(
+        width=1080,
+        height=1920,
+        videos=[video_material("v")],
+        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000)])],
+    )
     op = _draws(plan_frame(_resolve(obj), 0))[0]
     assert op.matrix.bounds(1920, 1080) == pytest.approx((0, 656.25, 1080, 1263.75))
     assert op.box == (0, 655, 1080, 1265)
 
 
 def test_rotation_is_clockwise_and_y_is_up():
-    clip = {"alpha": 1.0, "rotation": 90.0, "flip": {"horizontal": False, "vertical": False},
-            "scale": {"x": 1.0, "y": 1.0}, "transform": {"x": 0.0, "y": 0.5}}
-    obj = minimal_draft(videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, clip=clip)])])
+    clip = {
+        "alpha": 1.0,
+        "rotation": 90.0,
+        "flip": {"horizontal": False, "vertical": False},
+        "scale": {"x": 1.0, "y": 1.0},
+        "transform": {"x": 0.0, "y": 0.5},
+    }
+    obj = minimal_draft(
+        videos=[video_material("v")], tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, clip=clip)])]
+    )
     m = _draws(plan_frame(_resolve(obj), 0))[0].matrix
     # Source top-left corner lands top-right after a clockwise quarter turn; y up moves the
     # centre to y = 540 - 0.5 * 540 = 270.
@@ -94,18 +124,32 @@ def test_rotation_is_clockwise_and_y_is_up():
 
 
 def test_flip_mirrors_in_element_frame():
-    clip = {"alpha": 1.0, "rotation": 0.0, "flip": {"horizontal": True, "vertical": False},
-            "scale": {"x": 1.0, "y": 1.0}, "transform": {"x": 0.0, "y": 0.0}}
-    obj = minimal_draft(videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, clip=clip)])])
+    clip = {
+        "alpha": 1.0,
+        "rotation": 0.0,
+        "flip": {"horizontal": True, "vertical": False},
+        "scale": {"x": 1.0, "y": 1.0},
+        "transform": {"x": 0.0, "y": 0.0},
+    }
+    obj = minimal_draft(
+        videos=[video_material("v")], tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000, clip=clip)])]
+    )
     m = _draws(plan_frame(_resolve(obj), 0))[0].matrix
     assert m.apply(0, 0) == pytest.approx((1920, 0))
 
 
 def test_crop_selects_part_of_the_frame_before_fitting():
     mat = video_material("v")
-    mat["crop"] = {"upper_left_x": 0.5, "upper_left_y": 0.0, "upper_right_x": 1.0, "upper_right_y": 0.0,
-                   "lower_left_x": 0.5, "lower_left_y": 1.0, "lower_right_x": 1.0, "lower_right_y": 1.0}
+    mat["crop"] = {
+        "upper_left_x": 0.5,
+        "upper_left_y": 0.0,
+        "upper_right_x": 1.0,
+        "upper_right_y": 0.0,
+        "lower_left_x": 0.5,
+        "lower_left_y": 1.0,
+        "lower_right_x": 1.0,
+        "lower_right_y": 1.0,
+    }
     obj = minimal_draft(videos=[mat], tracks=[track("t", "video", [segment("s", "v", 0, 1_000_000)])])
     op = _draws(plan_frame(_resolve(obj), 0))[0]
     assert op.crop_px == (960, 0, 1920, 1080)
@@ -122,6 +166,7 @@ def test_output_size_option_scales_the_canvas():
 
 
 # -- keyframes in the plan (draft 04) --------------------------------------------------------
+
 
 def test_uniform_scale_keyframe_drives_both_axes():
     tl = _resolve(fixture_json("04_images_kenburns_keyframes"))
@@ -149,11 +194,19 @@ def test_alpha_keyframe_at_zero_draws_nothing():
 
 # -- clip boundaries, gaps, trims -----------------------------------------------------------
 
+
 def test_plan_at_clip_boundaries_and_gaps():
     v = [video_material("a"), video_material("b")]
-    obj = minimal_draft(videos=v, tracks=[track("t", "video", [
-        segment("A", "a", 0, 1_000_000, src_start=2_000_000),
-        segment("B", "b", 2_000_000, 1_000_000)])])
+    obj = minimal_draft(
+        videos=v,
+        tracks=[
+            track(
+                "t",
+                "video",
+                [segment("A", "a", 0, 1_000_000, src_start=2_000_000), segment("B", "b", 2_000_000, 1_000_000)],
+            )
+        ],
+    )
     tl = _resolve(obj)
     assert tl.frame_count == 90
     last_a = plan_frame(tl, 29)
@@ -167,8 +220,10 @@ def test_plan_at_clip_boundaries_and_gaps():
 
 
 def test_speed_maps_source_time():
-    obj = minimal_draft(videos=[video_material("v", dur=10_000_000)], tracks=[track("t", "video", [
-        segment("s", "v", 1_000_000, 2_000_000, src_start=1_000_000, speed=2.0)])])
+    obj = minimal_draft(
+        videos=[video_material("v", dur=10_000_000)],
+        tracks=[track("t", "video", [segment("s", "v", 1_000_000, 2_000_000, src_start=1_000_000, speed=2.0)])],
+    )
     tl = _resolve(obj)
     op = _draws(plan_frame(tl, 60))[0]  # t = 2 s, local 1 s -> source 1 + 2 = 3 s
     assert op.source_us == 3_000_000
@@ -176,23 +231,30 @@ def test_speed_maps_source_time():
 
 def test_full_frame_opaque_layer_hides_layers_below():
     v = [video_material("a"), video_material("b")]
-    obj = minimal_draft(videos=v, tracks=[track("t1", "video", [segment("A", "a", 0, 10**6)]),
-                                          track("t2", "video", [segment("B", "b", 0, 10**6, render_index=2)])])
+    obj = minimal_draft(
+        videos=v,
+        tracks=[
+            track("t1", "video", [segment("A", "a", 0, 10**6)]),
+            track("t2", "video", [segment("B", "b", 0, 10**6, render_index=2)]),
+        ],
+    )
     plan = plan_frame(_resolve(obj), 0)
     assert [op.segment_id for op in plan.ops] == ["B"]
 
 
 def test_invisible_segment_is_not_drawn():
-    obj = minimal_draft(videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 10**6, visible=False)])])
+    obj = minimal_draft(
+        videos=[video_material("v")], tracks=[track("t", "video", [segment("s", "v", 0, 10**6, visible=False)])]
+    )
     tl = _resolve(obj)
     assert _draws(plan_frame(tl, 0)) == []
     assert [a.segment_id for a in tl.audio_clips] == ["s"]  # its sound still plays
 
 
 def test_ntsc_frame_times_in_the_plan():
-    obj = minimal_draft(fps=29.97, videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 10**6)])])
+    obj = minimal_draft(
+        fps=29.97, videos=[video_material("v")], tracks=[track("t", "video", [segment("s", "v", 0, 10**6)])]
+    )
     tl = _resolve(obj)
     assert tl.fps == Fraction(30000, 1001)
     assert [plan_frame(tl, n).t_us for n in range(4)] == [0, 33367, 66733, 100100]
@@ -209,16 +271,17 @@ def test_time_range_option_selects_frames():
 
 # -- transitions (draft 02) -----------------------------------------------------------------
 
+
 def test_dissolve_window_is_centred_on_the_cut():
     tl = _resolve(fixture_json("02_concat_transitions"))
     first = tl.tracks[0].clips[0].transition_out
     assert (first.name, first.kind, first.start_us, first.end_us) == ("叠化", "dissolve", 4_500_000, 5_500_000)
-    assert isinstance(plan_frame(tl, 134).ops[-1], DrawOp)        # 4.467 s: before the window
-    mid = plan_frame(tl, 150).ops[-1]                               # 5.0 s
+    assert isinstance(plan_frame(tl, 134).ops[-1], DrawOp)  # 4.467 s: before the window
+    mid = plan_frame(tl, 150).ops[-1]  # 5.0 s
     assert isinstance(mid, TransitionOp) and mid.progress == pytest.approx(0.5)
     a, b = mid.a[0], mid.b[0]
-    assert a.source_us == 5_000_000 and b.source_us == 0           # A past its end, B before its start
-    assert isinstance(plan_frame(tl, 165).ops[-1], DrawOp)         # 5.5 s: window over
+    assert a.source_us == 5_000_000 and b.source_us == 0  # A past its end, B before its start
+    assert isinstance(plan_frame(tl, 165).ops[-1], DrawOp)  # 5.5 s: window over
 
 
 def test_approximated_transition_is_reported():
@@ -230,9 +293,11 @@ def test_approximated_transition_is_reported():
 
 
 def test_transition_on_last_clip_is_ignored_with_warning():
-    obj = minimal_draft(videos=[video_material("v")],
-                        transitions=[{"id": "tr", "name": "叠化", "duration": 500000, "is_overlap": True}],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 10**6, refs=["tr"])])])
+    obj = minimal_draft(
+        videos=[video_material("v")],
+        transitions=[{"id": "tr", "name": "叠化", "duration": 500000, "is_overlap": True}],
+        tracks=[track("t", "video", [segment("s", "v", 0, 10**6, refs=["tr"])])],
+    )
     tl = _resolve(obj)
     assert tl.tracks[0].clips[0].transition_out is None
     assert any(w.kind == "transition" and w.status == "skipped" for w in tl.warnings)
@@ -240,13 +305,24 @@ def test_transition_on_last_clip_is_ignored_with_warning():
 
 # -- canvas fill ----------------------------------------------------------------------------
 
+
 def test_canvas_colour_and_blur_backgrounds():
-    for canvas, expect in (({"id": "c", "type": "canvas_color", "color": "#FF000080"}, FillOp),
-                           ({"id": "c", "type": "canvas_blur", "blur": 0.375}, BlurFillOp)):
-        clip = {"alpha": 1.0, "rotation": 0.0, "flip": {"horizontal": False, "vertical": False},
-                "scale": {"x": 0.5, "y": 0.5}, "transform": {"x": 0.0, "y": 0.0}}
-        obj = minimal_draft(videos=[video_material("v")], canvases=[canvas],
-                            tracks=[track("t", "video", [segment("s", "v", 0, 10**6, refs=["c"], clip=clip)])])
+    for canvas, expect in (
+        ({"id": "c", "type": "canvas_color", "color": "#FF000080"}, FillOp),
+        ({"id": "c", "type": "canvas_blur", "blur": 0.375}, BlurFillOp),
+    ):
+        clip = {
+            "alpha": 1.0,
+            "rotation": 0.0,
+            "flip": {"horizontal": False, "vertical": False},
+            "scale": {"x": 0.5, "y": 0.5},
+            "transform": {"x": 0.0, "y": 0.0},
+        }
+        obj = minimal_draft(
+            videos=[video_material("v")],
+            canvases=[canvas],
+            tracks=[track("t", "video", [segment("s", "v", 0, 10**6, refs=["c"], clip=clip)])],
+        )
         plan = plan_frame(_resolve(obj), 0)
         assert isinstance(plan.ops[0], expect)
         if expect is FillOp:
@@ -255,17 +331,23 @@ def test_canvas_colour_and_blur_backgrounds():
 
 # -- audio and warnings ---------------------------------------------------------------------
 
+
 def test_audio_clips_of_draft_06():
     d = parse(fixture_json("06_bgm_and_volumes"))
     facts = facts_from_json(d)
     yellow = next(v.id for v in d.materials.videos if v.duration == 4_000_000)
-    facts[yellow] = type(facts[yellow])(**{**{f: getattr(facts[yellow], f) for f in facts[yellow].__slots__},
-                                           "has_audio": False})
+    facts[yellow] = type(facts[yellow])(
+        **{**{f: getattr(facts[yellow], f) for f in facts[yellow].__slots__}, "has_audio": False}
+    )
     tl = resolve(d, facts)
     got = sorted((a.target_start_us, a.target_duration_us, a.volume) for a in tl.audio_clips)
     short = next(s for t in d.tracks for s in t.segments if s.target_timerange.start == 5_500_000)
-    assert got == [(0, 5_000_000, 0.6), (0, 8_000_000, 0.5), (2_000_000, 2_000_000, 0.6),
-                   (5_500_000, short.target_timerange.duration, 1.0)]
+    assert got == [
+        (0, 5_000_000, 0.6),
+        (0, 8_000_000, 0.5),
+        (2_000_000, 2_000_000, 0.6),
+        (5_500_000, short.target_timerange.duration, 1.0),
+    ]
 
 
 def test_text_track_becomes_a_layer_like_any_visual_clip():
@@ -280,6 +362,7 @@ def test_text_track_becomes_a_layer_like_any_visual_clip():
 
 
 # -- errors ---------------------------------------------------------------------------------
+
 
 def test_missing_material_skips_the_segment_naming_the_json_path():
     obj = minimal_draft(videos=[], tracks=[track("t", "video", [segment("s", "nope", 0, 10**6)])])
@@ -308,12 +391,15 @@ def test_bad_types_carry_the_json_path():
 
 def test_content_decides_still_or_video_and_audio_only_files_draw_nothing():
     from dataclasses import replace
-    obj = minimal_draft(videos=[video_material("p", kind="photo"), video_material("a")],
-                        tracks=[track("t", "video", [segment("s1", "p", 0, 10**6), segment("s2", "a", 10**6, 10**6)])])
+
+    obj = minimal_draft(
+        videos=[video_material("p", kind="photo"), video_material("a")],
+        tracks=[track("t", "video", [segment("s1", "p", 0, 10**6), segment("s2", "a", 10**6, 10**6)])],
+    )
     d = parse(obj)
     facts = facts_from_json(d)
-    facts["p"] = replace(facts["p"], kind="video", has_audio=False)    # "photo" that is really a video
-    facts["a"] = replace(facts["a"], kind="audio", has_video=False)    # a "video" that is only sound
+    facts["p"] = replace(facts["p"], kind="video", has_audio=False)  # "photo" that is really a video
+    facts["a"] = replace(facts["a"], kind="audio", has_video=False)  # a "video" that is only sound
     tl = resolve(d, facts)
     clips = tl.tracks[0].clips
     assert [c.segment_id for c in clips] == ["s1"] and not clips[0].is_still
@@ -322,8 +408,9 @@ def test_content_decides_still_or_video_and_audio_only_files_draw_nothing():
 
 
 def test_odd_canvas_is_rounded_to_even_with_a_note():
-    obj = minimal_draft(width=101, height=57, videos=[video_material("v")],
-                        tracks=[track("t", "video", [segment("s", "v", 0, 10**6)])])
+    obj = minimal_draft(
+        width=101, height=57, videos=[video_material("v")], tracks=[track("t", "video", [segment("s", "v", 0, 10**6)])]
+    )
     tl = _resolve(obj)
     assert (tl.width, tl.height) == (102, 58)
     assert any(w.kind == "output_size" for w in tl.warnings)

@@ -1,5 +1,6 @@
 """Transitions (docs/effects.md#transitions): kernels against their NumPy twins, end points, directions,
 is_overlap halves, the registry's names and ids, and golden frames (tests/golden/effects/)."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,7 @@ from hypothesis.extra import numpy as hnp
 from compositor.pixels import transitions as T
 from compositor.kernels.dirblur import directional_blur
 from compositor.kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
-from compositor.kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR,
-                                       reveal_mix)
+from compositor.kernels.reveal import SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR, reveal_mix
 from compositor.plan import TransitionOp, plan_frame
 from compositor.registry import default_registry
 from compositor.pixels.scratch import Scratch
@@ -25,8 +25,9 @@ from tests.draft_helpers import facts_from_json, minimal_draft, parse, segment, 
 from tests.effects_support import blank, check_golden, copy, picture_a, picture_b, planes_of_rgb, rgb_of, strip
 
 EXAMPLES = int(os.environ.get("KERNEL_EXAMPLES", "40"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def u8(shape):
@@ -48,9 +49,13 @@ def two_planes(draw):
 
 
 @SETTINGS
-@given(two_planes(), st.sampled_from([SHAPE_LINEAR, SHAPE_BAND, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_BLINDS]),
-       st.lists(st.floats(-12, 12), min_size=5, max_size=5), st.sampled_from([1.0, 2.0]),
-       st.floats(0.5, 6.0))
+@given(
+    two_planes(),
+    st.sampled_from([SHAPE_LINEAR, SHAPE_BAND, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_BLINDS]),
+    st.lists(st.floats(-12, 12), min_size=5, max_size=5),
+    st.sampled_from([1.0, 2.0]),
+    st.floats(0.5, 6.0),
+)
 def test_reveal_mix_matches_twin(ab, shape, params, scale, soft):
     a, b = ab
     if shape == SHAPE_BLINDS:
@@ -82,20 +87,34 @@ def matrices(draw):
 
 
 @SETTINGS
-@given(two_planes(), matrices(), matrices(), st.one_of(st.sampled_from([0.0, 1.0, 0.5]), st.floats(0, 1)),
-       st.sampled_from([EDGE_FILL, EDGE_CLAMP, EDGE_MIRROR]), st.integers(0, 255),
-       st.sampled_from([1, 3]), st.floats(-4, 4))
+@given(
+    two_planes(),
+    matrices(),
+    matrices(),
+    st.one_of(st.sampled_from([0.0, 1.0, 0.5]), st.floats(0, 1)),
+    st.sampled_from([EDGE_FILL, EDGE_CLAMP, EDGE_MIRROR]),
+    st.integers(0, 255),
+    st.sampled_from([1, 3]),
+    st.floats(-4, 4),
+)
 def test_warp_mix_matches_twin(ab, ma, mb, w, edge, fill, taps, blur):
     a, b = ab
     dst = np.zeros((7, 9), np.uint8)
     warp_mix(dst, a, ma, b, mb, w, edge=edge, fill=fill, taps=taps, blur_dx=blur, blur_dy=-blur / 2)
-    within(dst, naive.warp_mix(np.zeros((7, 9), np.uint8), a, ma, b, mb, w, None, edge, fill, taps, blur,
-                               -blur / 2))
+    within(dst, naive.warp_mix(np.zeros((7, 9), np.uint8), a, ma, b, mb, w, None, edge, fill, taps, blur, -blur / 2))
 
 
 @SETTINGS
-@given(two_planes(), st.floats(0.3, 3.0), st.floats(0.3, 3.0), st.floats(-12, 12), st.floats(-12, 12),
-       st.sampled_from([EDGE_FILL, EDGE_CLAMP, EDGE_MIRROR]), st.integers(0, 255), st.sampled_from([0.0, 1.0]))
+@given(
+    two_planes(),
+    st.floats(0.3, 3.0),
+    st.floats(0.3, 3.0),
+    st.floats(-12, 12),
+    st.floats(-12, 12),
+    st.sampled_from([EDGE_FILL, EDGE_CLAMP, EDGE_MIRROR]),
+    st.integers(0, 255),
+    st.sampled_from([0.0, 1.0]),
+)
 def test_warp_mix_axis_aligned_matches_twin(ab, sx, sy, tx, ty, edge, fill, w):
     """Scale + translation takes the tabulated-row path of the kernel."""
     a, b = ab
@@ -129,8 +148,9 @@ def test_pixelate_mix_matches_twin(ab, w, block, ox, oy):
 
 
 @SETTINGS
-@given(u8(st.tuples(st.integers(1, 9), st.integers(1, 9))), st.integers(0, 6), st.sampled_from([0, 1]),
-       st.integers(1, 3))
+@given(
+    u8(st.tuples(st.integers(1, 9), st.integers(1, 9))), st.integers(0, 6), st.sampled_from([0, 1]), st.integers(1, 3)
+)
 def test_directional_blur_matches_twin(src, r, axis, passes):
     dst = np.zeros_like(src)
     directional_blur(src, dst, r, axis, np.zeros_like(src), passes=passes)
@@ -189,18 +209,21 @@ def _b_fraction(got, a, b, region):
     return float((np.abs(g - pb) < np.abs(g - pa))[sel].mean())
 
 
-@pytest.mark.parametrize("kind, p, b_region, a_region", [
-    ("wipe_right", 0.25, np.s_[:, :20], np.s_[:, 30:]),
-    ("wipe_right", 0.75, np.s_[:, :66], np.s_[:, 78:]),
-    ("wipe_left", 0.25, np.s_[:, 76:], np.s_[:, :66]),
-    ("wipe_down", 0.25, np.s_[:10, :], np.s_[18:, :]),
-    ("wipe_up", 0.25, np.s_[44:, :], np.s_[:36, :]),
-    ("curtain_h", 0.5, np.s_[:, 30:66], np.s_[:, :20]),
-    ("curtain_v", 0.5, np.s_[17:37, :], np.s_[:10, :]),
-    ("circle_open", 0.3, np.s_[22:32, 43:53], np.s_[:6, :10]),
-    ("circle_scan", 0.25, np.s_[2:20, 52:90], np.s_[30:, :40]),
-    ("blinds", 0.5, np.s_[0:2, :], np.s_[5:6, :]),
-])
+@pytest.mark.parametrize(
+    "kind, p, b_region, a_region",
+    [
+        ("wipe_right", 0.25, np.s_[:, :20], np.s_[:, 30:]),
+        ("wipe_right", 0.75, np.s_[:, :66], np.s_[:, 78:]),
+        ("wipe_left", 0.25, np.s_[:, 76:], np.s_[:, :66]),
+        ("wipe_down", 0.25, np.s_[:10, :], np.s_[18:, :]),
+        ("wipe_up", 0.25, np.s_[44:, :], np.s_[:36, :]),
+        ("curtain_h", 0.5, np.s_[:, 30:66], np.s_[:, :20]),
+        ("curtain_v", 0.5, np.s_[17:37, :], np.s_[:10, :]),
+        ("circle_open", 0.3, np.s_[22:32, 43:53], np.s_[:6, :10]),
+        ("circle_scan", 0.25, np.s_[2:20, 52:90], np.s_[30:, :40]),
+        ("blinds", 0.5, np.s_[0:2, :], np.s_[5:6, :]),
+    ],
+)
 def test_reveal_directions(kind, p, b_region, a_region, pics):
     a, b = pics
     got = _run(kind, a, b, p)
@@ -214,17 +237,17 @@ def test_wipe_edge_sits_at_the_progress(pics):
     for p in (0.25, 0.5, 0.75):
         got = _run("wipe_right", a, b, p)
         edge = -soft / 2 + p * (W + soft)
-        cols = [x for x in range(W) if _b_fraction(got, a, b, np.s_[:, x:x + 1]) > 0.5]
+        cols = [x for x in range(W) if _b_fraction(got, a, b, np.s_[:, x : x + 1]) > 0.5]
         assert abs(max(cols) + 1 - edge) <= 1.5
 
 
 def test_push_moves_both_pictures_together(pics):
     a, b = pics
-    got = _run("push_left", a, b, 0.5)              # eased 0.5 -> half a frame
-    np.testing.assert_array_equal(got.y[:, :W // 2], a.y[:, W // 2:])
-    np.testing.assert_array_equal(got.y[:, W // 2:], b.y[:, :W // 2])
+    got = _run("push_left", a, b, 0.5)  # eased 0.5 -> half a frame
+    np.testing.assert_array_equal(got.y[:, : W // 2], a.y[:, W // 2 :])
+    np.testing.assert_array_equal(got.y[:, W // 2 :], b.y[:, : W // 2])
     got = _run("push_down", a, b, 0.5)
-    np.testing.assert_array_equal(got.y[H // 2 + 1:, :], a.y[:H - H // 2 - 1, :][: H - (H // 2 + 1)])
+    np.testing.assert_array_equal(got.y[H // 2 + 1 :, :], a.y[: H - H // 2 - 1, :][: H - (H // 2 + 1)])
 
 
 def test_slide_is_a_out_then_b_in(pics):
@@ -237,7 +260,7 @@ def test_slide_is_a_out_then_b_in(pics):
 
 def test_zoom_in_scales_a_about_the_centre(pics):
     a, b = pics
-    got = _run("zoom_in", a, b, 0.25)               # first half, eased 0.5 -> scale 1.5
+    got = _run("zoom_in", a, b, 0.25)  # first half, eased 0.5 -> scale 1.5
     ref = blank(W, H)
     warp_mix(ref.y, a.y, [[1 / 1.5, 0, W / 2 * (1 - 1 / 1.5)], [0, 1 / 1.5, H / 2 * (1 - 1 / 1.5)]], None, None, 0)
     within(got.y, ref.y, 1)
@@ -246,7 +269,7 @@ def test_zoom_in_scales_a_about_the_centre(pics):
 def test_not_overlapping_plays_a_out_then_b_in(pics):
     a, b = pics
     below = planes_of_rgb(np.zeros((H, W, 3), np.uint8))
-    first = _run("wipe_right", a, b, 0.25, overlap=False, below=below)   # A wiped away to `below`
+    first = _run("wipe_right", a, b, 0.25, overlap=False, below=below)  # A wiped away to `below`
     assert _b_fraction(first, a, below, np.s_[:, :40]) > 0.95 and _b_fraction(first, a, below, np.s_[:, 56:]) < 0.05
     second = _run("wipe_right", a, b, 0.75, overlap=False, below=below)  # then B wiped in
     assert _b_fraction(second, below, b, np.s_[:, :40]) > 0.95
@@ -268,13 +291,34 @@ def test_fades_go_through_black_and_white(pics):
 # -- registry ------------------------------------------------------------------------------------
 
 REQUIRED = {
-    "叠化": "dissolve", "闪黑": "fade_black", "闪白": "fade_white", "向左擦除": "wipe_left",
-    "向右擦除": "wipe_right", "向上擦除": "wipe_up", "向下擦除": "wipe_down", "左移": "push_left",
-    "右移": "push_right", "上移": "push_up", "下移": "push_down", "向左": "slide_left", "向右": "slide_right",
-    "向上": "slide_up", "向下": "slide_down", "推近": "zoom_in", "拉远": "zoom_out", "圆形遮罩": "circle_open",
-    "圆形扫描": "circle_scan", "百叶窗": "blinds", "马赛克": "mosaic", "横向拉幕": "curtain_h",
-    "竖向拉幕": "curtain_v", "模糊": "blur", "顺时针旋转": "rotate_cw", "逆时针旋转": "rotate_ccw",
-    "中心旋转": "spin", "色彩溶解": "dissolve",
+    "叠化": "dissolve",
+    "闪黑": "fade_black",
+    "闪白": "fade_white",
+    "向左擦除": "wipe_left",
+    "向右擦除": "wipe_right",
+    "向上擦除": "wipe_up",
+    "向下擦除": "wipe_down",
+    "左移": "push_left",
+    "右移": "push_right",
+    "上移": "push_up",
+    "下移": "push_down",
+    "向左": "slide_left",
+    "向右": "slide_right",
+    "向上": "slide_up",
+    "向下": "slide_down",
+    "推近": "zoom_in",
+    "拉远": "zoom_out",
+    "圆形遮罩": "circle_open",
+    "圆形扫描": "circle_scan",
+    "百叶窗": "blinds",
+    "马赛克": "mosaic",
+    "横向拉幕": "curtain_h",
+    "竖向拉幕": "curtain_v",
+    "模糊": "blur",
+    "顺时针旋转": "rotate_cw",
+    "逆时针旋转": "rotate_ccw",
+    "中心旋转": "spin",
+    "色彩溶解": "dissolve",
 }
 
 
@@ -292,17 +336,28 @@ def test_registry_names_the_most_used_transitions():
 
 def _draft(name, is_overlap=True, rid=""):
     v = [video_material("a"), video_material("b")]
-    tr = {"id": "tr", "type": "transition", "name": name, "duration": 1_000_000, "is_overlap": is_overlap,
-          "resource_id": rid}
-    obj = minimal_draft(videos=v, transitions=[tr], tracks=[track("t", "video", [
-        segment("A", "a", 0, 2_000_000, refs=["tr"]), segment("B", "b", 2_000_000, 2_000_000)])])
+    tr = {
+        "id": "tr",
+        "type": "transition",
+        "name": name,
+        "duration": 1_000_000,
+        "is_overlap": is_overlap,
+        "resource_id": rid,
+    }
+    obj = minimal_draft(
+        videos=v,
+        transitions=[tr],
+        tracks=[
+            track("t", "video", [segment("A", "a", 0, 2_000_000, refs=["tr"]), segment("B", "b", 2_000_000, 2_000_000)])
+        ],
+    )
     d = parse(obj)
     return resolve(d, facts_from_json(d))
 
 
 def test_timeline_resolves_names_and_the_overlap_flag():
     tl = _draft("向左", is_overlap=False)
-    op = plan_frame(tl, 60).ops[-1]                       # t = 2 s, the cut
+    op = plan_frame(tl, 60).ops[-1]  # t = 2 s, the cut
     assert isinstance(op, TransitionOp) and op.kind == "slide_left" and op.overlap is False
     assert op.progress == pytest.approx(0.5)
     warned = [w for w in tl.warnings if w.kind == "transition"]
@@ -313,10 +368,21 @@ def test_timeline_resolves_names_and_the_overlap_flag():
 def test_layers_below_are_kept_when_the_halves_show_them():
     v = [video_material("bg"), video_material("a"), video_material("b")]
     tr = {"id": "tr", "type": "transition", "name": "向右擦除", "duration": 1_000_000, "is_overlap": False}
-    obj = minimal_draft(videos=v, transitions=[tr], tracks=[
-        track("under", "video", [segment("BG", "bg", 0, 4_000_000)]),
-        track("t", "video", [segment("A", "a", 0, 2_000_000, refs=["tr"], render_index=2),
-                             segment("B", "b", 2_000_000, 2_000_000, render_index=2)])])
+    obj = minimal_draft(
+        videos=v,
+        transitions=[tr],
+        tracks=[
+            track("under", "video", [segment("BG", "bg", 0, 4_000_000)]),
+            track(
+                "t",
+                "video",
+                [
+                    segment("A", "a", 0, 2_000_000, refs=["tr"], render_index=2),
+                    segment("B", "b", 2_000_000, 2_000_000, render_index=2),
+                ],
+            ),
+        ],
+    )
     d = parse(obj)
     tl = resolve(d, facts_from_json(d))
     ops = plan_frame(tl, 60).ops

@@ -1,5 +1,6 @@
 """Conformance draft 02 rendered for real: the 叠化 dissolve and the 向右擦除 wipe inside their
 windows (progress ¼, ½, ¾), direction and position of the wipe edge, and the overlap flag."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -69,8 +70,8 @@ def test_wipe_right_reveals_b_from_the_left_at_the_progress(draft02):
             row = rgb[y]
             x = _edge(row)
             assert abs(x - want) <= 4, (q, p, y, x, want)
-            assert np.abs(row[: max(0, x - 6)].astype(int) - BLUE).max() <= 30     # B (blue) on the left
-            assert np.abs(row[x + 6:].astype(int) - GREEN).max() <= 30             # A (green) on the right
+            assert np.abs(row[: max(0, x - 6)].astype(int) - BLUE).max() <= 30  # B (blue) on the left
+            assert np.abs(row[x + 6 :].astype(int) - GREEN).max() <= 30  # A (green) on the right
     _, before = _nearest(frames, 9_733_333)
     assert np.abs(before[135].astype(int) - GREEN).max() <= 8
     _, after = _nearest(frames, 10_266_667)

@@ -2,6 +2,7 @@
 defect lives in them: the per-draft lock after a failed download, jobs handed to a retiring
 worker, the memory ceiling, a 16384² canvas, CANCELLED after an earlier attempt, trimmed
 draft_url idempotency, and the CLI's one-line errors."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,15 @@ WORKER_DEFAULTS = dict(concurrency=1, lease_s=30.0, submit_check="off", job_time
 
 async def start_app(tmp_path_factory, **overrides) -> TestClient:
     port = free_port()
-    settings = Settings(**{**TEST_DEFAULTS, **WORKER_DEFAULTS, "port": port,
-                           "data_dir": str(tmp_path_factory.mktemp("data")), **overrides})
+    settings = Settings(
+        **{
+            **TEST_DEFAULTS,
+            **WORKER_DEFAULTS,
+            "port": port,
+            "data_dir": str(tmp_path_factory.mktemp("data")),
+            **overrides,
+        }
+    )
     client = TestClient(TestServer(create_app(settings), host="127.0.0.1", port=port))
     await client.start_server()
     return client
@@ -73,18 +81,20 @@ def add_tiny(draft_host, clip_path, did=None, **kw):
 
 # -- (a) the per-draft lock is released when the download fails ------------------------------------
 
+
 @module_loop
 async def test_failed_download_releases_the_draft_lock(client, draft_host, clip_path):
     did, url = add_tiny(draft_host, clip_path)
-    draft_host.code_override[did] = 2001                 # get_draft: unknown draft → the download fails
+    draft_host.code_override[did] = 2001  # get_draft: unknown draft → the download fails
     first = await wait_job(client, await submit(client, url))
     assert first["state"] == "failed" and first["error"]["code"] == "DRAFT_NOT_FOUND"
     del draft_host.code_override[did]
-    second = await wait_job(client, await submit(client, url))   # the same draft id, the same worker
+    second = await wait_job(client, await submit(client, url))  # the same draft id, the same worker
     assert second["state"] == "completed", second["error"]
 
 
 # -- the memory ceiling -----------------------------------------------------------------------------
+
 
 @module_loop
 async def test_worker_over_the_memory_ceiling_fails_the_job_and_is_replaced(client, draft_host, clip_path):
@@ -106,6 +116,7 @@ async def test_worker_over_the_memory_ceiling_fails_the_job_and_is_replaced(clie
 
 # -- (f) a 16384² canvas is a clear LIMIT_EXCEEDED from the worker -----------------------------------
 
+
 @module_loop
 async def test_huge_canvas_fails_with_limit_exceeded(client, draft_host, clip_path):
     _, url = add_tiny(draft_host, clip_path, width=16384, height=16384)
@@ -116,6 +127,7 @@ async def test_huge_canvas_fails_with_limit_exceeded(client, draft_host, clip_pa
 
 
 # -- (b) no job is handed to a worker that is retiring -------------------------------------------------
+
 
 @module_loop
 async def test_worker_max_tasks_1_loses_no_attempt(tmp_path_factory, draft_host, clip_path):
@@ -131,6 +143,7 @@ async def test_worker_max_tasks_1_loses_no_attempt(tmp_path_factory, draft_host,
 
 # -- (c) a cancelled job reports CANCELLED, not an earlier attempt's error ------------------------------
 
+
 @pytest.mark.asyncio
 async def test_cancel_after_a_failed_attempt_reports_cancelled(tmp_path):
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
@@ -139,15 +152,25 @@ async def test_cancel_after_a_failed_attempt_reports_cancelled(tmp_path):
         storage = LocalStorage(tmp_path, "http://127.0.0.1:1")
         spec = RenderSpec(crf=23, preset="ultrafast")
         for running in (False, True):
-            job = (await store.submit(NewJob(kind="native", spec=spec, draft_url="http://127.0.0.1:9/x?draft_id=a",
-                                             draft_id="a", max_attempts=3))).job
+            job = (
+                await store.submit(
+                    NewJob(
+                        kind="native",
+                        spec=spec,
+                        draft_url="http://127.0.0.1:9/x?draft_id=a",
+                        draft_id="a",
+                        max_attempts=3,
+                    )
+                )
+            ).job
             await store.claim("w", 30.0)
-            await store.fail(job.id, "w", "RENDER_FAILED", "the worker process died", {"reason": "worker_died"},
-                             retry=True)
-            assert (await store.get(job.id)).error_code == "RENDER_FAILED"     # queued again, last error kept
+            await store.fail(
+                job.id, "w", "RENDER_FAILED", "the worker process died", {"reason": "worker_died"}, retry=True
+            )
+            assert (await store.get(job.id)).error_code == "RENDER_FAILED"  # queued again, last error kept
             if running:
                 await store.claim("w", 30.0)
-                await store.cancel(job.id)                                       # cancel_requested
+                await store.cancel(job.id)  # cancel_requested
                 final = await store.finish_cancelled(job.id, "w")
             else:
                 final = await store.cancel(job.id)
@@ -158,6 +181,7 @@ async def test_cancel_after_a_failed_attempt_reports_cancelled(tmp_path):
 
 
 # -- (d) draft_url is trimmed before the idempotency key -----------------------------------------------
+
 
 @pytest.mark.asyncio
 async def test_gen_video_trims_draft_url_before_idempotency(make_client):
@@ -172,10 +196,15 @@ async def test_gen_video_trims_draft_url_before_idempotency(make_client):
 
 # -- (e) the CLI: one line per failure, a traceback only with --debug -----------------------------------
 
+
 def _clip_draft(folder, clip):
     seg = segment("s1", "m1", 0, 200_000)
-    obj = minimal_draft(width=64, height=36, videos=[{**video_material("m1", 64, 36, 200_000), "path": "clip.mp4"}],
-                        tracks=[track("t1", "video", [seg])])
+    obj = minimal_draft(
+        width=64,
+        height=36,
+        videos=[{**video_material("m1", 64, 36, 200_000), "path": "clip.mp4"}],
+        tracks=[track("t1", "video", [seg])],
+    )
     make_video(folder / "clip.mp4", w=64, h=36, dur_s=0.2, color=(200, 40, 40))
     return obj
 
@@ -220,7 +249,10 @@ def test_cli_memory_error_inside_a_library_is_one_line(tmp_path, capsys, monkeyp
 
     monkeypatch.setattr("compositor.cli.open_draft", exhausted)
     assert cli_main(["render", str(tmp_path), "-o", str(tmp_path / "out.mp4")]) == 1
-    assert _one_error_line(capsys) == "error RENDER_FAILED: MemoryError: av.VideoFrame could not allocate 68719476736 bytes"
+    assert (
+        _one_error_line(capsys)
+        == "error RENDER_FAILED: MemoryError: av.VideoFrame could not allocate 68719476736 bytes"
+    )
     assert cli_main(["render", str(tmp_path), "-o", str(tmp_path / "out.mp4"), "--debug"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().splitlines()[-1].startswith("error RENDER_FAILED: MemoryError")

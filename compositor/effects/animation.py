@@ -21,6 +21,7 @@ ease out on the way in (cubic) and ease in on the way out.
 Resource ids: the catalogues capcut-mate vendors from pyJianYingDraft
 (``metadata/{video_intro,video_outro,video_group_animation,text_intro,text_outro,text_loop}.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,19 +33,26 @@ from ..registry import APPROXIMATED, EXACT, Entry
 
 @dataclass(frozen=True, slots=True)
 class AnimState:
-    alpha: float = 1.0             # multiplies opacity
-    scale: float = 1.0             # multiplies both scale axes
-    dx: float = 0.0                # added to clip x (half-canvas widths, right positive)
-    dy: float = 0.0                # added to clip y (half-canvas heights, up positive)
-    rotation: float = 0.0          # added degrees, clockwise
-    reveal: float = 1.0            # text: fraction of characters shown (typewriter)
-    wipe_lo: float = 0.0           # text: visible window [lo, hi] of the layer width (feathered)
+    alpha: float = 1.0  # multiplies opacity
+    scale: float = 1.0  # multiplies both scale axes
+    dx: float = 0.0  # added to clip x (half-canvas widths, right positive)
+    dy: float = 0.0  # added to clip y (half-canvas heights, up positive)
+    rotation: float = 0.0  # added degrees, clockwise
+    reveal: float = 1.0  # text: fraction of characters shown (typewriter)
+    wipe_lo: float = 0.0  # text: visible window [lo, hi] of the layer width (feathered)
     wipe_hi: float = 1.0
 
     def combine(self, other: "AnimState") -> "AnimState":
-        return AnimState(self.alpha * other.alpha, self.scale * other.scale, self.dx + other.dx,
-                         self.dy + other.dy, self.rotation + other.rotation, min(self.reveal, other.reveal),
-                         max(self.wipe_lo, other.wipe_lo), min(self.wipe_hi, other.wipe_hi))
+        return AnimState(
+            self.alpha * other.alpha,
+            self.scale * other.scale,
+            self.dx + other.dx,
+            self.dy + other.dy,
+            self.rotation + other.rotation,
+            min(self.reveal, other.reveal),
+            max(self.wipe_lo, other.wipe_lo),
+            min(self.wipe_hi, other.wipe_hi),
+        )
 
     @property
     def wipe(self) -> tuple[float, float]:
@@ -58,10 +66,10 @@ IDENTITY = AnimState()
 class AnimationSpec:
     """One animation of a segment, resolved against the registry."""
 
-    type: str                      # "in" | "out" | "group" | "loop"
+    type: str  # "in" | "out" | "group" | "loop"
     name: str
-    impl: str                      # key into IMPLS
-    start_us: int                  # relative to the segment start
+    impl: str  # key into IMPLS
+    start_us: int  # relative to the segment start
     duration_us: int
     resource_id: str = ""
 
@@ -78,7 +86,7 @@ def ease_out(p: float) -> float:
 
 def ease_in(p: float) -> float:
     """Cubic ease-in: gentle start, fast departure."""
-    return p ** 3
+    return p**3
 
 
 def back_out(p: float, overshoot: float = 1.70158) -> float:
@@ -88,16 +96,16 @@ def back_out(p: float, overshoot: float = 1.70158) -> float:
     if p >= 1.0:
         return 1.0
     q = p - 1.0
-    return 1.0 + (overshoot + 1.0) * q ** 3 + overshoot * q ** 2
+    return 1.0 + (overshoot + 1.0) * q**3 + overshoot * q**2
 
 
-SLIDE = 0.5                        # slide distance, half-canvas units (¼ of the canvas)
-SHAKE = 0.02                       # 轻微抖动 amplitude, half-canvas units
-SHAKE_AXIS = 0.05                  # 左右抖动 / 上下抖动 amplitude
-JUMP = 0.05                        # 跳动 height, half-canvas heights
-SWING = 10.0                       # 摇摆 / 钟摆 amplitude, degrees
-BREATHE = 0.06                     # 呼吸: scale swings 1 → 1 + BREATHE → 1
-PULSE = 0.15                       # 缩放 group: scale 1 → 1 ± PULSE → 1
+SLIDE = 0.5  # slide distance, half-canvas units (¼ of the canvas)
+SHAKE = 0.02  # 轻微抖动 amplitude, half-canvas units
+SHAKE_AXIS = 0.05  # 左右抖动 / 上下抖动 amplitude
+JUMP = 0.05  # 跳动 height, half-canvas heights
+SWING = 10.0  # 摇摆 / 钟摆 amplitude, degrees
+BREATHE = 0.06  # 呼吸: scale swings 1 → 1 + BREATHE → 1
+PULSE = 0.15  # 缩放 group: scale 1 → 1 ± PULSE → 1
 
 
 def _slide_in(ux: float, uy: float) -> Callable[[float], AnimState]:
@@ -112,10 +120,11 @@ def _slide_out(ux: float, uy: float) -> Callable[[float], AnimState]:
 
 def _shake(ax: float, ay: float) -> Callable[[float], AnimState]:
     """Decaying deterministic shake: six x and five y oscillations, amplitude → 0 at p = 1."""
+
     def fn(p: float) -> AnimState:
         k = 1.0 - p
-        return AnimState(dx=ax * k * math.sin(2 * math.pi * 6 * p),
-                         dy=ay * k * math.sin(2 * math.pi * 5 * p + 1.0))
+        return AnimState(dx=ax * k * math.sin(2 * math.pi * 6 * p), dy=ay * k * math.sin(2 * math.pi * 5 * p + 1.0))
+
     return fn
 
 
@@ -132,8 +141,9 @@ IMPLS: dict[str, Callable[[float], AnimState]] = {
     "zoom_in_slight": lambda p: AnimState(alpha=p, scale=0.9 + 0.1 * ease_out(p)),
     "pop_in": lambda p: AnimState(alpha=min(1.0, 3.0 * p), scale=max(0.0, back_out(p))),
     "spin_in": lambda p: AnimState(alpha=p, rotation=-360.0 * (1.0 - ease_out(p))),
-    "pendulum_in": lambda p: AnimState(alpha=min(1.0, 2.0 * p),
-                                       rotation=3 * SWING * (1.0 - p) * math.cos(2 * math.pi * 1.5 * p)),
+    "pendulum_in": lambda p: AnimState(
+        alpha=min(1.0, 2.0 * p), rotation=3 * SWING * (1.0 - p) * math.cos(2 * math.pi * 1.5 * p)
+    ),
     "shake_in": _shake(SHAKE, SHAKE),
     "shake_in_x": _shake(SHAKE_AXIS, 0.0),
     "shake_in_y": _shake(0.0, SHAKE_AXIS),
@@ -165,12 +175,15 @@ IMPLS: dict[str, Callable[[float], AnimState]] = {
     # group (p runs 0 → 1 over the whole window, usually the segment)
     "pulse": lambda p: AnimState(scale=1.0 + PULSE * math.sin(math.pi * p)),
     "pulse_ii": lambda p: AnimState(scale=1.0 - PULSE * math.sin(math.pi * p)),
-    "spin_shrink": lambda p: AnimState(alpha=min(1.0, 4.0 * p), rotation=360.0 * (1.0 - ease_out(p)),
-                                       scale=1.5 - 0.5 * ease_out(p)),
-    "spin_fall": lambda p: AnimState(alpha=min(1.0, 4.0 * p), rotation=180.0 * (1.0 - ease_out(p)),
-                                     dy=SLIDE * (1.0 - ease_out(p))),
-    "spin_rise": lambda p: AnimState(alpha=min(1.0, 4.0 * p), rotation=-180.0 * (1.0 - ease_out(p)),
-                                     dy=-SLIDE * (1.0 - ease_out(p))),
+    "spin_shrink": lambda p: AnimState(
+        alpha=min(1.0, 4.0 * p), rotation=360.0 * (1.0 - ease_out(p)), scale=1.5 - 0.5 * ease_out(p)
+    ),
+    "spin_fall": lambda p: AnimState(
+        alpha=min(1.0, 4.0 * p), rotation=180.0 * (1.0 - ease_out(p)), dy=SLIDE * (1.0 - ease_out(p))
+    ),
+    "spin_rise": lambda p: AnimState(
+        alpha=min(1.0, 4.0 * p), rotation=-180.0 * (1.0 - ease_out(p)), dy=-SLIDE * (1.0 - ease_out(p))
+    ),
 }
 
 _A = APPROXIMATED
@@ -256,7 +269,9 @@ ENTRIES = (
     _loop("摇摆", "swing", ("6724920869363126795",), "±10° sine swing each period"),
     _loop("钟摆", "swing", ("6724921579517514248",), "±10° sine swing each period"),
     _loop("旋转", "spin_loop", ("6763900973946507784",), "one clockwise turn each period"),
-    _loop("弹幕滚动", "scroll_left", ("6790247082155315719",), "scrolls right → left across twice the canvas each period"),
+    _loop(
+        "弹幕滚动", "scroll_left", ("6790247082155315719",), "scrolls right → left across twice the canvas each period"
+    ),
     # -- group (组合, video/photo) ------------------------------------------------------------
     _group("缩放", "pulse", ("6759078592740594184",), "scale 1 → 1.15 → 1 over the window"),
     _group("缩放 II", "pulse_ii", ("6779083172429697544",), "scale 1 → 0.85 → 1 over the window"),
@@ -284,7 +299,7 @@ def progress(spec: AnimationSpec, local_us: int, out_start_us: int) -> float | N
         if rel < 0 or local_us >= out_start_us:
             return None
         return (rel % spec.duration_us) / spec.duration_us
-    return min(max(rel / spec.duration_us, 0.0), 1.0)          # group
+    return min(max(rel / spec.duration_us, 0.0), 1.0)  # group
 
 
 def state_at(specs: tuple[AnimationSpec, ...], local_us: int, segment_duration_us: int) -> AnimState:
@@ -304,5 +319,16 @@ def state_at(specs: tuple[AnimationSpec, ...], local_us: int, segment_duration_u
     return state
 
 
-__all__ = ["AnimState", "AnimationSpec", "IMPLS", "ENTRIES", "state_at", "progress", "IDENTITY", "smooth",
-           "ease_in", "ease_out", "back_out"]
+__all__ = [
+    "AnimState",
+    "AnimationSpec",
+    "IMPLS",
+    "ENTRIES",
+    "state_at",
+    "progress",
+    "IDENTITY",
+    "smooth",
+    "ease_in",
+    "ease_out",
+    "back_out",
+]

@@ -18,6 +18,7 @@ An effect's ``effects_adjust_speed`` (÷ its default) scales periodic effects (f
 
 The pixels (colour matrices and the other families) are in :mod:`compositor.pixels.filters`.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,12 +58,31 @@ _NOTES = {
 
 EXACT_NAMES = {
     "effect": {
-        "变黑白": "desaturate", "变彩色": "saturation_ramp", "变清晰": "blur_in", "变清晰 II": "blur_in",
-        "失焦": "blur_const", "模糊": "blur", "动感模糊": "motion_blur_h", "纵向模糊": "motion_blur_v",
-        "方形模糊": "blur", "开幕": "bars_open", "X开幕": "bars_open", "分屏开幕": "bars_open",
-        "闭幕": "bars_close", "渐隐闭幕": "bars_close", "DV录制框": "border_rec", "基础黑框": "border",
-        "噪点": "grain", "低像素": "pixelate", "像素画": "pixelate", "光晕": "bloom", "发光": "bloom",
-        "复古发光": "bloom", "闪白": "flash", "曝光": "exposure", "抖动": "shake",
+        "变黑白": "desaturate",
+        "变彩色": "saturation_ramp",
+        "变清晰": "blur_in",
+        "变清晰 II": "blur_in",
+        "失焦": "blur_const",
+        "模糊": "blur",
+        "动感模糊": "motion_blur_h",
+        "纵向模糊": "motion_blur_v",
+        "方形模糊": "blur",
+        "开幕": "bars_open",
+        "X开幕": "bars_open",
+        "分屏开幕": "bars_open",
+        "闭幕": "bars_close",
+        "渐隐闭幕": "bars_close",
+        "DV录制框": "border_rec",
+        "基础黑框": "border",
+        "噪点": "grain",
+        "低像素": "pixelate",
+        "像素画": "pixelate",
+        "光晕": "bloom",
+        "发光": "bloom",
+        "复古发光": "bloom",
+        "闪白": "flash",
+        "曝光": "exposure",
+        "抖动": "shake",
     },
     "filter": {"默片": "desaturate", "高清黑白": "desaturate", "黑白记忆": "desaturate"},
 }
@@ -70,22 +90,51 @@ EXACT_NAMES = {
 # (substring, impl, excluded substrings) in priority order, per kind.
 RULES = {
     "effect": (
-        ("开幕", "bars_open", ()), ("闭幕", "bars_close", ()), ("录制边框", "border_rec", ()),
-        ("录制框", "border_rec", ()), ("取景框", "border", ()), ("黑框", "border", ()),
-        ("色差", "rgb_split", ()), ("抖动", "shake", ()), ("变清晰", "blur_in", ()),
-        ("黑白", "desaturate", ()), ("发光", "bloom", ()), ("光晕", "bloom", ()),
-        ("动感模糊", "motion_blur_h", ()), ("纵向模糊", "motion_blur_v", ()), ("模糊", "blur", ()),
-        ("噪点", "grain", ()), ("像素", "pixelate", ()), ("曝光", "exposure", ()), ("闪白", "flash", ()),
+        ("开幕", "bars_open", ()),
+        ("闭幕", "bars_close", ()),
+        ("录制边框", "border_rec", ()),
+        ("录制框", "border_rec", ()),
+        ("取景框", "border", ()),
+        ("黑框", "border", ()),
+        ("色差", "rgb_split", ()),
+        ("抖动", "shake", ()),
+        ("变清晰", "blur_in", ()),
+        ("黑白", "desaturate", ()),
+        ("发光", "bloom", ()),
+        ("光晕", "bloom", ()),
+        ("动感模糊", "motion_blur_h", ()),
+        ("纵向模糊", "motion_blur_v", ()),
+        ("模糊", "blur", ()),
+        ("噪点", "grain", ()),
+        ("像素", "pixelate", ()),
+        ("曝光", "exposure", ()),
+        ("闪白", "flash", ()),
     ),
     "filter": (
-        ("黑白", "desaturate", ()), ("褪色", "fade", ()), ("灰调", "fade", ("去灰",)),
-        ("高饱和", "saturate", ()), ("鲜亮", "saturate", ()), ("浓郁", "saturate", ()),
-        ("冷", "cool", ()), ("蓝", "cool", ()), ("冬", "cool", ()),
-        ("暖", "warm", ()), ("橘", "warm", ()), ("落日", "warm", ()), ("日落", "warm", ()),
-        ("夕阳", "warm", ()), ("奶油", "warm", ()),
-        ("复古", "vintage", ()), ("胶片", "vintage", ()), ("港风", "vintage", ()), ("旧", "vintage", ()),
-        ("1980", "vintage", ()), ("VHS", "vintage", ()),
-        ("清晰", "sharpen", ()), ("高清", "sharpen", ()), ("明亮", "sharpen", ()),
+        ("黑白", "desaturate", ()),
+        ("褪色", "fade", ()),
+        ("灰调", "fade", ("去灰",)),
+        ("高饱和", "saturate", ()),
+        ("鲜亮", "saturate", ()),
+        ("浓郁", "saturate", ()),
+        ("冷", "cool", ()),
+        ("蓝", "cool", ()),
+        ("冬", "cool", ()),
+        ("暖", "warm", ()),
+        ("橘", "warm", ()),
+        ("落日", "warm", ()),
+        ("日落", "warm", ()),
+        ("夕阳", "warm", ()),
+        ("奶油", "warm", ()),
+        ("复古", "vintage", ()),
+        ("胶片", "vintage", ()),
+        ("港风", "vintage", ()),
+        ("旧", "vintage", ()),
+        ("1980", "vintage", ()),
+        ("VHS", "vintage", ()),
+        ("清晰", "sharpen", ()),
+        ("高清", "sharpen", ()),
+        ("明亮", "sharpen", ()),
     ),
 }
 
@@ -97,8 +146,16 @@ def _entries():
             out.append(Entry(kind, name, impl, APPROXIMATED, note=_NOTES[impl]))
         for sub, impl, excl in RULES[kind]:
             rule = f"names containing “{sub}”" + (f" (not “{'”, “'.join(excl)}”)" if excl else "")
-            out.append(Entry(kind, f"*{sub}*", impl, APPROXIMATED, params={"contains": sub, "excludes": excl},
-                             note=f"{rule}: {_NOTES[impl]}"))
+            out.append(
+                Entry(
+                    kind,
+                    f"*{sub}*",
+                    impl,
+                    APPROXIMATED,
+                    params={"contains": sub, "excludes": excl},
+                    note=f"{rule}: {_NOTES[impl]}",
+                )
+            )
     return tuple(out)
 
 
@@ -129,22 +186,30 @@ def match(kind: str, name: str, resource_id: str = "", registry=None, effect_id:
 
 # -- resolved specs ------------------------------------------------------------------------
 
-INTENSITY_PARAMS = ("effects_adjust_intensity", "effects_adjust_filter", "effects_adjust_blur",
-                    "effects_adjust_size", "effects_adjust_noise", "effects_adjust_sharpen",
-                    "effects_adjust_range", "effects_adjust_luminance", "effects_adjust_number")
+INTENSITY_PARAMS = (
+    "effects_adjust_intensity",
+    "effects_adjust_filter",
+    "effects_adjust_blur",
+    "effects_adjust_size",
+    "effects_adjust_noise",
+    "effects_adjust_sharpen",
+    "effects_adjust_range",
+    "effects_adjust_luminance",
+    "effects_adjust_number",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class AdjustSpec:
     """One filter or effect resolved to a family, with its strength."""
 
-    kind: str                      # "filter" | "effect"
-    impl: str                      # family key (see _NOTES)
+    kind: str  # "filter" | "effect"
+    impl: str  # family key (see _NOTES)
     name: str
     resource_id: str = ""
-    strength: float = 1.0          # 0 = unchanged, 1 = full look (up to 2)
-    speed: float = 1.0             # rate multiplier of periodic effects
-    seed: int = 0                  # per-item noise seed
+    strength: float = 1.0  # 0 = unchanged, 1 = full look (up to 2)
+    speed: float = 1.0  # rate multiplier of periodic effects
+    seed: int = 0  # per-item noise seed
 
 
 def _param(params, name):
@@ -185,7 +250,13 @@ def strength_and_speed(kind: str, value: float, adjust_params) -> tuple[float, f
 
 
 def adjust_spec(kind: str, entry: Entry, material) -> AdjustSpec:
-    strength, speed = strength_and_speed(kind, getattr(material, "value", 1.0),
-                                         getattr(material, "adjust_params", ()))
-    return AdjustSpec(kind=kind, impl=entry.impl, name=material.name, resource_id=material.resource_id,
-                      strength=strength, speed=speed, seed=zlib.crc32(material.id.encode()) & 0x7FFFFFFF)
+    strength, speed = strength_and_speed(kind, getattr(material, "value", 1.0), getattr(material, "adjust_params", ()))
+    return AdjustSpec(
+        kind=kind,
+        impl=entry.impl,
+        name=material.name,
+        resource_id=material.resource_id,
+        strength=strength,
+        speed=speed,
+        seed=zlib.crc32(material.id.encode()) & 0x7FFFFFFF,
+    )

@@ -15,6 +15,7 @@ shape's smaller side (line and mirror: of the material's smaller side); ``roundC
 0–1 → corner radius as a fraction of half the rectangle's shorter side; ``invert`` keeps
 the outside.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,32 +27,73 @@ from ..geometry import Affine, metadata_rotation
 from ..registry import APPROXIMATED, EXACT, Entry
 
 ENTRIES = (
-    Entry("mask", "线性", "line", EXACT, resource_ids=("6791652175668843016",), aliases=("line",),
-          note="keeps the side above a line through the centre; feather width uncalibrated"),
-    Entry("mask", "镜面", "mirror", EXACT, resource_ids=("6791699060140020232",), aliases=("mirror",),
-          note="keeps a band `height` thick; feather width uncalibrated"),
-    Entry("mask", "圆形", "circle", EXACT, resource_ids=("6791700663249146381",), aliases=("circle",),
-          note="ellipse width × height; feather width uncalibrated"),
-    Entry("mask", "矩形", "rectangle", EXACT, resource_ids=("6791700809454195207",), aliases=("rectangle",),
-          note="rectangle with rounded corners (roundCorner); feather width uncalibrated"),
-    Entry("mask", "爱心", "heart", APPROXIMATED, resource_ids=("6794051276482023949",),
-          note="geometric heart filling width × height"),
-    Entry("mask", "星形", "star", APPROXIMATED, resource_ids=("6794051169434997255",),
-          note="regular five-pointed star filling width × height"),
+    Entry(
+        "mask",
+        "线性",
+        "line",
+        EXACT,
+        resource_ids=("6791652175668843016",),
+        aliases=("line",),
+        note="keeps the side above a line through the centre; feather width uncalibrated",
+    ),
+    Entry(
+        "mask",
+        "镜面",
+        "mirror",
+        EXACT,
+        resource_ids=("6791699060140020232",),
+        aliases=("mirror",),
+        note="keeps a band `height` thick; feather width uncalibrated",
+    ),
+    Entry(
+        "mask",
+        "圆形",
+        "circle",
+        EXACT,
+        resource_ids=("6791700663249146381",),
+        aliases=("circle",),
+        note="ellipse width × height; feather width uncalibrated",
+    ),
+    Entry(
+        "mask",
+        "矩形",
+        "rectangle",
+        EXACT,
+        resource_ids=("6791700809454195207",),
+        aliases=("rectangle",),
+        note="rectangle with rounded corners (roundCorner); feather width uncalibrated",
+    ),
+    Entry(
+        "mask",
+        "爱心",
+        "heart",
+        APPROXIMATED,
+        resource_ids=("6794051276482023949",),
+        note="geometric heart filling width × height",
+    ),
+    Entry(
+        "mask",
+        "星形",
+        "star",
+        APPROXIMATED,
+        resource_ids=("6794051169434997255",),
+        note="regular five-pointed star filling width × height",
+    ),
 )
+
 
 @dataclass(frozen=True, slots=True)
 class MaskSpec:
     """A mask resolved against one clip's source picture."""
 
-    impl: str                      # implementation key (compositor.pixels.masks.SHAPES)
+    impl: str  # implementation key (compositor.pixels.masks.SHAPES)
     name: str
     resource_id: str
-    local: Affine                  # cropped source px (coded) -> mask-local px (y down)
-    hw: float                      # half sizes, local px
+    local: Affine  # cropped source px (coded) -> mask-local px (y down)
+    hw: float  # half sizes, local px
     hh: float
-    feather: float                 # local px
-    radius: float = 0.0            # rounded corners, local px
+    feather: float  # local px
+    radius: float = 0.0  # rounded corners, local px
     invert: bool = False
 
 
@@ -82,8 +124,17 @@ def mask_spec(material: MaskMaterial, impl: str, crop_w: int, crop_h: int, rotat
     else:
         feather_px = feather * min(hw, hh)
     radius = min(max(c.roundCorner, 0.0), 1.0) * min(hw, hh) if impl == "rectangle" else 0.0
-    return MaskSpec(impl=impl, name=material.name, resource_id=material.resource_id, local=local,
-                    hw=hw, hh=hh, feather=feather_px, radius=radius, invert=bool(c.invert))
+    return MaskSpec(
+        impl=impl,
+        name=material.name,
+        resource_id=material.resource_id,
+        local=local,
+        hw=hw,
+        hh=hh,
+        feather=feather_px,
+        radius=radius,
+        invert=bool(c.invert),
+    )
 
 
 def resolve_impl(material: MaskMaterial, registry) -> str | None:

@@ -3,15 +3,21 @@
 Where a sticker's image comes from (material path, user sticker table) is I/O and lives in
 :mod:`compositor.stickers`.
 """
+
 from __future__ import annotations
 
 from ..geometry import Affine
 from ..registry import APPROXIMATED, Entry
 
 ENTRIES = (
-    Entry("sticker", "image sticker", "still", APPROXIMATED,
-          note="artwork from the material's path/URL or a user sticker table (resource id → image); "
-               "longer side ⅓ of min(W, H) at scale 1 (uncalibrated); animated stickers as stills"),
+    Entry(
+        "sticker",
+        "image sticker",
+        "still",
+        APPROXIMATED,
+        note="artwork from the material's path/URL or a user sticker table (resource id → image); "
+        "longer side ⅓ of min(W, H) at scale 1 (uncalibrated); animated stickers as stills",
+    ),
 )
 
 # A sticker's longer side at scale 1, as a fraction of min(canvas W, H) (uncalibrated, docs/format.md#stickers).

@@ -8,6 +8,7 @@ followed by a "B in" half whatever the flag says. For the others ``overlap=False
 same effect twice — A → empty over the first half, empty → B over the second — where
 "empty" is the canvas below the track, so A and B never mix.
 """
+
 from __future__ import annotations
 
 from ..registry import APPROXIMATED, EXACT, Entry
@@ -16,8 +17,7 @@ _A = APPROXIMATED
 
 
 def _e(name, impl, rid="", note="", status=_A, aliases=()):
-    return Entry("transition", name, impl, status, resource_ids=(rid,) if rid else (), aliases=aliases,
-                 note=note)
+    return Entry("transition", name, impl, status, resource_ids=(rid,) if rid else (), aliases=aliases, note=note)
 
 
 # Resource ids: pyJianYingDraft's transition catalogue (metadata/transition_meta.py).
@@ -43,8 +43,12 @@ ENTRIES = (
     _e("右移", "push_right", "6726711296063967748", "push: A and B move right together"),
     _e("上移", "push_up", "6724846395116753416", "push: A and B move up together"),
     _e("下移", "push_down", "6724849276100284942", "push: A and B move down together"),
-    _e("向左", "slide_left", "6724227717195108867", "whip: A slides out left, B slides in from the right "
-                                                   "(mirrored edges, motion blur)"),
+    _e(
+        "向左",
+        "slide_left",
+        "6724227717195108867",
+        "whip: A slides out left, B slides in from the right (mirrored edges, motion blur)",
+    ),
     _e("向右", "slide_right", "6724227599616184836", "whip: A slides out right, B slides in from the left"),
     _e("向上", "slide_up", "6724227090872275463", "whip: A slides out up, B slides in from below"),
     _e("向下", "slide_down", "6724227330190873100", "whip: A slides out down, B slides in from above"),
@@ -73,7 +77,8 @@ ENTRIES = (
 FALLBACK = "dissolve"
 
 # Implementations defined as "A out" then "B in" halves (is_overlap does not change them).
-HALVES = frozenset({"fade_black", "fade_white", "slide_left", "slide_right", "slide_up", "slide_down",
-                    "zoom_in", "zoom_out", "spin"})
+HALVES = frozenset(
+    {"fade_black", "fade_white", "slide_left", "slide_right", "slide_up", "slide_down", "zoom_in", "zoom_out", "spin"}
+)
 # Every implementation key (the pixel side has one kernel per key: compositor.pixels.transitions).
 KINDS = frozenset(e.impl for e in ENTRIES)

@@ -31,6 +31,7 @@ the caller chose the draft; the service passes its own). A refused URL is ``URL_
 URL that does not parse fails at once (never retried). Error messages carry status codes, the
 URL without userinfo and our own words, never bytes the server sent.
 """
+
 from __future__ import annotations
 
 from ..draft_folder import LocalDraft, draft_id_from_url

@@ -1,4 +1,5 @@
 """Reading a response body under a minimum throughput (I/O: reads the network stream)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,9 +61,12 @@ async def read_body(resp: aiohttp.ClientResponse, limits: FetchLimits, url: str,
                 guard.add(now, len(chunk))
                 yield chunk
             if guard.too_slow(now):
-                raise Fatal(error(
-                    f"the server sent less than {limits.min_bytes_per_s:g} bytes/s "
-                    f"over {limits.rate_window_s:g} s", url))
+                raise Fatal(
+                    error(
+                        f"the server sent less than {limits.min_bytes_per_s:g} bytes/s over {limits.rate_window_s:g} s",
+                        url,
+                    )
+                )
     finally:
         if pending is not None and not pending.done():
             pending.cancel()

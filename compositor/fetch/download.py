@@ -5,6 +5,7 @@ a per-file deadline (all attempts together), a per-file size limit, a size-based
 (``Last-Modified`` is compared too when the server sends it), in-run resumption with ``Range``
 after a dropped connection and atomic writes (temp name + rename).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -110,28 +111,25 @@ def _cleanup_stale_parts(dest: Path) -> None:
 class FileState:
     url: str
     dest: Path
-    cached: Path | None          # an existing file that may satisfy the request
-    part: Path                   # temp file, renamed onto dest when complete
-    have: int = 0                # bytes in `part` usable for a Range resume
-    total: int | None = None     # size announced by the first full response
+    cached: Path | None  # an existing file that may satisfy the request
+    part: Path  # temp file, renamed onto dest when complete
+    have: int = 0  # bytes in `part` usable for a Range resume
+    total: int | None = None  # size announced by the first full response
     validator: str | None = None  # ETag / Last-Modified of that response (If-Range)
-    counted_done: int = 0        # what this file reported to the progress tracker
+    counted_done: int = 0  # what this file reported to the progress tracker
     counted_total: int = 0
-
 
 
 class DownloadPool:
     """Downloads files with a shared client, a parallelism bound and a progress tracker."""
 
-    def __init__(self, client: EgressClient, limits: FetchLimits,
-                 tracker: ProgressTracker):
+    def __init__(self, client: EgressClient, limits: FetchLimits, tracker: ProgressTracker):
         self.client = client
         self.limits = limits
         self.tracker = tracker
         self.sem = asyncio.Semaphore(max(1, int(limits.parallel)))
 
-    async def download(self, url: str, dest: Path, *, cached: Path | None,
-                       headers_out: dict | None = None) -> Path:
+    async def download(self, url: str, dest: Path, *, cached: Path | None, headers_out: dict | None = None) -> Path:
         """Download ``url`` atomically to ``dest``; returns ``dest`` — or ``cached`` when that
         file exists with the size the server announces (then nothing is transferred).
         ``headers_out`` receives the headers of the response that supplied the file."""
@@ -141,12 +139,11 @@ class DownloadPool:
         st = FileState(url, dest, cached, dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
         shown = public_url(url)
         try:
-            async with asyncio.timeout(None) as deadline:    # armed when the first attempt starts
+            async with asyncio.timeout(None) as deadline:  # armed when the first attempt starts
                 return await self._attempts(st, headers_out, shown, deadline)
         except TimeoutError:
             if deadline.expired():
-                raise AssetUnreachable(f"download did not finish within {limits.deadline_s:g} s",
-                                       shown) from None
+                raise AssetUnreachable(f"download did not finish within {limits.deadline_s:g} s", shown) from None
             raise
         finally:
             try:
@@ -154,31 +151,35 @@ class DownloadPool:
             except OSError:
                 pass
 
-    async def _attempts(self, st: FileState, headers_out: dict | None, shown: str,
-                        deadline: asyncio.Timeout) -> Path:
+    async def _attempts(self, st: FileState, headers_out: dict | None, shown: str, deadline: asyncio.Timeout) -> Path:
         limits = self.limits
 
         async def attempt() -> Path:
             try:
                 async with self.sem:
-                    if limits.deadline_s > 0 and deadline.when() is None:   # waiting for a slot is free
+                    if limits.deadline_s > 0 and deadline.when() is None:  # waiting for a slot is free
                         deadline.reschedule(asyncio.get_running_loop().time() + limits.deadline_s)
                     return await self._attempt(st, headers_out, shown)
             except BadUrl:
                 raise Fatal(AssetUnreachable("not a valid URL", shown)) from None
             except NETWORK_ERRORS:
                 raise
-            except OSError as e:              # local disk trouble is not retried
-                raise Fatal(AssetUnreachable(f"cannot write {st.dest}: {e.strerror or type(e).__name__}",
-                                             shown), e) from e
+            except OSError as e:  # local disk trouble is not retried
+                raise Fatal(
+                    AssetUnreachable(f"cannot write {st.dest}: {e.strerror or type(e).__name__}", shown), e
+                ) from e
 
         def after_failure() -> None:
             st.have = st.part.stat().st_size if st.part.exists() else 0
 
         return await with_retries(
-            attempt, limits, after_failure=after_failure,
+            attempt,
+            limits,
+            after_failure=after_failure,
             give_up=lambda attempts, reason, status: AssetUnreachable(
-                f"download failed after {attempts} attempts ({reason})", shown, status))
+                f"download failed after {attempts} attempts ({reason})", shown, status
+            ),
+        )
 
     async def _attempt(self, st: FileState, headers_out: dict | None, shown: str) -> Path:
         limits = self.limits
@@ -194,18 +195,19 @@ class DownloadPool:
             if status in RETRY_STATUSES:
                 raise Retryable(f"HTTP {status}", status, resp.headers.get("Retry-After"))
             if status == 416 and resume:
-                st.total = None                   # our partial data is unusable: start over
+                st.total = None  # our partial data is unusable: start over
                 raise Retryable("HTTP 416 on resume", status)
             if status != 200 and not (status == 206 and resume):
-                raise Fatal(AssetUnreachable(
-                    "file not found" if status == 404 else "unexpected HTTP status", shown, status))
+                raise Fatal(
+                    AssetUnreachable("file not found" if status == 404 else "unexpected HTTP status", shown, status)
+                )
 
             clen = _content_length(resp)
             mtime = _http_mtime(resp)
             if status == 200:
                 total = clen
                 if not resume and total is not None and st.cached is not None and st.cached.is_file():
-                    stat = st.cached.stat()   # cache: same size (and Last-Modified if sent)
+                    stat = st.cached.stat()  # cache: same size (and Last-Modified if sent)
                     if stat.st_size == total and (mtime is None or abs(stat.st_mtime - mtime) < 1.0):
                         if headers_out is not None:
                             headers_out.update(resp.headers)
@@ -215,22 +217,23 @@ class DownloadPool:
                 offset = 0
                 st.total = total
                 st.validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
-            else:                                 # 206: resuming where the last attempt stopped
+            else:  # 206: resuming where the last attempt stopped
                 cr = resp.headers.get("Content-Range", "")
                 m = re.match(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", cr)
-                if not m or int(m.group(1)) != st.have or (
-                        m.group(3) != "*" and int(m.group(3)) != st.total):
+                if not m or int(m.group(1)) != st.have or (m.group(3) != "*" and int(m.group(3)) != st.total):
                     st.total = None
                     raise Retryable("unusable Content-Range on resume", status)
                 total = st.total
                 offset = st.have
 
             if total is not None and total > limits.max_file_bytes:
-                raise Fatal(AssetUnreachable(
-                    f"file of {total} bytes exceeds the limit of {limits.max_file_bytes} bytes",
-                    shown, status))
+                raise Fatal(
+                    AssetUnreachable(
+                        f"file of {total} bytes exceeds the limit of {limits.max_file_bytes} bytes", shown, status
+                    )
+                )
             if offset == 0 and (st.counted_done or st.counted_total):
-                tracker.rewind(st.counted_done, st.counted_total)   # rewritten from scratch
+                tracker.rewind(st.counted_done, st.counted_total)  # rewritten from scratch
                 st.counted_done = st.counted_total = 0
             if total is not None and st.counted_total == 0:
                 tracker.add_total(total)
@@ -244,9 +247,9 @@ class DownloadPool:
                 async for chunk in read_body(resp, limits, shown):
                     written += len(chunk)
                     if written > limits.max_file_bytes:
-                        raise Fatal(AssetUnreachable(
-                            f"file exceeds the limit of {limits.max_file_bytes} bytes",
-                            shown, status))
+                        raise Fatal(
+                            AssetUnreachable(f"file exceeds the limit of {limits.max_file_bytes} bytes", shown, status)
+                        )
                     fh.write(chunk)
                     st.counted_done += len(chunk)
                     tracker.add_done(len(chunk))
@@ -285,8 +288,9 @@ class ClientScope:
     async def __aenter__(self) -> EgressClient:
         if self.given is not None:
             return self.given
-        self.own = EgressClient(self.policy, limit=max(8, 2 * int(self.limits.parallel)),
-                                timeout=client_timeout(self.limits))
+        self.own = EgressClient(
+            self.policy, limit=max(8, 2 * int(self.limits.parallel)), timeout=client_timeout(self.limits)
+        )
         return self.own
 
     async def __aexit__(self, *exc) -> None:

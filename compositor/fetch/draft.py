@@ -10,6 +10,7 @@
 
 The draft JSON is *not* parsed here (see :class:`compositor.draft_folder.LocalDraft`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,15 @@ import shutil
 import uuid
 from pathlib import Path
 
-from ..draft_folder import CONTENT_NAME, INFO_NAME, LocalDraft, draft_id_from_url, is_http_url, local_draft, \
-    strip_invisibles
+from ..draft_folder import (
+    CONTENT_NAME,
+    INFO_NAME,
+    LocalDraft,
+    draft_id_from_url,
+    is_http_url,
+    local_draft,
+    strip_invisibles,
+)
 from ..egress import EgressPolicy, public_url
 from ..egress_client import EgressClient
 from ..errors import AssetUnreachable, DraftNotFound
@@ -33,9 +41,15 @@ _TIMELINE = frozenset({CONTENT_NAME, INFO_NAME})
 _SAFE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = FetchLimits(),
-                      policy: EgressPolicy | None = None, client: EgressClient | None = None,
-                      progress: Progress | None = None) -> LocalDraft:
+async def fetch_draft(
+    source: str,
+    cache_dir: Path,
+    *,
+    limits: FetchLimits = FetchLimits(),
+    policy: EgressPolicy | None = None,
+    client: EgressClient | None = None,
+    progress: Progress | None = None,
+) -> LocalDraft:
     """Make the draft available locally and say where it is (see the module docstring).
 
     ``policy``: what the requests may reach (default permissive); ``client``: an
@@ -56,15 +70,14 @@ async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = Fet
     async with ClientScope(client, limits, policy) as sess:
         files = await get_listing(sess, src, limits)
 
-        plan: dict[str, str] = {}            # rel path -> URL (first listing wins)
+        plan: dict[str, str] = {}  # rel path -> URL (first listing wins)
         for f in files:
             f = strip_invisibles(f)
             if not is_http_url(f):
                 raise AssetUnreachable("listed file is not an http(s) URL", public_url(f))
             rel = rel_path_for(f, draft_id)
             if rel is None:
-                raise AssetUnreachable("refusing listed file whose path escapes the draft folder",
-                                       public_url(f))
+                raise AssetUnreachable("refusing listed file whose path escapes the draft folder", public_url(f))
             plan.setdefault(rel, f)
         has_content = CONTENT_NAME in plan
         if not has_content and INFO_NAME not in plan:
@@ -74,12 +87,13 @@ async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = Fet
 
         folder.mkdir(parents=True, exist_ok=True)
         root = folder.resolve()
-        for rel, url in plan.items():        # symlinks left in an old cache must not lead out
+        for rel, url in plan.items():  # symlinks left in an old cache must not lead out
             try:
                 (folder / rel).resolve().relative_to(root)
             except ValueError:
                 raise AssetUnreachable(
-                    "refusing listed file whose path escapes the draft folder", public_url(url)) from None
+                    "refusing listed file whose path escapes the draft folder", public_url(url)
+                ) from None
 
         tracker = ProgressTracker(progress)
         pool = DownloadPool(sess, limits, tracker)
@@ -87,7 +101,8 @@ async def fetch_draft(source: str, cache_dir: Path, *, limits: FetchLimits = Fet
         # other files are reused when their size matches.
         await gather_all(
             pool.download(url, folder / rel, cached=None if rel in _TIMELINE else folder / rel)
-            for rel, url in plan.items())
+            for rel, url in plan.items()
+        )
         tracker.finish()
 
     if has_content:

@@ -5,6 +5,7 @@ belongs at the part of its URL path after the segment equal to the draft id (lik
 capcut-mate's own downloader). Error messages name the URL and use our own words: no text
 of the answer is ever quoted.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,21 +47,19 @@ def rel_path_for(url: str, draft_id: str) -> str | None:
     rest: list[str] | None = None
     for i, seg in enumerate(decoded):
         if seg == draft_id:
-            rest = segments[i + 1:]
+            rest = segments[i + 1 :]
             break
     if rest is None:
         for i, seg in enumerate(decoded):
             if looks_like_draft_id(seg):
-                rest = segments[i + 1:]
+                rest = segments[i + 1 :]
                 break
     if rest is None:
         rest = segments[-1:]
     pieces = [unquote(s) for s in rest]
-    if any("/" in p for p in pieces):          # an encoded %2F inside a segment
+    if any("/" in p for p in pieces):  # an encoded %2F inside a segment
         return None
     return safe_rel_path("/".join(pieces))
-
-
 
 
 async def get_listing(client: EgressClient, url: str, limits: FetchLimits) -> list[str]:
@@ -77,8 +76,9 @@ async def get_listing(client: EgressClient, url: str, limits: FetchLimits) -> li
 async def _get_listing_attempts(client: EgressClient, url: str, shown: str, limits: FetchLimits) -> list[str]:
     async def attempt() -> list[str]:
         try:
-            async with client.request("GET", url, timeout=client_timeout(limits),
-                                      headers={"Accept": "application/json"}) as resp:
+            async with client.request(
+                "GET", url, timeout=client_timeout(limits), headers={"Accept": "application/json"}
+            ) as resp:
                 status = resp.status
                 if status == 404:
                     raise DraftNotFound("draft not found", shown, 404)
@@ -98,9 +98,13 @@ async def _get_listing_attempts(client: EgressClient, url: str, shown: str, limi
             raise Fatal(DraftNotFound("draft_url is not a valid URL", shown)) from None
 
     return await with_retries(
-        attempt, limits, network_errors=(aiohttp.ClientError, asyncio.TimeoutError, OSError),
+        attempt,
+        limits,
+        network_errors=(aiohttp.ClientError, asyncio.TimeoutError, OSError),
         give_up=lambda attempts, reason, status: DraftNotFound(
-            f"get_draft unreachable after {attempts} attempts ({reason})", shown, status))
+            f"get_draft unreachable after {attempts} attempts ({reason})", shown, status
+        ),
+    )
 
 
 def parse_listing(body: bytes, url: str) -> list[str]:
@@ -116,7 +120,7 @@ def parse_listing(body: bytes, url: str) -> list[str]:
     if code != 0:
         shown_code = code if isinstance(code, int) and not isinstance(code, bool) else "(not a number)"
         err = DraftNotFound(f"get_draft answered code {shown_code}", url)
-        err.api_code = code if isinstance(code, int) else None   # the business code of capcut-mate
+        err.api_code = code if isinstance(code, int) else None  # the business code of capcut-mate
         raise err
     files = data.get("files")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):

@@ -1,4 +1,5 @@
 """Download the materials a draft gives as http(s) URLs into its assets folder (I/O)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,11 +16,16 @@ from .limits import FetchLimits
 from .sniff import EXT_KIND, KIND_HINTS, material_ext
 
 
-async def fetch_materials(local: LocalDraft, urls: Iterable[str], *,
-                          limits: FetchLimits = FetchLimits(),
-                          policy: EgressPolicy | None = None, client: EgressClient | None = None,
-                          progress: Progress | None = None,
-                          kinds: Mapping[str, str] | None = None) -> dict[str, Path]:
+async def fetch_materials(
+    local: LocalDraft,
+    urls: Iterable[str],
+    *,
+    limits: FetchLimits = FetchLimits(),
+    policy: EgressPolicy | None = None,
+    client: EgressClient | None = None,
+    progress: Progress | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
     """Download http(s) material URLs into ``<folder>/assets/<kind>/<sha1(url)><ext>``.
 
     ``ext`` is sniffed from the content (magic bytes, then Content-Type, then the URL);
@@ -29,7 +35,7 @@ async def fetch_materials(local: LocalDraft, urls: Iterable[str], *,
     are ignored. Errors: :class:`AssetUnreachable` naming the URL, ``UrlForbidden`` when
     ``policy`` (default permissive) refuses one.
     """
-    wanted: dict[str, str] = {}          # url as given -> cleaned url
+    wanted: dict[str, str] = {}  # url as given -> cleaned url
     for u in urls:
         c = strip_invisibles(u)
         if is_http_url(c):
@@ -72,7 +78,7 @@ async def fetch_materials(local: LocalDraft, urls: Iterable[str], *,
                 existing.unlink(missing_ok=True)
             return final
 
-        by_clean: dict = {}                # cleaned url -> coroutine (one per URL)
+        by_clean: dict = {}  # cleaned url -> coroutine (one per URL)
         for given, clean_url in wanted.items():
             if clean_url not in by_clean:
                 hint = kinds.get(given, kinds.get(clean_url))

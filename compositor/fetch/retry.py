@@ -4,6 +4,7 @@ An attempt either returns, raises :class:`Retryable` (a status or a broken body 
 try), raises :class:`Fatal` (carries the error to raise at once), or fails with a network
 error (retried). Pure but for the sleep between attempts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,7 +66,7 @@ def retry_after_s(value: str | None, cap: float) -> float | None:
 def backoff_delay(attempt: int, limits: FetchLimits, retry_after: str | None) -> float:
     """Delay before retry number ``attempt`` (0-based): capped exponential with a little jitter,
     never shorter than the server's ``Retry-After``."""
-    base = min(limits.max_backoff_s, limits.backoff_s * (2 ** attempt))
+    base = min(limits.max_backoff_s, limits.backoff_s * (2**attempt))
     delay = base * random.uniform(0.8, 1.0)
     ra = retry_after_s(retry_after, limits.max_retry_after_s)
     if ra is not None:
@@ -73,10 +74,14 @@ def backoff_delay(attempt: int, limits: FetchLimits, retry_after: str | None) ->
     return delay
 
 
-async def with_retries(attempt: Callable[[], Awaitable[T]], limits: FetchLimits, *,
-                       give_up: Callable[[int, str, int | None], Exception],
-                       network_errors: tuple[type[BaseException], ...] = NETWORK_ERRORS,
-                       after_failure: Callable[[], None] | None = None) -> T:
+async def with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    limits: FetchLimits,
+    *,
+    give_up: Callable[[int, str, int | None], Exception],
+    network_errors: tuple[type[BaseException], ...] = NETWORK_ERRORS,
+    after_failure: Callable[[], None] | None = None,
+) -> T:
     """Run ``attempt()`` up to ``limits.retries + 1`` times with :func:`backoff_delay` between.
 
     ``after_failure()`` runs after each retryable failure; when all attempts failed the error

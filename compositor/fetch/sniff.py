@@ -1,5 +1,6 @@
 """What a downloaded material is: its extension from magic bytes, Content-Type or URL, and
 the assets folder it belongs in (pure)."""
+
 from __future__ import annotations
 
 import posixpath
@@ -8,28 +9,70 @@ from urllib.parse import unquote, urlsplit
 
 #: A draft's material type (or an assets folder name) -> the assets folder.
 KIND_HINTS = {
-    "video": "videos", "videos": "videos",
-    "photo": "images", "image": "images", "images": "images",
-    "audio": "audios", "audios": "audios", "music": "audios", "extract_music": "audios",
+    "video": "videos",
+    "videos": "videos",
+    "photo": "images",
+    "image": "images",
+    "images": "images",
+    "audio": "audios",
+    "audios": "audios",
+    "music": "audios",
+    "extract_music": "audios",
 }
 
 _CT_EXT = {
-    "video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
-    "video/x-matroska": ".mkv", "video/x-msvideo": ".avi", "video/mp2t": ".ts",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+    "video/x-matroska": ".mkv",
+    "video/x-msvideo": ".avi",
+    "video/mp2t": ".ts",
     "video/x-flv": ".flv",
-    "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
-    "image/bmp": ".bmp", "image/tiff": ".tif", "image/heic": ".heic", "image/avif": ".avif",
-    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/wav": ".wav", "audio/x-wav": ".wav",
-    "audio/wave": ".wav", "audio/aac": ".aac", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a",
-    "audio/ogg": ".ogg", "audio/flac": ".flac", "audio/x-flac": ".flac",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "image/heic": ".heic",
+    "image/avif": ".avif",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/aac": ".aac",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/ogg": ".ogg",
+    "audio/flac": ".flac",
+    "audio/x-flac": ".flac",
 }
 
 EXT_KIND = {
-    ".mp4": "videos", ".mov": "videos", ".webm": "videos", ".mkv": "videos", ".avi": "videos",
-    ".ts": "videos", ".flv": "videos", ".m4v": "videos",
-    ".png": "images", ".jpg": "images", ".jpeg": "images", ".gif": "images", ".webp": "images",
-    ".bmp": "images", ".tif": "images", ".tiff": "images", ".heic": "images", ".avif": "images",
-    ".mp3": "audios", ".wav": "audios", ".aac": "audios", ".m4a": "audios", ".ogg": "audios",
+    ".mp4": "videos",
+    ".mov": "videos",
+    ".webm": "videos",
+    ".mkv": "videos",
+    ".avi": "videos",
+    ".ts": "videos",
+    ".flv": "videos",
+    ".m4v": "videos",
+    ".png": "images",
+    ".jpg": "images",
+    ".jpeg": "images",
+    ".gif": "images",
+    ".webp": "images",
+    ".bmp": "images",
+    ".tif": "images",
+    ".tiff": "images",
+    ".heic": "images",
+    ".avif": "images",
+    ".mp3": "audios",
+    ".wav": "audios",
+    ".aac": "audios",
+    ".m4a": "audios",
+    ".ogg": "audios",
     ".flac": "audios",
 }
 

@@ -15,6 +15,7 @@ This is the one place that decides how kernels are compiled:
 The small validation helpers live here too, so each public wrapper checks its
 arguments once, the same way, and raises a clear ``ValueError``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,9 +43,7 @@ def check_plane(name: str, arr, *, writable: bool = False) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (one plane), got shape {arr.shape}")
     if arr.shape[1] > 1 and arr.size and arr.strides[1] != 1:
-        raise ValueError(
-            f"{name} must have contiguous columns (column stride 1), got strides {arr.strides}"
-        )
+        raise ValueError(f"{name} must have contiguous columns (column stride 1), got strides {arr.strides}")
     if writable and not arr.flags.writeable:
         raise ValueError(f"{name} must be writable")
     return arr

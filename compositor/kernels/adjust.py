@@ -25,6 +25,7 @@ The filters and scene effects of :mod:`compositor.effects.filters` are built fro
   plane, blurred by the caller, then screened back over the full-size luma with bilinear
   upsampling: ``Y' = Y + strength · g · (255 − Y) / 255``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,7 +84,7 @@ def _colour_matrix(yp, up, vp, k, lut, has_lut):
     k00 = np.int64(round(k[0, 0] * q))
     k01 = np.int64(round(k[0, 1] * q))
     k02 = np.int64(round(k[0, 2] * q))
-    k03 = np.int64(round(k[0, 3] * q)) + 32768            # + ½ for rounding
+    k03 = np.int64(round(k[0, 3] * q)) + 32768  # + ½ for rounding
     # chroma rows, for full 2×2 blocks (Ȳ = s / 4 folded into the coefficient)
     k10 = np.int64(round(k[1, 0] * q / 4.0))
     k11 = np.int64(round(k[1, 1] * q))
@@ -93,7 +94,7 @@ def _colour_matrix(yp, up, vp, k, lut, has_lut):
     k21 = np.int64(round(k[2, 1] * q))
     k22 = np.int64(round(k[2, 2] * q))
     k23 = np.int64(round((128.0 + k[2, 3]) * q)) + 32768
-    base = np.empty(cw, np.int64)                 # per block: k01·Cb + k02·Cr + k03 (fixed point)
+    base = np.empty(cw, np.int64)  # per block: k01·Cb + k02·Cr + k03 (fixed point)
     full_cols = w // 2
     for cy in range(ch):
         y0 = 2 * cy
@@ -112,7 +113,7 @@ def _colour_matrix(yp, up, vp, k, lut, has_lut):
                 s = np.int64(r0[x0]) + np.int64(r0[x0 + 1]) + np.int64(r1[x0]) + np.int64(r1[x0 + 1])
                 ur[cx] = _clamp8((k10 * s + k11 * cb + k12 * cr + k13) >> 16)
                 vr[cx] = _clamp8((k20 * s + k21 * cb + k22 * cr + k23) >> 16)
-            else:                                   # a block cut by an odd edge
+            else:  # a block cut by an odd edge
                 sf = float(r0[x0])
                 n = 1
                 if x0 + 1 < w:
@@ -176,7 +177,7 @@ def _sharpen(dst, src, amount):
     # c + amount·(c − s/9) = ((1 + amount)·c − (amount/9)·s) in 16.16 fixed point
     kc = np.int64(round((1.0 + amount) * 65536.0))
     ks = np.int64(round(amount / 9.0 * 65536.0))
-    col = np.empty(w + 2, np.int64)          # column sums of the 3 rows, edges repeated
+    col = np.empty(w + 2, np.int64)  # column sums of the 3 rows, edges repeated
     for y in range(h):
         r0 = src[max(y - 1, 0)]
         r1 = src[y]

@@ -25,6 +25,7 @@ COLOR_BURN         b = 1 → 1; s = 0 → 0; else 1 − min(1, (1 − b) / s)
 LINEAR_BURN        max(0, b + s − 1)
 =================  ======================================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -38,9 +39,18 @@ from ..pixels.yuv import KB, KG, KR  # the BT.709 luma weights, defined once
 __all__ = ["warp_layer", "blend_yuv", "MODES", "mode_rgb"]
 
 MULTIPLY, SCREEN, OVERLAY, SOFT_LIGHT, HARD_LIGHT, LIGHTEN, DARKEN, COLOR_DODGE, COLOR_BURN, LINEAR_BURN = range(10)
-MODES = {"multiply": MULTIPLY, "screen": SCREEN, "overlay": OVERLAY, "soft_light": SOFT_LIGHT,
-         "hard_light": HARD_LIGHT, "lighten": LIGHTEN, "darken": DARKEN, "color_dodge": COLOR_DODGE,
-         "color_burn": COLOR_BURN, "linear_burn": LINEAR_BURN}
+MODES = {
+    "multiply": MULTIPLY,
+    "screen": SCREEN,
+    "overlay": OVERLAY,
+    "soft_light": SOFT_LIGHT,
+    "hard_light": HARD_LIGHT,
+    "lighten": LIGHTEN,
+    "darken": DARKEN,
+    "color_dodge": COLOR_DODGE,
+    "color_burn": COLOR_BURN,
+    "linear_burn": LINEAR_BURN,
+}
 
 
 def warp_layer(dst_c, dst_a, src, src_alpha, inv, opacity, box, empty=0) -> None:
@@ -73,8 +83,26 @@ def warp_layer(dst_c, dst_a, src, src_alpha, inv, opacity, box, empty=0) -> None
     x0, y0, x1, y1 = clip_box(box, dst_c.shape)
     if x0 >= x1 or y0 >= y1:
         return
-    _warp_layer(dst_c, dst_a, has_a, src, src_alpha, has_src_a, m[0, 0], m[0, 1], m[0, 2], m[1, 0], m[1, 1],
-                m[1, 2], op, e, x0, y0, x1, y1)
+    _warp_layer(
+        dst_c,
+        dst_a,
+        has_a,
+        src,
+        src_alpha,
+        has_src_a,
+        m[0, 0],
+        m[0, 1],
+        m[0, 2],
+        m[1, 0],
+        m[1, 1],
+        m[1, 2],
+        op,
+        e,
+        x0,
+        y0,
+        x1,
+        y1,
+    )
 
 
 _ONE = 1 << 32
@@ -108,8 +136,9 @@ def _warp_layer(dc, da, has_a, src, sa, has_src_a, a00, a01, a02, a10, a11, a12,
             if not has_src_a and ix >= 0 and iy >= 0 and ix + 1 < sw and iy + 1 < sh:
                 r0 = src[iy]
                 r1 = src[iy + 1]
-                cs = ((np.int64(r0[ix]) * wx0 + np.int64(r0[ix + 1]) * wx1) * wy0
-                      + (np.int64(r1[ix]) * wx0 + np.int64(r1[ix + 1]) * wx1) * wy1)
+                cs = (np.int64(r0[ix]) * wx0 + np.int64(r0[ix + 1]) * wx1) * wy0 + (
+                    np.int64(r1[ix]) * wx0 + np.int64(r1[ix + 1]) * wx1
+                ) * wy1
                 crow[x] = (cs + (full >> 1)) // full
                 if has_a:
                     arow[x] = int(255.0 * op + 0.5)
@@ -157,8 +186,7 @@ def blend_yuv(dst_y, dst_u, dst_v, src_y, src_u, src_v, alpha, mode, box) -> Non
     x0, y0, x1, y1 = clip_box(box, dst_y.shape)
     if x0 >= x1 or y0 >= y1:
         return
-    _blend_yuv(dst_y, dst_u, dst_v, src_y, src_u, src_v, alpha, md, x0 // 2, y0 // 2, (x1 + 1) // 2,
-               (y1 + 1) // 2)
+    _blend_yuv(dst_y, dst_u, dst_v, src_y, src_u, src_v, alpha, md, x0 // 2, y0 // 2, (x1 + 1) // 2, (y1 + 1) // 2)
 
 
 @jit

@@ -11,6 +11,7 @@ pixel at ``(dx, dy)`` in ``dst``; whatever falls outside either array is clipped
             │    └─────────┘   │     blend: dst = round(op·src + (1 − op)·dst)
             └──────────────────┘
 """
+
 from __future__ import annotations
 
 from ._jit import check_disjoint, check_int, check_plane, check_unit, jit
@@ -71,7 +72,7 @@ def _copy_region(dst, src, x0, y0, x1, y1, sx0, sy0):
     n = x1 - x0
     for y in range(y0, y1):
         drow = dst[y, x0:x1]
-        srow = src[sy0 + y - y0, sx0:sx0 + n]
+        srow = src[sy0 + y - y0, sx0 : sx0 + n]
         for i in range(n):
             drow[i] = srow[i]
 
@@ -82,7 +83,7 @@ def _blend_region(dst, src, x0, y0, x1, y1, sx0, sy0, opacity):
     keep = 1.0 - opacity
     for y in range(y0, y1):
         drow = dst[y, x0:x1]
-        srow = src[sy0 + y - y0, sx0:sx0 + n]
+        srow = src[sy0 + y - y0, sx0 : sx0 + n]
         for i in range(n):
             # convex combination of two bytes: always in [0, 255], so no clamp needed
             drow[i] = int(opacity * srow[i] + keep * drow[i] + 0.5)

@@ -10,6 +10,7 @@ blur the small plane, then scale it back up with the warp kernel.
   (:func:`gauss_box_radii`) give a total variance close to ``sigma²``.
 * :func:`downsample2x` averages 2×2 blocks (1×2, 2×1 or 1×1 on odd edges).
 """
+
 from __future__ import annotations
 
 import math

@@ -13,6 +13,7 @@ alpha-weighted mean of its RGB, so transparent pixels do not bleed their colour 
 visible neighbours; an all-transparent block uses the plain mean.  ``a_half`` is the
 plain mean of the block's alpha.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -170,4 +171,3 @@ def _yuv420_to_rgb(yp, up, vp, out):
             out[yy, xx, 0] = _round_u8(e + _R_CR * pr)
             out[yy, xx, 1] = _round_u8(e - _G_CR * pr - _G_CB * pb)
             out[yy, xx, 2] = _round_u8(e + _B_CB * pb)
-

@@ -3,6 +3,7 @@
 ``dst = round(a + (b − a)·p)``: p = 0 gives exactly ``a``, p = 1 exactly ``b``.
 Used for dissolve transitions, plane by plane.
 """
+
 from __future__ import annotations
 
 from ._jit import check_plane, check_same_shape, check_unit, jit

@@ -5,6 +5,7 @@ along rows (axis 1, horizontal) or columns (axis 0, vertical), edges repeated, r
 up, as a running sum (cost does not depend on the radius).  ``passes`` repeats it (two or
 three passes approach a Gaussian along that axis).  ``dst`` may be ``src``.
 """
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 Used for solid backgrounds and colour layers: convert the colour once with
 ``colour.rgb_to_yuv709`` and fill each plane with its component.
 """
+
 from __future__ import annotations
 
 import numpy as np

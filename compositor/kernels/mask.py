@@ -26,6 +26,7 @@ scaled by its smaller box scale (exact when the box has the shape's natural aspe
 
 :func:`multiply_alpha` writes ``round(a · b / 255)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,18 @@ import numpy as np
 
 from ._jit import check_finite, check_int, check_plane, check_same_shape, jit
 
-__all__ = ["mask_alpha", "multiply_alpha", "MASK_LINE", "MASK_MIRROR", "MASK_ELLIPSE", "MASK_RECT",
-           "MASK_HEART", "MASK_STAR", "HEART_BOX", "STAR_BOX"]
+__all__ = [
+    "mask_alpha",
+    "multiply_alpha",
+    "MASK_LINE",
+    "MASK_MIRROR",
+    "MASK_ELLIPSE",
+    "MASK_RECT",
+    "MASK_HEART",
+    "MASK_STAR",
+    "HEART_BOX",
+    "STAR_BOX",
+]
 
 MASK_LINE = 0
 MASK_MIRROR = 1
@@ -48,8 +59,8 @@ _SHAPES = (MASK_LINE, MASK_MIRROR, MASK_ELLIPSE, MASK_RECT, MASK_HEART, MASK_STA
 # Bounding boxes (x0, y0, x1, y1) of the unit shapes below, y up.
 _SQ2_4 = math.sqrt(2.0) / 4.0
 HEART_BOX = (-(0.25 + _SQ2_4), 0.0, 0.25 + _SQ2_4, 0.75 + _SQ2_4)
-_K1X, _K1Y = 0.809016994375, -0.587785252292          # cos 36°, −sin 36°
-_STAR_RF = 0.381966011250                             # inner / outer radius of a regular star
+_K1X, _K1Y = 0.809016994375, -0.587785252292  # cos 36°, −sin 36°
+_STAR_RF = 0.381966011250  # inner / outer radius of a regular star
 STAR_BOX = (-0.951056516295, -0.809016994375, 0.951056516295, 1.0)
 
 
@@ -79,8 +90,23 @@ def mask_alpha(dst, shape, m, hw, hh, feather, *, radius=0.0, invert=False, base
         check_same_shape("dst and base", dst, base)
     else:
         base = dst
-    _mask_alpha(dst, s, mm[0, 0], mm[0, 1], mm[0, 2], mm[1, 0], mm[1, 1], mm[1, 2], hw_, hh_,
-                max(f, 1.0), r, bool(invert), base, has_base)
+    _mask_alpha(
+        dst,
+        s,
+        mm[0, 0],
+        mm[0, 1],
+        mm[0, 2],
+        mm[1, 0],
+        mm[1, 1],
+        mm[1, 2],
+        hw_,
+        hh_,
+        max(f, 1.0),
+        r,
+        bool(invert),
+        base,
+        has_base,
+    )
 
 
 @jit

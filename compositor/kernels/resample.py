@@ -26,12 +26,12 @@ Speed: a single unrotated picture (zoom, slide, shake) tabulates its x taps once
 and reads two source rows per destination row; other single-picture rows step fixed-point
 coordinates and only take the edge rule for taps outside the source.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from ._jit import (check_disjoint, check_finite, check_int, check_plane, check_u8, check_unit, clip_box,
-                   jit)
+from ._jit import check_disjoint, check_finite, check_int, check_plane, check_u8, check_unit, clip_box, jit
 
 __all__ = ["warp_mix", "pixelate_mix", "EDGE_FILL", "EDGE_CLAMP", "EDGE_MIRROR"]
 
@@ -50,8 +50,9 @@ def _matrix(name, inv) -> tuple[float, ...]:
     return tuple(float(v) for v in m.reshape(-1))
 
 
-def warp_mix(dst, a, inv_a, b, inv_b, w, box=None, *, edge=EDGE_MIRROR, fill=0, taps=1,
-             blur_dx=0.0, blur_dy=0.0) -> None:
+def warp_mix(
+    dst, a, inv_a, b, inv_b, w, box=None, *, edge=EDGE_MIRROR, fill=0, taps=1, blur_dx=0.0, blur_dy=0.0
+) -> None:
     """Write ``round(A + (B − A)·w)`` of two warped planes into ``dst`` inside ``box``.
 
     dst:   uint8 (h, w), writable, column stride 1, not overlapping ``a`` or ``b``.
@@ -88,8 +89,33 @@ def warp_mix(dst, a, inv_a, b, inv_b, w, box=None, *, edge=EDGE_MIRROR, fill=0, 
     x0, y0, x1, y1 = clip_box(box if box is not None else (0, 0, dst.shape[1], dst.shape[0]), dst.shape)
     if x0 >= x1 or y0 >= y1:
         return
-    _warp_mix(dst, a, b, ma[0], ma[1], ma[2], ma[3], ma[4], ma[5], mb[0], mb[1], mb[2], mb[3], mb[4], mb[5],
-              ww, e, f, n, bdx, bdy, x0, y0, x1, y1)
+    _warp_mix(
+        dst,
+        a,
+        b,
+        ma[0],
+        ma[1],
+        ma[2],
+        ma[3],
+        ma[4],
+        ma[5],
+        mb[0],
+        mb[1],
+        mb[2],
+        mb[3],
+        mb[4],
+        mb[5],
+        ww,
+        e,
+        f,
+        n,
+        bdx,
+        bdy,
+        x0,
+        y0,
+        x1,
+        y1,
+    )
 
 
 @jit
@@ -102,7 +128,7 @@ def _edge_index(i, n, edge):
     if edge == EDGE_MIRROR:
         if n == 1:
             return 0
-        if -n <= i < 0:                          # the neighbouring tiles need no modulo
+        if -n <= i < 0:  # the neighbouring tiles need no modulo
             return -1 - i
         if n <= i < 2 * n:
             return 2 * n - 1 - i
@@ -175,7 +201,7 @@ def _row_one(row, src, x0, x1, tu, tv, su, sv, edge, fill):
         if ix >= 0 and iy >= 0 and ix + 1 < w and iy + 1 < h:
             v = _interior(src, tu, tv)
         elif edge == EDGE_FILL and (ix < -1 or iy < -1 or ix >= w or iy >= h):
-            v = fill << _S_BITS                   # all four taps outside
+            v = fill << _S_BITS  # all four taps outside
         else:
             v = _tap(src, tu, tv, edge, fill)
         row[x] = (v + half) >> _S_BITS
@@ -194,8 +220,9 @@ def _interior(src, tu, tv):
     wy0 = _W_ONE - wy1
     r0 = src[iy]
     r1 = src[iy + 1]
-    return ((np.int64(r0[ix]) * wx0 + np.int64(r0[ix + 1]) * wx1) * wy0
-            + (np.int64(r1[ix]) * wx0 + np.int64(r1[ix + 1]) * wx1) * wy1)
+    return (np.int64(r0[ix]) * wx0 + np.int64(r0[ix + 1]) * wx1) * wy0 + (
+        np.int64(r1[ix]) * wx0 + np.int64(r1[ix + 1]) * wx1
+    ) * wy1
 
 
 @jit
@@ -261,9 +288,10 @@ def _warp_axis(dst, src, a00, a02, a11, a12, edge, fill, x0, y0, x1, y1):
             b1 = wx1[i]
             b0 = _W_ONE - b1
             if simple and k0 >= 0 and k1 >= 0:
-                v = (np.int64(r0[k0]) * b0 + np.int64(r0[k1]) * b1) * wy0 \
-                    + (np.int64(r1[k0]) * b0 + np.int64(r1[k1]) * b1) * wy1
-            else:                                 # a tap in the fill (EDGE_FILL only)
+                v = (np.int64(r0[k0]) * b0 + np.int64(r0[k1]) * b1) * wy0 + (
+                    np.int64(r1[k0]) * b0 + np.int64(r1[k1]) * b1
+                ) * wy1
+            else:  # a tap in the fill (EDGE_FILL only)
                 c00 = np.int64(r0[k0]) if (k0 >= 0 and j0 >= 0) else fill
                 c01 = np.int64(r0[k1]) if (k1 >= 0 and j0 >= 0) else fill
                 c10 = np.int64(r1[k0]) if (k0 >= 0 and j1 >= 0) else fill
@@ -275,8 +303,9 @@ def _warp_axis(dst, src, a00, a02, a11, a12, edge, fill, x0, y0, x1, y1):
 
 
 @jit
-def _warp_mix(dst, a, b, a00, a01, a02, a10, a11, a12, b00, b01, b02, b10, b11, b12,
-              w, edge, fill, taps, bdx, bdy, x0, y0, x1, y1):
+def _warp_mix(
+    dst, a, b, a00, a01, a02, a10, a11, a12, b00, b01, b02, b10, b11, b12, w, edge, fill, taps, bdx, bdy, x0, y0, x1, y1
+):
     fl = np.int64(fill)
     # blur vector in each source's coordinates (linear part of the inverse matrices), fixed point
     adu = (a00 * bdx + a01 * bdy) * _ONE

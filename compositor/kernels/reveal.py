@@ -22,6 +22,7 @@ SHAPE_BLINDS  ``d = p2 − ((Y − p1) mod p0)``: horizontal slats of period p0,
               over its first p2 pixels (venetian blinds)
 ============  =========================================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -94,14 +95,14 @@ def _interval(shape, Y, level, p0, p1, p2, p3, p4):
     shapes whose distance is concave along a row (linear, band, circle); lo > hi = empty."""
     big = 1e18
     if shape == SHAPE_LINEAR:
-        c = p2 - p1 * Y - level                 # need p0·X <= c
+        c = p2 - p1 * Y - level  # need p0·X <= c
         if p0 > 0.0:
             return -big, c / p0
         if p0 < 0.0:
             return c / p0, big
         return (-big, big) if c >= 0.0 else (big, -big)
     if shape == SHAPE_BAND:
-        r = p2 - level                          # need |p0·(X − p3) + c| <= r
+        r = p2 - level  # need |p0·(X − p3) + c| <= r
         c = p1 * (Y - p4)
         if r < 0.0:
             return big, -big
@@ -173,7 +174,7 @@ def _clock_row(rd, ra, rb, w, Y, cx, cy, p2, sx, inv_soft):
         xs[n] = cx
         ws[n] = soft + 2.0
         n += 1
-    s, c = math.sin(p2), -math.cos(p2)          # sweep ray direction (y down)
+    s, c = math.sin(p2), -math.cos(p2)  # sweep ray direction (y down)
     if c != 0.0 and dy / c > 0.0:
         xs[n] = cx + dy * s / c
         ws[n] = (soft + 2.0) * math.hypot(s, c) / abs(c) + 2.0
@@ -192,7 +193,7 @@ def _clock_row(rd, ra, rb, w, Y, cx, cy, p2, sx, inv_soft):
     x = 0
     for i in range(n + 1):
         end = lo[i] if i < n else w
-        if end > x:                               # a segment away from both rays
+        if end > x:  # a segment away from both rays
             mid = (x + end - 1) // 2
             t = _distance(SHAPE_CLOCK, (mid + 0.5) * sx, Y, cx, cy, p2, 0.0, 0.0) * inv_soft + 0.5
             if t <= 0.0:
@@ -216,7 +217,7 @@ def _reveal_mix(dst, a, b, shape, p0, p1, p2, p3, p4, sx, sy, inv_soft):
         ra = a[y]
         rb = b[y]
         rd = dst[y]
-        if shape == SHAPE_BLINDS:                # depends on Y only: one weight per row
+        if shape == SHAPE_BLINDS:  # depends on Y only: one weight per row
             t = _distance(shape, 0.5 * sx, Y, p0, p1, p2, p3, p4) * inv_soft + 0.5
             if t <= 0.0:
                 _copy_span(rd, ra, 0, w)

@@ -30,6 +30,7 @@ rotated layer's empty bounding-box corners cost almost nothing; rows of an unrot
 layer hoist the source rows and vertical weights; an opaque integer translation is
 delegated to :mod:`.blit` (same bytes).
 """
+
 from __future__ import annotations
 
 import math

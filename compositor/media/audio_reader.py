@@ -16,6 +16,7 @@
 * ``read(n)`` always returns exactly ``n`` samples per channel: zeros after the end.
 * Memory is bounded: decoding happens on demand, at most ``n`` + one frame is buffered.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,7 @@ PREROLL_US = 500_000
 class AudioReader:
     """Sequential float32 reader of a file's first audio stream (see module doc)."""
 
-    def __init__(self, path: str | os.PathLike, *, start_us: int = 0, rate: int = 48000,
-                 layout: str = "stereo"):
+    def __init__(self, path: str | os.PathLike, *, start_us: int = 0, rate: int = 48000, layout: str = "stereo"):
         self.path = os.fspath(path)
         self.rate = int(rate)
         self.layout = layout
@@ -55,7 +55,8 @@ class AudioReader:
             src_channels = int(s.codec_context.channels or s.codec_context.layout.nb_channels or 0)
             self._dup_mono = src_channels == 1 and self.channels == 2
             self._resampler = av.AudioResampler(
-                format="fltp", layout="mono" if self._dup_mono else layout, rate=self.rate)
+                format="fltp", layout="mono" if self._dup_mono else layout, rate=self.rate
+            )
             self._tb = s.time_base
             self._start_pts = s.start_time if s.start_time is not None else 0
             seek_us = self.start_us - PREROLL_US
@@ -90,7 +91,7 @@ class AudioReader:
         while pos < n and self._buf:
             blk = self._buf[0]
             k = min(n - pos, blk.shape[1])
-            out[:, pos:pos + k] = blk[:, :k]
+            out[:, pos : pos + k] = blk[:, :k]
             pos += k
             if k == blk.shape[1]:
                 self._buf.popleft()

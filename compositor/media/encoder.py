@@ -20,6 +20,7 @@
   ``abort()`` stops the thread and deletes the partial file.
 * The file is written at ``path`` directly; the caller handles temp names and renames.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,8 @@ __all__ = ["Encoder", "AUDIO_RATE", "AAC_FRAME"]
 
 AUDIO_RATE = 48000
 AAC_FRAME = 1024
-_BT709 = 1        # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
-_RANGE_MPEG = 1   # AVCOL_RANGE_MPEG ("tv")
+_BT709 = 1  # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
+_RANGE_MPEG = 1  # AVCOL_RANGE_MPEG ("tv")
 _POLL_S = 0.05
 _JOIN_S = 60.0
 
@@ -46,10 +47,21 @@ _JOIN_S = 60.0
 class Encoder:
     """MP4 (H.264 + AAC) encoder; see the module doc for the threading and time model."""
 
-    def __init__(self, path: str | os.PathLike, *, width: int, height: int, fps: Fraction,
-                 crf: int = 23, preset: str = "veryfast", audio: bool = True,
-                 audio_bitrate: int = 192_000, x264_params: dict | str | None = None,
-                 threads: int = 0, queue_size: int = 4):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        width: int,
+        height: int,
+        fps: Fraction,
+        crf: int = 23,
+        preset: str = "veryfast",
+        audio: bool = True,
+        audio_bitrate: int = 192_000,
+        x264_params: dict | str | None = None,
+        threads: int = 0,
+        queue_size: int = 4,
+    ):
         self.path = os.fspath(path)
         self.width, self.height = int(width), int(height)
         self.fps = Fraction(fps)
@@ -60,7 +72,7 @@ class Encoder:
         self.audio = bool(audio)
         self.time_base = Fraction(self.fps.denominator, self.fps.numerator)
         self._q: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
-        self._free: queue.SimpleQueue = queue.SimpleQueue()   # (frame, planes) ready for reuse
+        self._free: queue.SimpleQueue = queue.SimpleQueue()  # (frame, planes) ready for reuse
         self._exc: BaseException | None = None
         self._exc_index: int | None = None
         self._closed = False
@@ -89,8 +101,11 @@ class Encoder:
             cc.thread_type = "FRAME"
             opts = {"crf": str(crf), "preset": str(preset)}
             if x264_params:
-                opts["x264-params"] = (x264_params if isinstance(x264_params, str)
-                                       else ":".join(f"{k}={v}" for k, v in x264_params.items()))
+                opts["x264-params"] = (
+                    x264_params
+                    if isinstance(x264_params, str)
+                    else ":".join(f"{k}={v}" for k, v in x264_params.items())
+                )
             cc.options = opts
             self._vstream = vs
             self._astream = None
@@ -137,8 +152,10 @@ class Encoder:
         if index <= self._last_index:
             raise EncodeError(f"frame index {index} not after {self._last_index}", index)
         if frame.width != self.width or frame.height != self.height or frame.format.name != "yuv420p":
-            raise EncodeError(f"frame is {frame.width}x{frame.height} {frame.format.name}, "
-                              f"want {self.width}x{self.height} yuv420p", index)
+            raise EncodeError(
+                f"frame is {frame.width}x{frame.height} {frame.format.name}, want {self.width}x{self.height} yuv420p",
+                index,
+            )
         self._last_index = index
         self._put(("v", frame, index, planes))
         self.frames_submitted += 1
@@ -271,7 +288,7 @@ class Encoder:
         buf = np.concatenate(self._pending, axis=1) if len(self._pending) > 1 else self._pending[0]
         n_full = buf.shape[1] // AAC_FRAME * AAC_FRAME
         for k in range(0, n_full, AAC_FRAME):
-            self._send_audio(buf[:, k:k + AAC_FRAME])
+            self._send_audio(buf[:, k : k + AAC_FRAME])
         rest = buf[:, n_full:]
         self._pending = [rest] if rest.shape[1] else []
         self._pending_n = rest.shape[1]

@@ -15,6 +15,7 @@ NumPy arrays (``np.ascontiguousarray`` when a kernel needs C order).  Views of *
 frames are read-only (a decoder may still use the buffer as a reference picture); views of
 encoder frames from ``Encoder.new_frame()`` are writable: they are the canvas.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,10 +57,13 @@ class Planes:
     def copy(self) -> "Planes":
         """A deep, C-contiguous, writable copy that owns its memory (``keep`` is dropped)."""
         return Planes(
-            np.array(self.y, order="C"), np.array(self.u, order="C"), np.array(self.v, order="C"),
+            np.array(self.y, order="C"),
+            np.array(self.u, order="C"),
+            np.array(self.v, order="C"),
             None if self.a is None else np.array(self.a, order="C"),
             None if self.a_half is None else np.array(self.a_half, order="C"),
-            self.pts_us, None,
+            self.pts_us,
+            None,
         )
 
 

@@ -19,6 +19,7 @@ the display matrix is ignored.  For stills the EXIF orientation is applied by
 :func:`compositor.media.still.load_still`, so stills report ``rotation=0`` and their
 display size.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,6 +33,7 @@ from compositor.errors import MediaError
 
 __all__ = ["MediaInfo", "probe_media", "STILL_FORMATS", "ALPHA_PIX_FMTS"]
 
+
 #: Pillow plug-ins tried when sniffing, in order (JPEG covers MPO; never EPS & co., which
 #: run external programs); AVIF only when this Pillow build has it
 def _available_still_formats() -> tuple[str, ...]:
@@ -42,11 +44,29 @@ def _available_still_formats() -> tuple[str, ...]:
 STILL_FORMATS = _available_still_formats()
 
 # frame pixel formats that carry alpha (or transparency, for palettes)
-ALPHA_PIX_FMTS = frozenset({
-    "yuva420p", "yuva422p", "yuva444p", "yuva420p10le", "yuva444p10le", "rgba", "bgra",
-    "argb", "abgr", "rgba64le", "rgba64be", "bgra64le", "ya8", "ya16le", "gbrap",
-    "gbrap10le", "gbrap12le", "gbrap16le", "pal8",
-})
+ALPHA_PIX_FMTS = frozenset(
+    {
+        "yuva420p",
+        "yuva422p",
+        "yuva444p",
+        "yuva420p10le",
+        "yuva444p10le",
+        "rgba",
+        "bgra",
+        "argb",
+        "abgr",
+        "rgba64le",
+        "rgba64be",
+        "bgra64le",
+        "ya8",
+        "ya16le",
+        "gbrap",
+        "gbrap10le",
+        "gbrap12le",
+        "gbrap16le",
+        "pal8",
+    }
+)
 
 _EXIF_ORIENTATION = 0x0112
 _MAX_PROBE_PACKETS = 512
@@ -131,9 +151,22 @@ def _image_info(path: str, pil: dict) -> MediaInfo:
     dw, dh = (h, w) if pil["orientation"] in (5, 6, 7, 8) else (w, h)
     mode = pil["mode"]
     alpha = mode in ("RGBA", "RGBa", "LA", "La", "PA") or pil["transparency"]
-    return MediaInfo(path=path, kind="image", width=dw, height=dh, coded_width=w, coded_height=h,
-                     rotation=0, duration_us=0, has_video=False, has_audio=False, fps=None,
-                     has_alpha=bool(alpha), format_name=pil["format"], backend="pillow")
+    return MediaInfo(
+        path=path,
+        kind="image",
+        width=dw,
+        height=dh,
+        coded_width=w,
+        coded_height=h,
+        rotation=0,
+        duration_us=0,
+        has_video=False,
+        has_audio=False,
+        fps=None,
+        has_alpha=bool(alpha),
+        format_name=pil["format"],
+        backend="pillow",
+    )
 
 
 def pillow_frame_durations_us(im) -> list[int]:
@@ -160,9 +193,22 @@ def _pillow_anim_info(path: str, pil: dict) -> MediaInfo:
         raise MediaError(f"cannot read animation ({e})", path) from e
     w, h = pil["size"]
     fps = Fraction(1_000_000, durs[0]) if durs and len(set(durs)) == 1 else None
-    return MediaInfo(path=path, kind="video", width=w, height=h, coded_width=w, coded_height=h,
-                     rotation=0, duration_us=sum(durs), has_video=True, has_audio=False, fps=fps,
-                     has_alpha=True, format_name=pil["format"], backend="pillow")
+    return MediaInfo(
+        path=path,
+        kind="video",
+        width=w,
+        height=h,
+        coded_width=w,
+        coded_height=h,
+        rotation=0,
+        duration_us=sum(durs),
+        has_video=True,
+        has_audio=False,
+        fps=fps,
+        has_alpha=True,
+        format_name=pil["format"],
+        backend="pillow",
+    )
 
 
 # --------------------------------------------------------------------------- PyAV
@@ -209,9 +255,17 @@ def _probe_av(path: str) -> MediaInfo:
             cw, ch = first.width, first.height
             w, h = (ch, cw) if rot in (90, 270) else (cw, ch)
             fps = vs.average_rate or vs.guessed_rate or vs.base_rate
-            kw.update(kind="video", width=w, height=h, coded_width=cw, coded_height=ch, rotation=rot,
-                      has_video=True, fps=Fraction(fps) if fps else None,
-                      has_alpha=first.format.name in ALPHA_PIX_FMTS)
+            kw.update(
+                kind="video",
+                width=w,
+                height=h,
+                coded_width=cw,
+                coded_height=ch,
+                rotation=rot,
+                has_video=True,
+                fps=Fraction(fps) if fps else None,
+                has_alpha=first.format.name in ALPHA_PIX_FMTS,
+            )
             if duration_us is None:
                 duration_us = _us(vs.duration, vs.time_base)
         else:
@@ -220,8 +274,14 @@ def _probe_av(path: str) -> MediaInfo:
                 duration_us = _us(astreams[0].duration, astreams[0].time_base)
         if duration_us is None:
             duration_us = _scan_duration_us(path, vstreams[0].index if vstreams else astreams[0].index)
-        return MediaInfo(path=path, duration_us=int(duration_us or 0), has_audio=bool(astreams),
-                         format_name=fmt_name, backend="av", **kw)
+        return MediaInfo(
+            path=path,
+            duration_us=int(duration_us or 0),
+            has_audio=bool(astreams),
+            format_name=fmt_name,
+            backend="av",
+            **kw,
+        )
     finally:
         container.close()
 

@@ -15,6 +15,7 @@
   ``convert`` would clip it), ``F`` is clipped to 0..255.
 * Colour management (ICC profiles) is not applied: pixels are taken as sRGB.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ __all__ = ["load_still", "DEFAULT_MAX_PIXELS", "to_rgba"]
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
-def load_still(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
-               on_size: Callable[[int, int], None] | None = None) -> np.ndarray:
+def load_still(
+    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *, on_size: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """Decode ``path`` to a C-contiguous (h, w, 4) uint8 RGBA array in display orientation.
 
     ``on_size(width, height)`` is called with the header's size before any pixel is decoded

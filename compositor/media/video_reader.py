@@ -27,6 +27,7 @@ frames: rotation (``info.rotation``) is applied by the compositor, not here.
 Animated WebP (``info.backend == "pillow"``) is decoded with Pillow on the same thread
 model, because the bundled FFmpeg cannot decode it.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,13 +73,16 @@ def frame_to_planes(frame, pts_us: int, reformatter: VideoReformatter | None = N
     name = fmt.name
     cs = frame.colorspace
     hd = _is_hd(frame.width, frame.height)
-    if name == "yuv420p" and frame.color_range != _AVCOL_RANGE_JPEG and (
-        cs == _AVCOL_SPC_BT709 or (cs == _AVCOL_SPC_UNSPECIFIED and hd)
+    if (
+        name == "yuv420p"
+        and frame.color_range != _AVCOL_RANGE_JPEG
+        and (cs == _AVCOL_SPC_BT709 or (cs == _AVCOL_SPC_UNSPECIFIED and hd))
     ):
         return planes_of_frame(frame, pts_us)
     alpha = name in ALPHA_PIX_FMTS
-    kwargs: dict[str, Any] = dict(format="yuva420p" if alpha else "yuv420p", dst_colorspace="ITU709",
-                                  dst_color_range="MPEG")
+    kwargs: dict[str, Any] = dict(
+        format="yuva420p" if alpha else "yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG"
+    )
     if not (fmt.is_rgb or fmt.has_palette or name.startswith(("gray", "ya"))):
         kwargs["src_colorspace"] = _SWS_CS.get(cs, "ITU709" if hd else "ITU601")
         full = name.startswith("yuvj") or frame.color_range == _AVCOL_RANGE_JPEG
@@ -177,8 +181,9 @@ class _Worker(threading.Thread):
 class VideoReader:
     """Forward decoder with bounded read-ahead and the pts hold rule (see module doc)."""
 
-    def __init__(self, path: str | os.PathLike, info: MediaInfo, *, start_us: int = 0,
-                 read_ahead: int = 3, threads: int = 0):
+    def __init__(
+        self, path: str | os.PathLike, info: MediaInfo, *, start_us: int = 0, read_ahead: int = 3, threads: int = 0
+    ):
         self.path = os.fspath(path)
         self.info = info
         self._read_ahead = max(1, int(read_ahead))
@@ -332,8 +337,7 @@ class VideoReader:
             c = av.open(self.path, metadata_errors="ignore")
         except (av.FFmpegError, OSError, ValueError) as e:
             raise MediaError(f"cannot open video ({e})", self.path) from e
-        streams = [s for s in c.streams.video
-                   if not (int(s.disposition) & int(av.stream.Disposition.attached_pic))]
+        streams = [s for s in c.streams.video if not (int(s.disposition) & int(av.stream.Disposition.attached_pic))]
         if not streams:
             c.close()
             raise MediaError("no video stream", self.path)
@@ -425,4 +429,3 @@ class VideoReader:
                     worker.put(frame_to_planes(vf, pts_us, rf))
 
         return produce
-

@@ -5,6 +5,7 @@ the destination planes (BT.709 limited-range YUV 4:2:0). ``pictures(op)`` return
 source :class:`Planes` of a DrawOp; the compositor only slices, warps and blends them.
 Scratch buffers are allocated once per output size and reused for every frame.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -13,8 +14,7 @@ import numpy as np
 
 from ..effects.transitions import HALVES
 from ..geometry import Affine
-from ..kernels import (blend_region, copy_region, downsample2x, fill, gaussian_like_blur, rgb_to_yuv709,
-                       warp_blend)
+from ..kernels import blend_region, copy_region, downsample2x, fill, gaussian_like_blur, rgb_to_yuv709, warp_blend
 from ..kernels.blend_mode import MODES as BLEND_MODES, blend_yuv, warp_layer
 from ..kernels.mask import multiply_alpha
 from ..media.planes import Planes
@@ -43,9 +43,15 @@ def _crop(p: Planes, crop: tuple[int, int, int, int]) -> Planes:
     if x0 == 0 and y0 == 0 and x1 == p.width and y1 == p.height:
         return p
     hx0, hy0, hx1, hy1 = x0 // 2, y0 // 2, (x1 + 1) // 2, (y1 + 1) // 2
-    return Planes(p.y[y0:y1, x0:x1], p.u[hy0:hy1, hx0:hx1], p.v[hy0:hy1, hx0:hx1],
-                  None if p.a is None else p.a[y0:y1, x0:x1],
-                  None if p.a_half is None else p.a_half[hy0:hy1, hx0:hx1], p.pts_us, p.keep)
+    return Planes(
+        p.y[y0:y1, x0:x1],
+        p.u[hy0:hy1, hx0:hx1],
+        p.v[hy0:hy1, hx0:hx1],
+        None if p.a is None else p.a[y0:y1, x0:x1],
+        None if p.a_half is None else p.a_half[hy0:hy1, hx0:hx1],
+        p.pts_us,
+        p.keep,
+    )
 
 
 def _integer_offset(m: Affine) -> tuple[int, int] | None:
@@ -59,8 +65,7 @@ def _integer_offset(m: Affine) -> tuple[int, int] | None:
 
 def _new_planes(width: int, height: int) -> Planes:
     cw, ch = (width + 1) // 2, (height + 1) // 2
-    return Planes(np.zeros((height, width), np.uint8), np.zeros((ch, cw), np.uint8),
-                  np.zeros((ch, cw), np.uint8))
+    return Planes(np.zeros((height, width), np.uint8), np.zeros((ch, cw), np.uint8), np.zeros((ch, cw), np.uint8))
 
 
 class Compositor:
@@ -69,7 +74,7 @@ class Compositor:
     def __init__(self, width: int, height: int):
         self.width = width
         self.height = height
-        self._fx = Scratch()                       # transitions, filters, blend modes, masks
+        self._fx = Scratch()  # transitions, filters, blend modes, masks
         self._small: tuple[Planes, Planes] | None = None  # blur background work planes
         self._colours: dict[tuple[int, int, int], tuple[int, int, int]] = {}
         self._masks: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -160,8 +165,9 @@ class Compositor:
         for d, s_ in ((out.y, src.y), (out.u, src.u), (out.v, src.v), (out.a, src.a), (out.a_half, src.a_half)):
             if s_ is not None:
                 copy_region(d, s_, 0, 0)
-        pic = Planes(out.y, out.u, out.v, out.a if src.a is not None else None,
-                     out.a_half if src.a is not None else None)
+        pic = Planes(
+            out.y, out.u, out.v, out.a if src.a is not None else None, out.a_half if src.a is not None else None
+        )
         for f in op.filters:
             filters.apply(f.spec, pic, f.local_us, f.duration_us, self._fx)
         return pic

@@ -4,6 +4,7 @@ Colour families are an affine RGB colour matrix applied exactly on the YUV plane
 (:func:`compositor.kernels.adjust.colour_matrix`), one pass, no RGB round trip; the others
 blur, cover or move pixels, scaled by the spec's strength (see the pure module's doc).
 """
+
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ import math
 import numpy as np
 
 from ..effects.filters import AdjustSpec
+
 # match and strength_and_speed: re-exported for callers that use both halves of the family
 from ..effects.filters import match, strength_and_speed  # noqa: F401
 from ..kernels import downsample2x, fill, fill_blend, gaussian_like_blur
@@ -24,10 +26,13 @@ from .yuv import BLACK_YUV, KB, KG, KR, WHITE_YUV
 # -- colour matrices ------------------------------------------------------------------------
 
 # (Y − 16, Cb, Cr) → RGB 0..255 and back (BT.709 limited range)
-_RGB_FROM_YUV = np.array([
-    [255 / 219, 0.0, 2 * (1 - KR) * 255 / 224],
-    [255 / 219, -2 * (1 - KB) * KB / KG * 255 / 224, -2 * (1 - KR) * KR / KG * 255 / 224],
-    [255 / 219, 2 * (1 - KB) * 255 / 224, 0.0]])
+_RGB_FROM_YUV = np.array(
+    [
+        [255 / 219, 0.0, 2 * (1 - KR) * 255 / 224],
+        [255 / 219, -2 * (1 - KB) * KB / KG * 255 / 224, -2 * (1 - KR) * KR / KG * 255 / 224],
+        [255 / 219, 2 * (1 - KB) * 255 / 224, 0.0],
+    ]
+)
 _YUV_FROM_RGB = np.linalg.inv(_RGB_FROM_YUV)
 _LUMA = np.array([KR, KG, KB])
 
@@ -92,6 +97,7 @@ _COLOUR = {
 
 # -- pixels ---------------------------------------------------------------------------------
 
+
 def apply(spec: AdjustSpec, pic: Planes, local_us: int, duration_us: int, scratch: Scratch) -> None:
     """Apply ``spec`` in place to the picture ``pic`` at ``local_us`` into its time range."""
     s = spec.strength
@@ -107,6 +113,7 @@ def apply(spec: AdjustSpec, pic: Planes, local_us: int, duration_us: int, scratc
 def _matrix(key):
     def impl(spec, pic, s, p, local, dur, scratch):
         colour_matrix(pic.y, pic.u, pic.v, yuv_matrix(_COLOUR[key], s))
+
     return impl
 
 
@@ -124,8 +131,9 @@ def blur_plane(src, dst, sigma: float, scratch: Scratch) -> None:
     hh, hw = (h + 1) // 2, (w + 1) // 2
     small = scratch.plane("blur_half", hw, hh)
     downsample2x(src, small)
-    gaussian_like_blur(small, small, math.sqrt(max(sigma * sigma - 1.0, 1.0)) / 2.0,
-                       scratch.plane("blur_half_tmp", hw, hh))
+    gaussian_like_blur(
+        small, small, math.sqrt(max(sigma * sigma - 1.0, 1.0)) / 2.0, scratch.plane("blur_half_tmp", hw, hh)
+    )
     # small pixel k covers big pixels 2k, 2k + 1: big coordinate / 2 = small coordinate
     warp_mix(dst, small, ((0.5, 0.0, 0.0), (0.0, 0.5, 0.0)), None, None, 0.0, edge=EDGE_CLAMP)
 
@@ -141,6 +149,7 @@ def _gauss(pic, sigma, scratch):
 def _blur_const(frac):
     def impl(spec, pic, s, p, local, dur, scratch):
         _gauss(pic, s * frac * pic.width, scratch)
+
     return impl
 
 
@@ -155,6 +164,7 @@ def _dir_blur(axis):
             rr = int(round(r / (2.0 if chroma else 1.0)))
             if rr > 0:
                 directional_blur(plane, plane, rr, axis, scratch.plane_like("fx_tmp", plane), passes=2)
+
     return impl
 
 
@@ -188,6 +198,7 @@ def _bars(opening: bool):
         a = min(s, 1.0)
         _fill_box(pic, (0, 0, W, h), BLACK_YUV, a)
         _fill_box(pic, (0, H - h, W, H), BLACK_YUV, a)
+
     return impl
 
 
@@ -199,7 +210,7 @@ def _border(spec, pic, s, p, local, dur, scratch):
         _fill_box(pic, box, BLACK_YUV, a)
 
 
-_RED = (63, 102, 240)      # rgb_to_yuv709(255, 0, 0); a constant so importing compiles nothing
+_RED = (63, 102, 240)  # rgb_to_yuv709(255, 0, 0); a constant so importing compiles nothing
 
 
 def _border_rec(spec, pic, s, p, local, dur, scratch):
@@ -215,7 +226,7 @@ def _border_rec(spec, pic, s, p, local, dur, scratch):
             xs = sorted((cx, cx + sx * th))
             ys = sorted((cy, cy + sy * length))
             _fill_box(pic, (xs[0], ys[0], xs[1], ys[1]), WHITE_YUV, a)
-    if (local * spec.speed // 500_000) % 2 == 0:           # blinks twice a second
+    if (local * spec.speed // 500_000) % 2 == 0:  # blinks twice a second
         r = 0.018 * m
         x, y = inset + 0.05 * m, inset + 0.05 * m
         _fill_box(pic, (x - r, y - r, x + r, y + r), _RED, a)

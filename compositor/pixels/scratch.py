@@ -4,6 +4,7 @@ Transitions, filters and blend modes need temporary YUV 4:2:0 pictures (a blurre
 the incoming clip moved aside …). :class:`Scratch` hands out named pictures of a given
 size, allocating each once and reusing it for every later frame, so memory stays flat.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,13 @@ from .yuv import BLACK_YUV
 
 def new_planes(width: int, height: int, *, alpha: bool = False) -> Planes:
     cw, ch = (width + 1) // 2, (height + 1) // 2
-    return Planes(np.zeros((height, width), np.uint8), np.zeros((ch, cw), np.uint8),
-                  np.zeros((ch, cw), np.uint8),
-                  np.zeros((height, width), np.uint8) if alpha else None,
-                  np.zeros((ch, cw), np.uint8) if alpha else None)
+    return Planes(
+        np.zeros((height, width), np.uint8),
+        np.zeros((ch, cw), np.uint8),
+        np.zeros((ch, cw), np.uint8),
+        np.zeros((height, width), np.uint8) if alpha else None,
+        np.zeros((ch, cw), np.uint8) if alpha else None,
+    )
 
 
 class Scratch:
@@ -26,7 +30,7 @@ class Scratch:
 
     def __init__(self):
         self._pictures: dict[tuple[str, int, int, bool], Planes] = {}  # (name, width, height, alpha)
-        self._planes: dict[tuple[str, int, int], np.ndarray] = {}      # (name, width, height)
+        self._planes: dict[tuple[str, int, int], np.ndarray] = {}  # (name, width, height)
 
     def picture(self, name: str, width: int, height: int, *, alpha: bool = False) -> Planes:
         key = (name, width, height, alpha)

@@ -15,6 +15,7 @@ a "B in" half whatever the flag says. For the others ``overlap=False`` plays the
 effect twice — A → empty over the first half, empty → B over the second — where "empty"
 is the canvas below the track (``below``; black when not given), so A and B never mix.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,17 +26,30 @@ from ..effects.transitions import HALVES, KINDS
 from ..kernels import copy_region, crossfade, fill_blend
 from ..kernels.dirblur import directional_blur
 from ..kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
-from ..kernels.reveal import (SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR,
-                              reveal_mix)
+from ..kernels.reveal import SHAPE_BAND, SHAPE_BLINDS, SHAPE_CIRCLE, SHAPE_CLOCK, SHAPE_LINEAR, reveal_mix
 from ..media.planes import Planes
 from .filters import blur_plane
 from .scratch import Scratch
 from .yuv import BLACK_YUV, WHITE_YUV
 
 # Implementations computed pixel by pixel from A and B at the same position: dst may alias b.
-POINTWISE = frozenset({"dissolve", "fade_black", "fade_white", "wipe_left", "wipe_right", "wipe_up",
-                       "wipe_down", "wipe_soft", "circle_open", "circle_scan", "blinds", "curtain_h",
-                       "curtain_v"})
+POINTWISE = frozenset(
+    {
+        "dissolve",
+        "fade_black",
+        "fade_white",
+        "wipe_left",
+        "wipe_right",
+        "wipe_up",
+        "wipe_down",
+        "wipe_soft",
+        "circle_open",
+        "circle_scan",
+        "blinds",
+        "curtain_h",
+        "curtain_v",
+    }
+)
 # Implementations whose kernels may write over one of their inputs (pointwise, or tile by tile).
 ALIAS_SAFE = POINTWISE | {"mosaic"}
 
@@ -52,8 +66,17 @@ def _same(x: Planes, y: Planes) -> bool:
     return x.y is y.y or bool(np.may_share_memory(x.y, y.y))
 
 
-def blend(impl: str, dst: Planes, a: Planes, b: Planes, progress: float, *, overlap: bool = True,
-          below: Planes | None = None, scratch: Scratch | None = None) -> None:
+def blend(
+    impl: str,
+    dst: Planes,
+    a: Planes,
+    b: Planes,
+    progress: float,
+    *,
+    overlap: bool = True,
+    below: Planes | None = None,
+    scratch: Scratch | None = None,
+) -> None:
     """Write the transition picture at ``progress`` (0 = A, 1 = B) into ``dst``.
 
     ``dst`` may be ``b`` (the compositor renders B into the output and A into scratch).
@@ -108,11 +131,13 @@ def _fade_through(colour):
         for plane, value in zip((dst.y, dst.u, dst.v), colour):
             h, wd = plane.shape
             fill_blend(plane, value, min(max(w, 0.0), 1.0), (0, 0, wd, h))
+
     return impl
 
 
 def _reveal(shape, params_fn, soft_fn):
     """A pointwise reveal: ``params_fn(W, H, p, soft)`` gives the shape parameters."""
+
     def impl(dst, a, b, p, scratch):
         if p <= 0.0:
             _copy(dst, a)
@@ -126,6 +151,7 @@ def _reveal(shape, params_fn, soft_fn):
         for (d, chroma), pa, pb in zip(_planes(dst), (a.y, a.u, a.v), (b.y, b.u, b.v)):
             s = 2.0 if chroma else 1.0
             reveal_mix(d, pa, pb, shape, params, sx=s, sy=s, soft=soft)
+
     return impl
 
 
@@ -145,12 +171,10 @@ _wipe_up = _reveal(SHAPE_LINEAR, lambda W, H, p, s: (0.0, -1.0, _travel(p, H, s)
 _wipe_soft = _reveal(SHAPE_LINEAR, lambda W, H, p, s: (1.0, 0.0, _travel(p, W, s)), lambda W, H: 0.25 * W)
 _curtain_h = _reveal(SHAPE_BAND, lambda W, H, p, s: (1.0, 0.0, _travel(p, W / 2, s), W / 2, H / 2), _edge_soft)
 _curtain_v = _reveal(SHAPE_BAND, lambda W, H, p, s: (0.0, 1.0, _travel(p, H / 2, s), W / 2, H / 2), _edge_soft)
-_circle_open = _reveal(SHAPE_CIRCLE, lambda W, H, p, s: (W / 2, H / 2, _travel(p, math.hypot(W, H) / 2, s)),
-                       _edge_soft)
+_circle_open = _reveal(SHAPE_CIRCLE, lambda W, H, p, s: (W / 2, H / 2, _travel(p, math.hypot(W, H) / 2, s)), _edge_soft)
 _circle_scan = _reveal(SHAPE_CLOCK, lambda W, H, p, s: (W / 2, H / 2, p * 2.0 * math.pi), lambda W, H: 2.0)
 _BLINDS = 8
-_blinds = _reveal(SHAPE_BLINDS, lambda W, H, p, s: (H / _BLINDS, 0.0, _travel(p, H / _BLINDS, s)),
-                  lambda W, H: 2.0)
+_blinds = _reveal(SHAPE_BLINDS, lambda W, H, p, s: (H / _BLINDS, 0.0, _travel(p, H / _BLINDS, s)), lambda W, H: 2.0)
 
 
 # -- moving implementations ---------------------------------------------------------------------------
@@ -162,14 +186,16 @@ def _even(x: float) -> int:
 
 def _push(dx: int, dy: int):
     """Push along (dx, dy): A moves by (dx, dy)·e·size, B follows one frame behind it."""
+
     def impl(dst, a, b, p, scratch):
         W, H = dst.width, dst.height
         e = smooth(p)
-        ox, oy = _even(dx * e * W), _even(dy * e * H)         # A's top-left
-        bx, by = ox - dx * W, oy - dy * H                       # B's top-left
+        ox, oy = _even(dx * e * W), _even(dy * e * H)  # A's top-left
+        bx, by = ox - dx * W, oy - dy * H  # B's top-left
         for d, pa, pb, k in ((dst.y, a.y, b.y, 1), (dst.u, a.u, b.u, 2), (dst.v, a.v, b.v, 2)):
             copy_region(d, pa, ox // k, oy // k)
             copy_region(d, pb, bx // k, by // k)
+
     return impl
 
 
@@ -184,24 +210,26 @@ def _slide(dx: int, dy: int):
 
     Mirrored edges fill what the move uncovers; a directional blur grows with the speed.
     """
+
     def impl(dst, a, b, p, scratch):
         W, H = dst.width, dst.height
         if p < 0.5:
             q = 2.0 * p
-            src, off, speed = a, q * q, 2.0 * q              # ease in: offset 0 → 1
+            src, off, speed = a, q * q, 2.0 * q  # ease in: offset 0 → 1
         else:
             q = 2.0 * p - 1.0
             src, off, speed = b, -(1.0 - q) * (1.0 - q), 2.0 * (1.0 - q)  # ease out: −1 → 0
         tx, ty = dx * off * W, dy * off * H
         for (d, chroma), s in zip(_planes(dst), (src.y, src.u, src.v)):
             warp_mix(d, s, _translate(tx, ty, chroma), None, None, 0.0, edge=EDGE_MIRROR)
-        length = 0.06 * speed * (W if dx else H)             # blur length, frame pixels
+        length = 0.06 * speed * (W if dx else H)  # blur length, frame pixels
         if length >= 2.0:
             for d, chroma in _planes(dst):
                 r = int(length / (4.0 if chroma else 2.0))
                 if r > 0:
                     tmp = scratch.plane_like("tr_blur", d)
                     directional_blur(d, d, r, 1 if dx else 0, tmp, passes=2)
+
     return impl
 
 
@@ -228,6 +256,7 @@ def _zoom(zoom_in: bool):
             src, s = b, (0.5 + 0.5 * q) if zoom_in else (2.0 - q)
         for (d, chroma), pl in zip(_planes(dst), (src.y, src.u, src.v)):
             warp_mix(d, pl, _scale_rotate(s, 0.0, W, H, chroma), None, None, 0.0, edge=EDGE_MIRROR)
+
     return impl
 
 
@@ -245,8 +274,10 @@ def _rotate(sign: float):
         ta, tb = sign * 90.0 * e, -sign * 90.0 * (1.0 - e)
         sa, sb = _cover_scale(ta, W, H), _cover_scale(tb, W, H)
         for (d, chroma), pa, pb in zip(_planes(dst), (a.y, a.u, a.v), (b.y, b.u, b.v)):
-            warp_mix(d, pa, _scale_rotate(sa, ta, W, H, chroma), pb, _scale_rotate(sb, tb, W, H, chroma), e,
-                     edge=EDGE_CLAMP)
+            warp_mix(
+                d, pa, _scale_rotate(sa, ta, W, H, chroma), pb, _scale_rotate(sb, tb, W, H, chroma), e, edge=EDGE_CLAMP
+            )
+
     return impl
 
 
@@ -272,7 +303,7 @@ def _mosaic(dst, a, b, p, scratch):
     if block <= 1:
         _dissolve(dst, a, b, p, scratch)
         return
-    block += block & 1                                    # even, so chroma tiles align
+    block += block & 1  # even, so chroma tiles align
     for (d, chroma), pa, pb in zip(_planes(dst), (a.y, a.u, a.v), (b.y, b.u, b.v)):
         n = max(1, block // 2) if chroma else block
         cx = (W // 4) if chroma else (W // 2)
@@ -290,8 +321,7 @@ def _blur(axis: int | None):
             return
         ba = scratch.picture("tr_blur_a", W, H)
         bb = scratch.picture("tr_blur_b", W, H)
-        for (pl_a, chroma), pl_b, ta, tb in zip(_planes(a), (b.y, b.u, b.v), (ba.y, ba.u, ba.v),
-                                                (bb.y, bb.u, bb.v)):
+        for (pl_a, chroma), pl_b, ta, tb in zip(_planes(a), (b.y, b.u, b.v), (ba.y, ba.u, ba.v), (bb.y, bb.u, bb.v)):
             sg = sigma / 2.0 if chroma else sigma
             tmp = scratch.plane_like("tr_blur_tmp", ta)
             for src, out in ((pl_a, ta), (pl_b, tb)):
@@ -301,6 +331,7 @@ def _blur(axis: int | None):
                     r = max(0, int(round(sg * 1.2)))
                     directional_blur(src, out, r, axis, tmp, passes=2)
         _dissolve(dst, ba, bb, p, scratch)
+
     return impl
 
 

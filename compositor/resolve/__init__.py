@@ -12,6 +12,7 @@ The package: :mod:`.resolver` (the walk over the tracks), one module per track k
 segment shares (:mod:`.segment`), the material index and drawing order (:mod:`.index`), the
 output geometry and time range (:mod:`.output`) and the warning collector (:mod:`.collector`).
 """
+
 from __future__ import annotations
 
 from .audio import MAX_GAIN

@@ -1,5 +1,6 @@
 """Effect and filter tracks: adjustment layers over everything below, and the filter/effect
 materials attached to one segment (pure)."""
+
 from __future__ import annotations
 
 from ..draft import EffectMaterial
@@ -24,8 +25,9 @@ def adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, about: Segm
     return adjust_spec(kind, entry, obj)
 
 
-def adjustment_track(track, z: int, idx: MaterialIndex, warnings: WarningLog,
-                     registry: Registry) -> AdjustmentTrack | None:
+def adjustment_track(
+    track, z: int, idx: MaterialIndex, warnings: WarningLog, registry: Registry
+) -> AdjustmentTrack | None:
     """Effect and filter tracks: adjustment layers over everything below (docs/format.md#effects-and-filters)."""
     clips: list[AdjustmentClip] = []
     for seg in sorted(track.segments, key=lambda s: s.target_timerange.start):
@@ -43,8 +45,14 @@ def adjustment_track(track, z: int, idx: MaterialIndex, warnings: WarningLog,
             continue
         spec = adjust_entry(kind, obj, registry, about)
         if spec is not None:
-            clips.append(AdjustmentClip(segment_id=seg.id, target_start_us=seg.target_timerange.start,
-                                        target_duration_us=seg.target_timerange.duration, spec=spec))
+            clips.append(
+                AdjustmentClip(
+                    segment_id=seg.id,
+                    target_start_us=seg.target_timerange.start,
+                    target_duration_us=seg.target_timerange.duration,
+                    spec=spec,
+                )
+            )
     if not clips:
         return None
     return AdjustmentTrack(z=z, track_id=track.id, clips=tuple(clips))

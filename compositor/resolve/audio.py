@@ -3,6 +3,7 @@
 Audio at speed ≠ 1 is time-stretched with FFmpeg's atempo (pitch kept) or, with
 ``is_tone_modify``, resampled (pitch follows speed): both as the draft asks, no warning.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,9 @@ def fades_us(atts) -> tuple[int, int]:
     return 0, 0
 
 
-def audio_clip(seg: Segment, atts, facts: MediaFacts | None, path: str,
-               warnings: WarningLog, fps: Fraction) -> AudioClip | None:
+def audio_clip(
+    seg: Segment, atts, facts: MediaFacts | None, path: str, warnings: WarningLog, fps: Fraction
+) -> AudioClip | None:
     """The sound of an audio-track segment (None when its file has no audio)."""
     if facts is None:
         raise DraftError(f"no media for audio material {seg.material_id!r}", path + ".material_id")
@@ -41,8 +43,9 @@ def audio_clip(seg: Segment, atts, facts: MediaFacts | None, path: str,
     return sound(seg, atts, facts, segment_speed(seg, atts, warnings, fps), keyframe_warnings=warnings)
 
 
-def sound(seg: Segment, atts, facts: MediaFacts, speed: float,
-          keyframe_warnings: WarningLog | None = None) -> AudioClip:
+def sound(
+    seg: Segment, atts, facts: MediaFacts, speed: float, keyframe_warnings: WarningLog | None = None
+) -> AudioClip:
     """The AudioClip of a segment that sounds (audio segments and videos' own soundtracks).
 
     ``keyframe_warnings`` receives warnings about keyframed properties sound ignores (video
@@ -50,8 +53,16 @@ def sound(seg: Segment, atts, facts: MediaFacts, speed: float,
     fin, fout = fades_us(atts)
     kfs = dict(keyframes(seg, WarningLog() if keyframe_warnings is None else keyframe_warnings, {"KFTypeVolume"}))
     src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
-    return AudioClip(segment_id=seg.id, media_key=facts.path, target_start_us=seg.target_timerange.start,
-                     target_duration_us=seg.target_timerange.duration, source_start_us=src.start,
-                     speed=speed, volume=gain(seg.volume), fade_in_us=fin, fade_out_us=fout,
-                     volume_keyframes=tuple((t, gain(v)) for t, v in kfs.get("KFTypeVolume", ())),
-                     tone_modify=seg.is_tone_modify)
+    return AudioClip(
+        segment_id=seg.id,
+        media_key=facts.path,
+        target_start_us=seg.target_timerange.start,
+        target_duration_us=seg.target_timerange.duration,
+        source_start_us=src.start,
+        speed=speed,
+        volume=gain(seg.volume),
+        fade_in_us=fin,
+        fade_out_us=fout,
+        volume_keyframes=tuple((t, gain(v)) for t, v in kfs.get("KFTypeVolume", ())),
+        tone_modify=seg.is_tone_modify,
+    )

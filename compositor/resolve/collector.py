@@ -5,10 +5,12 @@ found: ``skip`` (not rendered), ``approximate`` (rendered differently), ``note``
 asked, worth knowing). :meth:`WarningLog.about` gives a :class:`SegmentWarnings` that fills in
 the segment's id and target time range once; a field given explicitly wins.
 """
+
 from __future__ import annotations
 
 from ..draft import Draft, Segment
 from ..warnings import RenderWarning
+
 
 class WarningLog:
     """Warnings in order; ``items`` is the list itself (handed to code that appends)."""

@@ -1,4 +1,5 @@
 """Material lookup and drawing order of a draft's tracks (pure)."""
+
 from __future__ import annotations
 
 from ..draft import Draft, Segment
@@ -25,13 +26,15 @@ class MaterialIndex:
         return [self.by_id[r] for r in seg.extra_material_refs if r in self.by_id]
 
     def name_of(self, track_type: str, material_id: str) -> str:
-        obj = {"text": self.texts, "sticker": self.stickers, "effect": self.video_effects,
-               "filter": self.effects}.get(track_type, {}).get(material_id)
+        obj = {"text": self.texts, "sticker": self.stickers, "effect": self.video_effects, "filter": self.effects}.get(
+            track_type, {}
+        ).get(material_id)
         return getattr(obj, "name", "") or ""
 
     def resource_of(self, track_type: str, material_id: str) -> str:
-        obj = {"sticker": self.stickers, "effect": self.video_effects,
-               "filter": self.effects}.get(track_type, {}).get(material_id)
+        obj = {"sticker": self.stickers, "effect": self.video_effects, "filter": self.effects}.get(track_type, {}).get(
+            material_id
+        )
         return getattr(obj, "resource_id", "") or ""
 
 
@@ -48,25 +51,40 @@ def z_order(draft: Draft, warnings: WarningLog) -> list[int]:
     order = [pos for _, pos in sorted(keyed)]
     rank = {pos: i for i, pos in enumerate(order)}
     visual = [p for p in order if draft.tracks[p].type != "audio"]
-    swapped = [(a, b) for i, a in enumerate(visual) for b in visual[i + 1:]
-               if (a < b) != (rank[a] < rank[b]) and _overlap(draft.tracks[a], draft.tracks[b])]
+    swapped = [
+        (a, b)
+        for i, a in enumerate(visual)
+        for b in visual[i + 1 :]
+        if (a < b) != (rank[a] < rank[b]) and _overlap(draft.tracks[a], draft.tracks[b])
+    ]
     if swapped:
         a, b = swapped[0]
-        warnings.note("layer_order", message=f"tracks are drawn by render_index, not array order: "
-                                             f"$.tracks[{max(a, b)}] is drawn under $.tracks[{min(a, b)}] "
-                                             f"({len(swapped)} overlapping pair(s) reordered)")
+        warnings.note(
+            "layer_order",
+            message=f"tracks are drawn by render_index, not array order: "
+            f"$.tracks[{max(a, b)}] is drawn under $.tracks[{min(a, b)}] "
+            f"({len(swapped)} overlapping pair(s) reordered)",
+        )
     return order
 
 
 def _overlap(a, b) -> bool:
     """True when a segment of track ``a`` and one of track ``b`` share some time."""
-    return any(x.target_timerange.start < y.target_timerange.end and y.target_timerange.start < x.target_timerange.end
-               for x in a.segments if x.target_timerange.duration > 0
-               for y in b.segments if y.target_timerange.duration > 0)
+    return any(
+        x.target_timerange.start < y.target_timerange.end and y.target_timerange.start < x.target_timerange.end
+        for x in a.segments
+        if x.target_timerange.duration > 0
+        for y in b.segments
+        if y.target_timerange.duration > 0
+    )
 
 
 def skip_track(track, idx: MaterialIndex, warnings: WarningLog, kind: str, message: str = "not rendered yet") -> None:
     """One ``skipped`` warning per segment of a track kind nothing renders."""
     for seg in track.segments:
-        warnings.about(seg).skip(kind, name=idx.name_of(track.type, seg.material_id),
-                                 resource_id=idx.resource_of(track.type, seg.material_id), message=message)
+        warnings.about(seg).skip(
+            kind,
+            name=idx.name_of(track.type, seg.material_id),
+            resource_id=idx.resource_of(track.type, seg.material_id),
+            message=message,
+        )

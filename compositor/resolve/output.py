@@ -1,4 +1,5 @@
 """The output picture (size, canvas-to-output transform) and the time range to render (pure)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -21,8 +22,9 @@ def output_geometry(draft: Draft, options: OutputOptions, warnings: WarningLog) 
     w, h = w + (w & 1), h + (h & 1)
     s = min(w / cw, h / ch)
     m = Affine.scale(s).then(Affine.translate((w - cw * s) / 2, (h - ch * s) / 2))
-    if (w, h) != (options.width or w, options.height or h) or \
-            (options.width is None and options.height is None and (w, h) != (cw, ch)):
+    if (w, h) != (options.width or w, options.height or h) or (
+        options.width is None and options.height is None and (w, h) != (cw, ch)
+    ):
         warnings.note("output_size", message=f"output size rounded up to even {w}x{h} (yuv420p)")
     return w, h, m
 
@@ -40,8 +42,11 @@ def duration_us(draft: Draft, warnings: WarningLog) -> int:
     seg_end = check_not_empty(draft)
     total_us = max(draft.duration, seg_end)
     if draft.duration and draft.duration != seg_end:
-        warnings.note("duration", message=f"draft duration {draft.duration} µs differs from the last "
-                                          f"segment end {seg_end} µs; rendering {total_us} µs")
+        warnings.note(
+            "duration",
+            message=f"draft duration {draft.duration} µs differs from the last "
+            f"segment end {seg_end} µs; rendering {total_us} µs",
+        )
     return total_us
 
 
@@ -54,6 +59,7 @@ def frame_range(total_us: int, fps: Fraction, options: OutputOptions) -> tuple[i
     if options.end_us is not None:
         end_frame = min(end_frame, timebase.first_frame_at_or_after(options.end_us, fps))
     if end_frame - first <= 0:
-        raise OptionsError(f"time range [{options.start_us}, {options.end_us}) selects no frame "
-                           f"of a {total_us} µs draft")
+        raise OptionsError(
+            f"time range [{options.start_us}, {options.end_us}) selects no frame of a {total_us} µs draft"
+        )
     return first, end_frame - first

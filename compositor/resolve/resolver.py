@@ -3,6 +3,7 @@
 Walks the tracks bottom first (:func:`~compositor.resolve.index.z_order`) and hands each to the
 module of its kind; collects every warning in one :class:`~compositor.resolve.collector.WarningLog`.
 """
+
 from __future__ import annotations
 
 from .. import compound, timebase
@@ -21,9 +22,15 @@ from .text import text_track
 from .video import video_track
 
 
-def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions = OutputOptions(),
-            registry: Registry | None = None, text_engine=None, *,
-            _level: compound.Level | None = None) -> Timeline:
+def resolve(
+    draft: Draft,
+    media: dict[str, MediaFacts],
+    options: OutputOptions = OutputOptions(),
+    registry: Registry | None = None,
+    text_engine=None,
+    *,
+    _level: compound.Level | None = None,
+) -> Timeline:
     """Build the :class:`Timeline` of ``draft``.
 
     ``media`` maps material ids (videos and audios) to facts about their files. A material
@@ -77,6 +84,7 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
         if track.type == "text":
             if text_engine is None:
                 from ..text import default_engine
+
                 text_engine = default_engine()
             visual = text_track(track, z, idx, warnings, registry, cw, ch, canvas_to_output, tpath, text_engine)
             if visual is not None:
@@ -95,16 +103,43 @@ def resolve(draft: Draft, media: dict[str, MediaFacts], options: OutputOptions =
         if track.type != "video":
             skip_track(track, idx, warnings, kind=f"track:{track.type}")
             continue
-        visual = video_track(track, z, pos, tpath, idx=idx, warnings=warnings, media=media, registry=registry,
-                             fps=fps, canvas_w=cw, canvas_h=ch, canvas_to_output=canvas_to_output, level=level,
-                             expansions=expansions, text_engine=text_engine, bottom_video_pos=bottom_video_pos,
-                             video_mute=video_mute, audio=audio)
+        visual = video_track(
+            track,
+            z,
+            pos,
+            tpath,
+            idx=idx,
+            warnings=warnings,
+            media=media,
+            registry=registry,
+            fps=fps,
+            canvas_w=cw,
+            canvas_h=ch,
+            canvas_to_output=canvas_to_output,
+            level=level,
+            expansions=expansions,
+            text_engine=text_engine,
+            bottom_video_pos=bottom_video_pos,
+            video_mute=video_mute,
+            audio=audio,
+        )
         if visual is not None:
             tracks.append(visual)
 
     first, count = frame_range(total_us, fps, options)
-    return Timeline(canvas_width=cw, canvas_height=ch, width=out_w, height=out_h, fps=fps,
-                    duration_us=total_us, first_frame=first, frame_count=count,
-                    canvas_to_output=canvas_to_output, tracks=tuple(tracks), audio_clips=tuple(audio),
-                    warnings=tuple(warnings.items), adjustments=tuple(adjustments),
-                    compounds=dict(expansions.timelines))
+    return Timeline(
+        canvas_width=cw,
+        canvas_height=ch,
+        width=out_w,
+        height=out_h,
+        fps=fps,
+        duration_us=total_us,
+        first_frame=first,
+        frame_count=count,
+        canvas_to_output=canvas_to_output,
+        tracks=tuple(tracks),
+        audio_clips=tuple(audio),
+        warnings=tuple(warnings.items),
+        adjustments=tuple(adjustments),
+        compounds=dict(expansions.timelines),
+    )

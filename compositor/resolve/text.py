@@ -1,5 +1,6 @@
 """Text tracks: each caption laid out by the text engine becomes a clip whose picture is its
 text raster (pure, given the engine: font files are its only I/O)."""
+
 from __future__ import annotations
 
 from ..draft import EffectMaterial
@@ -11,8 +12,18 @@ from .index import MaterialIndex
 from .segment import animations, clip_transform, keyframes, missing_material, note_unrendered
 
 
-def text_track(track, z: int, idx: MaterialIndex, warnings: WarningLog, registry: Registry,
-               cw: int, ch: int, canvas_to_output: Affine, tpath: str, engine) -> VisualTrack | None:
+def text_track(
+    track,
+    z: int,
+    idx: MaterialIndex,
+    warnings: WarningLog,
+    registry: Registry,
+    cw: int,
+    ch: int,
+    canvas_to_output: Affine,
+    tpath: str,
+    engine,
+) -> VisualTrack | None:
     """Text segments (docs/format.md#text): each becomes a VisualClip whose picture is its text raster.
 
     The laid-out text block is the element's base size, centred at the clip centre; from
@@ -50,8 +61,12 @@ def text_track(track, z: int, idx: MaterialIndex, warnings: WarningLog, registry
         spec = textmod.TextSpec.of(mat, bubble=bubble, effect=effect)
         phase = (0.0, 0.0)
         moving = any(name != "KFTypeAlpha" for name, _ in kfs)
-        if not moving and static.rotation % 360 == 0 and abs(abs(static.scale_x) * out_scale - scale) < 1e-9 \
-                and abs(abs(static.scale_y) * out_scale - scale) < 1e-9:
+        if (
+            not moving
+            and static.rotation % 360 == 0
+            and abs(abs(static.scale_x) * out_scale - scale) < 1e-9
+            and abs(abs(static.scale_y) * out_scale - scale) < 1e-9
+        ):
             cx, cy = canvas_to_output.apply(cw / 2 + static.x * cw / 2, ch / 2 - static.y * ch / 2)
             phase = (cx % 2.0, cy % 2.0)
         layer = engine.layer(spec, cw, ch, scale, phase)
@@ -61,13 +76,30 @@ def text_track(track, z: int, idx: MaterialIndex, warnings: WarningLog, registry
             continue
         rx, ry = layer.centre
         base = Affine.translate(-rx, -ry).then(Affine.scale(1.0 / layer.geo.scale))
-        clips.append(VisualClip(
-            segment_id=seg.id, material_id=mat.id, media_key=layer.key, is_still=True, has_alpha=True,
-            target_start_us=seg.target_timerange.start, target_duration_us=seg.target_timerange.duration,
-            source_start_us=0, source_duration_us=seg.target_timerange.duration, speed=1.0, reverse=False,
-            media_duration_us=0, crop_px=(0, 0, layer.width, layer.height), base=base, static=static,
-            keyframes=kfs, uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
-            animations=animations(seg, atts, registry, warnings), kind="text", text=layer))
+        clips.append(
+            VisualClip(
+                segment_id=seg.id,
+                material_id=mat.id,
+                media_key=layer.key,
+                is_still=True,
+                has_alpha=True,
+                target_start_us=seg.target_timerange.start,
+                target_duration_us=seg.target_timerange.duration,
+                source_start_us=0,
+                source_duration_us=seg.target_timerange.duration,
+                speed=1.0,
+                reverse=False,
+                media_duration_us=0,
+                crop_px=(0, 0, layer.width, layer.height),
+                base=base,
+                static=static,
+                keyframes=kfs,
+                uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
+                animations=animations(seg, atts, registry, warnings),
+                kind="text",
+                text=layer,
+            )
+        )
     if not clips:
         return None
     return VisualTrack(z=z, track_id=track.id, clips=tuple(clips))

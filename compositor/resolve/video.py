@@ -1,5 +1,6 @@
 """Video tracks: media and photo segments (and compound clips) as visual clips, with crop,
 fit, canvas fill, mask, mix mode, attached filters and transitions; their soundtracks (pure)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,8 +13,7 @@ from ..effects.filters import AdjustSpec
 from ..geometry import Affine, metadata_rotation
 from ..effects.masks import MaskSpec, mask_spec, resolve_impl as mask_impl
 from ..registry import APPROXIMATED, Registry
-from ..timeline import (VISUAL_PROPERTIES, AudioClip, BackgroundSpec, MediaFacts, TransitionSpan, VisualClip,
-                        VisualTrack)
+from ..timeline import VISUAL_PROPERTIES, AudioClip, BackgroundSpec, MediaFacts, TransitionSpan, VisualClip, VisualTrack
 from ..effects.transitions import FALLBACK as TRANSITION_FALLBACK
 from .adjustment import adjust_entry
 from .audio import fades_us, sound
@@ -22,10 +22,27 @@ from .index import MaterialIndex
 from .segment import animations, clip_transform, keyframes, missing_material, note_unrendered, speed as segment_speed
 
 
-def video_track(track, z: int, pos: int, tpath: str, *, idx: MaterialIndex, warnings: WarningLog,
-                media: dict[str, MediaFacts], registry: Registry, fps: Fraction, canvas_w: int, canvas_h: int,
-                canvas_to_output: Affine, level: compound.Level, expansions: compound.Expansions, text_engine,
-                bottom_video_pos: int | None, video_mute: bool, audio: list[AudioClip]) -> VisualTrack | None:
+def video_track(
+    track,
+    z: int,
+    pos: int,
+    tpath: str,
+    *,
+    idx: MaterialIndex,
+    warnings: WarningLog,
+    media: dict[str, MediaFacts],
+    registry: Registry,
+    fps: Fraction,
+    canvas_w: int,
+    canvas_h: int,
+    canvas_to_output: Affine,
+    level: compound.Level,
+    expansions: compound.Expansions,
+    text_engine,
+    bottom_video_pos: int | None,
+    video_mute: bool,
+    audio: list[AudioClip],
+) -> VisualTrack | None:
     """The visual clips of a video track; the sound of its segments is appended to ``audio``.
 
     ``pos`` is the track's position in the draft (``bottom_video_pos``: the lowest video track,
@@ -44,11 +61,23 @@ def video_track(track, z: int, pos: int, tpath: str, *, idx: MaterialIndex, warn
             if seg.target_timerange.duration <= 0:
                 continue
             expanded = compound.expand(
-                seg, mat, level, spath, media=media, canvas_w=cw, canvas_h=ch,
-                out_scale=abs(canvas_to_output.a), fps=fps, registry=registry, text_engine=text_engine,
-                expansions=expansions, warnings=warnings.items, overlay=pos != bottom_video_pos)
+                seg,
+                mat,
+                level,
+                spath,
+                media=media,
+                canvas_w=cw,
+                canvas_h=ch,
+                out_scale=abs(canvas_to_output.a),
+                fps=fps,
+                registry=registry,
+                text_engine=text_engine,
+                expansions=expansions,
+                warnings=warnings.items,
+                overlay=pos != bottom_video_pos,
+            )
             if expanded is None:
-                continue                  # not drawn; expand() said why
+                continue  # not drawn; expand() said why
         facts = expanded.facts if expanded is not None else media.get(mat.id)
         if facts is None:
             raise DraftError(f"no media for material {mat.id!r} ({mat.path})", spath + ".material_id")
@@ -61,41 +90,59 @@ def video_track(track, z: int, pos: int, tpath: str, *, idx: MaterialIndex, warn
         # Trust the file's content over the material's type: a "photo" that is really a
         # video plays as a video, a "video" that is a still image is drawn as a still.
         is_still = facts.kind == "image"
-        if facts.has_audio and not is_still and seg.volume > 0 and not track.muted \
-                and not (video_mute and pos == bottom_video_pos):
+        if (
+            facts.has_audio
+            and not is_still
+            and seg.volume > 0
+            and not track.muted
+            and not (video_mute and pos == bottom_video_pos)
+        ):
             audio.append(sound(seg, atts, facts, speed))
         elif expanded is not None and not track.muted and not (video_mute and pos == bottom_video_pos):
-            audio.extend(compound.lift_audio(expanded.timeline, seg, speed, seg.reverse, warnings.items,
-                                             outer_fades=fades_us(atts)))
+            audio.extend(
+                compound.lift_audio(
+                    expanded.timeline, seg, speed, seg.reverse, warnings.items, outer_fades=fades_us(atts)
+                )
+            )
         if not seg.visible:
             continue
         if not facts.has_video and not is_still:
-            about.skip("media", name=mat.material_name,
-                       message="the file has no picture (audio only); its sound plays")
+            about.skip("media", name=mat.material_name, message="the file has no picture (audio only); its sound plays")
             continue
         if seg.reverse and not is_still and facts.has_audio and seg.volume > 0:
             about.approximate("reverse", message="the picture plays backwards; its sound plays forwards")
         crop_px, base = crop_and_base(mat.crop, facts, cw, ch)
         if not mat.crop.is_rectangular():
-            warnings.approximate("crop", segment_id=seg.id,
-                                 message="non-rectangular crop drawn as its bounding box")
+            warnings.approximate("crop", segment_id=seg.id, message="non-rectangular crop drawn as its bounding box")
         src = seg.source_timerange or type(seg.target_timerange)(0, seg.target_timerange.duration)
         mask, mix_mode, seg_filters = visual_extras(atts, registry, about, crop_px, facts.rotation)
-        clips.append(VisualClip(
-            segment_id=seg.id, material_id=mat.id, media_key=facts.path, is_still=is_still,
-            has_alpha=facts.has_alpha,
-            target_start_us=seg.target_timerange.start, target_duration_us=seg.target_timerange.duration,
-            source_start_us=0 if is_still else src.start, source_duration_us=src.duration,
-            speed=1.0 if is_still else speed, reverse=seg.reverse and not is_still,
-            media_duration_us=facts.duration_us, crop_px=crop_px, base=base,
-            static=clip_transform(seg),
-            keyframes=keyframes(seg, warnings, VISUAL_PROPERTIES | {"KFTypeVolume"}),
-            uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
-            background=background(atts, spath, media, about) if pos == bottom_video_pos else None,
-            animations=animations(seg, atts, registry, warnings),
-            mask=mask, mix_mode=mix_mode, filters=seg_filters,
-            kind=compound.KIND if expanded is not None else "media",
-        ))
+        clips.append(
+            VisualClip(
+                segment_id=seg.id,
+                material_id=mat.id,
+                media_key=facts.path,
+                is_still=is_still,
+                has_alpha=facts.has_alpha,
+                target_start_us=seg.target_timerange.start,
+                target_duration_us=seg.target_timerange.duration,
+                source_start_us=0 if is_still else src.start,
+                source_duration_us=src.duration,
+                speed=1.0 if is_still else speed,
+                reverse=seg.reverse and not is_still,
+                media_duration_us=facts.duration_us,
+                crop_px=crop_px,
+                base=base,
+                static=clip_transform(seg),
+                keyframes=keyframes(seg, warnings, VISUAL_PROPERTIES | {"KFTypeVolume"}),
+                uniform_scale=seg.uniform_scale.on if seg.uniform_scale else True,
+                background=background(atts, spath, media, about) if pos == bottom_video_pos else None,
+                animations=animations(seg, atts, registry, warnings),
+                mask=mask,
+                mix_mode=mix_mode,
+                filters=seg_filters,
+                kind=compound.KIND if expanded is not None else "media",
+            )
+        )
     clips = attach_transitions(clips, track, idx, fps, registry, warnings)
     if not clips:
         return None
@@ -141,8 +188,7 @@ def parse_rgba(color: str) -> tuple[int, int, int, int]:
     raise ValueError(f"not a #RRGGBB[AA] colour: {color!r}")
 
 
-def background(attachments, path: str, media: dict[str, MediaFacts],
-               about: SegmentWarnings) -> BackgroundSpec | None:
+def background(attachments, path: str, media: dict[str, MediaFacts], about: SegmentWarnings) -> BackgroundSpec | None:
     """The canvas fill of a segment on the bottom video track (None: black)."""
     for _, obj in attachments:
         if not isinstance(obj, CanvasMaterial):
@@ -155,11 +201,14 @@ def background(attachments, path: str, media: dict[str, MediaFacts],
             facts = media.get(obj.id)
             if facts is not None:
                 return BackgroundSpec(kind="image", image_path=facts.path, image_size=(facts.width, facts.height))
-            about.skip("canvas", name="canvas_image",
-                       message=f"background image {obj.image!r} could not be loaded; black instead")
+            about.skip(
+                "canvas",
+                name="canvas_image",
+                message=f"background image {obj.image!r} could not be loaded; black instead",
+            )
             return None
         if not obj.color.strip():
-            return None                           # "" = no canvas fill (JianYing/CapCut exports)
+            return None  # "" = no canvas fill (JianYing/CapCut exports)
         try:
             rgba = parse_rgba(obj.color)
         except ValueError as exc:
@@ -169,14 +218,15 @@ def background(attachments, path: str, media: dict[str, MediaFacts],
     return None
 
 
-def visual_extras(atts, registry: Registry, about: SegmentWarnings, crop_px: tuple[int, int, int, int],
-                  rotation: int) -> tuple[MaskSpec | None, str, tuple[AdjustSpec, ...]]:
+def visual_extras(
+    atts, registry: Registry, about: SegmentWarnings, crop_px: tuple[int, int, int, int], rotation: int
+) -> tuple[MaskSpec | None, str, tuple[AdjustSpec, ...]]:
     """Mask, mix mode and segment-attached filters/effects of a video/photo segment."""
     mask, mix_mode, filters = None, "", []
     for _, obj in atts:
         if isinstance(obj, MaskMaterial):
             if mask is not None:
-                continue                  # one mask per segment (pyJianYingDraft writes both lists)
+                continue  # one mask per segment (pyJianYingDraft writes both lists)
             impl = mask_impl(obj, registry)
             if impl is None:
                 about.skip("mask", name=obj.name, resource_id=obj.resource_id, message="unknown mask shape")
@@ -188,8 +238,9 @@ def visual_extras(atts, registry: Registry, about: SegmentWarnings, crop_px: tup
         elif isinstance(obj, EffectMaterial) and obj.type == "mix_mode":
             entry = registry.lookup("mix_mode", obj.name, obj.resource_id, obj.effect_id)
             if entry is None:
-                about.skip("mix_mode", name=obj.name, resource_id=obj.resource_id,
-                           message="unknown mix mode; drawn normally")
+                about.skip(
+                    "mix_mode", name=obj.name, resource_id=obj.resource_id, message="unknown mix mode; drawn normally"
+                )
                 continue
             if entry.status == APPROXIMATED:
                 about.approximate("mix_mode", name=obj.name, resource_id=obj.resource_id, message=entry.note)
@@ -202,8 +253,9 @@ def visual_extras(atts, registry: Registry, about: SegmentWarnings, crop_px: tup
     return mask, mix_mode, tuple(filters)
 
 
-def attach_transitions(clips: list[VisualClip], track, idx: MaterialIndex, fps: Fraction, registry: Registry,
-                       warnings: WarningLog) -> list[VisualClip]:
+def attach_transitions(
+    clips: list[VisualClip], track, idx: MaterialIndex, fps: Fraction, registry: Registry, warnings: WarningLog
+) -> list[VisualClip]:
     """Each clip's transition to the next clip (a window centred on the cut), when they touch."""
     frame_us = 1_000_000 / float(fps)
     by_seg = {s.id: s for s in track.segments}
@@ -215,8 +267,13 @@ def attach_transitions(clips: list[VisualClip], track, idx: MaterialIndex, fps: 
             continue
         b = clips[i + 1] if i + 1 < len(clips) else None
         if b is None or abs(b.target_start_us - a.target_end_us) > frame_us or tr.duration <= 0:
-            warnings.skip("transition", name=tr.name, resource_id=tr.resource_id, segment_id=a.segment_id,
-                          message="no adjacent next clip on the track")
+            warnings.skip(
+                "transition",
+                name=tr.name,
+                resource_id=tr.resource_id,
+                segment_id=a.segment_id,
+                message="no adjacent next clip on the track",
+            )
             continue
         d = min(tr.duration, a.target_duration_us, b.target_duration_us)
         cut = b.target_start_us
@@ -224,11 +281,24 @@ def attach_transitions(clips: list[VisualClip], track, idx: MaterialIndex, fps: 
         entry = registry.lookup("transition", tr.name, tr.resource_id, tr.effect_id)
         kind = entry.impl if entry is not None else TRANSITION_FALLBACK
         if entry is None or entry.status == APPROXIMATED:
-            warnings.approximate("transition", name=tr.name, resource_id=tr.resource_id, segment_id=a.segment_id,
-                                 start_us=start, end_us=start + d,
-                                 message=entry.note if entry is not None
-                                 else f"unknown transition drawn as {TRANSITION_FALLBACK}")
-        out[i] = replace(out[i], transition_out=TransitionSpan(
-            name=tr.name, resource_id=tr.resource_id, kind=kind, start_us=start, end_us=start + d,
-            is_overlap=tr.is_overlap))
+            warnings.approximate(
+                "transition",
+                name=tr.name,
+                resource_id=tr.resource_id,
+                segment_id=a.segment_id,
+                start_us=start,
+                end_us=start + d,
+                message=entry.note if entry is not None else f"unknown transition drawn as {TRANSITION_FALLBACK}",
+            )
+        out[i] = replace(
+            out[i],
+            transition_out=TransitionSpan(
+                name=tr.name,
+                resource_id=tr.resource_id,
+                kind=kind,
+                start_us=start,
+                end_us=start + d,
+                is_overlap=tr.is_overlap,
+            ),
+        )
     return out

@@ -12,11 +12,31 @@ kind ``"text"`` whose picture is the layer's raster; from there on a caption is 
 keyframed, animated and blended exactly like a photo. Calibrated constants and best
 readings: ``docs/text.md``.
 """
+
 from .content import CharStyle, RichText, Shadow, Stroke, parse_content, resolve_styles, utf16_len
 from .engine import TextEngine, TextLayer, TextSpec, default_engine
 from .fonts import FontChain, FontIntegrityError, FontSettings, verify_bundled
 from .layout import EM_PER_SIZE, Params, TextLayout, em_px, layout_text
 
-__all__ = ["CharStyle", "RichText", "Shadow", "Stroke", "parse_content", "resolve_styles", "utf16_len",
-           "TextEngine", "TextLayer", "TextSpec", "default_engine", "FontChain", "FontIntegrityError",
-           "FontSettings", "verify_bundled", "EM_PER_SIZE", "Params", "TextLayout", "em_px", "layout_text"]
+__all__ = [
+    "CharStyle",
+    "RichText",
+    "Shadow",
+    "Stroke",
+    "parse_content",
+    "resolve_styles",
+    "utf16_len",
+    "TextEngine",
+    "TextLayer",
+    "TextSpec",
+    "default_engine",
+    "FontChain",
+    "FontIntegrityError",
+    "FontSettings",
+    "verify_bundled",
+    "EM_PER_SIZE",
+    "Params",
+    "TextLayout",
+    "em_px",
+    "layout_text",
+]

@@ -15,6 +15,7 @@
 A paragraph without right-to-left characters is not run through the algorithm at all: its
 levels are all 0 and its order is the logical one (:func:`paragraph_levels` returns None).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -23,8 +24,27 @@ from collections.abc import Sequence
 from bidi import algorithm as _uax9
 
 _RTL_TRIGGERS = {"R", "AL", "RLE", "RLO", "RLI", "FSI"}
-_KNOWN = {"L", "R", "AL", "EN", "ES", "ET", "AN", "CS", "NSM", "BN", "B", "S", "WS", "ON",
-          "LRE", "LRO", "RLE", "RLO", "PDF"}
+_KNOWN = {
+    "L",
+    "R",
+    "AL",
+    "EN",
+    "ES",
+    "ET",
+    "AN",
+    "CS",
+    "NSM",
+    "BN",
+    "B",
+    "S",
+    "WS",
+    "ON",
+    "LRE",
+    "LRO",
+    "RLE",
+    "RLO",
+    "PDF",
+}
 _TRAILING = {"WS", "LRI", "RLI", "FSI", "PDI", "BN", "LRE", "RLE", "LRO", "RLO", "PDF"}
 
 
@@ -46,18 +66,18 @@ def paragraph_levels(text: str) -> tuple[int, list[int]] | None:
     storage["base_level"] = base
     storage["base_dir"] = "LR"[base]
     _uax9.get_embedding_levels(text, storage)
-    chars = list(storage["chars"])                # the same dicts survive X9's filtering
+    chars = list(storage["chars"])  # the same dicts survive X9's filtering
     _isolates_as_embeddings(chars)
     try:
         _uax9.explicit_embed_and_overrides(storage)
         _uax9.resolve_weak_types(storage, False)
         _uax9.resolve_neutral_types(storage, False)
         _uax9.resolve_implicit_levels(storage, False)
-    except AssertionError:                        # a class the old rules do not know: strong types only
+    except AssertionError:  # a class the old rules do not know: strong types only
         return base, [_strong_level(unicodedata.bidirectional(c), base) for c in text]
     kept = {id(c) for c in storage["chars"]}
     levels: list[int] = []
-    for c in chars:                               # removed by X9 (embedding controls, BN): previous level
+    for c in chars:  # removed by X9 (embedding controls, BN): previous level
         levels.append(c["level"] if id(c) in kept or not levels else levels[-1])
     return base, levels
 

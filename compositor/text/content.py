@@ -20,6 +20,7 @@ Style resolution (docs/format.md#styles):
   applies when shadows are on) and "explicitly empty" (``()``: no shadow for this
   character), which is what capcut-mate's non-overlapping keyword partitions rely on.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,16 +38,16 @@ _STYLE_KEYS = ("fill", "size", "bold", "italic", "underline", "strokes", "shadow
 class Stroke:
     color: RGB
     alpha: float
-    width: float                   # as stored: UI/100 × 0.2 (0 … 0.2), in em (best reading)
+    width: float  # as stored: UI/100 × 0.2 (0 … 0.2), in em (best reading)
 
 
 @dataclass(frozen=True, slots=True)
 class Shadow:
     color: RGB
     alpha: float
-    diffuse: float                 # as stored: UI / 600
-    distance: float                # UI 0 … 100
-    angle: float                   # degrees, counter-clockwise from +x with y up (−45 = lower right)
+    diffuse: float  # as stored: UI / 600
+    distance: float  # UI 0 … 100
+    angle: float  # degrees, counter-clockwise from +x with y up (−45 = lower right)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +56,15 @@ class CharStyle:
 
     size: float = DEFAULT_SIZE
     color: RGB = (1.0, 1.0, 1.0)
-    alpha: float = 1.0             # fill.alpha × solid.alpha
+    alpha: float = 1.0  # fill.alpha × solid.alpha
     bold: bool = False
     italic: bool = False
     underline: bool = False
     stroke: Stroke | None = None
-    shadows: tuple[Shadow, ...] | None = None   # None = key absent (inherit the text-level shadow)
+    shadows: tuple[Shadow, ...] | None = None  # None = key absent (inherit the text-level shadow)
     font_id: str = ""
     font_path: str = ""
-    effect_id: str = ""            # 花字 (effectStyle)
+    effect_id: str = ""  # 花字 (effectStyle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class StyleSpan:
 class RichText:
     text: str
     spans: tuple[StyleSpan, ...] = ()
-    markup: bool = False           # parsed from the legacy tag markup
+    markup: bool = False  # parsed from the legacy tag markup
     problems: tuple[str, ...] = field(default=())
 
 
@@ -106,7 +107,7 @@ _COLOR_TAG = re.compile(r"<color=\(([^)]*)\)>")
 def parse_content(content: str) -> RichText:
     """Parse a text material's ``content`` (JSON string, or legacy markup, or plain text)."""
     raw: object = content
-    for _ in range(3):            # "parse twice"; tolerate one extra layer of stringification
+    for _ in range(3):  # "parse twice"; tolerate one extra layer of stringification
         if not isinstance(raw, str):
             break
         s = raw.strip()
@@ -114,7 +115,7 @@ def parse_content(content: str) -> RichText:
             break
         try:
             raw = json.loads(s)
-        except (ValueError, RecursionError):   # not JSON, or nested absurdly deep: plain text
+        except (ValueError, RecursionError):  # not JSON, or nested absurdly deep: plain text
             break
     if isinstance(raw, dict):
         return _from_json(raw)
@@ -182,7 +183,7 @@ def _colour(v) -> RGB | None:
         s = v.lstrip("#")
         if len(s) in (6, 8):
             try:
-                return tuple(int(s[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+                return tuple(int(s[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
             except ValueError:
                 return None
     return None
@@ -241,10 +242,15 @@ def _shadows(v) -> tuple[Shadow, ...]:
             continue
         rgb, a_solid = _solid(s.get("content"))
         alpha = _num(s.get("alpha", a_solid), 1.0)
-        out.append(Shadow(color=rgb or (0.0, 0.0, 0.0), alpha=min(max(alpha, 0.0), 1.0),
-                          diffuse=max(0.0, _num(s.get("diffuse", 0.025), 0.025)),
-                          distance=max(0.0, _num(s.get("distance", 5.0), 5.0)),
-                          angle=_num(s.get("angle", -45.0), -45.0)))
+        out.append(
+            Shadow(
+                color=rgb or (0.0, 0.0, 0.0),
+                alpha=min(max(alpha, 0.0), 1.0),
+                diffuse=max(0.0, _num(s.get("diffuse", 0.025), 0.025)),
+                distance=max(0.0, _num(s.get("distance", 5.0), 5.0)),
+                angle=_num(s.get("angle", -45.0), -45.0),
+            )
+        )
     return tuple(out)
 
 
@@ -291,11 +297,22 @@ def resolve_styles(rich: RichText, default_size: float = DEFAULT_SIZE) -> list[C
         if style is None:
             for i in covering:
                 merged.update(spans[i][2])
-            style = cache[covering] = (_style_from_keys(merged, default_size) if covering
-                                       else CharStyle(size=default_size))
+            style = cache[covering] = (
+                _style_from_keys(merged, default_size) if covering else CharStyle(size=default_size)
+            )
         out.append(style)
     return out
 
 
-__all__ = ["CharStyle", "RichText", "Shadow", "Stroke", "StyleSpan", "parse_content", "resolve_styles",
-           "utf16_len", "utf16_offsets", "DEFAULT_SIZE"]
+__all__ = [
+    "CharStyle",
+    "RichText",
+    "Shadow",
+    "Stroke",
+    "StyleSpan",
+    "parse_content",
+    "resolve_styles",
+    "utf16_len",
+    "utf16_offsets",
+    "DEFAULT_SIZE",
+]

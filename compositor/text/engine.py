@@ -9,6 +9,7 @@ static caption for as long as its clip is on screen.
 One engine per process (:func:`default_engine`, created on first use from the
 environment: ``DRAFT_RENDER_FONT``, ``DRAFT_RENDER_FONT_TABLE``, ``DRAFT_RENDER_CJK_REGION``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,8 @@ EFFECT_SHADOW = Shadow(color=(0.0, 0.0, 0.0), alpha=0.6, diffuse=0.05, distance=
 class TextSpec(TextMaterial, frozen=True):
     """A text material plus its attachments: everything that decides its pixels."""
 
-    bubble: str = ""               # resource id of a text_shape (bubble) attachment
-    effect: str = ""               # resource id of a text_effect (花字) attachment
+    bubble: str = ""  # resource id of a text_shape (bubble) attachment
+    effect: str = ""  # resource id of a text_effect (花字) attachment
 
     @classmethod
     def of(cls, material: TextMaterial, bubble: str = "", effect: str = "") -> "TextSpec":
@@ -60,7 +61,7 @@ class TextSpec(TextMaterial, frozen=True):
 class TextLayer:
     """One text element at one raster scale: what the compositor places and draws."""
 
-    key: str                       # identifies the pixels (spec, canvas, scale, phase)
+    key: str  # identifies the pixels (spec, canvas, scale, phase)
     layout: TextLayout
     box: Box | None
     geo: Geometry
@@ -91,8 +92,15 @@ class TextLayer:
         return self.layout.revealable()
 
     def rgba(self, reveal: int = -1, wipe: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
-        return rasterize(self.layout, self.geo, self.engine.glyphs, box=self.box,
-                         global_alpha=self.global_alpha, reveal=reveal, wipe=wipe)
+        return rasterize(
+            self.layout,
+            self.geo,
+            self.engine.glyphs,
+            box=self.box,
+            global_alpha=self.global_alpha,
+            reveal=reveal,
+            wipe=wipe,
+        )
 
     def planes(self, reveal: int = -1, wipe: tuple[float, float] = (0.0, 1.0)) -> Planes:
         y, u, v, a, a_half = rgba_to_yuva420(self.rgba(reveal, wipe))
@@ -104,7 +112,7 @@ def _hex_rgb(s: str) -> tuple[float, float, float] | None:
     if len(h) not in (6, 8):
         return None
     try:
-        return tuple(int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+        return tuple(int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
     except ValueError:
         return None
 
@@ -134,8 +142,14 @@ class TextEngine:
         effect_id = next((s.effect_id for s in styles if s.effect_id), "") or spec.effect
         if effect_id:
             styles = [_flower(s) for s in styles]
-            notes.append(Note("approximated", "花字 (text effect) drawn as the fill with a contrasting "
-                                              "stroke and a soft shadow", name="花字", resource_id=effect_id))
+            notes.append(
+                Note(
+                    "approximated",
+                    "花字 (text effect) drawn as the fill with a contrasting stroke and a soft shadow",
+                    name="花字",
+                    resource_id=effect_id,
+                )
+            )
         return rich.text, styles, notes
 
     def layout(self, spec: TextSpec, canvas_w: int, canvas_h: int) -> tuple[TextLayout, Box | None, tuple[Note, ...]]:
@@ -146,15 +160,19 @@ class TextEngine:
                 self._layouts.move_to_end(key)
                 return hit
         text, styles, notes = self.styles(spec)
-        params = Params(wrap=spec.type == "subtitle" or spec.force_apply_line_max_width,
-                        max_width=spec.line_max_width if spec.line_max_width > 0 else 0.82,
-                        alignment=spec.alignment if spec.alignment in (0, 1, 2) else 0,
-                        vertical=spec.typesetting == 1,
-                        letter_spacing=spec.letter_spacing, line_spacing=spec.line_spacing)
+        params = Params(
+            wrap=spec.type == "subtitle" or spec.force_apply_line_max_width,
+            max_width=spec.line_max_width if spec.line_max_width > 0 else 0.82,
+            alignment=spec.alignment if spec.alignment in (0, 1, 2) else 0,
+            vertical=spec.typesetting == 1,
+            letter_spacing=spec.letter_spacing,
+            line_spacing=spec.line_spacing,
+        )
         shadow_flag = bool(spec.check_flag & FLAG_SHADOW)
         with self._lock:
-            lay = layout_text(text, styles, params, canvas_w, canvas_h, self.chain, self.shapes,
-                         shadow_flag=shadow_flag)
+            lay = layout_text(
+                text, styles, params, canvas_w, canvas_h, self.chain, self.shapes, shadow_flag=shadow_flag
+            )
         notes = list(notes) + list(lay.notes)
         box = self._box(spec, lay, canvas_w, canvas_h, notes)
         res = (lay, box, tuple(notes))
@@ -178,8 +196,14 @@ class TextEngine:
             fill = next((s.color for s in lay.styles), (1.0, 1.0, 1.0))
             colour, alpha = ((0.0, 0.0, 0.0), 0.6) if _luma(fill) > 0.5 else ((1.0, 1.0, 1.0), 0.85)
             radius, pad_x, pad_y = 1.0, 0.4, 0.3
-            notes.append(Note("approximated", "text bubble drawn as a rounded box behind the text",
-                              name="气泡", resource_id=spec.bubble))
+            notes.append(
+                Note(
+                    "approximated",
+                    "text bubble drawn as a rounded box behind the text",
+                    name="气泡",
+                    resource_id=spec.bubble,
+                )
+            )
         else:
             return None
         if not lay.lines or lay.width <= 0:
@@ -187,18 +211,20 @@ class TextEngine:
         em = max((b.em for b in lay.boxes if b is not None), default=em_px(15, cw, ch))
         px, py = max(pad_x, 0.0) * em, max(pad_y, 0.0) * em
         dx = spec.background_horizontal_offset * em
-        dy = -spec.background_vertical_offset * em           # up positive, like the canvas
+        dy = -spec.background_vertical_offset * em  # up positive, like the canvas
         if spec.background_style == 2 and not lay.vertical and spec.check_flag & FLAG_BACKGROUND:
-            rects = tuple((x0 - px + dx, y0 - py + dy, x1 + px + dx, y1 + py + dy)
-                          for (x0, y0, x1, y1) in lay.lines if x1 > x0)
+            rects = tuple(
+                (x0 - px + dx, y0 - py + dy, x1 + px + dx, y1 + py + dy) for (x0, y0, x1, y1) in lay.lines if x1 > x0
+            )
         else:
             rects = ((-px + dx, -py + dy, lay.width + px + dx, lay.height + py + dy),)
         return Box(color=colour, alpha=min(max(alpha, 0.0), 1.0), radius=min(max(radius, 0.0), 1.0), rects=rects)
 
     # -- layers -----------------------------------------------------------------------------
 
-    def layer(self, spec: TextSpec, canvas_w: int, canvas_h: int, scale: float = 1.0,
-              phase: tuple[float, float] = (0.0, 0.0)) -> TextLayer:
+    def layer(
+        self, spec: TextSpec, canvas_w: int, canvas_h: int, scale: float = 1.0, phase: tuple[float, float] = (0.0, 0.0)
+    ) -> TextLayer:
         """The layer of ``spec`` rasterised at ``scale`` raster px per canvas px.
 
         A layer larger than :data:`MAX_RASTER_PIXELS` is rasterised at a smaller scale (the
@@ -210,8 +236,15 @@ class TextEngine:
             scale *= (MAX_RASTER_PIXELS / (geo.width * geo.height)) ** 0.5 * 0.98
             geo = geometry(lay, box, scale, phase)
         key = f"text:{spec.key()}:{canvas_w}x{canvas_h}@{scale:.6g}+{phase[0]:.3f},{phase[1]:.3f}"
-        return TextLayer(key=key, layout=lay, box=box, geo=geo,
-                         global_alpha=min(max(spec.global_alpha, 0.0), 1.0), engine=self, notes=notes)
+        return TextLayer(
+            key=key,
+            layout=lay,
+            box=box,
+            geo=geo,
+            global_alpha=min(max(spec.global_alpha, 0.0), 1.0),
+            engine=self,
+            notes=notes,
+        )
 
 
 def _flower(s: CharStyle) -> CharStyle:
@@ -232,5 +265,4 @@ def default_engine() -> TextEngine:
     return TextEngine(FontSettings.from_env())
 
 
-__all__ = ["TextEngine", "TextLayer", "TextSpec", "default_engine", "FLAG_BACKGROUND", "FLAG_SHADOW",
-           "FLAG_STROKE"]
+__all__ = ["TextEngine", "TextLayer", "TextSpec", "default_engine", "FLAG_BACKGROUND", "FLAG_SHADOW", "FLAG_STROKE"]

@@ -31,6 +31,7 @@
 Missing glyphs are never drawn as tofu: :meth:`FontChain.font_for` returns ``None`` and
 the layout reports the code points.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,37 +49,77 @@ import uharfbuzz as hb
 from ..errors import RenderError
 
 
-
 @dataclass(frozen=True, slots=True)
 class BundledFont:
     """One pinned font file shipped by a pip package (its sha256 is checked before use)."""
 
-    role: str                      # "cjk" | "latin" | "arabic" | "hebrew"
-    package: str                   # importable package holding the file
-    distribution: str              # pip name, pinned exactly in pyproject.toml
+    role: str  # "cjk" | "latin" | "arabic" | "hebrew"
+    package: str  # importable package holding the file
+    distribution: str  # pip name, pinned exactly in pyproject.toml
     version: str
-    file: str                      # path inside the package
+    file: str  # path inside the package
     sha256: str
-    family: str                    # family name of the face to use
+    family: str  # family name of the face to use
 
 
-BUNDLED_CJK = BundledFont("cjk", "noto_cjk_sans_otc", "noto-cjk-sans-otc", "0.0.1", "NotoSansCJK-Regular.ttc",
-                          "b76b0433203017ca80401b2ee0dd69350349871c4b19d504c34dbdd80541690a", "Noto Sans CJK SC")
-BUNDLED_LATIN = BundledFont("latin", "fontpkg_noto_sans", "fontpkg-noto-sans", "2.15", "files/NotoSans[wdth,wght].ttf",
-                            "bfb7bb691513f12e734dc346c03a03f784912432d7e3fa8e56efcf906fe86b3d", "Noto Sans")
-BUNDLED_ARABIC = BundledFont("arabic", "fontpkg_noto_sans_arabic", "fontpkg-noto-sans-arabic", "2.12",
-                             "files/NotoSansArabic[wdth,wght].ttf",
-                             "63111b5b2e074dd48cc67692e0a2726d86ee94c1c37fe8598257b7b4e87e869e", "Noto Sans Arabic")
-BUNDLED_HEBREW = BundledFont("hebrew", "fontpkg_heebo", "fontpkg-heebo", "3.100", "files/Heebo[wght].ttf",
-                             "18f930b583fa8fe6b40b2f8263b7ac6afbac07adc91a12467874e7467d3ace30", "Heebo")
+BUNDLED_CJK = BundledFont(
+    "cjk",
+    "noto_cjk_sans_otc",
+    "noto-cjk-sans-otc",
+    "0.0.1",
+    "NotoSansCJK-Regular.ttc",
+    "b76b0433203017ca80401b2ee0dd69350349871c4b19d504c34dbdd80541690a",
+    "Noto Sans CJK SC",
+)
+BUNDLED_LATIN = BundledFont(
+    "latin",
+    "fontpkg_noto_sans",
+    "fontpkg-noto-sans",
+    "2.15",
+    "files/NotoSans[wdth,wght].ttf",
+    "bfb7bb691513f12e734dc346c03a03f784912432d7e3fa8e56efcf906fe86b3d",
+    "Noto Sans",
+)
+BUNDLED_ARABIC = BundledFont(
+    "arabic",
+    "fontpkg_noto_sans_arabic",
+    "fontpkg-noto-sans-arabic",
+    "2.12",
+    "files/NotoSansArabic[wdth,wght].ttf",
+    "63111b5b2e074dd48cc67692e0a2726d86ee94c1c37fe8598257b7b4e87e869e",
+    "Noto Sans Arabic",
+)
+BUNDLED_HEBREW = BundledFont(
+    "hebrew",
+    "fontpkg_heebo",
+    "fontpkg-heebo",
+    "3.100",
+    "files/Heebo[wght].ttf",
+    "18f930b583fa8fe6b40b2f8263b7ac6afbac07adc91a12467874e7467d3ace30",
+    "Heebo",
+)
 BUNDLED_FONTS = (BUNDLED_CJK, BUNDLED_LATIN, BUNDLED_ARABIC, BUNDLED_HEBREW)
 # backwards-compatible names of the CJK pin
-BUNDLED_PACKAGE, BUNDLED_VERSION, BUNDLED_FILE, BUNDLED_SHA256 = (BUNDLED_CJK.package, BUNDLED_CJK.version,
-                                                                  BUNDLED_CJK.file, BUNDLED_CJK.sha256)
+BUNDLED_PACKAGE, BUNDLED_VERSION, BUNDLED_FILE, BUNDLED_SHA256 = (
+    BUNDLED_CJK.package,
+    BUNDLED_CJK.version,
+    BUNDLED_CJK.file,
+    BUNDLED_CJK.sha256,
+)
 
 # ISO 15924 script → the bundled face that draws it (other scripts: the chain's order)
-SCRIPT_ROLES = {"Latn": "latin", "Grek": "latin", "Cyrl": "latin", "Arab": "arabic", "Hebr": "hebrew",
-                "Hani": "cjk", "Hira": "cjk", "Kana": "cjk", "Hang": "cjk", "Bopo": "cjk"}
+SCRIPT_ROLES = {
+    "Latn": "latin",
+    "Grek": "latin",
+    "Cyrl": "latin",
+    "Arab": "arabic",
+    "Hebr": "hebrew",
+    "Hani": "cjk",
+    "Hira": "cjk",
+    "Kana": "cjk",
+    "Hang": "cjk",
+    "Bopo": "cjk",
+}
 
 # Font ids the apps write for their own default font (no resource to look up).
 DEFAULT_FONT_IDS = frozenset({"", "system", "default", "none", "默认", "默认字体", "系统", "系统字体"})
@@ -132,12 +173,12 @@ def verify_bundled(path: Path | None = None, font: BundledFont = BUNDLED_CJK) ->
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise FontIntegrityError(f"bundled font {font.distribution}=={font.version} is not installed "
-                                 f"({path})") from exc
+        raise FontIntegrityError(f"bundled font {font.distribution}=={font.version} is not installed ({path})") from exc
     digest = _sha256_of(str(path), st.st_size, st.st_mtime_ns)
     if digest != font.sha256:
-        raise FontIntegrityError(f"bundled font {path} has sha256 {digest}, expected {font.sha256} "
-                                 f"({font.distribution}=={font.version})")
+        raise FontIntegrityError(
+            f"bundled font {path} has sha256 {digest}, expected {font.sha256} ({font.distribution}=={font.version})"
+        )
     return Path(path)
 
 
@@ -160,8 +201,9 @@ def face_names(path: str) -> tuple[tuple[str, str], ...]:
     out = []
     for i in range(first.num_faces):
         f = first if i == 0 else freetype.Face(path, i)
-        out.append(((f.family_name or b"").decode("utf-8", "replace"),
-                    (f.style_name or b"").decode("utf-8", "replace")))
+        out.append(
+            ((f.family_name or b"").decode("utf-8", "replace"), (f.style_name or b"").decode("utf-8", "replace"))
+        )
     return tuple(out)
 
 
@@ -198,10 +240,10 @@ class FontFace:
         except (ValueError, TypeError):
             ideo = None
         if ideo is not None:
-            top = ideo + self.upem               # ideographic em box: [ideo, ideo + upem]
+            top = ideo + self.upem  # ideographic em box: [ideo, ideo + upem]
         else:
             top = asc / (asc - desc) * self.upem if asc - desc > 0 else 0.8 * self.upem
-        self.em_top = top / self.upem            # baseline sits this far (em) below the em-box top
+        self.em_top = top / self.upem  # baseline sits this far (em) below the em-box top
         T = hb.OTMetricsTag
         self.underline_offset = self.hb_font.get_metric_position_with_fallback(T.UNDERLINE_OFFSET) / self.upem
         self.underline_size = max(self.hb_font.get_metric_position_with_fallback(T.UNDERLINE_SIZE) / self.upem, 0.03)
@@ -209,7 +251,7 @@ class FontFace:
         # Bitmap-only faces (CBDT colour emoji) cannot be drawn at any size from outlines:
         # they count as not having any character, so such characters are reported, not lost.
         self.scalable = bool(self.ft.is_scalable)
-        self.lock = threading.Lock()             # FreeType faces are not thread-safe
+        self.lock = threading.Lock()  # FreeType faces are not thread-safe
 
     def has(self, cp: int) -> bool:
         return self.scalable and self.hb_font.get_nominal_glyph(cp) is not None
@@ -228,18 +270,18 @@ def open_face(path: str, index: int = 0, label: str = "") -> FontFace:
 
 @dataclass(frozen=True, slots=True)
 class TableEntry:
-    font: str                      # "bundled:SC" or a path
+    font: str  # "bundled:SC" or a path
     index: int | None = None
-    bold: bool = False             # the resource is heavier than the file: embolden
+    bold: bool = False  # the resource is heavier than the file: embolden
     name: str = ""
-    exact: bool = False            # the file is the resource's own design and weight
+    exact: bool = False  # the file is the resource's own design and weight
 
 
 @dataclass(frozen=True, slots=True)
 class FontSettings:
-    font_file: str | None = None   # a font file tried before the bundled face
+    font_file: str | None = None  # a font file tried before the bundled face
     font_index: int = 0
-    region: str = "SC"             # bundled face region: SC / TC / HK / JP / KR
+    region: str = "SC"  # bundled face region: SC / TC / HK / JP / KR
     table_file: str | None = None  # extra resource-id table (JSON), merged over the built-in one
     system_fonts: bool = True
     # Font file paths written inside a draft (``styles[].font.path``) are ignored unless this
@@ -250,10 +292,12 @@ class FontSettings:
     @classmethod
     def from_env(cls) -> "FontSettings":
         region = os.environ.get("DRAFT_RENDER_CJK_REGION", "SC").upper()
-        return cls(font_file=os.environ.get("DRAFT_RENDER_FONT") or None,
-                   region=region if region in REGIONS else "SC",
-                   table_file=os.environ.get("DRAFT_RENDER_FONT_TABLE") or None,
-                   allow_draft_font_paths=os.environ.get("DRAFT_RENDER_DRAFT_FONT_PATHS", "") == "1")
+        return cls(
+            font_file=os.environ.get("DRAFT_RENDER_FONT") or None,
+            region=region if region in REGIONS else "SC",
+            table_file=os.environ.get("DRAFT_RENDER_FONT_TABLE") or None,
+            allow_draft_font_paths=os.environ.get("DRAFT_RENDER_DRAFT_FONT_PATHS", "") == "1",
+        )
 
 
 def load_table(path: str | os.PathLike) -> dict[str, TableEntry]:
@@ -263,14 +307,19 @@ def load_table(path: str | os.PathLike) -> dict[str, TableEntry]:
     out: dict[str, TableEntry] = {}
     for rid, v in raw.items():
         if rid.startswith("_"):
-            continue                # comments
+            continue  # comments
         if isinstance(v, str):
             v = {"font": v}
         font = str(v.get("font", ""))
         if font and not font.startswith("bundled:") and not os.path.isabs(font):
             font = str((path.parent / font).resolve())
-        out[str(rid)] = TableEntry(font=font, index=v.get("index"), bold=bool(v.get("bold", False)),
-                                   name=str(v.get("name", "")), exact=bool(v.get("exact", False)))
+        out[str(rid)] = TableEntry(
+            font=font,
+            index=v.get("index"),
+            bold=bool(v.get("bold", False)),
+            name=str(v.get("name", "")),
+            exact=bool(v.get("exact", False)),
+        )
     return out
 
 
@@ -278,9 +327,9 @@ def load_table(path: str | os.PathLike) -> dict[str, TableEntry]:
 class FontChoice:
     """How one style's font request was satisfied."""
 
-    face: FontFace | None          # the requested font, when available
-    embolden: bool = False         # table says the resource is bold
-    status: str = ""               # "" (fine) | "approximated"
+    face: FontFace | None  # the requested font, when available
+    embolden: bool = False  # table says the resource is bold
+    status: str = ""  # "" (fine) | "approximated"
     message: str = ""
 
 
@@ -300,8 +349,12 @@ class FontChain:
         self.latin = self._bundled_face(BUNDLED_LATIN)
         self.arabic = self._bundled_face(BUNDLED_ARABIC)
         self.hebrew = self._bundled_face(BUNDLED_HEBREW)
-        self.by_role: dict[str, FontFace] = {"cjk": self.default, "latin": self.latin, "arabic": self.arabic,
-                                             "hebrew": self.hebrew}
+        self.by_role: dict[str, FontFace] = {
+            "cjk": self.default,
+            "latin": self.latin,
+            "arabic": self.arabic,
+            "hebrew": self.hebrew,
+        }
         tail: list[FontFace] = []
         if self.settings.font_file:
             tail.append(open_face(self.settings.font_file, self.settings.font_index))
@@ -317,8 +370,9 @@ class FontChain:
                         continue
         self.fallbacks: tuple[FontFace, ...] = tuple(tail)
         self._choices: dict[tuple[str, str], FontChoice] = {}
-        self.default_label = (f"the bundled faces ({self.latin.label}, {self.arabic.label}, {self.hebrew.label}, "
-                              f"{self.default.label})")
+        self.default_label = (
+            f"the bundled faces ({self.latin.label}, {self.arabic.label}, {self.hebrew.label}, {self.default.label})"
+        )
 
     @staticmethod
     def _bundled_face(font: BundledFont) -> FontFace:
@@ -356,36 +410,60 @@ class FontChain:
         choice = FontChoice(face=None)
         entry = self.table.get(font_id) if font_id else None
         if entry is not None and entry.font.lower() == "bundled:default":
-            choice = FontChoice(face=None)              # explicitly the bundled per-script faces
+            choice = FontChoice(face=None)  # explicitly the bundled per-script faces
         elif entry is not None:
             face = self._open(entry)
             if face is not None:
                 status = "" if entry.exact else "approximated"
-                msg = "" if entry.exact else (f"font {entry.name or font_id} drawn with {face.label}"
-                                              + (" (synthetic bold)" if entry.bold else ""))
+                msg = (
+                    ""
+                    if entry.exact
+                    else (
+                        f"font {entry.name or font_id} drawn with {face.label}"
+                        + (" (synthetic bold)" if entry.bold else "")
+                    )
+                )
                 choice = FontChoice(face=face, embolden=entry.bold, status=status, message=msg)
             else:
-                choice = FontChoice(face=None, status="approximated",
-                                    message=f"font file for {entry.name or font_id} ({entry.font}) not "
-                                            f"found; drawn with {self.default_label}")
+                choice = FontChoice(
+                    face=None,
+                    status="approximated",
+                    message=f"font file for {entry.name or font_id} ({entry.font}) not "
+                    f"found; drawn with {self.default_label}",
+                )
         elif is_app_default_font(font_id, font_path):
-            pass                                        # the app's default font: bundled faces
-        elif (self.settings.allow_draft_font_paths and font_path and os.path.isabs(font_path)
-              and os.path.isfile(font_path)):
+            pass  # the app's default font: bundled faces
+        elif (
+            self.settings.allow_draft_font_paths
+            and font_path
+            and os.path.isabs(font_path)
+            and os.path.isfile(font_path)
+        ):
             try:
                 choice = FontChoice(face=open_face(font_path, 0))
             except (freetype.FT_Exception, OSError):
-                choice = FontChoice(face=None, status="approximated",
-                                    message=f"font file {font_path} unreadable; drawn with {self.default_label}")
+                choice = FontChoice(
+                    face=None,
+                    status="approximated",
+                    message=f"font file {font_path} unreadable; drawn with {self.default_label}",
+                )
         elif font_id:
-            choice = FontChoice(face=None, status="approximated",
-                                message=f"font resource {font_id} is not in the font table; drawn with "
-                                        f"{self.default_label}")
+            choice = FontChoice(
+                face=None,
+                status="approximated",
+                message=f"font resource {font_id} is not in the font table; drawn with {self.default_label}",
+            )
         elif font_path.lower().endswith((".ttf", ".otf", ".ttc", ".otc")):
-            why = "is not on this machine" if self.settings.allow_draft_font_paths else \
-                "is not used (draft font paths are off; map font ids in a font table)"
-            choice = FontChoice(face=None, status="approximated",
-                                message=f"font file {font_path} {why}; drawn with {self.default_label}")
+            why = (
+                "is not on this machine"
+                if self.settings.allow_draft_font_paths
+                else "is not used (draft font paths are off; map font ids in a font table)"
+            )
+            choice = FontChoice(
+                face=None,
+                status="approximated",
+                message=f"font file {font_path} {why}; drawn with {self.default_label}",
+            )
         self._choices[key] = choice
         return choice
 
@@ -422,13 +500,40 @@ def follows_previous(ch: str) -> bool:
 def is_ignorable(ch: str) -> bool:
     """Characters that draw nothing and need no glyph (controls, joiners, selectors, tags)."""
     cp = ord(ch)
-    if cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x034F) or 0xFE00 <= cp <= 0xFE0F \
-            or 0xE0000 <= cp <= 0xE0FFF or 0x180B <= cp <= 0x180F:
+    if (
+        cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x034F)
+        or 0xFE00 <= cp <= 0xFE0F
+        or 0xE0000 <= cp <= 0xE0FFF
+        or 0x180B <= cp <= 0x180F
+    ):
         return True
     return unicodedata.category(ch) in ("Cc", "Cf")
 
 
-__all__ = ["FontChain", "FontChoice", "FontFace", "FontSettings", "FontIntegrityError", "TableEntry", "BundledFont",
-           "BUNDLED_CJK", "BUNDLED_LATIN", "BUNDLED_ARABIC", "BUNDLED_HEBREW", "BUNDLED_FONTS", "SCRIPT_ROLES", "is_app_default_font",
-           "bundled_font_path", "verify_bundled", "face_names", "face_index", "load_table", "open_face",
-           "BUNDLED_SHA256", "BUNDLED_VERSION", "REGIONS", "follows_previous", "is_ignorable"]
+__all__ = [
+    "FontChain",
+    "FontChoice",
+    "FontFace",
+    "FontSettings",
+    "FontIntegrityError",
+    "TableEntry",
+    "BundledFont",
+    "BUNDLED_CJK",
+    "BUNDLED_LATIN",
+    "BUNDLED_ARABIC",
+    "BUNDLED_HEBREW",
+    "BUNDLED_FONTS",
+    "SCRIPT_ROLES",
+    "is_app_default_font",
+    "bundled_font_path",
+    "verify_bundled",
+    "face_names",
+    "face_index",
+    "load_table",
+    "open_face",
+    "BUNDLED_SHA256",
+    "BUNDLED_VERSION",
+    "REGIONS",
+    "follows_previous",
+    "is_ignorable",
+]

@@ -28,6 +28,7 @@ Rules (docs/format.md#layout and the best readings documented in ``docs/text.md`
 * Vertical typesetting (``typesetting 1``): HarfBuzz top-to-bottom shaping (vertical
   forms of CJK punctuation), columns right to left, wrap at ``line_max_width × H``.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,8 @@ from .scripts import char_scripts
 # One JianYing font-size unit in canvas pixels at min(W, H) = 1080 (calibration: docs/text.md).
 EM_PER_SIZE = 6.0
 
-ITALIC_SHEAR = math.tan(math.radians(12.0))     # synthetic italic: x += shear · height
-BOLD_STRENGTH = 1.0 / 20.0                      # synthetic bold: outline grows by this × em (total)
+ITALIC_SHEAR = math.tan(math.radians(12.0))  # synthetic italic: x += shear · height
+BOLD_STRENGTH = 1.0 / 20.0  # synthetic bold: outline grows by this × em (total)
 DEFAULT_SHADOW = Shadow(color=(0.0, 0.0, 0.0), alpha=0.9, diffuse=0.025, distance=5.0, angle=-45.0)
 
 _NO_LINE_START = {"CL", "CP", "EX", "IS", "NS", "CJ"}
@@ -62,21 +63,21 @@ class Params:
     """Material-level layout parameters (``materials.texts[]``)."""
 
     wrap: bool = False
-    max_width: float = 0.82        # line_max_width
+    max_width: float = 0.82  # line_max_width
     alignment: int = 0
     vertical: bool = False
-    letter_spacing: float = 0.0    # em
-    line_spacing: float = 0.02     # em
+    letter_spacing: float = 0.0  # em
+    line_spacing: float = 0.02  # em
 
 
 @dataclass(frozen=True, slots=True)
 class Glyph:
     face: FontFace
     gid: int
-    x: float                       # horizontal origin of the glyph, block px (baseline point)
+    x: float  # horizontal origin of the glyph, block px (baseline point)
     y: float
-    em: float                      # px
-    char: int                      # index of the character (code point) it draws
+    em: float  # px
+    char: int  # index of the character (code point) it draws
     embolden: bool
 
 
@@ -85,7 +86,7 @@ class CharBox:
     """Where a character sits: pen start, advance, baseline, its line."""
 
     x: float
-    y: float                       # baseline (horizontal) / top (vertical)
+    y: float  # baseline (horizontal) / top (vertical)
     advance: float
     em: float
     line: int
@@ -94,7 +95,7 @@ class CharBox:
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    status: str                    # "approximated" | "skipped"
+    status: str  # "approximated" | "skipped"
     message: str
     name: str = ""
     resource_id: str = ""
@@ -103,16 +104,16 @@ class Note:
 @dataclass(frozen=True, slots=True)
 class TextLayout:
     text: str
-    width: float                   # block size, canvas px
+    width: float  # block size, canvas px
     height: float
     glyphs: tuple[Glyph, ...]
     styles: tuple[CharStyle, ...]  # per character
-    boxes: tuple[CharBox | None, ...]   # per character (None: line break / ignorable)
-    lines: tuple[tuple[float, float, float, float], ...]   # ink-free line boxes (x0, y0, x1, y1)
+    boxes: tuple[CharBox | None, ...]  # per character (None: line break / ignorable)
+    lines: tuple[tuple[float, float, float, float], ...]  # ink-free line boxes (x0, y0, x1, y1)
     vertical: bool
     shadow_on: bool
-    text_shadow: Shadow | None     # applies to characters whose style has no ``shadows`` key
-    ink: tuple[float, float, float, float]      # conservative bounds of glyph ink (no effects)
+    text_shadow: Shadow | None  # applies to characters whose style has no ``shadows`` key
+    ink: tuple[float, float, float, float]  # conservative bounds of glyph ink (no effects)
     notes: tuple[Note, ...] = field(default=())
 
     def revealable(self) -> int:
@@ -154,9 +155,14 @@ class ShapeCache:
             buf.script = script
         hb.shape(face.hb_font, buf, {})
         infos, pos = buf.glyph_infos, buf.glyph_positions
-        res = Shaped(tuple(i.codepoint for i in infos), tuple(i.cluster for i in infos),
-                     tuple(p.x_advance for p in pos), tuple(p.y_advance for p in pos),
-                     tuple(p.x_offset for p in pos), tuple(p.y_offset for p in pos))
+        res = Shaped(
+            tuple(i.codepoint for i in infos),
+            tuple(i.cluster for i in infos),
+            tuple(p.x_advance for p in pos),
+            tuple(p.y_advance for p in pos),
+            tuple(p.x_offset for p in pos),
+            tuple(p.y_offset for p in pos),
+        )
         if len(self._d) >= self._max:
             self._d.pop(next(iter(self._d)))
         self._d[key] = res
@@ -173,16 +179,25 @@ class _Char:
     em: float
     face: FontFace | None
     embolden: bool
-    script: str = ""               # ISO 15924 (common characters: their run's)
-    level: int = 0                 # UAX #9 embedding level (odd: right to left)
-    base: int = 0                  # the paragraph's level
-    advance: float = 0.0           # shaped advance, px
-    spacing: float = 0.0           # letter spacing after the character, px
+    script: str = ""  # ISO 15924 (common characters: their run's)
+    level: int = 0  # UAX #9 embedding level (odd: right to left)
+    base: int = 0  # the paragraph's level
+    advance: float = 0.0  # shaped advance, px
+    spacing: float = 0.0  # letter spacing after the character, px
     glyphs: list = field(default_factory=list)  # (gid, dx, dy) relative to the pen, px
 
 
-def layout_text(text: str, styles: list[CharStyle], params: Params, canvas_w: int, canvas_h: int,
-           chain: FontChain, shapes: ShapeCache, *, shadow_flag: bool = False) -> TextLayout:
+def layout_text(
+    text: str,
+    styles: list[CharStyle],
+    params: Params,
+    canvas_w: int,
+    canvas_h: int,
+    chain: FontChain,
+    shapes: ShapeCache,
+    *,
+    shadow_flag: bool = False,
+) -> TextLayout:
     """Lay out ``text`` (one style per code point) on a ``canvas_w × canvas_h`` canvas."""
     notes: list[Note] = []
     chars = _assign_fonts(text, styles, canvas_w, canvas_h, chain, notes)
@@ -204,8 +219,9 @@ def _is_break(ch: str) -> bool:
     return ch in _BREAKS
 
 
-def _assign_fonts(text: str, styles: list[CharStyle], cw: int, ch: int, chain: FontChain,
-                  notes: list[Note]) -> list[_Char]:
+def _assign_fonts(
+    text: str, styles: list[CharStyle], cw: int, ch: int, chain: FontChain, notes: list[Note]
+) -> list[_Char]:
     out: list[_Char] = []
     missing: list[int] = []
     choices_noted: set[tuple[str, str]] = set()
@@ -234,8 +250,12 @@ def _assign_fonts(text: str, styles: list[CharStyle], cw: int, ch: int, chain: F
     if missing:
         cps = " ".join(f"U+{cp:04X}" for cp in dict.fromkeys(missing))
         everything = all(ch_.face is None for ch_ in out if not _is_break(ch_.ch) and not is_ignorable(ch_.ch))
-        notes.append(Note("skipped" if everything else "approximated",
-                          f"no font has {cps}; drawn as blank space" + (" (nothing to draw)" if everything else "")))
+        notes.append(
+            Note(
+                "skipped" if everything else "approximated",
+                f"no font has {cps}; drawn as blank space" + (" (nothing to draw)" if everything else ""),
+            )
+        )
     return out
 
 
@@ -264,13 +284,20 @@ def _shape(chars: list[_Char], vertical: bool, shapes: ShapeCache) -> None:
         c = chars[i]
         if c.face is None:
             if not _is_break(c.ch) and not is_ignorable(c.ch):
-                c.advance = c.em            # missing glyph: a blank em, never tofu
+                c.advance = c.em  # missing glyph: a blank em, never tofu
             i += 1
             continue
         j = i + 1
-        while j < n and chars[j].face is c.face and chars[j].em == c.em and not _is_break(chars[j].ch) \
-                and chars[j].embolden == c.embolden and chars[j].style.bold == c.style.bold \
-                and chars[j].level == c.level and chars[j].script == c.script:
+        while (
+            j < n
+            and chars[j].face is c.face
+            and chars[j].em == c.em
+            and not _is_break(chars[j].ch)
+            and chars[j].embolden == c.embolden
+            and chars[j].style.bold == c.style.bold
+            and chars[j].level == c.level
+            and chars[j].script == c.script
+        ):
             j += 1
         run = chars[i:j]
         shaped = shapes.shape(c.face, "".join(r.ch for r in run), vertical, bool(c.level & 1), c.script)
@@ -279,8 +306,9 @@ def _shape(chars: list[_Char], vertical: bool, shapes: ShapeCache) -> None:
         # glyph → first character of its cluster; a cluster's glyphs are contiguous in the
         # (visual) output, so each character's own pen reproduces HarfBuzz's positions in
         # either direction once the characters are placed in visual order
-        for g, cl, xa, ya, xo, yo in zip(shaped.gids, shaped.clusters, shaped.x_adv, shaped.y_adv,
-                                         shaped.x_off, shaped.y_off):
+        for g, cl, xa, ya, xo, yo in zip(
+            shaped.gids, shaped.clusters, shaped.x_adv, shaped.y_adv, shaped.x_off, shaped.y_off
+        ):
             owner = run[min(cl, len(run) - 1)]
             pen = owner.advance
             if vertical:
@@ -332,13 +360,13 @@ def _wrap(chars: list[_Char], para: list[int], limit: float) -> list[list[int]]:
     if math.isinf(limit):
         return [para]
     text = "".join(chars[i].ch for i in para)
-    allowed = sorted(set(line_break_boundaries(text)))      # a break before position b is allowed
+    allowed = sorted(set(line_break_boundaries(text)))  # a break before position b is allowed
     n = len(para)
     prefix = [0.0]
     for i in para:
         prefix.append(prefix[-1] + chars[i].advance + chars[i].spacing)
 
-    def width(a: int, k: int) -> float:                       # line para[a..k] inclusive
+    def width(a: int, k: int) -> float:  # line para[a..k] inclusive
         e = k
         while e >= a and chars[para[e]].ch.isspace():
             e -= 1
@@ -351,7 +379,7 @@ def _wrap(chars: list[_Char], para: list[int], limit: float) -> list[list[int]]:
     while k < n:
         if k > start and width(start, k) > limit + 1e-6:
             cut = max((b for b in allowed if start < b <= k), default=None)
-            if cut is None:                                   # no opportunity: between characters
+            if cut is None:  # no opportunity: between characters
                 cut = k
                 while cut > start + 1 and _break_class(chars[para[cut]].ch) in _NO_LINE_START:
                     cut -= 1
@@ -379,8 +407,12 @@ def _line_em(chars: list[_Char], idx: list[int], fallback: float) -> float:
 def _ink(glyph_boxes: list[tuple[float, float, float, float]], w: float, h: float):
     if not glyph_boxes:
         return 0.0, 0.0, w, h
-    return (min(b[0] for b in glyph_boxes), min(b[1] for b in glyph_boxes),
-            max(b[2] for b in glyph_boxes), max(b[3] for b in glyph_boxes))
+    return (
+        min(b[0] for b in glyph_boxes),
+        min(b[1] for b in glyph_boxes),
+        max(b[2] for b in glyph_boxes),
+        max(b[3] for b in glyph_boxes),
+    )
 
 
 def _glyph_box(face: FontFace, gid: int, x: float, y: float, em: float, bold: bool, italic: bool):
@@ -390,8 +422,8 @@ def _glyph_box(face: FontFace, gid: int, x: float, y: float, em: float, bold: bo
     k = em / face.upem
     x0 = x + ext.x_bearing * k
     x1 = x0 + ext.width * k
-    top = y - ext.y_bearing * k                  # y_bearing up from the baseline
-    bottom = top - ext.height * k                # height is negative
+    top = y - ext.y_bearing * k  # y_bearing up from the baseline
+    bottom = top - ext.height * k  # height is negative
     if x1 <= x0 or bottom <= top:
         return None
     grow = BOLD_STRENGTH * em if bold else 0.0
@@ -429,14 +461,25 @@ def _place_horizontal(text, chars, lines, params, notes, shadow_on, text_shadow)
                 x += c.advance + c.spacing
         y += em + (params.line_spacing * em if li + 1 < len(lines) else 0.0)
     height = y
-    return TextLayout(text=text, width=block_w, height=height, glyphs=tuple(glyphs),
-                      styles=tuple(c.style for c in chars), boxes=tuple(boxes), lines=tuple(line_boxes),
-                      vertical=False, shadow_on=shadow_on, text_shadow=text_shadow,
-                      ink=_ink(ink, block_w, height), notes=tuple(notes))
+    return TextLayout(
+        text=text,
+        width=block_w,
+        height=height,
+        glyphs=tuple(glyphs),
+        styles=tuple(c.style for c in chars),
+        boxes=tuple(boxes),
+        lines=tuple(line_boxes),
+        vertical=False,
+        shadow_on=shadow_on,
+        text_shadow=text_shadow,
+        ink=_ink(ink, block_w, height),
+        notes=tuple(notes),
+    )
 
 
-def _place_bidi_line(chars: list[_Char], ln: list[int], li: int, x: float, base: float,
-                     boxes: list, glyphs: list, ink: list) -> None:
+def _place_bidi_line(
+    chars: list[_Char], ln: list[int], li: int, x: float, base: float, boxes: list, glyphs: list, ink: list
+) -> None:
     """Place one line holding right-to-left text: characters in visual order (UAX #9 L1, L2).
 
     Letter spacing follows each character in its reading direction (left of a right-to-left
@@ -491,7 +534,7 @@ def _place_vertical(text, chars, lines, params, notes, shadow_on, text_shadow) -
     ink: list[tuple[float, float, float, float]] = []
     right = block_w
     for li, (ln, h, em) in enumerate(zip(lines, heights, ems)):
-        cx = right - em / 2                     # columns from right to left
+        cx = right - em / 2  # columns from right to left
         y = {0: 0.0, 2: block_h - h}.get(params.alignment, (block_h - h) / 2)
         line_boxes.append((right - em, y, right, y + h))
         for i in ln:
@@ -500,11 +543,33 @@ def _place_vertical(text, chars, lines, params, notes, shadow_on, text_shadow) -
             _emit_glyphs(c, i, cx, y, glyphs, ink)
             y += c.advance + c.spacing
         right -= em + params.line_spacing * em
-    return TextLayout(text=text, width=block_w, height=block_h, glyphs=tuple(glyphs),
-                      styles=tuple(c.style for c in chars), boxes=tuple(boxes), lines=tuple(line_boxes),
-                      vertical=True, shadow_on=shadow_on, text_shadow=text_shadow,
-                      ink=_ink(ink, block_w, block_h), notes=tuple(notes))
+    return TextLayout(
+        text=text,
+        width=block_w,
+        height=block_h,
+        glyphs=tuple(glyphs),
+        styles=tuple(c.style for c in chars),
+        boxes=tuple(boxes),
+        lines=tuple(line_boxes),
+        vertical=True,
+        shadow_on=shadow_on,
+        text_shadow=text_shadow,
+        ink=_ink(ink, block_w, block_h),
+        notes=tuple(notes),
+    )
 
 
-__all__ = ["EM_PER_SIZE", "Params", "Glyph", "CharBox", "Note", "TextLayout", "ShapeCache", "layout_text",
-           "em_px", "ITALIC_SHEAR", "BOLD_STRENGTH", "DEFAULT_SHADOW"]
+__all__ = [
+    "EM_PER_SIZE",
+    "Params",
+    "Glyph",
+    "CharBox",
+    "Note",
+    "TextLayout",
+    "ShapeCache",
+    "layout_text",
+    "em_px",
+    "ITALIC_SHEAR",
+    "BOLD_STRENGTH",
+    "DEFAULT_SHADOW",
+]

@@ -6,6 +6,7 @@ of captions visible at once, not the video length). Animated variants (typewrite
 wipe windows) are cached in a small LRU keyed by (layer, reveal, wipe): a typewriter
 re-rasterises once per newly shown character, not once per frame.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -26,7 +27,7 @@ class TextRasters:
         self._full: dict[str, Planes] = {}
         self._variants: OrderedDict[tuple, Planes] = OrderedDict()
         self._max = max_variants
-        self.rasterised = 0                 # how many rasters were made (for tests and benchmarks)
+        self.rasterised = 0  # how many rasters were made (for tests and benchmarks)
 
     def __contains__(self, key: str) -> bool:
         return key in self._layers

@@ -19,6 +19,7 @@ characters costs only the blending.
 The layer's pixel grid: :class:`Geometry` maps block pixels (layout coordinates) to
 raster pixels: ``raster = block × scale + origin``.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -36,7 +37,7 @@ from .content import CharStyle, Shadow
 from .fonts import FontFace
 from .layout import BOLD_STRENGTH, ITALIC_SHEAR, TextLayout
 
-_SUBPIXEL = 4                      # glyph positions quantised to 1/4 pixel
+_SUBPIXEL = 4  # glyph positions quantised to 1/4 pixel
 
 
 # -- effect metrics (best readings, docs/text.md) -------------------------------------------
@@ -66,16 +67,16 @@ class Box:
 
     color: tuple[float, float, float]
     alpha: float
-    radius: float                  # 0 … 1 of half the shorter side
-    rects: tuple[tuple[float, float, float, float], ...]   # block px
+    radius: float  # 0 … 1 of half the shorter side
+    rects: tuple[tuple[float, float, float, float], ...]  # block px
 
 
 @dataclass(frozen=True, slots=True)
 class Geometry:
     width: int
     height: int
-    scale: float                   # raster px per block px
-    ox: float                      # raster px of block (0, 0)
+    scale: float  # raster px per block px
+    ox: float  # raster px of block (0, 0)
     oy: float
 
     def to_raster(self, x: float, y: float) -> tuple[float, float]:
@@ -98,10 +99,10 @@ def underline_rect(layout: TextLayout, i: int) -> tuple[float, float, float, flo
     if b is None or not st.underline or b.face is None:
         return None
     th = max(b.face.underline_size * b.em, 1.0)
-    if layout.vertical:                           # a line right of the column
+    if layout.vertical:  # a line right of the column
         x = b.x + 0.5 * b.em + 0.08 * b.em
         return x, b.y, x + th, b.y + b.advance
-    y = b.y - b.face.underline_offset * b.em      # offset is negative: below the baseline
+    y = b.y - b.face.underline_offset * b.em  # offset is negative: below the baseline
     return b.x, y - th / 2, b.x + b.advance, y + th / 2
 
 
@@ -134,8 +135,7 @@ def effect_bounds(layout: TextLayout, box: Box | None) -> tuple[float, float, fl
     return out[0], out[1], out[2], out[3]
 
 
-def geometry(layout: TextLayout, box: Box | None, scale: float,
-             phase: tuple[float, float] = (0.0, 0.0)) -> Geometry:
+def geometry(layout: TextLayout, box: Box | None, scale: float, phase: tuple[float, float] = (0.0, 0.0)) -> Geometry:
     """Raster grid at ``scale`` whose block centre lands on ``phase`` (mod 2) raster px.
 
     Choosing the phase equal to the output position of the clip centre (mod 2) makes an
@@ -168,10 +168,10 @@ class GlyphCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, face: FontFace, gid: int, size: float, bold: bool, italic: bool,
-            fx: int, fy: int, stroke: float) -> tuple[np.ndarray, int, int] | None:
-        key = (face.path, face.index, gid, int(round(size * 64)), bold, italic, fx, fy,
-               int(round(stroke * 64)))
+    def get(
+        self, face: FontFace, gid: int, size: float, bold: bool, italic: bool, fx: int, fy: int, stroke: float
+    ) -> tuple[np.ndarray, int, int] | None:
+        key = (face.path, face.index, gid, int(round(size * 64)), bold, italic, fx, fy, int(round(stroke * 64)))
         with self._lock:
             hit = self._d.get(key, False)
             if hit is not False:
@@ -187,8 +187,9 @@ class GlyphCache:
         return res
 
 
-def _render_glyph(face: FontFace, gid: int, size: float, bold: bool, italic: bool,
-                  fx: float, fy: float, stroke: float) -> tuple[np.ndarray, int, int] | None:
+def _render_glyph(
+    face: FontFace, gid: int, size: float, bold: bool, italic: bool, fx: float, fy: float, stroke: float
+) -> tuple[np.ndarray, int, int] | None:
     ft = face.ft
     with face.lock:
         ft.set_char_size(max(1, int(round(size * 64))))
@@ -204,14 +205,16 @@ def _render_glyph(face: FontFace, gid: int, size: float, bold: bool, italic: boo
         if slot.format != freetype.FT_GLYPH_FORMAT_OUTLINE:
             return None
         if bold:
-            ftr.FT_Outline_Embolden(ctypes.byref(slot._FT_GlyphSlot.contents.outline),
-                                    int(round(BOLD_STRENGTH * size * 64)))
+            ftr.FT_Outline_Embolden(
+                ctypes.byref(slot._FT_GlyphSlot.contents.outline), int(round(BOLD_STRENGTH * size * 64))
+            )
         glyph = slot.get_glyph()
         ft.set_transform(freetype.Matrix(0x10000, 0, 0, 0x10000), freetype.Vector(0, 0))
         if stroke > 0:
             stroker = freetype.Stroker()
-            stroker.set(int(round(stroke * 64)), freetype.FT_STROKER_LINECAP_ROUND,
-                        freetype.FT_STROKER_LINEJOIN_ROUND, 0)
+            stroker.set(
+                int(round(stroke * 64)), freetype.FT_STROKER_LINECAP_ROUND, freetype.FT_STROKER_LINEJOIN_ROUND, 0
+            )
             err = ftr.FT_Glyph_StrokeBorder(ctypes.byref(glyph._FT_Glyph), stroker._FT_Stroker, 0, 1)
             if err:
                 return None
@@ -238,7 +241,7 @@ def _over(acc: np.ndarray, cov: np.ndarray, x: int, y: int, rgb, alpha: float) -
     x1, y1 = min(x + w, W), min(y + h, H)
     if x0 >= x1 or y0 >= y1:
         return
-    a = cov[y0 - y:y1 - y, x0 - x:x1 - x].astype(np.float32) * np.float32(alpha / 255.0)
+    a = cov[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32) * np.float32(alpha / 255.0)
     dst = acc[y0:y1, x0:x1]
     keep = 1.0 - a
     for ch in range(3):
@@ -253,7 +256,7 @@ def _max_into(mask: np.ndarray, cov: np.ndarray, x: int, y: int) -> None:
     x1, y1 = min(x + w, W), min(y + h, H)
     if x0 >= x1 or y0 >= y1:
         return
-    np.maximum(mask[y0:y1, x0:x1], cov[y0 - y:y1 - y, x0 - x:x1 - x], out=mask[y0:y1, x0:x1])
+    np.maximum(mask[y0:y1, x0:x1], cov[y0 - y : y1 - y, x0 - x : x1 - x], out=mask[y0:y1, x0:x1])
 
 
 def _rect_cov(x0: float, y0: float, x1: float, y1: float, radius: float = 0.0):
@@ -279,9 +282,16 @@ def _rect_cov(x0: float, y0: float, x1: float, y1: float, radius: float = 0.0):
     return (cov * 255 + 0.5).astype(np.uint8), ix0, iy0
 
 
-def rasterize(layout: TextLayout, geo: Geometry, glyphs: GlyphCache, *, box: Box | None = None,
-              global_alpha: float = 1.0, reveal: int = -1,
-              wipe: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+def rasterize(
+    layout: TextLayout,
+    geo: Geometry,
+    glyphs: GlyphCache,
+    *,
+    box: Box | None = None,
+    global_alpha: float = 1.0,
+    reveal: int = -1,
+    wipe: tuple[float, float] = (0.0, 1.0),
+) -> np.ndarray:
     """The layer as straight-alpha RGBA uint8 of shape ``(geo.height, geo.width, 4)``.
 
     ``reveal``: draw only the first ``reveal`` characters (line breaks not counted; −1 = all).
@@ -291,7 +301,7 @@ def rasterize(layout: TextLayout, geo: Geometry, glyphs: GlyphCache, *, box: Box
     s = geo.scale
     shown = _shown(layout, reveal)
     if box is not None:
-        for (x0, y0, x1, y1) in box.rects:
+        for x0, y0, x1, y1 in box.rects:
             rx0, ry0 = geo.to_raster(x0, y0)
             rx1, ry1 = geo.to_raster(x1, y1)
             rad = box.radius * min(rx1 - rx0, ry1 - ry0) / 2
@@ -373,7 +383,7 @@ def _shown(layout: TextLayout, reveal: int) -> set[int]:
     return set(idx[:reveal])
 
 
-WIPE_FEATHER = 0.15                # feather width as a fraction of the layer width
+WIPE_FEATHER = 0.15  # feather width as a fraction of the layer width
 
 
 def _wipe_ramp(width: int, window: tuple[float, float]) -> np.ndarray:
@@ -397,5 +407,17 @@ def _to_straight(acc: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["Box", "Geometry", "GlyphCache", "rasterize", "geometry", "effect_bounds", "stroke_px",
-           "shadow_offset", "shadow_sigma", "char_shadows", "underline_rect", "WIPE_FEATHER"]
+__all__ = [
+    "Box",
+    "Geometry",
+    "GlyphCache",
+    "rasterize",
+    "geometry",
+    "effect_bounds",
+    "stroke_px",
+    "shadow_offset",
+    "shadow_sigma",
+    "char_shadows",
+    "underline_rect",
+    "WIPE_FEATHER",
+]

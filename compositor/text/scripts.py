@@ -8,6 +8,7 @@ the next one's — unless their extensions name a different bundled script (an A
 after Latin text is still Arabic). A paragraph with no script of its own stays ``""``
 (the layout then uses the chain's default order).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ _NEUTRAL = {"Zyyy", "Zinh", "Zzzz"}
 def _own_script(ch: str) -> tuple[str, tuple[str, ...]]:
     """(the script when the character has exactly one, else ""; its script extensions)."""
     if unicodedataplus.script(ch) == "Inherited":
-        return "", ()                             # marks and joiners: always the run's script
+        return "", ()  # marks and joiners: always the run's script
     scx = tuple(unicodedataplus.script_extensions(ch))
     if len(scx) == 1 and scx[0] not in _NEUTRAL:
         return scx[0], scx
@@ -47,7 +48,7 @@ def char_scripts(text: str, breaks: Iterable[str] = ("\n",)) -> list[str]:
 
 def _resolve_paragraph(own, out: list[str], a: int, b: int) -> None:
     prev = ""
-    pending: list[int] = []                       # neutrals before the paragraph's first script
+    pending: list[int] = []  # neutrals before the paragraph's first script
     for i in range(a, b):
         script, scx = own[i]
         if script:
@@ -60,7 +61,7 @@ def _resolve_paragraph(own, out: list[str], a: int, b: int) -> None:
             out[i] = _neutral_script(scx, prev)
         else:
             pending.append(i)
-    for j in pending:                             # a paragraph without a script of its own
+    for j in pending:  # a paragraph without a script of its own
         out[j] = _neutral_script(own[j][1], "")
 
 

@@ -21,6 +21,7 @@ Rules every backend keeps:
   owner's jobs (another owner's job is "not found"), ``None`` means every job (admin keys and
   the service itself). Idempotency keys are per owner.
 """
+
 from __future__ import annotations
 
 from typing import Any, AsyncIterator, Callable, Iterable, Protocol, runtime_checkable
@@ -44,13 +45,15 @@ class JobStore(Protocol):
     async def get_by_key(self, idem_key: str, *, key_id: str | None = None) -> Job | None:
         """The newest job submitted with this idempotency key (any state)."""
 
-    async def latest_by_draft_id(self, draft_id: str, *, kind: str | None = None,
-                                 terminal_only: bool = True, key_id: str | None = None) -> Job | None: ...
+    async def latest_by_draft_id(
+        self, draft_id: str, *, kind: str | None = None, terminal_only: bool = True, key_id: str | None = None
+    ) -> Job | None: ...
 
     async def get_inline_draft(self, job_id: str) -> bytes | None: ...
 
-    async def list(self, *, state: str | None = None, limit: int = 100,
-                   before_seq: int | None = None, key_id: str | None = None) -> list[Job]:
+    async def list(
+        self, *, state: str | None = None, limit: int = 100, before_seq: int | None = None, key_id: str | None = None
+    ) -> list[Job]:
         """Newest first; ``before_seq`` pages backwards."""
 
     async def counts(self, *, key_id: str | None = None) -> dict[str, int]:
@@ -60,20 +63,42 @@ class JobStore(Protocol):
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         """Oldest runnable queued job → running, owned by ``owner`` until now + ``lease_s``."""
 
-    async def heartbeat(self, job_id: str, owner: str, lease_s: float, *,
-                        phase: str | None = None, progress: int | None = None,
-                        frames_done: int | None = None, frames_total: int | None = None,
-                        eta_s: float | None = None,
-                        warnings: list[dict[str, Any]] | None = None) -> Job | None:
+    async def heartbeat(
+        self,
+        job_id: str,
+        owner: str,
+        lease_s: float,
+        *,
+        phase: str | None = None,
+        progress: int | None = None,
+        frames_done: int | None = None,
+        frames_total: int | None = None,
+        eta_s: float | None = None,
+        warnings: list[dict[str, Any]] | None = None,
+    ) -> Job | None:
         """Extend the lease and record progress; ``None`` if ``owner`` lost the job."""
 
-    async def complete(self, job_id: str, owner: str, result: dict[str, Any], *,
-                       warnings: list[dict[str, Any]] | None = None,
-                       content_hash: str | None = None) -> Job | None: ...
+    async def complete(
+        self,
+        job_id: str,
+        owner: str,
+        result: dict[str, Any],
+        *,
+        warnings: list[dict[str, Any]] | None = None,
+        content_hash: str | None = None,
+    ) -> Job | None: ...
 
-    async def fail(self, job_id: str, owner: str | None, code: str, message: str,
-                   detail: dict[str, Any] | None = None, *, retry: bool = False,
-                   retry_delay_s: float = 0.0) -> Job | None:
+    async def fail(
+        self,
+        job_id: str,
+        owner: str | None,
+        code: str,
+        message: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        retry: bool = False,
+        retry_delay_s: float = 0.0,
+    ) -> Job | None:
         """Running job → failed, or back to queued when ``retry`` and attempts remain.
         ``owner=None`` fails a *queued* job (a background draft check rejected it)."""
 
@@ -112,6 +137,7 @@ class JobStore(Protocol):
 
 def states_dict(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
     from .model import STATES
+
     out = {s: 0 for s in STATES}
     for s, n in pairs:
         out[s] = int(n)

@@ -5,6 +5,7 @@ store after its commit). Per-job watchers coalesce:
 a slow reader skips intermediate progress but always sees the newest version, and a terminal
 version is the last one it sees. Listeners are plain callbacks run for every change.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,13 +51,13 @@ class WatchHub:
         for listener in list(self._listeners):
             try:
                 listener(job)
-            except Exception:                       # a listener must not break the writer
+            except Exception:  # a listener must not break the writer
                 log.exception("job listener %r failed", listener)
 
     async def watch(self, job_id: str, current: Callable[[], Awaitable[Job | None]]) -> AsyncIterator[Job]:
         """Yield the job's current version, then each newer one; stop after a terminal one."""
         w = _Watcher()
-        self._watchers[job_id].add(w)          # subscribe first: no change is missed
+        self._watchers[job_id].add(w)  # subscribe first: no change is missed
         try:
             job = await current()
             if job is None:

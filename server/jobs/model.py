@@ -11,6 +11,7 @@ State machine::
 ``phase`` is finer and only informative (queued, starting, downloading, probing, rendering,
 finalizing, and the terminal state's name).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,8 @@ STATES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
 ACTIVE = frozenset({QUEUED, RUNNING})
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 
-KIND_CAPCUT = "capcut"       # submitted through capcut-mate's gen_video
-KIND_NATIVE = "native"       # submitted through POST /v1/renders
+KIND_CAPCUT = "capcut"  # submitted through capcut-mate's gen_video
+KIND_NATIVE = "native"  # submitted through POST /v1/renders
 
 
 class RenderSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -32,7 +33,7 @@ class RenderSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     width: int | None = None
     height: int | None = None
-    fps: str | None = None            # exact rational as text, e.g. "30000/1001"
+    fps: str | None = None  # exact rational as text, e.g. "30000/1001"
     crf: int = 23
     preset: str = "veryfast"
     start_us: int | None = None
@@ -83,14 +84,14 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     content_hash: str | None = None
     callback_url: str | None = None
     has_inline_draft: bool = False
-    progress: int = 0                   # 0–100 from frames rendered
+    progress: int = 0  # 0–100 from frames rendered
     frames_done: int = 0
     frames_total: int = 0
     eta_s: float | None = None
     attempts: int = 0
     max_attempts: int = 3
-    owner: str | None = None            # the worker holding the lease (not the API key: key_id)
-    key_id: str = ""                    # the submitting API key's id ("" = anonymous)
+    owner: str | None = None  # the worker holding the lease (not the API key: key_id)
+    key_id: str = ""  # the submitting API key's id ("" = anonymous)
     lease_until: float | None = None
     available_at: float = 0.0
     cancel_requested: bool = False
@@ -102,9 +103,9 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     result: dict[str, Any] | None = None
     started_at: float | None = None
     completed_at: float | None = None
-    webhook_state: str | None = None    # None | "pending" | "delivered" | "failed"
+    webhook_state: str | None = None  # None | "pending" | "delivered" | "failed"
     webhook_attempts: int = 0
-    version: int = 0                    # +1 on every change (watchers skip stale versions)
+    version: int = 0  # +1 on every change (watchers skip stale versions)
 
     @property
     def active(self) -> bool:
@@ -117,7 +118,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
 
 class SubmitResult(msgspec.Struct, frozen=True):
     job: Job
-    created: bool                        # False: an active job with the same idem_key was returned
+    created: bool  # False: an active job with the same idem_key was returned
 
 
 class QueueFull(Exception):
@@ -128,5 +129,20 @@ class QueueFull(Exception):
         self.limit = limit
 
 
-__all__ = ["QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "STATES", "ACTIVE", "TERMINAL",
-           "KIND_CAPCUT", "KIND_NATIVE", "RenderSpec", "NewJob", "Job", "SubmitResult", "QueueFull"]
+__all__ = [
+    "QUEUED",
+    "RUNNING",
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "STATES",
+    "ACTIVE",
+    "TERMINAL",
+    "KIND_CAPCUT",
+    "KIND_NATIVE",
+    "RenderSpec",
+    "NewJob",
+    "Job",
+    "SubmitResult",
+    "QueueFull",
+]

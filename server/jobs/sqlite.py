@@ -12,6 +12,7 @@
   at open (existing jobs become the anonymous owner's).
 * After a batch commits, every changed job is published to the :class:`WatchHub` on the loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,7 @@ import msgspec
 
 from .base import states_dict
 from .hub import Listener, WatchHub
-from .model import (CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, NewJob, QueueFull, RenderSpec,
-                    SubmitResult)
+from .model import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, NewJob, QueueFull, RenderSpec, SubmitResult
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,13 @@ CREATE TRIGGER IF NOT EXISTS jobs_count_upd AFTER UPDATE OF state ON jobs
 END;
 """
 
-_COLUMNS = ("seq, id, kind, state, phase, spec, draft_url, draft_id, idem_key, content_hash, callback_url, "
-            "has_inline_draft, progress, frames_done, frames_total, eta_s, attempts, max_attempts, owner, "
-            "key_id, lease_until, available_at, cancel_requested, pending_check, error_code, error_message, "
-            "error_detail, warnings, result, created_at, updated_at, started_at, completed_at, "
-            "webhook_state, webhook_attempts, version")
+_COLUMNS = (
+    "seq, id, kind, state, phase, spec, draft_url, draft_id, idem_key, content_hash, callback_url, "
+    "has_inline_draft, progress, frames_done, frames_total, eta_s, attempts, max_attempts, owner, "
+    "key_id, lease_until, available_at, cancel_requested, pending_check, error_code, error_message, "
+    "error_detail, warnings, result, created_at, updated_at, started_at, completed_at, "
+    "webhook_state, webhook_attempts, version"
+)
 _NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
 _JSON_COLS = {"spec", "error_detail", "warnings", "result"}
 _BOOL_COLS = {"has_inline_draft", "cancel_requested", "pending_check"}
@@ -139,7 +141,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     """Schema 1 → 2: add ``key_id`` (existing jobs: anonymous) and make idempotency per owner."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     if not columns or "key_id" in columns:
-        return                                   # a new file, or already migrated
+        return  # a new file, or already migrated
     conn.executescript("""
         BEGIN IMMEDIATE;
         ALTER TABLE jobs ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
@@ -250,7 +252,7 @@ class SqliteJobStore:
             conn.execute("SAVEPOINT call")
             try:
                 res = call.fn(conn, *call.args)
-            except BaseException as exc:          # noqa: BLE001 - handed back to the caller
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
                 conn.execute("ROLLBACK TO call")
                 conn.execute("RELEASE call")
                 outcomes.append((call, None, exc))
@@ -297,16 +299,18 @@ class SqliteJobStore:
     def _update(self, conn, job_id: str, sets: dict[str, Any], where: str = "", params=()) -> Job | None:
         """UPDATE one job (by id, plus ``where``), bump its version; returns the new row."""
         cols = ", ".join(f"{k} = ?" for k in sets)
-        sql = (f"UPDATE jobs SET {cols}, version = version + 1 WHERE id = ? {where} "
-               f"RETURNING {_COLUMNS}")
+        sql = f"UPDATE jobs SET {cols}, version = version + 1 WHERE id = ? {where} RETURNING {_COLUMNS}"
         return self._one(conn, sql, (*sets.values(), job_id, *params))
 
     # -- operations (each returns (value, [changed jobs])) -------------------------------------
     def _op_submit(self, conn, new: NewJob, queue_limit: int | None):
         if new.idem_key is not None:
-            existing = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ? AND key_id = ? AND "
-                                       f"state IN ('queued', 'running') ORDER BY seq DESC LIMIT 1",
-                                 (new.idem_key, new.key_id))
+            existing = self._one(
+                conn,
+                f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ? AND key_id = ? AND "
+                f"state IN ('queued', 'running') ORDER BY seq DESC LIMIT 1",
+                (new.idem_key, new.key_id),
+            )
             if existing is not None:
                 return SubmitResult(existing, False), []
         if queue_limit is not None:
@@ -315,13 +319,33 @@ class SqliteJobStore:
                 raise QueueFull(queue_limit)
         now = self.clock()
         job_id = uuid.uuid4().hex
-        row = (job_id, new.kind, QUEUED, "queued", _dumps(new.spec), new.draft_url, new.draft_id,
-               new.idem_key, new.content_hash, new.callback_url, int(new.inline_draft is not None),
-               new.max_attempts, int(new.pending_check), new.key_id, now, now, now)
-        job = self._one(conn, "INSERT INTO jobs (id, kind, state, phase, spec, draft_url, draft_id, idem_key, "
-                              "content_hash, callback_url, has_inline_draft, max_attempts, pending_check, "
-                              "key_id, available_at, created_at, updated_at) "
-                              f"VALUES ({', '.join('?' * len(row))}) RETURNING {_COLUMNS}", row)
+        row = (
+            job_id,
+            new.kind,
+            QUEUED,
+            "queued",
+            _dumps(new.spec),
+            new.draft_url,
+            new.draft_id,
+            new.idem_key,
+            new.content_hash,
+            new.callback_url,
+            int(new.inline_draft is not None),
+            new.max_attempts,
+            int(new.pending_check),
+            new.key_id,
+            now,
+            now,
+            now,
+        )
+        job = self._one(
+            conn,
+            "INSERT INTO jobs (id, kind, state, phase, spec, draft_url, draft_id, idem_key, "
+            "content_hash, callback_url, has_inline_draft, max_attempts, pending_check, "
+            "key_id, available_at, created_at, updated_at) "
+            f"VALUES ({', '.join('?' * len(row))}) RETURNING {_COLUMNS}",
+            row,
+        )
         if new.inline_draft is not None:
             conn.execute("INSERT INTO job_inline (id, draft) VALUES (?, ?)", (job_id, new.inline_draft))
         return SubmitResult(job, True), [job]
@@ -332,11 +356,13 @@ class SqliteJobStore:
 
     def _op_get_by_key(self, conn, key: str, key_id: str | None):
         owner_sql, owner_params = _owner_clause(key_id)
-        return self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ?{owner_sql} ORDER BY seq DESC "
-                               f"LIMIT 1", (key, *owner_params)), []
+        return self._one(
+            conn,
+            f"SELECT {_COLUMNS} FROM jobs WHERE idem_key = ?{owner_sql} ORDER BY seq DESC LIMIT 1",
+            (key, *owner_params),
+        ), []
 
-    def _op_latest_by_draft_id(self, conn, draft_id: str, kind: str | None, terminal_only: bool,
-                               key_id: str | None):
+    def _op_latest_by_draft_id(self, conn, draft_id: str, kind: str | None, terminal_only: bool, key_id: str | None):
         owner_sql, owner_params = _owner_clause(key_id)
         sql = f"SELECT {_COLUMNS} FROM jobs WHERE draft_id = ?{owner_sql}"
         params: list = [draft_id, *owner_params]
@@ -373,17 +399,22 @@ class SqliteJobStore:
     def _op_counts(self, conn, key_id):
         if key_id is None:
             return states_dict(conn.execute("SELECT state, n FROM job_counts").fetchall()), []
-        return states_dict(conn.execute("SELECT state, COUNT(*) FROM jobs WHERE key_id = ? GROUP BY state",
-                                        (key_id,)).fetchall()), []
+        return states_dict(
+            conn.execute("SELECT state, COUNT(*) FROM jobs WHERE key_id = ? GROUP BY state", (key_id,)).fetchall()
+        ), []
 
     def _op_claim(self, conn, owner: str, lease_s: float):
         now = self.clock()
-        job = self._one(conn, "UPDATE jobs SET state = 'running', phase = 'starting', owner = ?, lease_until = ?, "
-                              "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, "
-                              "progress = 0, frames_done = 0, eta_s = NULL, version = version + 1 "
-                              "WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' AND available_at <= ? "
-                              "ORDER BY seq LIMIT 1) "
-                              f"RETURNING {_COLUMNS}", (owner, now + lease_s, now, now, now))
+        job = self._one(
+            conn,
+            "UPDATE jobs SET state = 'running', phase = 'starting', owner = ?, lease_until = ?, "
+            "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, "
+            "progress = 0, frames_done = 0, eta_s = NULL, version = version + 1 "
+            "WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' AND available_at <= ? "
+            "ORDER BY seq LIMIT 1) "
+            f"RETURNING {_COLUMNS}",
+            (owner, now + lease_s, now, now, now),
+        )
         return job, ([job] if job else [])
 
     def _op_heartbeat(self, conn, job_id, owner, lease_s, fields: dict):
@@ -398,9 +429,16 @@ class SqliteJobStore:
     def _finish(self, conn, job_id, owner, state, sets: dict, where_state: str = "running"):
         """Move a job to a terminal ``state``; a webhook becomes due if it has a callback_url."""
         now = self.clock()
-        base: dict[str, Any] = {"state": state, "phase": state, "owner": None, "lease_until": None,
-                                "completed_at": now, "updated_at": now, "eta_s": None}
-        if state == CANCELLED:      # not the error of an earlier attempt: a cancelled job reports CANCELLED
+        base: dict[str, Any] = {
+            "state": state,
+            "phase": state,
+            "owner": None,
+            "lease_until": None,
+            "completed_at": now,
+            "updated_at": now,
+            "eta_s": None,
+        }
+        if state == CANCELLED:  # not the error of an earlier attempt: a cancelled job reports CANCELLED
             base.update(error_code=None, error_message=None, error_detail=None)
         base.update(sets)
         cols = ", ".join(f"{k} = ?" for k in base)
@@ -409,9 +447,13 @@ class SqliteJobStore:
         if owner is not None:
             where += " AND owner = ?"
             params.append(owner)
-        job = self._one(conn, f"UPDATE jobs SET {cols}, version = version + 1, webhook_state = CASE WHEN "
-                              f"callback_url IS NOT NULL THEN 'pending' END WHERE {where} "
-                              f"RETURNING {_COLUMNS}", params)
+        job = self._one(
+            conn,
+            f"UPDATE jobs SET {cols}, version = version + 1, webhook_state = CASE WHEN "
+            f"callback_url IS NOT NULL THEN 'pending' END WHERE {where} "
+            f"RETURNING {_COLUMNS}",
+            params,
+        )
         return job, ([job] if job else [])
 
     def _op_complete(self, conn, job_id, owner, result, warnings, content_hash):
@@ -428,24 +470,45 @@ class SqliteJobStore:
 
     def _op_fail(self, conn, job_id, owner, code, message, detail, retry, retry_delay_s):
         now = self.clock()
-        if owner is None:          # a queued job rejected by a background check
-            return self._finish(conn, job_id, None, FAILED,
-                                {"error_code": code, "error_message": message, "error_detail": _dumps(detail),
-                                 "pending_check": 0}, where_state=QUEUED)
-        cur = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND owner = ? AND state = 'running'",
-                        (job_id, owner))
+        if owner is None:  # a queued job rejected by a background check
+            return self._finish(
+                conn,
+                job_id,
+                None,
+                FAILED,
+                {"error_code": code, "error_message": message, "error_detail": _dumps(detail), "pending_check": 0},
+                where_state=QUEUED,
+            )
+        cur = self._one(
+            conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND owner = ? AND state = 'running'", (job_id, owner)
+        )
         if cur is None:
             return None, []
         if cur.cancel_requested:
             return self._finish(conn, job_id, owner, CANCELLED, {})
         if retry and cur.attempts < cur.max_attempts:
-            job = self._update(conn, job_id, {
-                "state": QUEUED, "phase": "queued", "owner": None, "lease_until": None,
-                "available_at": now + retry_delay_s, "updated_at": now, "progress": 0, "frames_done": 0,
-                "eta_s": None, "error_code": code, "error_message": message, "error_detail": _dumps(detail)})
+            job = self._update(
+                conn,
+                job_id,
+                {
+                    "state": QUEUED,
+                    "phase": "queued",
+                    "owner": None,
+                    "lease_until": None,
+                    "available_at": now + retry_delay_s,
+                    "updated_at": now,
+                    "progress": 0,
+                    "frames_done": 0,
+                    "eta_s": None,
+                    "error_code": code,
+                    "error_message": message,
+                    "error_detail": _dumps(detail),
+                },
+            )
             return job, [job]
-        return self._finish(conn, job_id, owner, FAILED,
-                            {"error_code": code, "error_message": message, "error_detail": _dumps(detail)})
+        return self._finish(
+            conn, job_id, owner, FAILED, {"error_code": code, "error_message": message, "error_detail": _dumps(detail)}
+        )
 
     def _op_finish_cancelled(self, conn, job_id, owner):
         return self._finish(conn, job_id, owner, CANCELLED, {})
@@ -463,38 +526,70 @@ class SqliteJobStore:
         return cur, []
 
     def _op_release(self, conn, job_id, owner):
-        cur = self._one(conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND owner = ? AND state = 'running'",
-                        (job_id, owner))
+        cur = self._one(
+            conn, f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND owner = ? AND state = 'running'", (job_id, owner)
+        )
         if cur is None:
             return None, []
         now = self.clock()
-        job = self._update(conn, job_id, {"state": QUEUED, "phase": "queued", "owner": None, "lease_until": None,
-                                          "available_at": now, "updated_at": now, "progress": 0,
-                                          "frames_done": 0, "eta_s": None,
-                                          "attempts": max(cur.attempts - 1, 0)})
+        job = self._update(
+            conn,
+            job_id,
+            {
+                "state": QUEUED,
+                "phase": "queued",
+                "owner": None,
+                "lease_until": None,
+                "available_at": now,
+                "updated_at": now,
+                "progress": 0,
+                "frames_done": 0,
+                "eta_s": None,
+                "attempts": max(cur.attempts - 1, 0),
+            },
+        )
         return job, ([job] if job else [])
 
     def _op_requeue_expired(self, conn, now):
         now = self.clock() if now is None else now
-        expired = self._many(conn, f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running' AND lease_until < ?",
-                             (now,))
+        expired = self._many(conn, f"SELECT {_COLUMNS} FROM jobs WHERE state = 'running' AND lease_until < ?", (now,))
         changed = []
         for cur in expired:
             if cur.cancel_requested:
                 job, _ = self._finish(conn, cur.id, cur.owner, CANCELLED, {})
             elif cur.attempts < cur.max_attempts:
                 t = self.clock()
-                job = self._update(conn, cur.id, {
-                    "state": QUEUED, "phase": "queued", "owner": None, "lease_until": None, "available_at": t,
-                    "updated_at": t, "progress": 0, "frames_done": 0, "eta_s": None,
-                    "error_code": "RENDER_FAILED", "error_message": "the worker stopped answering (lease expired)",
-                    "error_detail": _dumps({"reason": "lease_expired", "owner": cur.owner})},
-                    "AND state = 'running'")
+                job = self._update(
+                    conn,
+                    cur.id,
+                    {
+                        "state": QUEUED,
+                        "phase": "queued",
+                        "owner": None,
+                        "lease_until": None,
+                        "available_at": t,
+                        "updated_at": t,
+                        "progress": 0,
+                        "frames_done": 0,
+                        "eta_s": None,
+                        "error_code": "RENDER_FAILED",
+                        "error_message": "the worker stopped answering (lease expired)",
+                        "error_detail": _dumps({"reason": "lease_expired", "owner": cur.owner}),
+                    },
+                    "AND state = 'running'",
+                )
             else:
-                job, _ = self._finish(conn, cur.id, cur.owner, FAILED, {
-                    "error_code": "RENDER_FAILED",
-                    "error_message": f"the worker stopped answering (lease expired) {cur.attempts} times",
-                    "error_detail": _dumps({"reason": "lease_expired", "attempts": cur.attempts})})
+                job, _ = self._finish(
+                    conn,
+                    cur.id,
+                    cur.owner,
+                    FAILED,
+                    {
+                        "error_code": "RENDER_FAILED",
+                        "error_message": f"the worker stopped answering (lease expired) {cur.attempts} times",
+                        "error_detail": _dumps({"reason": "lease_expired", "attempts": cur.attempts}),
+                    },
+                )
             if job is not None:
                 changed.append(job)
         return changed, changed
@@ -510,14 +605,16 @@ class SqliteJobStore:
         return self._many(conn, f"SELECT {_COLUMNS} FROM jobs WHERE webhook_state = 'pending' ORDER BY seq"), []
 
     def _op_set_webhook(self, conn, job_id, state, attempts):
-        conn.execute("UPDATE jobs SET webhook_state = ?, webhook_attempts = ? WHERE id = ?",
-                     (state, attempts, job_id))
+        conn.execute("UPDATE jobs SET webhook_state = ?, webhook_attempts = ? WHERE id = ?", (state, attempts, job_id))
         return None, []
 
     def _op_purge(self, conn, before):
-        gone = self._many(conn, f"DELETE FROM jobs WHERE completed_at IS NOT NULL AND completed_at < ? "
-                                f"AND state IN ('completed', 'failed', 'cancelled') RETURNING {_COLUMNS}",
-                          (before,))
+        gone = self._many(
+            conn,
+            f"DELETE FROM jobs WHERE completed_at IS NOT NULL AND completed_at < ? "
+            f"AND state IN ('completed', 'failed', 'cancelled') RETURNING {_COLUMNS}",
+            (before,),
+        )
         if gone:
             conn.executemany("DELETE FROM job_inline WHERE id = ?", [(j.id,) for j in gone])
         return gone, []
@@ -532,15 +629,17 @@ class SqliteJobStore:
     async def get_by_key(self, idem_key: str, *, key_id: str | None = None) -> Job | None:
         return await self._call(self._op_get_by_key, idem_key, key_id)
 
-    async def latest_by_draft_id(self, draft_id: str, *, kind: str | None = None,
-                                 terminal_only: bool = True, key_id: str | None = None) -> Job | None:
+    async def latest_by_draft_id(
+        self, draft_id: str, *, kind: str | None = None, terminal_only: bool = True, key_id: str | None = None
+    ) -> Job | None:
         return await self._call(self._op_latest_by_draft_id, draft_id, kind, terminal_only, key_id)
 
     async def get_inline_draft(self, job_id: str) -> bytes | None:
         return await self._call(self._op_inline, job_id)
 
-    async def list(self, *, state: str | None = None, limit: int = 100,
-                   before_seq: int | None = None, key_id: str | None = None) -> list[Job]:
+    async def list(
+        self, *, state: str | None = None, limit: int = 100, before_seq: int | None = None, key_id: str | None = None
+    ) -> list[Job]:
         return await self._call(self._op_list, state, limit, before_seq, key_id)
 
     async def counts(self, *, key_id: str | None = None) -> dict[str, int]:
@@ -549,22 +648,51 @@ class SqliteJobStore:
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         return await self._call(self._op_claim, owner, lease_s)
 
-    async def heartbeat(self, job_id: str, owner: str, lease_s: float, *, phase: str | None = None,
-                        progress: int | None = None, frames_done: int | None = None,
-                        frames_total: int | None = None, eta_s: float | None = None,
-                        warnings: builtins.list[dict[str, Any]] | None = None) -> Job | None:
-        fields = {"phase": phase, "progress": progress, "frames_done": frames_done,
-                  "frames_total": frames_total, "eta_s": eta_s, "warnings": warnings}
+    async def heartbeat(
+        self,
+        job_id: str,
+        owner: str,
+        lease_s: float,
+        *,
+        phase: str | None = None,
+        progress: int | None = None,
+        frames_done: int | None = None,
+        frames_total: int | None = None,
+        eta_s: float | None = None,
+        warnings: builtins.list[dict[str, Any]] | None = None,
+    ) -> Job | None:
+        fields = {
+            "phase": phase,
+            "progress": progress,
+            "frames_done": frames_done,
+            "frames_total": frames_total,
+            "eta_s": eta_s,
+            "warnings": warnings,
+        }
         return await self._call(self._op_heartbeat, job_id, owner, lease_s, fields)
 
-    async def complete(self, job_id: str, owner: str, result: dict[str, Any], *,
-                       warnings: builtins.list[dict[str, Any]] | None = None,
-                       content_hash: str | None = None) -> Job | None:
+    async def complete(
+        self,
+        job_id: str,
+        owner: str,
+        result: dict[str, Any],
+        *,
+        warnings: builtins.list[dict[str, Any]] | None = None,
+        content_hash: str | None = None,
+    ) -> Job | None:
         return await self._call(self._op_complete, job_id, owner, result, warnings, content_hash)
 
-    async def fail(self, job_id: str, owner: str | None, code: str, message: str,
-                   detail: dict[str, Any] | None = None, *, retry: bool = False,
-                   retry_delay_s: float = 0.0) -> Job | None:
+    async def fail(
+        self,
+        job_id: str,
+        owner: str | None,
+        code: str,
+        message: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        retry: bool = False,
+        retry_delay_s: float = 0.0,
+    ) -> Job | None:
         return await self._call(self._op_fail, job_id, owner, code, message, detail, retry, retry_delay_s)
 
     async def finish_cancelled(self, job_id: str, owner: str) -> Job | None:
