@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from compositor.effects import filters as EF
 from compositor.pixels import filters as F
 from compositor.pixels.compose import Compositor
 from compositor.geometry import Affine
@@ -224,9 +225,9 @@ def test_screen_upsampled_only_brightens():
     ],
 )
 def test_name_rules(kind, name, impl):
-    e = F.match(kind, name, registry=default_registry())
+    e = EF.match(kind, name, registry=default_registry())
     assert (e.impl if e is not None else None) == impl
-    e2 = F.match(kind, name)  # same answer without a registry
+    e2 = EF.match(kind, name)  # same answer without a registry
     assert (e2.impl if e2 is not None else None) == impl
 
 
@@ -234,19 +235,19 @@ def test_every_family_has_an_implementation_and_a_note():
     reg = default_registry()
     for kind in ("filter", "effect"):
         for e in reg.entries(kind):
-            assert e.impl in F.IMPL_KEYS and e.status == "approximated" and e.note
+            assert e.impl in EF.IMPL_KEYS and e.status == "approximated" and e.note
 
 
 def test_strength_and_speed_from_value_and_adjust_params():
-    assert F.strength_and_speed("filter", 0.6, []) == (0.6, 1.0)
+    assert EF.strength_and_speed("filter", 0.6, []) == (0.6, 1.0)
     params = [
         {"name": "effects_adjust_speed", "value": 0.66, "default_value": 0.33},
         {"name": "effects_adjust_intensity", "value": 0.4, "default_value": 0.8},
     ]
-    s, sp = F.strength_and_speed("effect", 1.0, params)
+    s, sp = EF.strength_and_speed("effect", 1.0, params)
     assert s == pytest.approx(0.5) and sp == pytest.approx(2.0)
     assert (
-        F.strength_and_speed("effect", 1.0, [{"name": "effects_adjust_filter", "value": 3, "default_value": 1}])[0]
+        EF.strength_and_speed("effect", 1.0, [{"name": "effects_adjust_filter", "value": 3, "default_value": 1}])[0]
         == 2.0
     )
 
@@ -262,7 +263,7 @@ def _apply(impl, local_us=500_000, dur=2_000_000, strength=1.0, speed=1.0, rgb=N
     return p
 
 
-@pytest.mark.parametrize("impl", sorted(F.IMPL_KEYS))
+@pytest.mark.parametrize("impl", sorted(EF.IMPL_KEYS))
 def test_every_family_changes_the_picture_and_strength_zero_does_not(impl):
     ref = planes_of_rgb(picture_a(W, H))
     local = 0 if impl in ("bars_open", "flash") else (1_999_000 if impl == "bars_close" else 500_000)

@@ -14,7 +14,6 @@ import numpy as np
 from ..effects.filters import AdjustSpec
 
 # match and strength_and_speed: re-exported for callers that use both halves of the family
-from ..effects.filters import match, strength_and_speed  # noqa: F401
 from ..kernels import downsample2x, fill, fill_blend, gaussian_like_blur
 from ..kernels.adjust import add_grain, colour_matrix, highlights, rgb_split, screen_upsampled, sharpen_luma
 from ..kernels.dirblur import directional_blur
