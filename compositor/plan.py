@@ -12,6 +12,7 @@ for that frame's composite.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import keyframes
@@ -19,7 +20,7 @@ from .effects import animation
 from .geometry import Affine, pixel_box
 from .effects.filters import AdjustSpec
 from .effects.masks import MaskSpec
-from .timeline import AdjustmentTrack, BackgroundSpec, Timeline, VisualClip, source_time_us
+from .timeline import AdjustmentTrack, BackgroundSpec, Timeline, VisualClip, VisualTrack, source_time_us
 from .effects.transitions import HALVES
 
 
@@ -284,7 +285,7 @@ def _cover_matrix(tl: Timeline, clip: VisualClip) -> Affine:
     )
 
 
-def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int) -> FillOp | BlurFillOp:
+def _background(tl: Timeline, clip: VisualClip, spec: BackgroundSpec, t_us: int) -> FillOp | BlurFillOp | DrawOp:
     if spec.kind == "blur":
         m = _cover_matrix(tl, clip)
         src = None if clip.is_still else max(0, source_time_us(clip, t_us))
@@ -358,9 +359,9 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
     timeline at any time the enclosing clip maps to)."""
     ops: list[Op] = [BLACK_FILL]
     dropped: list[str] = []
-    layers = tl.tracks
+    layers: Sequence[VisualTrack | AdjustmentTrack] = tl.tracks
     if tl.adjustments:  # effect/filter tracks sit between visual tracks by z
-        layers = sorted((*tl.tracks, *tl.adjustments), key=lambda tr: tr.z)
+        layers = sorted([*tl.tracks, *tl.adjustments], key=lambda tr: tr.z)
     for track in layers:
         if isinstance(track, AdjustmentTrack):
             adj = _adjust_op(track, t)
@@ -369,6 +370,7 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
             continue
         clips = track.clips
         op: Op | None = None
+        active: int | None
         for i, c in enumerate(clips):
             tr = c.transition_out
             if tr is not None and tr.start_us <= t < tr.end_us and i + 1 < len(clips):
@@ -389,8 +391,9 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
             active = _active(clips, t)
             if active is not None:
                 op = draw_clip(tl, clips[active], t, dropped)
-        if active is not None and clips[active].background is not None and len(ops) == 1:
-            bg = _background(tl, clips[active], clips[active].background, t)
+        background = clips[active].background if active is not None else None
+        if active is not None and background is not None and len(ops) == 1:
+            bg = _background(tl, clips[active], background, t)
             if isinstance(bg, DrawOp):  # an image lies over black (it may be translucent)
                 ops.append(bg)
             else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from . import timebase
 from .effects.animation import AnimationSpec
@@ -21,6 +22,9 @@ from .effects.filters import AdjustSpec
 from .geometry import Affine
 from .effects.masks import MaskSpec
 from .warnings import RenderWarning
+
+if TYPE_CHECKING:  # the text layer holds pixel code: named for the checker, never imported here
+    from .text.engine import TextLayer
 
 VISUAL_PROPERTIES = {
     "KFTypePositionX",
@@ -64,9 +68,9 @@ class OutputOptions:
         """The output size asked for (before rounding to even): a missing side follows the
         canvas's aspect ratio, neither given = the canvas size."""
         w, h = self.width, self.height
-        if w is None and h is None:
-            return canvas_w, canvas_h
         if w is None:
+            if h is None:
+                return canvas_w, canvas_h
             return round(canvas_w * h / canvas_h), h
         if h is None:
             return w, round(canvas_h * w / canvas_w)
@@ -134,7 +138,7 @@ class VisualClip:
     animations: tuple[AnimationSpec, ...] = ()
     kind: str = "media"  # "media" (video/photo file) | "text" (picture = text.raster)
     # | "compound" (picture = nested timeline, compositor.compound)
-    text: object | None = None  # kind "text": the compositor.text.TextLayer drawn
+    text: TextLayer | None = None  # kind "text": the text layer drawn
     mask: MaskSpec | None = None  # material-space mask (docs/format.md#masks)
     mix_mode: str = ""  # blend mode key (docs/format.md#mix-modes-and-chroma); "" = normal alpha-over
     filters: tuple[AdjustSpec, ...] = ()  # segment-attached filters / effects (docs/format.md)

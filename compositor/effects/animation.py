@@ -25,6 +25,7 @@ Resource ids: the catalogues capcut-mate vendors from pyJianYingDraft
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable
 
@@ -189,19 +190,19 @@ IMPLS: dict[str, Callable[[float], AnimState]] = {
 _A = APPROXIMATED
 
 
-def _in(name, impl, rids=(), note="", status=_A):
+def _in(name: str, impl: str, rids: Iterable[str] = (), note: str = "", status: str = _A) -> Entry:
     return Entry("animation_in", name, impl, status, resource_ids=tuple(rids), note=note)
 
 
-def _out(name, impl, rids=(), note="", status=_A):
+def _out(name: str, impl: str, rids: Iterable[str] = (), note: str = "", status: str = _A) -> Entry:
     return Entry("animation_out", name, impl, status, resource_ids=tuple(rids), note=note)
 
 
-def _loop(name, impl, rids=(), note="", status=_A):
+def _loop(name: str, impl: str, rids: Iterable[str] = (), note: str = "", status: str = _A) -> Entry:
     return Entry("animation_loop", name, impl, status, resource_ids=tuple(rids), note=note)
 
 
-def _group(name, impl, rids=(), note="", status=_A):
+def _group(name: str, impl: str, rids: Iterable[str] = (), note: str = "", status: str = _A) -> Entry:
     return Entry("animation_group", name, impl, status, resource_ids=tuple(rids), note=note)
 
 

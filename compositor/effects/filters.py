@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..registry import APPROXIMATED, Entry
+from ..draft import EffectMaterial
+from ..registry import APPROXIMATED, Entry, Registry
 
 # -- name rules ----------------------------------------------------------------------------
 
@@ -139,8 +141,8 @@ RULES = {
 }
 
 
-def _entries():
-    out = []
+def _entries() -> tuple[Entry, ...]:
+    out: list[Entry] = []
     for kind in ("effect", "filter"):
         for name, impl in EXACT_NAMES[kind].items():
             out.append(Entry(kind, name, impl, APPROXIMATED, note=_NOTES[impl]))
@@ -163,7 +165,9 @@ ENTRIES = _entries()
 IMPL_KEYS = frozenset(_NOTES)
 
 
-def match(kind: str, name: str, resource_id: str = "", registry=None, effect_id: str = "") -> Entry | None:
+def match(
+    kind: str, name: str, resource_id: str = "", registry: Registry | None = None, effect_id: str = ""
+) -> Entry | None:
     """The registry entry for a filter/effect: by catalogue id (resource or effect id) or
     exact name first, then the first substring rule the name matches; None when nothing
     matches."""
@@ -178,8 +182,10 @@ def match(kind: str, name: str, resource_id: str = "", registry=None, effect_id:
             return next(e for e in ENTRIES if e.kind == kind and e.name == name)
         rules = [e for e in ENTRIES if e.kind == kind and e.params.get("contains")]
     for e in rules:
-        sub = e.params["contains"]
-        if sub in name and not any(x in name for x in e.params.get("excludes", ())):
+        sub, excludes = e.params["contains"], e.params.get("excludes", ())
+        if not isinstance(sub, str) or not isinstance(excludes, tuple):
+            continue  # not a name rule (the rules above hold a str and a tuple of str)
+        if sub in name and not any(x in name for x in excludes):
             return e
     return None
 
@@ -212,16 +218,18 @@ class AdjustSpec:
     seed: int = 0  # per-item noise seed
 
 
-def _param(params, name):
+def _param(params: Iterable[object] | None, name: str) -> dict[str, object] | None:
     for p in params or ():
         if isinstance(p, dict) and p.get("name") == name:
             return p
     return None
 
 
-def _number(value, default: float) -> float:
+def _number(value: object, default: float) -> float:
     """``value`` as a finite float, else ``default`` (effect parameters are cosmetic: a
     malformed one must not stop the render)."""
+    if not isinstance(value, (int, float, str)):  # JSON's other values (null, list, object)
+        return default
     try:
         f = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -229,7 +237,7 @@ def _number(value, default: float) -> float:
     return f if math.isfinite(f) else default
 
 
-def strength_and_speed(kind: str, value: float, adjust_params) -> tuple[float, float]:
+def strength_and_speed(kind: str, value: float, adjust_params: Iterable[object] | None) -> tuple[float, float]:
     """(strength, speed) of a filter/effect material (see module doc)."""
     s = _number(value, 1.0)
     speed = 1.0
@@ -249,8 +257,8 @@ def strength_and_speed(kind: str, value: float, adjust_params) -> tuple[float, f
     return min(max(s, 0.0), 2.0), min(max(speed, 0.05), 20.0)
 
 
-def adjust_spec(kind: str, entry: Entry, material) -> AdjustSpec:
-    strength, speed = strength_and_speed(kind, getattr(material, "value", 1.0), getattr(material, "adjust_params", ()))
+def adjust_spec(kind: str, entry: Entry, material: EffectMaterial) -> AdjustSpec:
+    strength, speed = strength_and_speed(kind, material.value, material.adjust_params)
     return AdjustSpec(
         kind=kind,
         impl=entry.impl,

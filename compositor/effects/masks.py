@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..draft import MaskMaterial
 from ..geometry import Affine, metadata_rotation
-from ..registry import APPROXIMATED, EXACT, Entry
+from ..registry import APPROXIMATED, EXACT, Entry, Registry
 
 ENTRIES = (
     Entry(
@@ -137,7 +137,7 @@ def mask_spec(material: MaskMaterial, impl: str, crop_w: int, crop_h: int, rotat
     )
 
 
-def resolve_impl(material: MaskMaterial, registry) -> str | None:
+def resolve_impl(material: MaskMaterial, registry: Registry) -> str | None:
     """Implementation key of a mask material (by resource id, name, then resource_type)."""
     e = registry.lookup("mask", material.name, material.resource_id, material.effect_id)
     if e is None and material.resource_type and material.resource_type != "geometric_shape":

@@ -16,7 +16,7 @@ from ..registry import APPROXIMATED, EXACT, Entry
 _A = APPROXIMATED
 
 
-def _e(name, impl, rid="", note="", status=_A, aliases=()):
+def _e(name: str, impl: str, rid: str = "", note: str = "", status: str = _A, aliases: tuple[str, ...] = ()) -> Entry:
     return Entry("transition", name, impl, status, resource_ids=(rid,) if rid else (), aliases=aliases, note=note)
 
 

@@ -3,17 +3,17 @@ materials attached to one segment (pure)."""
 
 from __future__ import annotations
 
-from ..draft import EffectMaterial
+from ..draft import EffectMaterial, Track
 from ..effects.filters import AdjustSpec, adjust_spec, match as match_adjust
 from ..registry import Registry
 from ..timeline import AdjustmentClip, AdjustmentTrack
-from .collector import SegmentWarnings, WarningLog
+from .collector import SegmentWarnings, WarningSubject, WarningLog
 from .index import MaterialIndex
 
 
 def adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, about: SegmentWarnings) -> AdjustSpec | None:
     """Resolve a filter / effect material to an AdjustSpec (warning: approximated or skipped)."""
-    ident = dict(name=obj.name, resource_id=obj.resource_id)
+    ident = WarningSubject(name=obj.name, resource_id=obj.resource_id)
     if obj.type == "face_effect":
         about.skip(kind, **ident, message="face/character effects are not rendered")
         return None
@@ -26,7 +26,7 @@ def adjust_entry(kind: str, obj: EffectMaterial, registry: Registry, about: Segm
 
 
 def adjustment_track(
-    track, z: int, idx: MaterialIndex, warnings: WarningLog, registry: Registry
+    track: Track, z: int, idx: MaterialIndex, warnings: WarningLog, registry: Registry
 ) -> AdjustmentTrack | None:
     """Effect and filter tracks: adjustment layers over everything below (docs/format.md#effects-and-filters)."""
     clips: list[AdjustmentClip] = []

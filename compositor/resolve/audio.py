@@ -7,6 +7,7 @@ Audio at speed ≠ 1 is time-stretched with FFmpeg's atempo (pitch kept) or, wit
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 from ..draft import AudioFade, Segment
@@ -24,7 +25,7 @@ def gain(value: float) -> float:
     return min(max(value, 0.0), MAX_GAIN) if math.isfinite(value) else 1.0
 
 
-def fades_us(atts) -> tuple[int, int]:
+def fades_us(atts: Sequence[tuple[str, object]]) -> tuple[int, int]:
     """(fade in, fade out) µs of a segment's audio fade attachment; (0, 0) without one."""
     for _, obj in atts:
         if isinstance(obj, AudioFade):
@@ -33,7 +34,12 @@ def fades_us(atts) -> tuple[int, int]:
 
 
 def audio_clip(
-    seg: Segment, atts, facts: MediaFacts | None, path: str, warnings: WarningLog, fps: Fraction
+    seg: Segment,
+    atts: Sequence[tuple[str, object]],
+    facts: MediaFacts | None,
+    path: str,
+    warnings: WarningLog,
+    fps: Fraction,
 ) -> AudioClip | None:
     """The sound of an audio-track segment (None when its file has no audio)."""
     if facts is None:
@@ -44,7 +50,11 @@ def audio_clip(
 
 
 def sound(
-    seg: Segment, atts, facts: MediaFacts, speed: float, keyframe_warnings: WarningLog | None = None
+    seg: Segment,
+    atts: Sequence[tuple[str, object]],
+    facts: MediaFacts,
+    speed: float,
+    keyframe_warnings: WarningLog | None = None,
 ) -> AudioClip:
     """The AudioClip of a segment that sounds (audio segments and videos' own soundtracks).
 

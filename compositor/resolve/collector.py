@@ -8,8 +8,26 @@ the segment's id and target time range once; a field given explicitly wins.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from ..draft import Draft, Segment
 from ..warnings import RenderWarning
+
+
+class WarningSubject(TypedDict, total=False):
+    """What a :class:`~compositor.warnings.RenderWarning` is about (its optional fields but the message)."""
+
+    name: str
+    resource_id: str
+    segment_id: str
+    start_us: int | None
+    end_us: int | None
+
+
+class WarningFields(WarningSubject, total=False):
+    """The optional fields of a :class:`~compositor.warnings.RenderWarning`."""
+
+    message: str
 
 
 class WarningLog:
@@ -18,16 +36,16 @@ class WarningLog:
     def __init__(self) -> None:
         self.items: list[RenderWarning] = []
 
-    def add(self, kind: str, status: str, **fields) -> None:
+    def add(self, kind: str, status: str, **fields: Unpack[WarningFields]) -> None:
         self.items.append(RenderWarning(kind=kind, status=status, **fields))
 
-    def skip(self, kind: str, **fields) -> None:
+    def skip(self, kind: str, **fields: Unpack[WarningFields]) -> None:
         self.add(kind, "skipped", **fields)
 
-    def approximate(self, kind: str, **fields) -> None:
+    def approximate(self, kind: str, **fields: Unpack[WarningFields]) -> None:
         self.add(kind, "approximated", **fields)
 
-    def note(self, kind: str, **fields) -> None:
+    def note(self, kind: str, **fields: Unpack[WarningFields]) -> None:
         self.add(kind, "note", **fields)
 
     def about(self, seg: Segment) -> SegmentWarnings:
@@ -37,20 +55,23 @@ class WarningLog:
 class SegmentWarnings:
     """Warnings about one segment: ``segment_id``, ``start_us`` and ``end_us`` filled in."""
 
-    def __init__(self, log: WarningLog, seg: Segment):
+    def __init__(self, log: WarningLog, seg: Segment) -> None:
         self.log = log
-        self.span = dict(segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end)
+        self.span = WarningSubject(
+            segment_id=seg.id, start_us=seg.target_timerange.start, end_us=seg.target_timerange.end
+        )
 
-    def add(self, kind: str, status: str, **fields) -> None:
-        self.log.add(kind, status, **{**self.span, **fields})
+    def add(self, kind: str, status: str, **fields: Unpack[WarningFields]) -> None:
+        merged: WarningFields = {**self.span, **fields}
+        self.log.add(kind, status, **merged)
 
-    def skip(self, kind: str, **fields) -> None:
+    def skip(self, kind: str, **fields: Unpack[WarningFields]) -> None:
         self.add(kind, "skipped", **fields)
 
-    def approximate(self, kind: str, **fields) -> None:
+    def approximate(self, kind: str, **fields: Unpack[WarningFields]) -> None:
         self.add(kind, "approximated", **fields)
 
-    def note(self, kind: str, **fields) -> None:
+    def note(self, kind: str, **fields: Unpack[WarningFields]) -> None:
         self.add(kind, "note", **fields)
 
 

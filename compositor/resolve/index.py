@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from ..draft import Draft, Segment
+from collections.abc import Mapping
+
+from ..draft import Draft, Segment, Track
 from .collector import WarningLog
 
 
 class MaterialIndex:
     """``id -> (list name, object)`` over every material list (docs/format.md#materials-and-references)."""
 
-    def __init__(self, draft: Draft):
+    def __init__(self, draft: Draft) -> None:
         self.by_id: dict[str, tuple[str, object]] = {}
         m = draft.materials
         for name in m.__struct_fields__:
@@ -26,16 +28,23 @@ class MaterialIndex:
         return [self.by_id[r] for r in seg.extra_material_refs if r in self.by_id]
 
     def name_of(self, track_type: str, material_id: str) -> str:
-        obj = {"text": self.texts, "sticker": self.stickers, "effect": self.video_effects, "filter": self.effects}.get(
-            track_type, {}
-        ).get(material_id)
-        return getattr(obj, "name", "") or ""
+        tables: dict[str, Mapping[str, object]] = {
+            "text": self.texts,
+            "sticker": self.stickers,
+            "effect": self.video_effects,
+            "filter": self.effects,
+        }
+        name = getattr(tables.get(track_type, {}).get(material_id), "name", "")
+        return name if isinstance(name, str) and name else ""
 
     def resource_of(self, track_type: str, material_id: str) -> str:
-        obj = {"sticker": self.stickers, "effect": self.video_effects, "filter": self.effects}.get(track_type, {}).get(
-            material_id
-        )
-        return getattr(obj, "resource_id", "") or ""
+        tables: dict[str, Mapping[str, object]] = {
+            "sticker": self.stickers,
+            "effect": self.video_effects,
+            "filter": self.effects,
+        }
+        rid = getattr(tables.get(track_type, {}).get(material_id), "resource_id", "")
+        return rid if isinstance(rid, str) and rid else ""
 
 
 def z_order(draft: Draft, warnings: WarningLog) -> list[int]:
@@ -68,7 +77,7 @@ def z_order(draft: Draft, warnings: WarningLog) -> list[int]:
     return order
 
 
-def _overlap(a, b) -> bool:
+def _overlap(a: Track, b: Track) -> bool:
     """True when a segment of track ``a`` and one of track ``b`` share some time."""
     return any(
         x.target_timerange.start < y.target_timerange.end and y.target_timerange.start < x.target_timerange.end
@@ -79,7 +88,9 @@ def _overlap(a, b) -> bool:
     )
 
 
-def skip_track(track, idx: MaterialIndex, warnings: WarningLog, kind: str, message: str = "not rendered yet") -> None:
+def skip_track(
+    track: Track, idx: MaterialIndex, warnings: WarningLog, kind: str, message: str = "not rendered yet"
+) -> None:
     """One ``skipped`` warning per segment of a track kind nothing renders."""
     for seg in track.segments:
         warnings.about(seg).skip(

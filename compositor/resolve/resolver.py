@@ -6,6 +6,8 @@ module of its kind; collects every warning in one :class:`~compositor.resolve.co
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import compound, timebase
 from ..draft import Draft
 from ..errors import OptionsError
@@ -21,13 +23,16 @@ from .sticker import sticker_track
 from .text import text_track
 from .video import video_track
 
+if TYPE_CHECKING:  # made on demand (it reads font files), never imported at load
+    from ..text.engine import TextEngine
+
 
 def resolve(
     draft: Draft,
     media: dict[str, MediaFacts],
     options: OutputOptions = OutputOptions(),
     registry: Registry | None = None,
-    text_engine=None,
+    text_engine: TextEngine | None = None,
     *,
     _level: compound.Level | None = None,
 ) -> Timeline:

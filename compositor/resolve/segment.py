@@ -3,6 +3,7 @@ for attachments nothing renders or a material that is missing (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 from ..effects.animation import AnimationSpec
@@ -17,7 +18,7 @@ from ..draft import (
 )
 from ..registry import APPROXIMATED, Registry
 from ..timeline import ClipTransform
-from .collector import WarningLog
+from .collector import WarningSubject, WarningLog
 
 
 def clip_transform(seg: Segment) -> ClipTransform:
@@ -36,9 +37,11 @@ def clip_transform(seg: Segment) -> ClipTransform:
     )
 
 
-def keyframes(seg: Segment, warnings: WarningLog, allowed: set[str]):
+def keyframes(
+    seg: Segment, warnings: WarningLog, allowed: set[str]
+) -> tuple[tuple[str, tuple[tuple[int, float], ...]], ...]:
     """``((property, ((offset µs, value), ...)), ...)`` of the keyframed properties in ``allowed``."""
-    out = []
+    out: list[tuple[str, tuple[tuple[int, float], ...]]] = []
     for kl in seg.common_keyframes:
         pts = sorted(
             (
@@ -67,7 +70,7 @@ def keyframes(seg: Segment, warnings: WarningLog, allowed: set[str]):
     return tuple(out)
 
 
-def speed(seg: Segment, attachments, warnings: WarningLog, fps: Fraction) -> float:
+def speed(seg: Segment, attachments: Sequence[tuple[str, object]], warnings: WarningLog, fps: Fraction) -> float:
     value = seg.speed if seg.speed > 0 else 1.0
     for _, obj in attachments:
         if isinstance(obj, SpeedMaterial) and (obj.mode != 0 or obj.curve_speed is not None):
@@ -86,7 +89,9 @@ def speed(seg: Segment, attachments, warnings: WarningLog, fps: Fraction) -> flo
     return value
 
 
-def note_unrendered(seg: Segment, attachments, warnings: WarningLog, *, visual: bool = False) -> None:
+def note_unrendered(
+    seg: Segment, attachments: Sequence[tuple[str, object]], warnings: WarningLog, *, visual: bool = False
+) -> None:
     """Warn about attachments nothing renders; ``visual``: masks, filters, effects and mix
     modes are handled by :func:`compositor.resolve.video.visual_extras` (video segments)."""
     about = warnings.about(seg)
@@ -115,14 +120,16 @@ def note_unrendered(seg: Segment, attachments, warnings: WarningLog, *, visual: 
             about.skip("chroma")
 
 
-def animations(seg: Segment, attachments, registry: Registry, warnings: WarningLog) -> tuple[AnimationSpec, ...]:
+def animations(
+    seg: Segment, attachments: Sequence[tuple[str, object]], registry: Registry, warnings: WarningLog
+) -> tuple[AnimationSpec, ...]:
     """Resolve a segment's animation container against the registry (docs/format.md#animations)."""
-    out = []
+    out: list[AnimationSpec] = []
     for _, obj in attachments:
         if not isinstance(obj, AnimationContainer):
             continue
         for a in obj.animations:
-            span = dict(
+            span = WarningSubject(
                 segment_id=seg.id,
                 resource_id=a.resource_id,
                 name=f"{a.type}:{a.name}",

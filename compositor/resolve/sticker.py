@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..draft import Track
 from ..registry import Registry
 from ..effects.stickers import sticker_base
 from ..timeline import VISUAL_PROPERTIES, MediaFacts, VisualClip, VisualTrack
@@ -11,7 +12,7 @@ from .segment import animations, clip_transform, keyframes, note_unrendered
 
 
 def sticker_track(
-    track,
+    track: Track,
     z: int,
     idx: MaterialIndex,
     warnings: WarningLog,

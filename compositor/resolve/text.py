@@ -3,7 +3,9 @@ text raster (pure, given the engine: font files are its only I/O)."""
 
 from __future__ import annotations
 
-from ..draft import EffectMaterial
+from typing import TYPE_CHECKING
+
+from ..draft import EffectMaterial, Track
 from ..geometry import Affine
 from ..registry import Registry
 from ..timeline import VISUAL_PROPERTIES, ClipTransform, VisualClip, VisualTrack
@@ -11,9 +13,12 @@ from .collector import WarningLog
 from .index import MaterialIndex
 from .segment import animations, clip_transform, keyframes, missing_material, note_unrendered
 
+if TYPE_CHECKING:  # the engine is handed in: resolve never imports the text package's pixel code
+    from ..text.engine import TextEngine
+
 
 def text_track(
-    track,
+    track: Track,
     z: int,
     idx: MaterialIndex,
     warnings: WarningLog,
@@ -22,7 +27,7 @@ def text_track(
     ch: int,
     canvas_to_output: Affine,
     tpath: str,
-    engine,
+    engine: TextEngine,
 ) -> VisualTrack | None:
     """Text segments (docs/format.md#text): each becomes a VisualClip whose picture is its text raster.
 
@@ -105,7 +110,7 @@ def text_track(
     return VisualTrack(z=z, track_id=track.id, clips=tuple(clips))
 
 
-def text_raster_scale(static: ClipTransform, kfs) -> float:
+def text_raster_scale(static: ClipTransform, kfs: tuple[tuple[str, tuple[tuple[int, float], ...]], ...]) -> float:
     """Raster pixels per canvas pixel for a text clip: its largest |scale| (static or keyframed)."""
     values = [abs(static.scale_x), abs(static.scale_y)]
     for name, pts in kfs:

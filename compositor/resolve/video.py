@@ -3,11 +3,13 @@ fit, canvas fill, mask, mix mode, attached filters and transitions; their soundt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from dataclasses import replace
 from fractions import Fraction
 
 from .. import compound
-from ..draft import CanvasMaterial, EffectMaterial, MaskMaterial, TransitionMaterial
+from ..draft import CanvasMaterial, Crop, EffectMaterial, MaskMaterial, TransitionMaterial, Track
 from ..errors import DraftError
 from ..effects.filters import AdjustSpec
 from ..geometry import Affine, metadata_rotation
@@ -21,9 +23,12 @@ from .collector import SegmentWarnings, WarningLog
 from .index import MaterialIndex
 from .segment import animations, clip_transform, keyframes, missing_material, note_unrendered, speed as segment_speed
 
+if TYPE_CHECKING:  # handed in by the resolver, never imported here
+    from ..text.engine import TextEngine
+
 
 def video_track(
-    track,
+    track: Track,
     z: int,
     pos: int,
     tpath: str,
@@ -38,7 +43,7 @@ def video_track(
     canvas_to_output: Affine,
     level: compound.Level,
     expansions: compound.Expansions,
-    text_engine,
+    text_engine: TextEngine | None,
     bottom_video_pos: int | None,
     video_mute: bool,
     audio: list[AudioClip],
@@ -149,7 +154,7 @@ def video_track(
     return VisualTrack(z=z, track_id=track.id, clips=tuple(clips))
 
 
-def crop_and_base(crop, facts: MediaFacts, cw: int, ch: int) -> tuple[tuple[int, int, int, int], Affine]:
+def crop_and_base(crop: Crop, facts: MediaFacts, cw: int, ch: int) -> tuple[tuple[int, int, int, int], Affine]:
     """Crop rectangle in coded pixels and the base transform of a video/photo material."""
     fx0, fy0, fx1, fy1 = crop.rect()
     fx0, fy0 = min(max(fx0, 0.0), 1.0), min(max(fy0, 0.0), 1.0)
@@ -188,7 +193,9 @@ def parse_rgba(color: str) -> tuple[int, int, int, int]:
     raise ValueError(f"not a #RRGGBB[AA] colour: {color!r}")
 
 
-def background(attachments, path: str, media: dict[str, MediaFacts], about: SegmentWarnings) -> BackgroundSpec | None:
+def background(
+    attachments: Sequence[tuple[str, object]], path: str, media: dict[str, MediaFacts], about: SegmentWarnings
+) -> BackgroundSpec | None:
     """The canvas fill of a segment on the bottom video track (None: black)."""
     for _, obj in attachments:
         if not isinstance(obj, CanvasMaterial):
@@ -219,7 +226,11 @@ def background(attachments, path: str, media: dict[str, MediaFacts], about: Segm
 
 
 def visual_extras(
-    atts, registry: Registry, about: SegmentWarnings, crop_px: tuple[int, int, int, int], rotation: int
+    atts: Sequence[tuple[str, object]],
+    registry: Registry,
+    about: SegmentWarnings,
+    crop_px: tuple[int, int, int, int],
+    rotation: int,
 ) -> tuple[MaskSpec | None, str, tuple[AdjustSpec, ...]]:
     """Mask, mix mode and segment-attached filters/effects of a video/photo segment."""
     mask, mix_mode, filters = None, "", []
@@ -254,7 +265,7 @@ def visual_extras(
 
 
 def attach_transitions(
-    clips: list[VisualClip], track, idx: MaterialIndex, fps: Fraction, registry: Registry, warnings: WarningLog
+    clips: list[VisualClip], track: Track, idx: MaterialIndex, fps: Fraction, registry: Registry, warnings: WarningLog
 ) -> list[VisualClip]:
     """Each clip's transition to the next clip (a window centred on the cut), when they touch."""
     frame_us = 1_000_000 / float(fps)
