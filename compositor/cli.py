@@ -105,7 +105,7 @@ def describe(tl: Timeline) -> list[str]:
                 lines.append("    keyframes: " + ", ".join(f"{k}×{len(v)}" for k, v in c.keyframes))
             if c.transition_out:
                 t = c.transition_out
-                lines.append(f"    transition {t.name} ({t.kind}) [{t.start_us / 1e6:.3f}s, {t.end_us / 1e6:.3f}s)")
+                lines.append(f"    transition {t.name} ({t.impl}) [{t.start_us / 1e6:.3f}s, {t.end_us / 1e6:.3f}s)")
             if c.background:
                 lines.append(f"    background {c.background.kind}")
             if c.mask is not None:

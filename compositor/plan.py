@@ -81,7 +81,7 @@ class BlurFillOp:
 class TransitionOp:
     """Blend what clip A and clip B would each look like over the layers below."""
 
-    kind: str
+    impl: str  # implementation key, e.g. "dissolve"
     progress: float  # 0 = all A, 1 = all B
     a: tuple[DrawOp, ...]
     b: tuple[DrawOp, ...]
@@ -89,7 +89,7 @@ class TransitionOp:
     overlap: bool = True  # False: "A out" half, then "B in" half (docs/format.md#transitions)
 
     def covers(self, width: int, height: int) -> bool:
-        if not self.overlap and self.kind not in HALVES:
+        if not self.overlap and self.impl not in HALVES:
             return False  # the layers below show between the two halves
         return any(op.covers(width, height) for op in self.a) and any(op.covers(width, height) for op in self.b)
 
@@ -378,7 +378,7 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
                 b = draw_clip(tl, clips[i + 1], t, dropped)
                 p = (t - tr.start_us) / (tr.end_us - tr.start_us)
                 op = TransitionOp(
-                    kind=tr.kind,
+                    impl=tr.impl,
                     progress=p,
                     a=(a,) if a else (),
                     b=(b,) if b else (),

@@ -97,7 +97,7 @@ class TransitionSpan:
 
     name: str
     resource_id: str
-    kind: str  # implementation key, e.g. "dissolve"
+    impl: str  # implementation key, e.g. "dissolve"
     start_us: int  # window on the timeline, half-open
     end_us: int
     is_overlap: bool = True

@@ -279,7 +279,7 @@ def test_encryption_detection_leaves_broken_json_alone():
 def test_localised_names_resolve_by_catalogue_id(app_dir):
     session = _open(app_dir["capcut_9_localised_names"], end_us=100_000)
     clip = session.timeline.tracks[0].clips[0]
-    assert clip.transition_out.kind == "dissolve"  # "Trộn" = 叠化 by resource id
+    assert clip.transition_out.impl == "dissolve"  # "Trộn" = 叠化 by resource id
     assert [a.impl for a in clip.animations] == ["zoom_in_small"]  # "Увеличение" = 放大
     (adj,) = session.timeline.adjustments
     assert adj.clips[0].spec.impl == "blur"  # "Làm mờ": CapCut's Blur id

@@ -76,7 +76,7 @@ def test_opacity_and_alpha_blend():
 def test_dissolve_transition_mixes_a_and_b():
     pics = {"a": solid(16, 8, (255, 255, 255)), "b": solid(16, 8, (0, 0, 0))}
     dst = canvas()
-    t = TransitionOp(kind="dissolve", progress=0.25, a=(op("a", Affine(), 16, 8),), b=(op("b", Affine(), 16, 8),))
+    t = TransitionOp(impl="dissolve", progress=0.25, a=(op("a", Affine(), 16, 8),), b=(op("b", Affine(), 16, 8),))
     Compositor(16, 8).compose(FramePlan(0, 0, (FillOp((0, 0, 0, 255)), t)), dst, lambda o: pics[o.media_key])
     assert abs(int(dst.y[3, 3]) - round(235 - 219 * 0.25)) <= 1
 

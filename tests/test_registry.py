@@ -86,10 +86,10 @@ def test_every_entry_of_a_family_has_an_implementation(kind):
 
 
 def test_transition_catalogue_matches_its_implementations():
-    from compositor.effects.transitions import KINDS
+    from compositor.effects.transitions import IMPL_KEYS
     from compositor.pixels.transitions import _IMPLS
 
-    assert KINDS == set(_IMPLS), KINDS ^ set(_IMPLS)
+    assert IMPL_KEYS == set(_IMPLS), IMPL_KEYS ^ set(_IMPLS)
 
 
 def test_filter_catalogue_matches_its_implementations():

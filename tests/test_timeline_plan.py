@@ -275,7 +275,7 @@ def test_time_range_option_selects_frames():
 def test_dissolve_window_is_centred_on_the_cut():
     tl = _resolve(fixture_json("02_concat_transitions"))
     first = tl.tracks[0].clips[0].transition_out
-    assert (first.name, first.kind, first.start_us, first.end_us) == ("叠化", "dissolve", 4_500_000, 5_500_000)
+    assert (first.name, first.impl, first.start_us, first.end_us) == ("叠化", "dissolve", 4_500_000, 5_500_000)
     assert isinstance(plan_frame(tl, 134).ops[-1], DrawOp)  # 4.467 s: before the window
     mid = plan_frame(tl, 150).ops[-1]  # 5.0 s
     assert isinstance(mid, TransitionOp) and mid.progress == pytest.approx(0.5)

@@ -177,7 +177,7 @@ def _run(kind, a, b, p, *, overlap=True, below=None, alias=False):
     return dst
 
 
-@pytest.mark.parametrize("kind", sorted(T.KINDS))
+@pytest.mark.parametrize("kind", sorted(T.IMPL_KEYS))
 def test_every_transition_starts_at_a_and_ends_at_b(kind, pics):
     a, b = pics
     for p, want in ((0.0, a), (1.0, b)):
@@ -186,7 +186,7 @@ def test_every_transition_starts_at_a_and_ends_at_b(kind, pics):
             within(g, w_, 1)
 
 
-@pytest.mark.parametrize("kind", sorted(T.KINDS))
+@pytest.mark.parametrize("kind", sorted(T.IMPL_KEYS))
 def test_writing_over_b_gives_the_same_picture(kind, pics):
     a, b = pics
     for p in (0.3, 0.5, 0.8):
@@ -195,7 +195,7 @@ def test_writing_over_b_gives_the_same_picture(kind, pics):
         np.testing.assert_array_equal(sep.u, alias.u)
 
 
-@pytest.mark.parametrize("kind", sorted(T.KINDS))
+@pytest.mark.parametrize("kind", sorted(T.IMPL_KEYS))
 def test_midway_differs_from_both_ends(kind, pics):
     a, b = pics
     got = _run(kind, a, b, 0.4)
@@ -327,7 +327,7 @@ def test_registry_names_the_most_used_transitions():
     for name, impl in REQUIRED.items():
         e = reg.lookup("transition", name)
         assert e is not None and e.impl == impl, name
-        assert e.impl in T.KINDS
+        assert e.impl in T.IMPL_KEYS
     assert len({e.impl for e in reg.entries("transition")}) >= 20
     # looked up by catalogue resource id whatever the name says
     assert reg.lookup("transition", "renamed", "6724849898857959950").impl == "wipe_right"
@@ -358,7 +358,7 @@ def _draft(name, is_overlap=True, rid=""):
 def test_timeline_resolves_names_and_the_overlap_flag():
     tl = _draft("向左", is_overlap=False)
     op = plan_frame(tl, 60).ops[-1]  # t = 2 s, the cut
-    assert isinstance(op, TransitionOp) and op.kind == "slide_left" and op.overlap is False
+    assert isinstance(op, TransitionOp) and op.impl == "slide_left" and op.overlap is False
     assert op.progress == pytest.approx(0.5)
     warned = [w for w in tl.warnings if w.kind == "transition"]
     assert len(warned) == 1 and warned[0].status == "approximated" and warned[0].segment_id == "A"
@@ -394,7 +394,7 @@ def test_layers_below_are_kept_when_the_halves_show_them():
 
 def test_unknown_transition_falls_back_to_a_dissolve_with_a_warning():
     tl = _draft("不存在的转场")
-    assert tl.tracks[0].clips[0].transition_out.kind == "dissolve"
+    assert tl.tracks[0].clips[0].transition_out.impl == "dissolve"
     w = [w for w in tl.warnings if w.kind == "transition"]
     assert len(w) == 1 and "unknown" in w[0].message
 
@@ -407,7 +407,7 @@ def test_exact_dissolve_is_not_reported():
 # -- golden frames -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(T.KINDS))
+@pytest.mark.parametrize("kind", sorted(T.IMPL_KEYS))
 def test_golden(kind, pics):
     a, b = pics
     frames = [rgb_of(_run(kind, a, b, p)) for p in (0.25, 0.5, 0.75)]

@@ -81,4 +81,4 @@ HALVES = frozenset(
     {"fade_black", "fade_white", "slide_left", "slide_right", "slide_up", "slide_down", "zoom_in", "zoom_out", "spin"}
 )
 # Every implementation key (the pixel side has one kernel per key: compositor.pixels.transitions).
-KINDS = frozenset(e.impl for e in ENTRIES)
+IMPL_KEYS = frozenset(e.impl for e in ENTRIES)

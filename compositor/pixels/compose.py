@@ -210,13 +210,13 @@ class Compositor:
         fx = self._fx
         a = fx.copy_of("transition_a", dst)
         below = None
-        if not op.overlap and op.kind not in HALVES:
+        if not op.overlap and op.impl not in HALVES:
             below = fx.copy_of("transition_below", dst)
         for d in op.a:
             self.draw(a, d, pictures(d))
         for d in op.b:
             self.draw(dst, d, pictures(d))
-        transitions.blend(op.kind, dst, a, dst, op.progress, overlap=op.overlap, below=below, scratch=fx)
+        transitions.blend(op.impl, dst, a, dst, op.progress, overlap=op.overlap, below=below, scratch=fx)
 
     def blur_fill(self, dst: Planes, op: BlurFillOp, src: Planes) -> None:
         """Cover-scaled, blurred picture behind everything (computed at 1/4 size)."""

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ..effects.transitions import HALVES, KINDS
+from ..effects.transitions import HALVES, IMPL_KEYS
 from ..kernels import copy_region, crossfade, fill_blend
 from ..kernels.dirblur import directional_blur
 from ..kernels.resample import EDGE_CLAMP, EDGE_FILL, EDGE_MIRROR, pixelate_mix, warp_mix
@@ -83,7 +83,7 @@ def blend(
     ``overlap=False`` plays an "A out" half and a "B in" half (see module doc); ``below``
     is the canvas under the track for that case. ``scratch`` holds reusable buffers.
     """
-    if impl not in KINDS:
+    if impl not in IMPL_KEYS:
         raise ValueError(f"no kernel for transition {impl!r}")
     p = min(max(float(progress), 0.0), 1.0)
     scratch = scratch or Scratch()

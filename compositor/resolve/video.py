@@ -290,7 +290,7 @@ def attach_transitions(
         cut = b.target_start_us
         start = cut - d // 2
         entry = registry.lookup("transition", tr.name, tr.resource_id, tr.effect_id)
-        kind = entry.impl if entry is not None else TRANSITION_FALLBACK
+        impl = entry.impl if entry is not None else TRANSITION_FALLBACK
         if entry is None or entry.status == APPROXIMATED:
             warnings.approximate(
                 "transition",
@@ -306,7 +306,7 @@ def attach_transitions(
             transition_out=TransitionSpan(
                 name=tr.name,
                 resource_id=tr.resource_id,
-                kind=kind,
+                impl=impl,
                 start_us=start,
                 end_us=start + d,
                 is_overlap=tr.is_overlap,
