@@ -53,19 +53,16 @@ def json_depth_error(raw: bytes | str, limit: int) -> tuple[int, str] | None:
 def _unescaped_quotes(buf: np.ndarray) -> np.ndarray:
     """Positions of the ``"`` that open or close strings (not preceded by an odd run of ``\\``)."""
     quotes = np.flatnonzero(buf == 0x22)
-    if len(quotes) == 0:
+    backslashes = np.flatnonzero(buf == 0x5C)
+    if len(quotes) == 0 or len(backslashes) == 0:
         return quotes
+    # first backslash of every run of backslashes; one pass, whatever the runs' lengths
+    run_starts = backslashes[np.r_[True, np.diff(backslashes) > 1]]
+    before = quotes - 1
+    escaped = (before >= 0) & (buf[np.maximum(before, 0)] == 0x5C)
     run = np.zeros(len(quotes), dtype=np.int64)  # backslashes right before each quote
-    live = np.flatnonzero(buf[np.maximum(quotes - 1, 0)] == 0x5C)
-    live = live[quotes[live] >= 1]
-    if len(live) == 0:
-        return quotes
-    back = 1
-    while len(live):
-        run[live] += 1
-        back += 1
-        live = live[quotes[live] - back >= 0]
-        live = live[buf[quotes[live] - back] == 0x5C]
+    ends = before[escaped]
+    run[escaped] = ends - run_starts[np.searchsorted(run_starts, ends, side="right") - 1] + 1
     return quotes[run % 2 == 0]
 
 

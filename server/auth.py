@@ -39,8 +39,11 @@ import msgspec
 from aiohttp import web
 from yarl import URL
 
+from compositor.jsonguard import json_depth_error
+
 from .errors import CAPCUT_PREFIX, ApiError
 from .settings import Settings
+from .state import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -317,9 +320,16 @@ async def _presented_key(request: web.Request) -> str | None:
         and request.path.startswith(CAPCUT_PREFIX)
         and request.content_type == "application/json"
     ):
+        settings: Settings = request.app[SETTINGS]
+        declared = request.content_length
+        if declared is not None and declared > settings.max_body_bytes:
+            return None  # the route refuses the body (413) before reading it; no key here
+        raw = await request.read()
+        if json_depth_error(raw, settings.max_json_depth) is not None:
+            return None  # the route answers 400 with the path
         try:
-            field = _api_key_decoder.decode(await request.read()).apiKey
-        except (msgspec.DecodeError, ValueError):
+            field = _api_key_decoder.decode(raw).apiKey
+        except (msgspec.DecodeError, ValueError, RecursionError):
             return None
         if isinstance(field, str) and field:
             return field

@@ -36,6 +36,7 @@ from compositor.egress import public_url
 from compositor.egress_client import BadUrl, EgressClient, describe_error
 from compositor.errors import AssetUnreachable, DraftEmpty, DraftError, UrlForbidden
 from compositor.resolve import check_not_empty
+from compositor.draft_folder import strip_invisibles
 from compositor.fetch import LocalDraft, draft_id_from_url
 from compositor.jsonguard import json_depth_error
 from compositor.paths import MAX_DRAFT_ID_CHARS, is_inside, is_valid_draft_id
@@ -63,7 +64,7 @@ def validate_draft_url(
     """Return ``(url, draft_id)`` or raise 400 VALIDATION_ERROR naming ``path``."""
     if url is None or not url.strip():
         raise ApiError("VALIDATION_ERROR", f"{path}: draft_url is required", path=path)
-    clean = url.strip()
+    clean = strip_invisibles(url)  # as fetch_draft reads it: one draft_id for the lock and the folder
     if not _is_http(clean):
         if settings.allow_local_paths and os.path.isabs(clean):
             name = os.path.basename(clean.rstrip("/"))

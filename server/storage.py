@@ -78,7 +78,8 @@ class LocalStorage:
 
     # -- serving ---------------------------------------------------------------------------------
     def response(self, path: Path, content_type: str, *, download_name: str | None = None) -> web.FileResponse:
-        headers = {"Content-Type": content_type, "Cache-Control": "public, max-age=31536000, immutable"}
+        # private: a shared cache (a reverse proxy) must not hand a keyed answer to others
+        headers = {"Content-Type": content_type, "Cache-Control": "private, max-age=86400, immutable"}
         if download_name:
             headers["Content-Disposition"] = f'inline; filename="{download_name}"'
         return web.FileResponse(path, headers=headers)

@@ -10,12 +10,16 @@ import struct
 import zlib
 from fractions import Fraction
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compositor import RenderOptions, open_draft
 from compositor.budgets import Limits, StillBudget, check_draft, check_timeline
 from compositor.cli import main as cli_main
 from compositor.errors import DraftError, LimitExceeded
+from compositor.jsonguard import _unescaped_quotes
 from compositor.resolve import resolve
 from compositor.timeline import OutputOptions
 from fixtures.media import make_image
@@ -139,6 +143,20 @@ def parse_raw(raw: str):
     from compositor.draft import parse_draft
 
     return parse_draft(raw.encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40).map(lambda b: bytes(b'\\"a['[x % 4] for x in b)))
+def test_string_quotes_are_found_like_a_naive_scan(raw):
+    expected = []
+    for i, c in enumerate(raw):
+        if c == 0x22:
+            run = 0
+            while i - run - 1 >= 0 and raw[i - run - 1] == 0x5C:
+                run += 1
+            if run % 2 == 0:
+                expected.append(i)
+    assert _unescaped_quotes(np.frombuffer(raw, np.uint8)).tolist() == expected
 
 
 def test_deep_nesting_is_draft_invalid_not_recursion_error():

@@ -11,7 +11,8 @@ import pytest
 from compositor.draft_folder import LocalDraft
 from compositor.errors import AssetUnreachable, DraftNotFound
 from compositor.paths import PathEscape, is_inside, is_valid_draft_id, safe_join
-from server.drafts import ConfinedDraft
+from compositor.draft_folder import draft_id_from_url, strip_invisibles
+from server.drafts import ConfinedDraft, validate_draft_url
 from server.egress import egress_spec
 from server.settings import Settings
 from server.storage import LocalStorage
@@ -125,6 +126,13 @@ def test_worker_refuses_a_crafted_draft_id_before_any_file_is_made(tmp_path):
     with pytest.raises(DraftNotFound):
         render_job(spec, threading.Event(), lambda msg: None)
     assert sorted(p.name for p in tmp_path.rglob("*")) == []
+
+
+def test_the_submitted_draft_id_is_the_one_fetch_reads():
+    # a zero-width character in the query must not give the lock one draft_id and the folder another
+    url = "http://127.0.0.1:9/get_draft?draft\u200b_id=victim&draft_id=mine"
+    clean, draft_id = validate_draft_url(url, Settings(url_allowlist=("127.0.0.1",)))
+    assert draft_id == draft_id_from_url(strip_invisibles(url)) and clean == strip_invisibles(url)
 
 
 @pytest.mark.asyncio

@@ -327,6 +327,7 @@ async def test_signed_links(make_client, draft_host, clip_path):
     # valid: no key needed, whole and by range, HEAD too
     resp = await client.get(video.path_qs)
     assert resp.status == 200 and await resp.read() == VIDEO_BYTES
+    assert resp.headers["Cache-Control"].startswith("private")  # no shared cache keeps a keyed answer
     resp = await client.get(video.path_qs, headers={"Range": "bytes=4-11"})
     assert resp.status == 206 and await resp.read() == VIDEO_BYTES[4:12]
     assert (await client.head(video.path_qs)).status == 200
@@ -513,6 +514,17 @@ async def test_post_bodies_must_be_json(make_client, kw):
         resp = await client.post(path, **kw)
         data = await resp.json()
         assert resp.status == 415 and data["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE" and data["code"] == 1001
+
+
+@pytest.mark.asyncio
+async def test_anonymous_hostile_bodies_get_4xx_not_500(make_client, draft_host):
+    # the body's apiKey is looked for only in a body the route would accept (size, nesting)
+    client = await make_client(**keyed(draft_host, max_body_bytes=4096))
+    deep = '{"draft_url": "x", "apiKey": ' + "[" * 5000 + "]" * 5000 + "}"
+    big = '{"draft_url": "' + "a" * 8000 + '"}'
+    for body, status in ((deep, 401), (big, 401)):
+        resp = await client.post(f"{CM}/gen_video", data=body, headers={"Content-Type": "application/json"})
+        assert resp.status == status, (resp.status, await resp.text())
 
 
 @pytest.mark.asyncio
