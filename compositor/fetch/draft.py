@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -32,13 +31,12 @@ from ..draft_folder import (
 from ..egress import EgressPolicy, public_url
 from ..egress_client import EgressClient
 from ..errors import AssetUnreachable, DraftNotFound
-from ..paths import safe_join
+from ..paths import is_valid_draft_id, safe_join
 from .download import ClientScope, DownloadPool, Progress, ProgressTracker, gather_all
 from .limits import FetchLimits
 from .listing import get_listing, rel_path_for
 
 _TIMELINE = frozenset({CONTENT_NAME, INFO_NAME})
-_SAFE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 async def fetch_draft(
@@ -63,7 +61,7 @@ async def fetch_draft(
     draft_id = draft_id_from_url(src)
     if draft_id is None:
         raise DraftNotFound("draft_url has no draft_id query parameter", shown)
-    if not _SAFE_ID_RE.match(draft_id) or len(draft_id) > 128:
+    if not is_valid_draft_id(draft_id):
         raise DraftNotFound("draft_id is not a valid folder name", shown)
 
     folder = safe_join(Path(cache_dir).expanduser().absolute(), draft_id)
