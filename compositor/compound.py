@@ -75,10 +75,10 @@ def find_entry(seg: Segment, mat: VideoMaterial, level: Level) -> tuple[Compound
 def nested_drafts(draft: Draft) -> list[Draft]:
     """Every draft nested (at any depth up to :data:`MAX_DEPTH`) inside ``draft``'s compound
     clips, each once; cycles are not followed (resolution reports them)."""
-    return [d for _, d in _nested_with_paths(draft)]
+    return [d for _, d in nested_drafts_with_paths(draft)]
 
 
-def _nested_with_paths(draft: Draft) -> list[tuple[str, Draft]]:
+def nested_drafts_with_paths(draft: Draft) -> list[tuple[str, Draft]]:
     """(JSON path, draft) of every nested draft, as :func:`nested_drafts`."""
     return [(path, d) for path, d, _ in _levels(draft)[1:]]
 

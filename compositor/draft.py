@@ -429,6 +429,7 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
         raise DraftError(f"not valid JSON: {exc}", "$") from exc
     except RecursionError:  # not reached after the depth guard; never a traceback
         raise DraftError("JSON nested too deeply", "$") from None
+    _forget_bookkeeping(tree)
     try:
         draft, dropped = convert_tolerant(tree, Draft)
     except Rejected as exc:
@@ -439,14 +440,28 @@ def parse_draft(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Draft:
     from .legacy_keyframes import with_legacy_keyframes  # imports this module's types
 
     draft = with_legacy_keyframes(draft)
-    if dropped or draft.dropped_values:  # (a JSON key of that name is not ours)
+    if dropped:
         draft = msgspec.structs.replace(draft, dropped_values=dropped)
     _check(draft)
     return draft
 
 
+def _forget_bookkeeping(tree: object) -> None:
+    """``dropped_values`` is ours, never the JSON's: drop a key of that name from the draft and
+    from every draft nested in its compound clips (``materials.drafts[].draft``)."""
+    if not isinstance(tree, dict):
+        return
+    tree.pop("dropped_values", None)
+    materials = tree.get("materials")
+    entries = materials.get("drafts") if isinstance(materials, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, dict):
+            _forget_bookkeeping(entry.get("draft"))
+
+
 def _check(draft: Draft) -> None:
-    """Semantic checks msgspec's types cannot express."""
+    """Semantic checks msgspec's types cannot express (segment times and speeds of nested
+    drafts too; a nested canvas or fps only stops its compound clip, see compositor.compound)."""
     cc = draft.canvas_config
     if cc.width <= 0 or cc.height <= 0:
         raise DraftError(f"canvas size must be positive, got {cc.width}x{cc.height}", "$.canvas_config")
@@ -454,9 +469,16 @@ def _check(draft: Draft) -> None:
         fps_fraction(draft.fps)  # 1e-300 is > 0 but no frame rate (rounds to 0/1)
     except (ValueError, OverflowError):
         raise DraftError(f"fps must be a positive frame rate (at least 1/1001), got {draft.fps}", "$.fps") from None
+    from .compound import nested_drafts_with_paths  # imports this module's types
+
+    for prefix, d in [("$", draft), *nested_drafts_with_paths(draft)]:
+        _check_segments(d, prefix)
+
+
+def _check_segments(draft: Draft, prefix: str) -> None:
     for ti, track in enumerate(draft.tracks):
         for si, seg in enumerate(track.segments):
-            path = f"$.tracks[{ti}].segments[{si}]"
+            path = f"{prefix}.tracks[{ti}].segments[{si}]"
             if seg.target_timerange.duration < 0 or seg.target_timerange.start < 0:
                 raise DraftError("target_timerange must have start >= 0 and duration >= 0", path + ".target_timerange")
             if seg.source_timerange is not None and (

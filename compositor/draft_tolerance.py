@@ -130,6 +130,10 @@ def convert_tolerant(tree: Any, model: type) -> tuple[Any, tuple[str, ...]]:
         except msgspec.ValidationError as exc:
             message, path = _split(exc)
             tokens = _tokens(path)
-            if not tokens or len(removed) >= MAX_REMOVALS or _structural(tokens) or not _remove(tree, tokens):
+            if len(removed) >= MAX_REMOVALS:
+                raise Rejected(
+                    f"more than {MAX_REMOVALS} values of the wrong type; the next one: {message}", path
+                ) from exc
+            if not tokens or _structural(tokens) or not _remove(tree, tokens):
                 raise Rejected(message, path) from exc
             removed.append(f"{path}: {message}")

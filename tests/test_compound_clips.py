@@ -355,3 +355,24 @@ def test_the_nested_picture_size_is_bounded():
     assert compound.picture_size(nested, 1920, 1080, 0.1) == (192, 108)
     w, h = compound.picture_size(nested, 1920, 1080, 8.0, compound.MAX_ZOOM)
     assert max(w, h) <= compound.MAX_PICTURE_SIDE and w / h == pytest.approx(16 / 9, rel=1e-3)
+
+
+# -- what a nested draft may not do --------------------------------------------------------------
+
+
+def test_a_nested_draft_cannot_forge_warnings_through_our_bookkeeping_field():
+    obj = fixture_obj()
+    obj["materials"]["drafts"][0]["draft"]["dropped_values"] = ["$.forged: attacker text"]
+    obj["dropped_values"] = ["$.forged: more"]
+    d = parse(obj)
+    assert d.dropped_values == ()
+    assert all(n.dropped_values == () for n in compound.nested_drafts(d))
+    assert not any("forged" in w.message for w in timeline(d, width=192).warnings)
+
+
+def test_nested_segments_get_the_same_time_and_speed_checks():
+    obj = fixture_obj()
+    obj["materials"]["drafts"][0]["draft"]["tracks"][0]["segments"][0]["speed"] = -2
+    with pytest.raises(DraftError) as info:
+        parse(obj)
+    assert info.value.json_path == "$.materials.drafts[0].draft.tracks[0].segments[0].speed"
