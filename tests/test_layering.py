@@ -24,6 +24,14 @@ PURE_MODULES = (
     "compositor.effects.stickers",
     "compositor.effects.canvas",
     "compositor.pixels.yuv",
+    "compositor.compound",
+    "compositor.draft_tolerance",
+    "compositor.legacy_keyframes",
+    "compositor.draft_encryption",
+    "compositor.jsonguard",
+    "compositor.budgets",
+    "compositor.egress",
+    "compositor.paths",
 )
 
 # What a pure module must not pull in: the Numba kernels, Numba itself, PyAV.
