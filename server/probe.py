@@ -150,27 +150,6 @@ def describe_timeline(tl, draft_id: str | None) -> ProbeResult:
     )
 
 
-class _try_lock(contextlib.AbstractContextManager):
-    """The worker's per-draft cache lock (``server.worker``: ``flock`` on
-    ``cache/.<draft_id>.lock``), taken only if free: a probe never waits for a running render."""
-
-    def __init__(self, path: Path):
-        import fcntl
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.held = True
-        except BlockingIOError:
-            self.held = False
-
-    def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
 def probe_draft(
     *,
     draft_url: str | None,
@@ -191,12 +170,12 @@ def probe_draft(
     worker would. ``work_dir`` (inline drafts, local paths) is deleted afterwards."""
     from compositor.draft import parse_draft
     from compositor.fetch import LocalDraft, fetch_draft
-    from compositor.paths import safe_join
+    from .draft_lock import DraftLock
     from compositor.pipeline import RenderOptions, open_local
 
     from .drafts import check_material_paths
 
-    lock: Any = contextlib.nullcontext()
+    held = contextlib.ExitStack()
     try:
         if inline_draft is not None:
             work_dir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +183,7 @@ def probe_draft(
             content.write_bytes(inline_draft)
             local = LocalDraft(None, work_dir, content, "inline")
         elif draft_url is not None and cache_dir is not None:
-            lock = _try_lock(safe_join(cache_dir, f".{draft_id}.lock"))
+            lock = held.enter_context(DraftLock(cache_dir, str(draft_id), wait=False))
             # the shared cache when no render holds this draft now; else a private folder
             local = asyncio.run(
                 fetch_draft(draft_url, cache_dir if lock.held else work_dir, policy=egress, limits=fetch_limits)
@@ -226,7 +205,7 @@ def probe_draft(
         session = open_local(local, options)
         return describe_timeline(session.timeline, draft_id)
     finally:
-        lock.__exit__(None, None, None)
+        held.close()
         if os.path.isdir(work_dir):
             shutil.rmtree(work_dir, ignore_errors=True)
 

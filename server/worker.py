@@ -711,27 +711,6 @@ async def _cancellable(coro, cancel: threading.Event):
     return task.result()
 
 
-class _DraftLock:
-    """An exclusive lock file per cached draft (two jobs never write one folder at once)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.fd: int | None = None
-
-    def __enter__(self):
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.fd is not None:
-            os.close(self.fd)  # releases the lock
-            self.fd = None
-
-
 def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     """Fetch, check, render and poster one job; returns the result payload. Raises on failure.
 
@@ -746,7 +725,9 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     from compositor.draft import parse_draft
     from compositor.errors import Cancelled, DraftNotFound
     from compositor.fetch import LocalDraft, fetch_draft
-    from compositor.paths import is_valid_draft_id, safe_join
+    from compositor.paths import is_valid_draft_id
+
+    from .draft_lock import DraftLock
     from compositor.pipeline import Progress, RenderOptions, open_local
 
     from .drafts import check_material_paths
@@ -776,7 +757,7 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
                 if not is_valid_draft_id(draft_id):
                     raise DraftNotFound("the draft_id is not 1 to 128 letters, digits, '-' or '_'", url)
                 cache = Path(spec["cache_dir"])
-                held.enter_context(_DraftLock(safe_join(cache, f".{draft_id}.lock")))
+                held.enter_context(DraftLock(cache, draft_id))
                 local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel))
                 with contextlib.suppress(OSError):
                     os.utime(local.folder)  # "recently used" for the cache sweep
