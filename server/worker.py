@@ -726,10 +726,9 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     from compositor.errors import Cancelled, DraftNotFound
     from compositor.fetch import LocalDraft, fetch_draft
     from compositor.paths import is_valid_draft_id
-
-    from .draft_lock import DraftLock
     from compositor.pipeline import Progress, RenderOptions, open_local
 
+    from .draft_lock import DraftLock
     from .drafts import check_material_paths
     from .egress import from_egress_spec
     from .storage import write_poster
