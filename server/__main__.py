@@ -2,7 +2,8 @@
 
 Flags and ``DRAFT_SERVER_*`` environment variables: ``python -m server --help`` and
 docs/service.md. A non-loopback ``--host`` without API keys refuses to start (exit status 2) unless ``--no-auth``
-is given (``server.auth.startup_check``). SIGINT/SIGTERM stop it gracefully (running renders are handed back to the
+is given (``server.auth.startup_check``); so does an ``--storage s3://…`` bucket that is missing or
+refuses the credentials (``server.storage.storage_refusal``). SIGINT/SIGTERM stop it gracefully (running renders are handed back to the
 queue and run again at the next start).
 """
 
@@ -18,11 +19,16 @@ def main(argv: list[str] | None = None) -> None:
     from .app import create_app
     from .auth import startup_check
     from .settings import Settings
+    from .storage import storage_refusal
 
     settings = Settings.from_sources(argv)
     verdict = startup_check(settings)
     if verdict.refusal is not None:
         print(f"draft-renderer: {verdict.refusal}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    refusal = storage_refusal(settings)
+    if refusal is not None:
+        print(f"draft-renderer: {refusal}", file=sys.stderr, flush=True)
         raise SystemExit(2)
     if verdict.warning is not None:
         print(f"draft-renderer: {verdict.warning}", file=sys.stderr, flush=True)

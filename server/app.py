@@ -40,7 +40,7 @@ from .request_limits import check_header_values, client_request_id
 from .settings import Settings
 from .egress import egress_policy
 from .state import BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE, WEBHOOKS
-from .storage import LocalStorage
+from .storage import make_storage
 from .webhooks import WebhookSender
 from .worker import WorkerPool
 
@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
     app[_REQUEST_COUNTER] = itertools.count(1)
-    app[STORAGE] = LocalStorage(settings.data_path, settings.base_url)
+    app[STORAGE] = make_storage(settings)  # --storage: local files or an S3 bucket
     app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
     routes_capcut.setup(app)
     routes_native.setup(app)
@@ -258,8 +258,12 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 gone = await store.purge(time.time() - settings.retention_s)
-                for job in gone:
-                    storage.delete_job_files(job.id)
+                loop = asyncio.get_running_loop()
+                for job in gone:  # an object store is network I/O: off the event loop
+                    try:
+                        await loop.run_in_executor(None, storage.delete_job_files, job.id)
+                    except CompositorError as exc:  # StorageFailed: the next jobs still go
+                        log.warning("job %s: could not delete its files: %s", job.id, exc)
                 if gone:
                     log.info("purged %d finished job(s) older than %gs", len(gone), settings.retention_s)
                 await asyncio.get_running_loop().run_in_executor(

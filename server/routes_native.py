@@ -8,7 +8,8 @@
   second (the answer waits up to a few seconds for it: 200 when stopped, else 202).
 * ``GET /v1/renders/{id}/events`` — Server-Sent Events: ``progress`` events, then one terminal
   event (``completed`` | ``failed`` | ``cancelled``) and the stream ends.
-* ``GET /v1/renders/{id}/video.mp4`` (Range requests) and ``/poster.jpg`` once completed.
+* ``GET /v1/renders/{id}/video.mp4`` (Range requests) and ``/poster.jpg`` once completed; with
+  ``--storage s3://…`` a 302 to the object's presigned (or public) URL.
 
 A caller only sees its own jobs (``server.auth``; admin keys see all): another key's job is
 404 NOT_FOUND. Idempotency keys are per API key. The file routes also open with a signed link.
@@ -269,6 +270,11 @@ async def _finished_file(request: web.Request, which: str) -> web.StreamResponse
     storage = request.app[STORAGE]
     if job.state != COMPLETED:
         raise ApiError("NOT_READY", f"the job is {job.state}", context={"state": job.state})
+    if storage.redirects:  # an object store: the owner (checked above) is sent to a presigned URL
+        if which == "poster" and not (job.result and job.result.get("poster")):
+            raise ApiError("NOT_FOUND", f"job {job.id} has no poster")
+        url = storage.output_url(job.id, "video" if which == "video" else "poster")
+        raise web.HTTPFound(url, headers={"Cache-Control": "private, no-store"})
     path = storage.video_path(job.id) if which == "video" else storage.poster_path(job.id)
     if not path.is_file():
         raise ApiError("NOT_FOUND", f"the {which} of job {job.id} is gone")

@@ -85,6 +85,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: encoder/decoder threads per render (0 = auto)
     render_threads: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
     log_level: str = "INFO"
+    # -- object storage (server/storage_s3.py; docs/scale-out.md "Object storage")
+    #: where outputs and shared artefacts live: "local" (the data directory) or s3://bucket/prefix
+    storage: str = "local"
+    #: S3-compatible endpoint (MinIO, R2, OSS …); none = AWS. Operator configuration: exempt
+    #: from the egress policy, and user URLs may not name it
+    s3_endpoint_url: str | None = None
+    #: "path" (MinIO and most self-hosted stores), "virtual" (OSS) or "auto" (boto3 decides)
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    #: multipart part size of uploads and downloads, MiB (S3's minimum part is 5 MiB)
+    s3_part_size_mb: Annotated[int, msgspec.Meta(ge=5, le=5120)] = 16
+    #: public links ``<base>/<object key>`` instead of presigned URLs (a CDN or a public bucket)
+    s3_public_base_url: str | None = None
+    # -- end object storage
 
     # -- authentication (server/auth.py, docs/security.md) ---------------------------------
     #: accepted API keys (opaque strings); any key configured = every route but /healthz,
@@ -166,7 +179,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         except msgspec.ValidationError as exc:
             raise SystemExit(f"invalid setting: {exc}") from None
         _check_egress(settings)
+        _check_storage(settings)
         return settings
+
+
+def _check_storage(settings: Settings) -> None:
+    """-- object storage: ``--storage`` is "local" or a well-formed s3://bucket/prefix."""
+    if settings.storage == "local":
+        return
+    from .storage_s3 import parse_storage_url
+
+    try:
+        parse_storage_url(settings.storage)
+    except ValueError as exc:
+        raise SystemExit(f"invalid setting storage: {exc}") from None
 
 
 def _check_egress(settings: Settings) -> None:
@@ -193,7 +219,15 @@ _BOOLS = {
 _LISTS = {"api_keys", "admin_keys", "cors_origins", "url_allowlist"}
 #: further environment names of a setting (``DRAFT_SERVER_LINK_TTL`` as well as ``…_LINK_TTL_S``)
 _ENV_ALIASES = {"link_ttl_s": ("LINK_TTL",)}
-_OPTIONAL = {"public_base_url", "webhook_secret", "default_width", "default_height", "api_keys_file"}
+_OPTIONAL = {
+    "public_base_url",
+    "webhook_secret",
+    "default_width",
+    "default_height",
+    "api_keys_file",
+    "s3_endpoint_url",
+    "s3_public_base_url",
+}
 
 
 def _from_text(name: str, raw: str):
@@ -288,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--default-preset", dest="default_preset", choices=X264_PRESETS)
     flag("--render-threads", dest="render_threads", type=int)
     flag("--log-level", dest="log_level")
+    # -- object storage
+    flag("--storage", dest="storage", help="'local' (default) or s3://bucket/prefix for outputs and shared drafts")
+    flag("--s3-endpoint-url", dest="s3_endpoint_url", help="S3-compatible endpoint (MinIO, R2, OSS …); default AWS")
+    flag("--s3-addressing-style", dest="s3_addressing_style", choices=("auto", "path", "virtual"))
+    flag("--s3-part-size-mb", dest="s3_part_size_mb", type=int, help="multipart part size, MiB (default 16, min 5)")
+    flag("--s3-public-base-url", dest="s3_public_base_url", help="public links <base>/<key> instead of presigned URLs")
+    # -- end object storage
     # -- authentication
     flag("--api-keys", dest="api_keys", help="comma-separated API keys; any key = keys required")
     flag("--api-keys-file", dest="api_keys_file", help="file of API keys, one per line (# comments)")

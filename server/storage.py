@@ -1,14 +1,25 @@
-"""Output storage on the local disk: immutable files named by job id.
+"""Where outputs and shared artefacts live (I/O): the storage interface and the local disk.
 
-Layout under the data directory::
+Every storage offers (docs/scale-out.md "Object storage")::
+
+    put_output(job_id, local_path, kind)   # kind "video" | "poster"; S3: streaming multipart upload
+    output_url(job_id, kind)               # the link handed out as video_url / poster_url
+    put_blob(key, local_path) / get_blob(key, dest) -> bool / delete_blobs(prefix)
+
+Blob keys are "/"-separated, relative, without ``..`` (:func:`check_key`).
+:class:`LocalStorage` (the default) keeps everything under the data directory::
 
     outputs/<job_id>.mp4     the render (written to a temp name in the same folder, then renamed)
     outputs/<job_id>.jpg     its poster frame
     cache/<url-key>/<draft_id>/   downloaded drafts (reused by later renders of the same draft)
     work/<job_id>/           inline drafts and their downloaded materials (deleted after the job)
+    blobs/<key>              put_blob / get_blob (e.g. chunk files of a chunked render)
 
-Files are served by ``web.FileResponse`` (Range, If-Modified-Since, sendfile). Nothing here
-runs at import; :func:`write_poster` runs in worker processes.
+Files are served by ``web.FileResponse`` (Range, If-Modified-Since, sendfile).
+``server.storage_s3.S3Storage`` keeps the same local folders as a staging area and puts the
+outputs and blobs in a bucket. :func:`make_storage` picks one from the settings,
+:func:`storage_from_spec` rebuilds it in a worker process. Nothing here runs at import;
+:func:`write_poster` runs in worker processes.
 """
 
 from __future__ import annotations
@@ -19,22 +30,69 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from compositor.errors import CompositorError
 from compositor.paths import safe_join
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 POSTER_MAX_WIDTH = 640
 
+OutputKind = Literal["video", "poster"]
+_SUFFIX: dict[str, str] = {"video": ".mp4", "poster": ".jpg"}
+
+
+class StorageFailed(CompositorError):
+    """The object store refused or failed an operation (after the SDK's own retries)."""
+
+    code = "STORAGE_FAILED"
+
+    def __init__(self, message: str, key: str):
+        super().__init__(f"{message}: {key}")
+        self.key = key
+
+    def detail(self) -> dict:
+        return {"key": self.key}
+
+
+def check_key(key: str) -> str:
+    """A blob key: "/"-separated, relative, no empty, ``.`` or ``..`` segment, no NUL or backslash."""
+    if (
+        not isinstance(key, str)
+        or not key
+        or key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(seg in ("", ".", "..") for seg in key.split("/"))
+    ):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A key prefix for :meth:`delete_blobs`: a valid key, optionally ending in "/"."""
+    return check_key(prefix[:-1] if prefix.endswith("/") else prefix) + ("/" if prefix.endswith("/") else "")
+
 
 class LocalStorage:
+    """Outputs, caches and blobs on the local disk under the data directory."""
+
+    #: the video/poster routes answer with a redirect to :meth:`output_url` (object stores)
+    redirects = False
+    #: downloaded drafts are shared through :meth:`put_blob` (only useful on a shared store)
+    shares_drafts = False
+
     def __init__(self, data_dir: Path, base_url: str):
         self.root = Path(data_dir)
         self.outputs = self.root / "outputs"
         self.cache = self.root / "cache"
         self.work = self.root / "work"
+        self.blobs = self.root / "blobs"
         self.base_url = base_url.rstrip("/")
         #: path → query string of a signed link (``server.auth.LinkSigner.query``); None = unsigned
         self.link_signer: Callable[[str], str] | None = None
@@ -42,6 +100,14 @@ class LocalStorage:
     def ensure_dirs(self) -> None:
         for d in (self.outputs, self.cache, self.work):
             d.mkdir(parents=True, exist_ok=True)
+
+    def startup_refusal(self) -> str | None:
+        """Why this storage cannot be used (one line), or None."""
+        return None
+
+    def worker_spec(self) -> dict[str, Any]:
+        """What a worker process needs to rebuild this storage (:func:`storage_from_spec`)."""
+        return {"kind": "local", "data_dir": str(self.root), "base_url": self.base_url}
 
     # -- names -----------------------------------------------------------------------------------
     # every name built from a job id goes through safe_join (no escape from the data dir)
@@ -75,6 +141,64 @@ class LocalStorage:
 
     def has_video(self, job_id: str) -> bool:
         return self.video_path(job_id).is_file()
+
+    def output_path(self, job_id: str, kind: OutputKind) -> Path:
+        return safe_join(self.outputs, f"{job_id}{_SUFFIX[kind]}")
+
+    # -- the storage interface -------------------------------------------------------------------
+    def put_output(self, job_id: str, local_path: Path, kind: OutputKind) -> None:
+        """Make ``local_path`` the job's video or poster (a rename unless it is already there)."""
+        dest = self.output_path(job_id, kind)
+        if Path(local_path).absolute() != dest.absolute():
+            os.replace(local_path, dest)
+
+    def output_url(self, job_id: str, kind: OutputKind) -> str:
+        return self.video_url(job_id) if kind == "video" else self.poster_url(job_id)
+
+    def blob_path(self, key: str) -> Path:
+        return safe_join(self.blobs, check_key(key))
+
+    def put_blob(self, key: str, local_path: Path) -> None:
+        """Copy ``local_path`` to the blob ``key`` (atomically: temp name, then rename)."""
+        dest = self.blob_path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(local_path, tmp)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def get_blob(self, key: str, dest: Path) -> bool:
+        """Copy the blob ``key`` to ``dest`` (atomically); False when there is no such blob."""
+        src = self.blob_path(key)
+        if not src.is_file():
+            return False
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return True
+
+    def delete_blobs(self, prefix: str) -> None:
+        """Delete every blob whose key starts with ``prefix``."""
+        prefix = check_prefix(prefix)
+        if not self.blobs.is_dir():
+            return
+        for p in sorted(self.blobs.rglob("*"), reverse=True):  # files before their folders
+            rel = p.relative_to(self.blobs).as_posix()
+            if p.is_file() and rel.startswith(prefix):
+                p.unlink(missing_ok=True)
+            elif p.is_dir() and (rel + "/").startswith(prefix) and not any(p.iterdir()):
+                p.rmdir()
 
     # -- serving ---------------------------------------------------------------------------------
     def response(self, path: Path, content_type: str, *, download_name: str | None = None) -> web.FileResponse:
@@ -161,4 +285,41 @@ def write_poster(video: Path, poster: Path, *, at_fraction: float = 0.3) -> bool
     return True
 
 
-__all__ = ["LocalStorage", "write_poster"]
+def make_storage(settings: Settings) -> LocalStorage:
+    """The storage the settings name (``--storage``); no network I/O here."""
+    if settings.storage == "local":
+        return LocalStorage(settings.data_path, settings.base_url)
+    from .storage_s3 import S3Storage
+
+    return S3Storage.from_settings(settings)
+
+
+def storage_from_spec(spec: dict[str, Any] | None) -> LocalStorage | None:
+    """Rebuild a storage in a worker process from :meth:`LocalStorage.worker_spec`."""
+    if spec is None:
+        return None
+    if spec["kind"] == "local":
+        return LocalStorage(Path(spec["data_dir"]), spec["base_url"])
+    from .storage_s3 import S3Storage
+
+    return S3Storage.from_spec(spec)
+
+
+def storage_refusal(settings: Settings) -> str | None:
+    """Why the configured storage cannot be used (one line), or None. S3: the bucket must
+    exist and answer to our credentials; it is never created here."""
+    if settings.storage == "local":
+        return None
+    return make_storage(settings).startup_refusal()
+
+
+__all__ = [
+    "LocalStorage",
+    "OutputKind",
+    "StorageFailed",
+    "check_key",
+    "make_storage",
+    "storage_from_spec",
+    "storage_refusal",
+    "write_poster",
+]

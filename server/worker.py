@@ -477,6 +477,7 @@ class WorkerPool:
             "poster": str(st.poster_path(job.id)),
             "cache_dir": str(st.cache_dir_for(job.draft_url)) if job.draft_url else None,
             "work_dir": str(st.work_dir(job.id)),
+            "storage": st.worker_spec(),  # -- object storage: put_output / shared drafts in the worker
             "allow_local_paths": self.settings.allow_local_paths,
             "egress": egress_spec(self.settings),  # the server's egress policy and download limits
             "heartbeat_s": max(0.2, self.settings.lease_s / 3),
@@ -729,13 +730,15 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
     from compositor.pipeline import Progress, RenderOptions, open_local
 
     from .draft_lock import DraftLock
+    from .draft_share import share_draft
     from .drafts import check_material_paths
     from .egress import from_egress_spec
-    from .storage import write_poster
+    from .storage import storage_from_spec, write_poster
 
     job_id = spec["job_id"]
     s = spec["spec"]
     egress, fetch_limits = from_egress_spec(spec["egress"])
+    storage = storage_from_spec(spec.get("storage"))
 
     def check_cancel() -> None:
         if cancel.is_set():
@@ -757,7 +760,14 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
                     raise DraftNotFound("the draft_id is not 1 to 128 letters, digits, '-' or '_'", url)
                 cache = Path(spec["cache_dir"])
                 held.enter_context(DraftLock(cache, draft_id))
-                local = asyncio.run(_cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel))
+                local = share_draft(  # -- object storage: restore from / upload to the farm's store
+                    storage,
+                    cache,
+                    draft_id,
+                    lambda: asyncio.run(
+                        _cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel)
+                    ),
+                )
                 with contextlib.suppress(OSError):
                     os.utime(local.folder)  # "recently used" for the cache sweep
             else:  # trusted setups only (allow_local_paths)
@@ -807,10 +817,15 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
         poster = write_poster(output, Path(spec["poster"]))
     except Exception as exc:  # a poster is a nicety, not a failure
         logging.getLogger(__name__).warning("job %s: no poster: %s", job_id, exc)
+    size_bytes = output.stat().st_size
+    if storage is not None:  # -- object storage: S3 uploads (multipart, streamed) and deletes the local file
+        storage.put_output(job_id, output, "video")
+        if poster:
+            storage.put_output(job_id, Path(spec["poster"]), "poster")
     return {
         "result": {
             "video": output.name,
-            "size_bytes": output.stat().st_size,
+            "size_bytes": size_bytes,
             "width": result.width,
             "height": result.height,
             "fps": f"{result.fps.numerator}/{result.fps.denominator}",
