@@ -17,6 +17,9 @@ list, material URLs, sticker and canvas images, each redirect hop, webhooks) is 
   entry for a name, an IP/CIDR entry for a literal address): public hosts are refused too,
   and nothing unlisted is even resolved.
 
+* a host or address on the ``denylist`` (the service's own object store endpoint: operator
+  configuration that user URLs must never reach) is refused whatever else is allowed.
+
 If *any* address of a name is forbidden the URL is refused (a name that mixes public and
 internal answers is how DNS rebinding attacks look). The connection itself is made by
 :mod:`compositor.egress_client` to exactly the addresses checked here.
@@ -255,12 +258,14 @@ class EgressPolicy:
     ``allow_private``: every address is allowed (the permissive default of the CLI/library).
     ``allowlist``: exceptions for hosts, host:port pairs and networks.
     ``allowlist_only``: URLs must name a listed host (see the module docstring).
-    ``max_redirects``: hops followed per request, each checked again."""
+    ``max_redirects``: hops followed per request, each checked again.
+    ``denylist``: hosts/addresses refused even when allowed otherwise (checked first)."""
 
     allow_private: bool = False
     allowlist: tuple[AllowEntry, ...] = field(default_factory=tuple)
     max_redirects: int = MAX_REDIRECTS
     allowlist_only: bool = False
+    denylist: tuple[AllowEntry, ...] = field(default_factory=tuple)
 
     @classmethod
     def permissive(cls) -> "EgressPolicy":
@@ -274,6 +279,7 @@ class EgressPolicy:
         allow_private: bool = False,
         allowlist_only: bool = False,
         max_redirects: int = MAX_REDIRECTS,
+        denylist: Iterable[str] = (),
     ) -> "EgressPolicy":
         """From allowlist texts (``host``, ``host:port``, CIDR …); ValueError names a bad entry."""
         entries = []
@@ -287,6 +293,7 @@ class EgressPolicy:
             allowlist=tuple(entries),
             max_redirects=max_redirects,
             allowlist_only=allowlist_only,
+            denylist=tuple(AllowEntry.parse(text) for text in denylist),
         )
 
     # -- checks ----------------------------------------------------------------------------
@@ -307,6 +314,7 @@ class EgressPolicy:
         host = parse_host(urllib.parse.unquote(raw) if ":" in raw else raw)
         port = u.port if u.port is not None else (443 if scheme == "https" else 80)
         t = Target(u, scheme, host, port)
+        self._check_denied(host, port, None if isinstance(host, str) else host, t.public)
         if self.allowlist_only and not any(
             e.matches(host, port, None if isinstance(host, str) else host) for e in self.allowlist
         ):
@@ -337,8 +345,13 @@ class EgressPolicy:
             norm = host.lower()
         self._check(norm, port, f"{host}:{port}", addresses)
 
+    def _check_denied(self, host: str | IPAddress, port: int, addr: IPAddress | None, shown_url: str) -> None:
+        if any(e.matches(host, port, addr) for e in self.denylist):
+            raise UrlForbidden(f"host {host} is the service's own storage endpoint", shown_url, str(host))
+
     def _check(self, host: str | IPAddress, port: int, shown_url: str, addresses: Iterable[IPAddress]) -> None:
         for addr in addresses:
+            self._check_denied(host, port, addr, shown_url)
             if not self.allows(host, port, addr):
                 reason = forbidden_reason(addr)
                 a = "an" if str(reason)[:1].lower() in "aeiou" else "a"

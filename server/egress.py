@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yarl
+
 from compositor.egress import EgressPolicy
 from compositor.fetch import FetchLimits
 
@@ -23,7 +25,24 @@ def egress_policy(settings: Settings) -> EgressPolicy:
         settings.url_allowlist,
         allow_private=settings.allow_private_networks,
         allowlist_only=settings.url_allowlist_only,
+        denylist=storage_denylist(settings),
     )
+
+
+def storage_denylist(settings: Settings) -> list[str]:
+    """-- object storage: the configured S3 endpoint (``host:port``) is the operator's, not a
+    place user URLs may reach, whatever the allowlist says. (Without ``--s3-endpoint-url`` the
+    store is AWS: public hosts that user drafts may legitimately live on; a request there
+    carries no credentials of ours.)"""
+    url = settings.s3_endpoint_url if settings.storage != "local" else None
+    if not url:
+        return []
+    u = yarl.URL(url)
+    if not u.host:
+        return []
+    port = u.port if u.port is not None else (443 if u.scheme == "https" else 80)
+    host = f"[{u.host}]" if ":" in u.host else u.host
+    return [f"{host}:{port}"]
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -36,6 +55,7 @@ def egress_spec(settings: Settings) -> dict[str, Any]:
         "allowlist": list(settings.url_allowlist),
         "allow_private": settings.allow_private_networks,
         "allowlist_only": settings.url_allowlist_only,
+        "denylist": storage_denylist(settings),
         "download_timeout_s": settings.download_timeout_s,
         "download_min_bytes_per_s": settings.download_min_bytes_per_s,
     }
@@ -43,6 +63,9 @@ def egress_spec(settings: Settings) -> dict[str, Any]:
 
 def from_egress_spec(spec: dict[str, Any]) -> tuple[EgressPolicy, FetchLimits]:
     policy = EgressPolicy.from_settings(
-        spec["allowlist"], allow_private=spec["allow_private"], allowlist_only=spec["allowlist_only"]
+        spec["allowlist"],
+        allow_private=spec["allow_private"],
+        allowlist_only=spec["allowlist_only"],
+        denylist=spec.get("denylist", ()),
     )
     return policy, FetchLimits(deadline_s=spec["download_timeout_s"], min_bytes_per_s=spec["download_min_bytes_per_s"])

@@ -309,7 +309,9 @@ class S3Storage(LocalStorage):
 
 
 def _code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
+    return str(
+        exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    )
 
 
 __all__ = ["S3Storage", "parse_storage_url", "MAX_PRESIGN_S", "DRAFTS_PREFIX"]

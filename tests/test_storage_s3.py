@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import os
 import time
 import urllib.request
@@ -16,9 +17,11 @@ import av
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from compositor.errors import UrlForbidden
 from compositor.fetch import fetch_draft
 from server.app import create_app
 from server.draft_share import blob_key, share_draft
+from server.egress import egress_policy, egress_spec, from_egress_spec
 from server.settings import Settings
 from server.state import STORAGE
 from server.storage import LocalStorage, storage_refusal
@@ -30,7 +33,13 @@ from tests.server_helpers import free_port, tiny_draft
 
 def s3_storage(root: Path, endpoint, bucket: str, **kw) -> S3Storage:
     return S3Storage(
-        root, "http://127.0.0.1:9", bucket=bucket, prefix="farm/a/", endpoint_url=endpoint.url, addressing_style="path", **kw
+        root,
+        "http://127.0.0.1:9",
+        bucket=bucket,
+        prefix="farm/a/",
+        endpoint_url=endpoint.url,
+        addressing_style="path",
+        **kw,
     )
 
 
@@ -51,7 +60,9 @@ def test_storage_url_forms():
             parse_storage_url(bad)
     with pytest.raises(SystemExit, match="invalid setting storage"):
         Settings.from_sources(["--storage", "s3://x"], environ={})
-    s = Settings.from_sources([], environ={"DRAFT_SERVER_STORAGE": "s3://my-bucket/p", "DRAFT_SERVER_S3_PART_SIZE_MB": "8"})
+    s = Settings.from_sources(
+        [], environ={"DRAFT_SERVER_STORAGE": "s3://my-bucket/p", "DRAFT_SERVER_S3_PART_SIZE_MB": "8"}
+    )
     assert s.storage == "s3://my-bucket/p" and s.s3_part_size_mb == 8
 
 
@@ -76,6 +87,28 @@ def test_startup_refuses_without_credentials(s3_endpoint, tmp_path, monkeypatch)
     settings = Settings(data_dir=str(tmp_path), storage="s3://some-bucket", s3_endpoint_url=s3_endpoint.url)
     refusal = storage_refusal(settings)
     assert refusal is not None and "no AWS credentials" in refusal and "\n" not in refusal
+
+
+def test_user_urls_cannot_reach_the_storage_endpoint():
+    """The endpoint is operator configuration: exempt from the egress policy itself (boto3
+    connects), refused to every user URL however the policy is loosened."""
+    settings = Settings(
+        storage="s3://farm-bucket",
+        s3_endpoint_url="http://127.0.0.1:9000",
+        url_allowlist=("127.0.0.1",),
+        allow_private_networks=True,
+    )
+    for policy in (egress_policy(settings), from_egress_spec(egress_spec(settings))[0]):
+        for url in ("http://127.0.0.1:9000/farm-bucket/x", "http://0x7f.1:9000/x", "http://2130706433:9000/"):
+            with pytest.raises(UrlForbidden, match="own storage endpoint"):
+                policy.target(url)
+        with pytest.raises(UrlForbidden):  # a name that resolves to it
+            policy.check_name("store.test", 9000, [ipaddress.ip_address("127.0.0.1")])
+        policy.target("http://127.0.0.1:9001/x")  # another port: the allowlist decides
+    named = egress_policy(settings.replace(s3_endpoint_url="https://minio.internal.test"))
+    with pytest.raises(UrlForbidden):
+        named.target("https://MINIO.internal.test:443/bucket/key")
+    assert egress_policy(settings.replace(storage="local")).denylist == ()
 
 
 # -- the interface on both storages ----------------------------------------------------------------
@@ -217,6 +250,12 @@ async def test_render_end_to_end_on_s3(s3_endpoint, draft_host, clip_path, tmp_p
             r = await client.get(f"/v1/renders/{job_id}/{route}", allow_redirects=False)
             assert r.status == 302 and f"/renders/v1/outputs/{name}?" in r.headers["Location"]
         assert (await client.get("/v1/renders/nope/video.mp4", allow_redirects=False)).status == 404
+        # no user URL may reach the store, although 127.0.0.1 is on this server's allowlist
+        evil = f"{s3_endpoint.url}/openapi/capcut-mate/v1/get_draft?draft_id={did}"
+        r = await client.post("/v1/renders", json={"draft_url": evil})
+        assert r.status == 400 and (await r.json())["error"]["code"] == "URL_FORBIDDEN"
+        r = await client.post("/v1/renders", json={"draft_url": url, "callback_url": f"{s3_endpoint.url}/{bucket}"})
+        assert r.status == 400 and (await r.json())["error"]["code"] == "URL_FORBIDDEN"
         # retention: the purge deletes the objects (what the purger calls for each purged job)
         await asyncio.get_running_loop().run_in_executor(None, storage.delete_job_files, job_id)
         assert s3_endpoint.keys(bucket, "renders/v1/outputs/") == []
