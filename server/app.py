@@ -7,7 +7,7 @@ reverse order when it stops. Nothing happens at import.
 Middlewares, outermost first: ``/k/<key>/`` prefix → error bodies and metrics → CORS
 preflight (only with ``--cors-origins``) → JSON bodies only → authentication (``server.auth``).
 
-Start-up order: data-directory lock → keys and server secret → job store (+ re-queue of jobs
+Start-up order: data-directory lock → the object store's client (``--storage s3://…``) → keys and server secret → job store (+ re-queue of jobs
 a dead server left running) → HTTP client (draft checks, webhooks) → worker pool → webhook
 sender → background loops (lease reaper, retention purge).
 """
@@ -84,7 +84,9 @@ def create_app(settings: Settings) -> web.Application:
     routes_tools.setup(app)
     openapi.setup(app)
     routes_console.setup(app)
-    app.cleanup_ctx.extend([_data_dir_lock, _auth_gate, _job_store, _http_client, _workers, _webhooks, _background])
+    app.cleanup_ctx.extend(
+        [_data_dir_lock, _storage_client, _auth_gate, _job_store, _http_client, _workers, _webhooks, _background]
+    )
     return app
 
 
@@ -149,6 +151,15 @@ async def _data_dir_lock(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+async def _storage_client(app: web.Application) -> AsyncIterator[None]:
+    """-- object storage: make the S3 client now, off the event loop (the first presigned
+    video_url would otherwise pay for it on the loop)."""
+    storage = app[STORAGE]
+    if storage.redirects:
+        await asyncio.get_running_loop().run_in_executor(None, lambda: storage.client)  # type: ignore[attr-defined]
+    yield
 
 
 async def _auth_gate(app: web.Application) -> AsyncIterator[None]:

@@ -27,7 +27,9 @@ Child side (:func:`worker_main`, in the worker process)
     released on every path, failures and cancels included), checks
     that every material path stays inside the draft folder or is an http(s) URL
     (``drafts.check_material_paths``), resolves the timeline and calls the compositor's
-    ``DraftSession.render`` — the one render loop — then writes a poster JPEG.
+    ``DraftSession.render`` — the one render loop — then writes a poster JPEG and hands both
+    to the storage (``put_output``: a rename locally, a streamed upload to S3). With an object
+    store, downloaded drafts are shared with the farm (``server.draft_share``).
 """
 
 from __future__ import annotations
