@@ -22,9 +22,10 @@ from compositor.fetch import fetch_draft
 from server.app import create_app
 from server.draft_share import blob_key, share_draft
 from server.egress import egress_policy, egress_spec, from_egress_spec
+from server.errors import ERRORS, JOB_ERROR_CODES
 from server.settings import Settings
 from server.state import STORAGE
-from server.storage import LocalStorage, storage_refusal
+from server.storage import LocalStorage, StorageFailed, storage_refusal
 from server.storage_s3 import MIB, S3Storage, parse_storage_url
 from tests.s3_fixtures import s3_endpoint  # noqa: F401 - fixture
 from tests.server_fixtures import TEST_DEFAULTS, clip_path, draft_host, new_draft_id  # noqa: F401 - fixtures
@@ -177,6 +178,18 @@ def test_multipart_upload_above_the_part_size(s3_endpoint, tmp_path):
     src.write_bytes(payload)
     storage.put_blob("big/one.bin", src)
     assert storage.get_blob("big/one.bin", tmp_path / "back.bin") and (tmp_path / "back.bin").read_bytes() == payload
+
+
+def test_a_failed_upload_is_storage_failed(s3_endpoint, tmp_path):
+    storage = s3_storage(tmp_path, s3_endpoint, "bucket-that-went-away")
+    storage.ensure_dirs()
+    video = storage.video_path("job1")
+    video.write_bytes(b"mp4")
+    with pytest.raises(StorageFailed) as exc:
+        storage.put_output("job1", video, "video")
+    assert exc.value.code == "STORAGE_FAILED" and exc.value.detail() == {"key": "farm/a/outputs/job1.mp4"}
+    assert video.exists()  # kept for the purge; nothing half-done in the bucket counts as the output
+    assert ERRORS["STORAGE_FAILED"].http == 503 and "STORAGE_FAILED" in JOB_ERROR_CODES
 
 
 def test_public_base_url_links(s3_endpoint, tmp_path):
