@@ -8,6 +8,7 @@ Scratch buffers are allocated once per output size and reused for every frame.
 
 from __future__ import annotations
 
+import struct
 from typing import Callable
 
 import numpy as np
@@ -25,6 +26,9 @@ from .scratch import Scratch
 
 # Mask alpha planes kept per (clip, source size): static masks are computed once per clip.
 _MASK_CACHE = 8
+
+# Six doubles: the exact bytes of a layer's matrix in its cache key.
+_F6 = struct.Struct("6d")
 
 # Blur backgrounds are computed at this fraction of the output size, then scaled up.
 _BLUR_DOWNSCALE = 4
@@ -144,8 +148,10 @@ class Compositor:
         inv_c = _rows(m.halved().inverse())
         box_c = _half_box(op.box)
         if static and self.layers is not None:
-            version = (op.crop_px, level)
-            if self.layers.draw(dst, picture, version, src, inv, inv_c, op.opacity, op.box, box_c):
+            mb = op.matrix
+            version = (op.crop_px, level, _F6.pack(mb.a, mb.b, mb.c, mb.d, mb.e, mb.f))  # the exact matrix
+            slot = (op.segment_id, op.kind, op.media_key)
+            if self.layers.draw(slot, dst, picture, version, src, inv, inv_c, op.opacity, op.box, box_c):
                 return
         warp_blend(dst.y, src.y, src.a, inv, op.opacity, op.box)
         warp_blend(dst.u, src.u, src.a_half, inv_c, op.opacity, box_c)

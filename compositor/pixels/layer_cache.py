@@ -35,8 +35,9 @@ from ..media.planes import Planes
 LAYER_CACHE_BYTES = 64 << 20
 MIP_CACHE_BYTES = 48 << 20
 
-# How many recently drawn layer keys are remembered (to record a layer on its second use).
-_SEEN = 64
+# How many slots (clips) remember the key they were last drawn with (a layer is recorded
+# when a slot draws the same key twice in a row).
+_SLOTS = 64
 
 
 class _ByteLRU:
@@ -97,7 +98,7 @@ class LayerCache:
 
     def __init__(self, max_bytes: int = LAYER_CACHE_BYTES):
         self._entries = _ByteLRU(max_bytes)
-        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._last: OrderedDict[Hashable, Hashable] = OrderedDict()  # slot -> key drawn last
         self.recorded = 0  # layers recorded (for tests and benchmarks)
         self.blits = 0  # draws served from a record
 
@@ -112,6 +113,7 @@ class LayerCache:
 
     def draw(
         self,
+        slot: Hashable,
         dst: Planes,
         picture: Planes,
         version: Hashable,
@@ -123,8 +125,10 @@ class LayerCache:
         box_c: tuple[int, int, int, int],
     ) -> bool:
         """Blit the recorded warp of ``src`` (a view of ``picture``, picked by ``version``:
-        crop, mip level …) onto ``dst`` if this layer was drawn before. False when the
-        caller must warp it itself (first sighting, or too big to keep)."""
+        crop, mip level, matrix …) onto ``dst`` if this layer was drawn before. False when
+        the caller must warp it itself: the layer drawn in ``slot`` (a clip) last time was
+        drawn differently, or its record would not fit the budget. (Remembering one key per
+        slot keeps a moving layer from filling memory with keys.)"""
         key = (
             picture_identity(picture),
             version,
@@ -138,12 +142,12 @@ class LayerCache:
         )
         entry = self._entries.get(key)
         if entry is None:
-            if key not in self._seen:
-                self._seen[key] = None
-                if len(self._seen) > _SEEN:
-                    self._seen.popitem(last=False)
+            if self._last.get(slot) != key:
+                self._last[slot] = key
+                self._last.move_to_end(slot)
+                if len(self._last) > _SLOTS:
+                    self._last.popitem(last=False)
                 return False
-            del self._seen[key]
             entry = self._record(key, picture, src, inv, inv_c, opacity, box, box_c, dst)
             if entry is None:
                 return False
@@ -170,7 +174,7 @@ class LayerCache:
 
     def clear(self) -> None:
         self._entries.clear()
-        self._seen.clear()
+        self._last.clear()
 
 
 class MipCache:
