@@ -305,3 +305,35 @@ def test_the_allocation_check_sees_one_frame_buffer_per_frame(vertical_draft, mo
     monkeypatch.setattr(Compositor, "compose", wasteful)
     peak, _ = _traced_growth(_session(vertical_draft), 15)
     assert peak >= BOUND
+
+
+def test_caches_keep_no_picture_alive_and_a_reused_id_is_not_trusted(monkeypatch):
+    import weakref
+
+    from compositor.pixels import layer_cache
+
+    layers, mips = LayerCache(), MipCache()
+    comp = Compositor(W, H, layers=layers, mips=mips)
+    pic = picture(30, 20, 1)
+    op = draw_op(Affine.scale(1.25).then(Affine.translate(10.25, 5.5)), 30, 20, 0.75)
+    for _ in range(3):
+        compose(comp, [op], pic)
+    assert layers.recorded == 1
+    alive = weakref.ref(pic.y)
+    del pic
+    gc.collect()
+    assert alive() is None  # the cache held no reference
+    # Every picture gets the same identity: a new picture must still not use the old record.
+    monkeypatch.setattr(layer_cache, "picture_identity", lambda p: (1,))
+    first, other = picture(30, 20, 1), picture(30, 20, 2)
+    for _ in range(2):
+        compose(comp, [op], first)
+    recorded = layers.recorded
+    same(compose(comp, [op], other, seed=5), compose(Compositor(W, H), [op], other, seed=5))
+    assert layers.recorded == recorded + 1  # recorded afresh, not blitted from first's record
+    big, big2 = picture(400, 300, 5, alpha=False), picture(400, 300, 6, alpha=False)
+    small = draw_op(Affine.scale(0.2).then(Affine.translate(3.5, 1.5)), 400, 300)
+    compose(comp, [small], big)
+    built = mips.built
+    same(compose(comp, [small], big2, seed=2), compose(Compositor(W, H), [small], big2, seed=2))
+    assert mips.built == built + 2  # big2's own levels, not big's

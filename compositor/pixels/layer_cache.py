@@ -11,10 +11,12 @@ key changes every frame, never pays for recording.
 that a strongly down-scaled warp samples from, built once per still instead of once per
 frame.
 
-Keys hold the *identity* of the picture's arrays (``id``), and the entries hold the arrays
-themselves, so an id cannot be reused by another picture while its entry lives. Only
-pictures that are never written after they are made may be keyed this way: decoded
-stills and text rasters (the compositor decides which; video frames are not cached).
+Keys hold the *identity* of the picture's arrays (``id``); entries hold weak references
+to those arrays and are used only while they still refer to the very arrays drawn (an id
+of a freed array may be reused by a new one). So a cache never keeps a picture alive —
+a caption's raster goes when its clip ends. Only pictures that are never written after
+they are made may be keyed this way: decoded stills and text rasters (the compositor
+decides which; video frames are not cached).
 
 Both caches are bounded in bytes and drop the least recently used entries; a render
 session owns one of each (they are created by the caller and passed in).
@@ -22,6 +24,7 @@ session owns one of each (they are created by the caller and passed in).
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from typing import Hashable
 
@@ -81,16 +84,31 @@ def picture_identity(p: Planes) -> tuple[int, ...]:
     return (id(p.y), id(p.u), id(p.v), id(p.a), id(p.a_half))
 
 
+class _Refs:
+    """Weak references to a picture's arrays: is a later picture made of the same arrays?"""
+
+    __slots__ = ("_refs",)
+
+    def __init__(self, p: Planes):
+        self._refs = tuple(None if a is None else weakref.ref(a) for a in (p.y, p.u, p.v, p.a, p.a_half))
+
+    def same(self, p: Planes) -> bool:
+        for r, a in zip(self._refs, (p.y, p.u, p.v, p.a, p.a_half)):
+            if (None if r is None else r()) is not a:
+                return False
+        return True
+
+
 def _matrix_bytes(inv: np.ndarray) -> bytes:
     return np.ascontiguousarray(inv, dtype=np.float64).tobytes()
 
 
 class _Entry:
-    __slots__ = ("records", "keep")
+    __slots__ = ("records", "refs")
 
-    def __init__(self, records: tuple[WarpRecord | None, ...], keep: Planes):
+    def __init__(self, records: tuple[WarpRecord | None, ...], refs: _Refs):
         self.records = records
-        self.keep = keep  # the picture whose array ids are in the key
+        self.refs = refs  # the arrays whose ids are in the key
 
 
 class LayerCache:
@@ -104,8 +122,7 @@ class LayerCache:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the records held (the pictures they keep alive are not counted: stills
-        live in the catalog anyway, text rasters are small)."""
+        """Bytes of the records held."""
         return self._entries.nbytes
 
     def __len__(self) -> int:
@@ -141,6 +158,8 @@ class LayerCache:
             dst.u.shape,
         )
         entry = self._entries.get(key)
+        if entry is not None and not entry.refs.same(picture):  # type: ignore[attr-defined]
+            entry = None  # made from arrays since freed, whose id a new array now has
         if entry is None:
             if self._last.get(slot) != key:
                 self._last[slot] = key
@@ -166,7 +185,7 @@ class LayerCache:
         )
         if any(r is None for r in records):
             return None  # an unresampled copy: warp_blend is already a blit
-        entry = _Entry(records, picture)
+        entry = _Entry(records, _Refs(picture))
         if not self._entries.put(key, entry, sum(r.nbytes for r in records if r is not None)):
             return None
         self.recorded += 1
@@ -195,7 +214,8 @@ class MipCache:
         got = self._levels.get(key)
         if got is not None:
             assert isinstance(got, tuple)
-            return got[0]
+            if got[1].same(picture):
+                return got[0]
         above = src if n == 1 else self.level(picture, version, src, n - 1)
         w, h = (above.width + 1) // 2, (above.height + 1) // 2
         cw, ch = (w + 1) // 2, (h + 1) // 2
@@ -205,7 +225,7 @@ class MipCache:
         downsample2x(above.v, half.v)
         self.built += 1
         nbytes = half.y.nbytes + half.u.nbytes + half.v.nbytes
-        self._levels.put(key, (half, picture), nbytes)  # the picture: its ids are in the key
+        self._levels.put(key, (half, _Refs(picture)), nbytes)
         return half
 
     def clear(self) -> None:
