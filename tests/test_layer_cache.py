@@ -323,6 +323,10 @@ def test_caches_keep_no_picture_alive_and_a_reused_id_is_not_trusted(monkeypatch
     del pic
     gc.collect()
     assert alive() is None  # the cache held no reference
+    assert len(layers) == 1
+    elsewhere = draw_op(Affine.scale(1.5).then(Affine.translate(1.25, 0.5)), 30, 20, 0.75)
+    compose(comp, [elsewhere], picture(30, 20, 3))  # the next draw forgets the dead picture's record
+    assert len(layers) == 0 and layers.nbytes == 0
     # Every picture gets the same identity: a new picture must still not use the old record.
     monkeypatch.setattr(layer_cache, "picture_identity", lambda p: (1,))
     first, other = picture(30, 20, 1), picture(30, 20, 2)

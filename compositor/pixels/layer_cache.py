@@ -74,6 +74,13 @@ class _ByteLRU:
         self.nbytes += nbytes
         return True
 
+    def drop(self, keys: list[Hashable]) -> None:
+        """Forget the entries of ``keys`` (those present), emptying the list."""
+        while keys:
+            item = self._items.pop(keys.pop(), None)
+            if item is not None:
+                self.nbytes -= item[1]
+
     def clear(self) -> None:
         self._items.clear()
         self.nbytes = 0
@@ -89,8 +96,12 @@ class _Refs:
 
     __slots__ = ("_refs",)
 
-    def __init__(self, p: Planes):
-        self._refs = tuple(None if a is None else weakref.ref(a) for a in (p.y, p.u, p.v, p.a, p.a_half))
+    def __init__(self, p: Planes, key: Hashable, dead: list[Hashable]):
+        # when the luma plane goes, ``key`` is listed in ``dead`` (its entry is then useless)
+        self._refs = tuple(
+            None if a is None else weakref.ref(a, (lambda _r: dead.append(key)) if i == 0 else None)
+            for i, a in enumerate((p.y, p.u, p.v, p.a, p.a_half))
+        )
 
     def same(self, p: Planes) -> bool:
         for r, a in zip(self._refs, (p.y, p.u, p.v, p.a, p.a_half)):
@@ -117,6 +128,7 @@ class LayerCache:
     def __init__(self, max_bytes: int = LAYER_CACHE_BYTES):
         self._entries = _ByteLRU(max_bytes)
         self._last: OrderedDict[Hashable, Hashable] = OrderedDict()  # slot -> key drawn last
+        self._dead: list[Hashable] = []  # keys whose picture was freed (appended by weakrefs)
         self.recorded = 0  # layers recorded (for tests and benchmarks)
         self.blits = 0  # draws served from a record
 
@@ -157,6 +169,8 @@ class LayerCache:
             dst.y.shape,
             dst.u.shape,
         )
+        if self._dead:
+            self._entries.drop(self._dead)
         entry = self._entries.get(key)
         if entry is not None and not entry.refs.same(picture):  # type: ignore[attr-defined]
             entry = None  # made from arrays since freed, whose id a new array now has
@@ -185,7 +199,7 @@ class LayerCache:
         )
         if any(r is None for r in records):
             return None  # an unresampled copy: warp_blend is already a blit
-        entry = _Entry(records, _Refs(picture))
+        entry = _Entry(records, _Refs(picture, key, self._dead))
         if not self._entries.put(key, entry, sum(r.nbytes for r in records if r is not None)):
             return None
         self.recorded += 1
@@ -201,6 +215,7 @@ class MipCache:
 
     def __init__(self, max_bytes: int = MIP_CACHE_BYTES):
         self._levels = _ByteLRU(max_bytes)
+        self._dead: list[Hashable] = []  # keys whose picture was freed (appended by weakrefs)
         self.built = 0  # levels built (for tests and benchmarks)
 
     @property
@@ -211,6 +226,8 @@ class MipCache:
         """Level ``n`` ≥ 1 of ``src`` (a view of ``picture`` picked by ``version``): each
         level is :func:`~compositor.kernels.downsample2x` of the one above."""
         key = (picture_identity(picture), version, n)
+        if self._dead:
+            self._levels.drop(self._dead)
         got = self._levels.get(key)
         if got is not None:
             assert isinstance(got, tuple)
@@ -225,7 +242,7 @@ class MipCache:
         downsample2x(above.v, half.v)
         self.built += 1
         nbytes = half.y.nbytes + half.u.nbytes + half.v.nbytes
-        self._levels.put(key, (half, _Refs(picture)), nbytes)
+        self._levels.put(key, (half, _Refs(picture, key, self._dead)), nbytes)
         return half
 
     def clear(self) -> None:
