@@ -28,6 +28,7 @@ from .audio_mix import AudioMixer
 from .budgets import Limits, check_draft, check_timeline
 from .catalog import MediaCatalog, build_catalog
 from .pixels.compose import Compositor
+from .pixels.layer_cache import LayerCache, MipCache
 from .draft import Draft, load_draft
 from .errors import Cancelled, CompositorError, RenderError
 from .draft_folder import LocalDraft, local_draft
@@ -144,7 +145,8 @@ class DraftSession:
     ) -> Iterator[tuple[int, av.VideoFrame, Planes]]:
         """Yield ``(index, frame, planes)`` for every output frame, composited into ``new_frame()``."""
         tl = self.timeline
-        compositor = Compositor(tl.width, tl.height)
+        # this loop's warp-once caches: static layers' recorded warps, stills' mip levels
+        compositor = Compositor(tl.width, tl.height, layers=LayerCache(), mips=MipCache())
         is_cancelled = _cancel_check(cancel)
         with PicturePool(tl, self.catalog, decode_threads=_decode_threads(self.options.threads)) as pictures:
             for n in range(tl.frame_count):

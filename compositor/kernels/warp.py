@@ -40,11 +40,43 @@ import numpy as np
 from ._jit import check_disjoint, check_plane, check_same_shape, check_unit, clip_box, jit
 from .blit import _blend_region, _copy_region, clip_offset
 
-__all__ = ["warp_blend"]
+__all__ = ["warp_blend", "warp_record", "blit_record", "WarpRecord"]
 
 # |inv| entries above this are a degenerate (vanishing) layer, not something to draw;
 # with sources below this size it also keeps the fixed-point tap coordinates in range.
 _LIMIT = 1 << 24
+
+
+def _checked(src, src_alpha, inv, opacity, box, shape):
+    """Validated arguments: (opacity, (x0, y0, x1, y1) clipped to ``shape``, the six
+    inverse-matrix entries)."""
+    check_plane("src", src)
+    if not (1 <= src.shape[0] <= _LIMIT and 1 <= src.shape[1] <= _LIMIT):
+        raise ValueError(f"src must be between 1×1 and {_LIMIT}×{_LIMIT}, got shape {src.shape}")
+    if src_alpha is not None:
+        check_plane("src_alpha", src_alpha)
+        check_same_shape("src and src_alpha", src, src_alpha)
+    m = np.asarray(inv, dtype=np.float64)
+    if m.shape != (2, 3):
+        raise ValueError(f"inv must have shape (2, 3), got {m.shape}")
+    if not np.all(np.abs(m) <= _LIMIT):  # also rejects NaN and ±inf
+        raise ValueError(f"inv entries must be finite with magnitude <= {_LIMIT}, got {m.tolist()}")
+    op = check_unit("opacity", opacity)
+    return op, clip_box(box, shape), tuple(float(c) for c in m.ravel())
+
+
+def _is_translation(src_alpha, a) -> bool:
+    """True for the opaque pure-translation case that :func:`warp_blend` hands to :mod:`.blit`."""
+    a00, a01, a02, a10, a11, a12 = a
+    return (
+        src_alpha is None
+        and a00 == 1.0
+        and a01 == 0.0
+        and a10 == 0.0
+        and a11 == 1.0
+        and a02.is_integer()
+        and a12.is_integer()
+    )
 
 
 def warp_blend(dst, src, src_alpha, inv, opacity, box) -> None:
@@ -58,25 +90,13 @@ def warp_blend(dst, src, src_alpha, inv, opacity, box) -> None:
     box:       (x0, y0, x1, y1) destination pixels to consider; clipped to dst.
     """
     check_plane("dst", dst, writable=True)
-    check_plane("src", src)
-    if not (1 <= src.shape[0] <= _LIMIT and 1 <= src.shape[1] <= _LIMIT):
-        raise ValueError(f"src must be between 1×1 and {_LIMIT}×{_LIMIT}, got shape {src.shape}")
     check_disjoint("src and dst", src, dst)
     if src_alpha is not None:
-        check_plane("src_alpha", src_alpha)
-        check_same_shape("src and src_alpha", src, src_alpha)
         check_disjoint("src_alpha and dst", src_alpha, dst)
-    m = np.asarray(inv, dtype=np.float64)
-    if m.shape != (2, 3):
-        raise ValueError(f"inv must have shape (2, 3), got {m.shape}")
-    if not np.all(np.abs(m) <= _LIMIT):  # also rejects NaN and ±inf
-        raise ValueError(f"inv entries must be finite with magnitude <= {_LIMIT}, got {m.tolist()}")
-    op = check_unit("opacity", opacity)
-    x0, y0, x1, y1 = clip_box(box, dst.shape)
+    op, (x0, y0, x1, y1), a = _checked(src, src_alpha, inv, opacity, box, dst.shape)
     if op == 0.0 or x0 >= x1 or y0 >= y1:
         return
-    a00, a01, a02 = (float(c) for c in m[0])
-    a10, a11, a12 = (float(c) for c in m[1])
+    a00, a01, a02, a10, a11, a12 = a
 
     if src_alpha is None and a00 == 1.0 and a01 == 0.0 and a10 == 0.0 and a11 == 1.0:
         # Integer translation of an opaque source: bilinear weights are exactly 1/0, so
@@ -189,6 +209,14 @@ def _over(d, cs, As, k):
 
 @jit
 def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1):
+    _warp_rows(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1, None)
+
+
+@jit
+def _warp_rows(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1, rec):
+    """The warp loop. ``rec`` None: blend into ``dst``. Otherwise ``rec`` is a
+    :func:`_new_rec` tuple and each pixel's blend is recorded instead of done (``dst`` is
+    then only read for its shape); Numba compiles the two variants separately."""
     sh, sw = src.shape
     du = np.int64(round(a00 * _ONE))  # per-pixel steps of the tap coordinates
     dv = np.int64(round(a10 * _ONE))
@@ -214,13 +242,13 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
         tv = np.int64(round((vb + a10 * xa) * _ONE))
         drow = dst[y]
         if dv == 0:
-            _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv)
+            _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv, rec, y)
         else:
-            _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k, gu, gv)
+            _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k, gu, gv, rec, y)
 
 
 @jit
-def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv):
+def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv, rec, y):
     """One destination row whose source row position is constant (no rotation/shear)."""
     sh, sw = src.shape
     iy = tv >> 32
@@ -246,7 +274,12 @@ def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep
             c11 = np.int64(s1[ix + 1])
             if not has_alpha:
                 cs = _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1)
-                if copy:
+                if rec is not None:
+                    if copy:
+                        _rec_const(rec, y, x, (cs + _AREA_HALF) >> _AREA_BITS)
+                    else:
+                        _rec_blend(rec, y, x, _LINEAR, cs, 0.0)
+                elif copy:
                     drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
                 else:
                     drow[x] = int(kc * cs + keep * drow[x] + 0.5)
@@ -260,11 +293,14 @@ def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep
         else:
             cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu - du, tv, gu, gv)
         if As != 0:
-            drow[x] = _over(drow[x], cs, As, k)
+            if rec is not None:
+                _rec_over(rec, y, x, cs, As, k)
+            else:
+                drow[x] = _over(drow[x], cs, As, k)
 
 
 @jit
-def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k, gu, gv):
+def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, keep, k, gu, gv, rec, y):
     """One destination row of a rotated or sheared layer."""
     sh, sw = src.shape
     for x in range(xa, xb):
@@ -285,7 +321,12 @@ def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, 
             c11 = np.int64(src[iy + 1, ix + 1])
             if not has_alpha:
                 cs = _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1)
-                if copy:
+                if rec is not None:
+                    if copy:
+                        _rec_const(rec, y, x, (cs + _AREA_HALF) >> _AREA_BITS)
+                    else:
+                        _rec_blend(rec, y, x, _LINEAR, cs, 0.0)
+                elif copy:
                     drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
                 else:
                     drow[x] = int(kc * cs + keep * drow[x] + 0.5)
@@ -299,4 +340,147 @@ def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, 
         else:
             cs, As = _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu - du, tv - dv, gu, gv)
         if As != 0:
-            drow[x] = _over(drow[x], cs, As, k)
+            if rec is not None:
+                _rec_over(rec, y, x, cs, As, k)
+            else:
+                drow[x] = _over(drow[x], cs, As, k)
+
+
+# -- recorded warps ----------------------------------------------------------------------
+#
+# A layer whose picture, matrix and opacity stay the same from frame to frame is warped
+# once into a record of what each destination pixel's blend is, then the record is
+# applied to every frame.  The record keeps the exact operands of the final blend (the
+# integer or float sums C and A), and applying it evaluates the same expression as the
+# warp loop on them, so a blit gives the same bytes as the warp it replaces.
+
+_SKIP, _CONST, _OVER, _LINEAR = 0, 1, 2, 3  # per-pixel record kinds
+_ENDS = np.array([0, 255], np.uint8)  # passed in as data, so neither end is constant-folded
+
+
+class WarpRecord:
+    """One plane's recorded warp: per pixel of the rectangle at (x0, y0), ``kind`` (0 not
+    drawn, 1 a constant byte ``value``, 2 alpha-over, 3 opacity mix) and, for kinds 2 and 3
+    in raster order, the sums ``colour_sums`` / ``alpha_sums`` the warp loop blends with."""
+
+    __slots__ = ("shape", "x0", "y0", "kind", "value", "colour_sums", "alpha_sums", "k", "kc", "keep")
+
+    def __init__(self, shape, x0, y0, kind, value, colour_sums, alpha_sums, k, kc, keep):
+        self.shape = shape  # (h, w) of the destination plane it was recorded for
+        self.x0, self.y0 = x0, y0
+        self.kind, self.value = kind, value
+        self.colour_sums, self.alpha_sums = colour_sums, alpha_sums
+        self.k, self.kc, self.keep = k, kc, keep
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.kind.nbytes + self.value.nbytes + self.colour_sums.nbytes + self.alpha_sums.nbytes)
+
+
+def warp_record(src, src_alpha, inv, opacity, box, shape) -> WarpRecord | None:
+    """Record :func:`warp_blend` of these arguments onto a plane of ``shape`` (h, w).
+
+    ``blit_record(dst, rec)`` then gives ``dst`` the bytes ``warp_blend(dst, src,
+    src_alpha, inv, opacity, box)`` would, for any ``dst`` of that shape.  None when
+    warp_blend would copy or mix the source unresampled (an opaque integer translation):
+    that is already a blit, so there is nothing to record.
+    """
+    op, (x0, y0, x1, y1), a = _checked(src, src_alpha, inv, opacity, box, tuple(shape))
+    if _is_translation(src_alpha, a):
+        return None
+    has_alpha = src_alpha is not None
+    kc = op / _AREA
+    keep = 1.0 - op
+    k = op / (_AREA * 255.0) if has_alpha else kc
+    if op == 0.0 or x0 >= x1 or y0 >= y1:
+        x1, y1 = x0, y0
+    kind = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    value = np.zeros_like(kind)
+    empty = np.zeros(0, np.float64)
+    if kind.size:
+        alpha = src_alpha if has_alpha else src
+        dummy = np.zeros((y1, 1), np.uint8)  # read for nothing but its row count
+        count = np.zeros(1, np.int64)
+        rec = (kind, value, empty, empty, count, _ENDS, x0, y0)
+        _warp_rows(dummy, src, alpha, has_alpha, *a, op, x0, y0, x1, y1, rec)  # count the blends
+        if count[0]:
+            sums_c, sums_a = np.empty(int(count[0]), np.float64), np.empty(int(count[0]), np.float64)
+            count[0] = 0
+            rec = (kind, value, sums_c, sums_a, count, _ENDS, x0, y0)
+            _warp_rows(dummy, src, alpha, has_alpha, *a, op, x0, y0, x1, y1, rec)
+            return _trimmed(tuple(shape), x0, y0, kind, value, sums_c, sums_a, k, kc, keep)
+    return _trimmed(tuple(shape), x0, y0, kind, value, empty, empty, k, kc, keep)
+
+
+def _trimmed(shape, x0, y0, kind, value, sums_c, sums_a, k, kc, keep) -> WarpRecord:
+    """The record cut down to the rows and columns it draws."""
+    rows = np.flatnonzero(kind.any(axis=1))
+    if rows.size == 0:
+        z = np.zeros((0, 0), np.uint8)
+        return WarpRecord(shape, x0, y0, z, z, sums_c[:0], sums_a[:0], k, kc, keep)
+    cols = np.flatnonzero(kind.any(axis=0))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    kind = np.ascontiguousarray(kind[r0:r1, c0:c1])
+    value = np.ascontiguousarray(value[r0:r1, c0:c1])
+    return WarpRecord(shape, x0 + c0, y0 + r0, kind, value, sums_c, sums_a, k, kc, keep)
+
+
+def blit_record(dst, rec: WarpRecord) -> None:
+    """Apply a :func:`warp_record` to ``dst`` (a writable plane of the recorded shape)."""
+    check_plane("dst", dst, writable=True)
+    if tuple(dst.shape) != rec.shape:
+        raise ValueError(f"dst has shape {dst.shape}, the record was made for {rec.shape}")
+    if rec.kind.size:
+        _blit(dst, rec.kind, rec.value, rec.colour_sums, rec.alpha_sums, rec.x0, rec.y0, rec.k, rec.kc, rec.keep)
+
+
+@jit
+def _rec_const(rec, y, x, val):
+    kind, value = rec[0], rec[1]
+    kind[y - rec[7], x - rec[6]] = _CONST
+    value[y - rec[7], x - rec[6]] = val
+
+
+@jit
+def _rec_blend(rec, y, x, t, cs, As):
+    kind, sums_c, sums_a, count = rec[0], rec[2], rec[3], rec[4]
+    kind[y - rec[7], x - rec[6]] = t
+    n = count[0]
+    if n < sums_c.shape[0]:
+        sums_c[n] = cs
+        sums_a[n] = As
+    count[0] = n + 1
+
+
+@jit
+def _rec_over(rec, y, x, cs, As, k):
+    """Record an alpha-over; as a constant byte when no backdrop byte can change it (the
+    blend is monotonic in the backdrop, so checking 0 and 255 covers every byte)."""
+    ends = rec[5]
+    lo = _over(ends[0], cs, As, k)
+    if lo == _over(ends[1], cs, As, k):
+        _rec_const(rec, y, x, lo)
+    else:
+        _rec_blend(rec, y, x, _OVER, cs, As)
+
+
+@jit
+def _blit(dst, kind, value, sums_c, sums_a, x0, y0, k, kc, keep):
+    h, w = kind.shape
+    n = 0
+    for j in range(h):
+        drow = dst[y0 + j, x0 : x0 + w]
+        krow = kind[j]
+        vrow = value[j]
+        for i in range(w):
+            t = krow[i]
+            if t == _SKIP:
+                continue
+            if t == _CONST:
+                drow[i] = vrow[i]
+            elif t == _OVER:
+                drow[i] = _over(drow[i], sums_c[n], sums_a[n], k)
+                n += 1
+            else:
+                drow[i] = int(kc * sums_c[n] + keep * drow[i] + 0.5)
+                n += 1

@@ -8,6 +8,7 @@ Scratch buffers are allocated once per output size and reused for every frame.
 
 from __future__ import annotations
 
+import struct
 from typing import Callable
 
 import numpy as np
@@ -20,10 +21,14 @@ from ..kernels.mask import multiply_alpha
 from ..media.planes import Planes
 from ..plan import AdjustOp, BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
 from . import filters, masks, transitions
+from .layer_cache import LayerCache, MipCache
 from .scratch import Scratch
 
 # Mask alpha planes kept per (clip, source size): static masks are computed once per clip.
 _MASK_CACHE = 8
+
+# Six doubles: the exact bytes of a layer's matrix in its cache key.
+_F6 = struct.Struct("6d")
 
 # Blur backgrounds are computed at this fraction of the output size, then scaled up.
 _BLUR_DOWNSCALE = 4
@@ -71,10 +76,13 @@ def _new_planes(width: int, height: int) -> Planes:
 class Compositor:
     """Composites frame plans into output pictures of one size (reusing its scratch)."""
 
-    def __init__(self, width: int, height: int):
+    def __init__(self, width: int, height: int, *, layers: LayerCache | None = None, mips: MipCache | None = None):
         self.width = width
         self.height = height
         self._fx = Scratch()  # transitions, filters, blend modes, masks
+        # warp-once caches of pictures that never change (stills, text rasters); None: off
+        self.layers = layers
+        self.mips = mips
         self._small: tuple[Planes, Planes] | None = None  # blur background work planes
         self._colours: dict[tuple[int, int, int], tuple[int, int, int]] = {}
         self._masks: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -107,7 +115,11 @@ class Compositor:
         fill(dst.v, yuv[2], _half_box(full))
 
     def draw(self, dst: Planes, op: DrawOp, src: Planes) -> None:
+        picture = src
         src = _crop(src, op.crop_px)
+        # Stills and text rasters are never written after they are made (video frames
+        # change, filtered and masked pictures live in scratch): their warps can be cached.
+        static = (op.is_still or op.kind == "text") and not op.filters and op.mask is None and not op.blend
         if op.filters:
             src = self._filtered(op, src)
         if op.mask is not None:
@@ -129,29 +141,45 @@ class Compositor:
                     blend_region(dst.u, src.u, dx // 2, dy // 2, op.opacity)
                     blend_region(dst.v, src.v, dx // 2, dy // 2, op.opacity)
                 return
+        level = 0
         if src.a is None:
-            src, m = self._mip(src, m)
+            src, m, level = self._mip(src, m, picture if static else None, op.crop_px)
         inv = _rows(m.inverse())
         inv_c = _rows(m.halved().inverse())
         box_c = _half_box(op.box)
+        if static and self.layers is not None:
+            mb = op.matrix
+            version = (op.crop_px, level, _F6.pack(mb.a, mb.b, mb.c, mb.d, mb.e, mb.f))  # the exact matrix
+            slot = (op.segment_id, op.kind, op.media_key)
+            if self.layers.draw(slot, dst, picture, version, src, inv, inv_c, op.opacity, op.box, box_c):
+                return
         warp_blend(dst.y, src.y, src.a, inv, op.opacity, op.box)
         warp_blend(dst.u, src.u, src.a_half, inv_c, op.opacity, box_c)
         warp_blend(dst.v, src.v, src.a_half, inv_c, op.opacity, box_c)
 
-    def _mip(self, src: Planes, m: Affine) -> tuple[Planes, Affine]:
+    def _mip(
+        self, src: Planes, m: Affine, still: Planes | None, crop: tuple[int, int, int, int]
+    ) -> tuple[Planes, Affine, int]:
         """For a strong down-scale, a 2×-reduced copy of an opaque picture (repeated while
-        the scale stays below ½) and the matrix from it: bilinear taps then average about
-        a source pixel per destination pixel instead of skipping pixels (less aliasing on
-        picture-in-picture and thumbnails, and fewer source bytes read)."""
+        the scale stays below ½, so the level's scale is the nearest one not below the drawn
+        scale) and the matrix from it: bilinear taps then average about a source pixel per
+        destination pixel instead of skipping pixels (less aliasing on picture-in-picture,
+        thumbnails and Ken Burns photos, and fewer source bytes read). Levels of a ``still``
+        (the uncropped picture ``src`` is cut from) come from the session's MipCache, built
+        once; a video frame's are made in scratch each frame."""
         level = 0
+        top = src
         while abs(m.determinant) < 0.25 and min(src.width, src.height) >= 8 and level < 3:
-            half = self._fx.picture(f"mip{level}", (src.width + 1) // 2, (src.height + 1) // 2)
-            downsample2x(src.y, half.y)
-            downsample2x(src.u, half.u)
-            downsample2x(src.v, half.v)
+            if still is not None and self.mips is not None:
+                half = self.mips.level(still, crop, top, level + 1)
+            else:
+                half = self._fx.picture(f"mip{level}", (src.width + 1) // 2, (src.height + 1) // 2)
+                downsample2x(src.y, half.y)
+                downsample2x(src.u, half.u)
+                downsample2x(src.v, half.v)
             src, m = half, Affine.scale(2.0).then(m)
             level += 1
-        return src, m
+        return src, m, level
 
     # -- effects ----------------------------------------------------------------------------
 
