@@ -104,6 +104,11 @@ CREATE TRIGGER IF NOT EXISTS jobs_count_upd AFTER UPDATE OF state ON jobs
 END;
 """
 
+#: the worker registry (``register_worker``/``list_workers``): one row per node, gone after expires_at
+_WORKERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, node TEXT NOT NULL, expires_at REAL NOT NULL);
+"""
+
 _COLUMNS = (
     "seq, id, kind, state, phase, spec, draft_url, draft_id, idem_key, content_hash, callback_url, "
     "has_inline_draft, progress, frames_done, frames_total, eta_s, attempts, max_attempts, owner, "
@@ -207,6 +212,7 @@ class SqliteJobStore:
             raise RuntimeError(f"job database {self.path} has schema {version}, newer than {SCHEMA_VERSION}")
         _migrate(conn)
         conn.executescript(_SCHEMA)
+        conn.executescript(_WORKERS_SCHEMA)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return conn
 
@@ -619,6 +625,22 @@ class SqliteJobStore:
             conn.executemany("DELETE FROM job_inline WHERE id = ?", [(j.id,) for j in gone])
         return gone, []
 
+    def _op_register_worker(self, conn, node: dict, ttl_s: float):
+        now = self.clock()
+        node = {**node, "seen_at": now}
+        conn.execute(
+            "INSERT INTO workers (id, node, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
+            (str(node["id"]), _dumps(node), now + ttl_s),
+        )
+        return None, []
+
+    def _op_list_workers(self, conn):
+        now = self.clock()
+        conn.execute("DELETE FROM workers WHERE expires_at <= ?", (now,))
+        rows = conn.execute("SELECT node FROM workers ORDER BY id").fetchall()
+        return [json.loads(r[0]) for r in rows], []
+
     # -- public API (JobStore) ----------------------------------------------------------------
     async def submit(self, new: NewJob, *, queue_limit: int | None = None) -> SubmitResult:
         return await self._call(self._op_submit, new, queue_limit)
@@ -718,6 +740,12 @@ class SqliteJobStore:
 
     async def purge(self, finished_before: float) -> builtins.list[Job]:
         return await self._call(self._op_purge, finished_before)
+
+    async def register_worker(self, node: dict[str, Any], ttl_s: float) -> None:
+        await self._call(self._op_register_worker, node, ttl_s)
+
+    async def list_workers(self) -> builtins.list[dict[str, Any]]:
+        return await self._call(self._op_list_workers)
 
     def watch(self, job_id: str) -> AsyncIterator[Job]:
         return self.hub.watch(job_id, lambda: self.get(job_id))
