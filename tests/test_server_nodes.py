@@ -106,6 +106,7 @@ def wait_for(what, cond, timeout: float = 90.0):
     raise AssertionError(f"timed out: {value}")
 
 
+@pytest.mark.slow
 def test_api_only_node_and_worker_node_share_one_store(tmp_path, draft_host, clip_path):
     data = tmp_path / "data"
     api = ServerProcess(data, extra=["--concurrency", "0", "--lease", "10"]).start()
@@ -138,8 +139,22 @@ def test_api_only_node_and_worker_node_share_one_store(tmp_path, draft_host, cli
         assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
         [node] = requests.get(f"{api.base}/v1/workers").json()["workers"]
-        assert node["role"] == "worker" and node["slots"] == 1 and node["jobs"] == []
+        assert node["role"] == "worker" and node["slots"] == 1
         assert node["host"] and node["pid"] == worker.proc.pid
+
+        # a running job is listed on its node, and a cancel made on the API node reaches it
+        did = new_draft_id()
+        url = draft_host.add_content(
+            did, tiny_draft(did, seconds=20.0, width=640, height=360), {"assets/videos/clip.mp4": clip_path}
+        )
+        long_id = requests.post(f"{api.base}/v1/renders", json={"draft_url": url}).json()["id"]
+        wait_for(lambda: requests.get(f"{api.base}/v1/renders/{long_id}").json(), lambda j: j["frames_done"] > 0)
+        wait_for(lambda: requests.get(f"{api.base}/v1/workers").json()["workers"][0]["jobs"], lambda j: j == [long_id])
+        assert requests.delete(f"{api.base}/v1/renders/{long_id}").status_code in (200, 202)
+        gone = wait_for(
+            lambda: requests.get(f"{api.base}/v1/renders/{long_id}").json(), lambda j: j["state"] != "running"
+        )
+        assert gone["state"] == "cancelled" and gone["frames_done"] < gone["frames_total"], gone
     finally:
         if worker is not None:
             worker.stop()
