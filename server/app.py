@@ -8,8 +8,8 @@ Middlewares, outermost first: ``/k/<key>/`` prefix → error bodies and metrics 
 preflight (only with ``--cors-origins``) → JSON bodies only → authentication (``server.auth``).
 
 Start-up order: data-directory lock → keys and server secret → job store (+ re-queue of jobs
-a dead server left running) → HTTP client (draft checks, webhooks) → worker pool → webhook
-sender → background loops (lease reaper, retention purge).
+a dead server left running) → HTTP client (draft checks, webhooks) → worker pool (+ its
+heartbeat in the worker registry, when it has slots) → webhook sender → background loops (lease reaper, retention purge).
 """
 
 from __future__ import annotations

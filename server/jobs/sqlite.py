@@ -5,7 +5,9 @@
   group commit) with a SAVEPOINT per call so one failing call does not undo the others.
 * Claims are ``UPDATE … WHERE seq = (SELECT … LIMIT 1) RETURNING *`` inside ``BEGIN IMMEDIATE``:
   safe even if several processes open the same file (measured design: 2 processes × 2,000
-  claims, 0 duplicates), though the service runs one writer per data directory.
+  claims, 0 duplicates): one API node and any worker-only nodes (``python -m server worker``)
+  on one machine may share the file.
+* The worker registry is the ``workers`` table (one row per node, JSON, ``expires_at``).
 * Per-state counts are kept by triggers in ``job_counts`` so queue depth is O(1).
 * At most one active job per (owner, idempotency key): a partial UNIQUE index.
 * Schema 2 added ``key_id`` (the submitting API key's id); a schema-1 file is migrated in place

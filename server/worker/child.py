@@ -74,10 +74,9 @@ class Child:
         self.text_engine = None  # made on the first draft with text, then reused
 
     def send(self, msg: ToParent) -> None:
-        raw = self.codec.encode(msg)
-        with self.lock:
+        with self.lock:  # the render thread and the heartbeat thread both send
             try:
-                self.conn.send_bytes(raw)
+                self.conn.send_bytes(self.codec.encode(msg))
             except (OSError, EOFError, ValueError):
                 os._exit(0)  # the server is gone
 
