@@ -128,6 +128,8 @@ def run_worker_node(settings: Settings) -> None:
 
     import uvloop
 
+    if settings.host != WORKER_NODE_HOST:
+        log.info("--host %s is not used: a worker node listens on %s only", settings.host, WORKER_NODE_HOST)
     loop = uvloop.new_event_loop()
     print(
         f"draft-renderer worker node: {settings.concurrency} worker(s), data {settings.data_path}, "
