@@ -7,9 +7,10 @@ reverse order when it stops. Nothing happens at import.
 Middlewares, outermost first: ``/k/<key>/`` prefix → error bodies and metrics → CORS
 preflight (only with ``--cors-origins``) → JSON bodies only → authentication (``server.auth``).
 
-Start-up order: data-directory lock → the object store's client (``--storage s3://…``) → keys and server secret → job store (+ re-queue of jobs
-a dead server left running) → HTTP client (draft checks, webhooks) → worker pool → webhook
-sender → background loops (lease reaper, retention purge).
+Start-up order: data-directory lock → the object store's client (``--storage s3://…``) → keys
+and server secret → job store (+ re-queue of jobs a dead server left running) → HTTP client
+(draft checks, webhooks) → worker pool (+ its heartbeat in the worker registry, when it has
+slots) → webhook sender → background loops (lease reaper, retention purge).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from compositor.egress_client import EgressClient
 
 from compositor.errors import CompositorError
 
-from . import auth, openapi, routes_capcut, routes_console, routes_native, routes_tools
+from . import auth, openapi, routes_capcut, routes_console, routes_native, routes_tools, routes_workers
 from .crosssite import Cors, require_json_body
 from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
@@ -43,6 +44,8 @@ from .state import BG_CHECKS, CHECKER, HTTP, INSTANCE_ID, METRICS, POOL, SETTING
 from .storage import make_storage
 from .webhooks import WebhookSender
 from .worker import WorkerPool
+from .worker.node import lease_reaper
+from .worker.registry import ROLE_API_WORKER, ROLE_WORKER, NodeRegistration
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ def create_app(settings: Settings) -> web.Application:
     routes_capcut.setup(app)
     routes_native.setup(app)
     routes_tools.setup(app)
+    routes_workers.setup(app)
     openapi.setup(app)
     routes_console.setup(app)
     app.cleanup_ctx.extend(
@@ -181,7 +185,12 @@ async def _job_store(app: web.Application) -> AsyncIterator[None]:
             metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
 
     store.add_listener(count_finished)
-    orphans = await store.requeue_expired(float("inf"))  # we hold the data-dir lock
+    # we hold the data-dir lock: no other API node runs jobs from this store, so jobs left running
+    # are orphans — unless worker-only nodes share the store: then only expired leases are
+    if any(w.get("role") == ROLE_WORKER for w in await store.list_workers()):
+        orphans = await store.requeue_expired()
+    else:
+        orphans = await store.requeue_expired(float("inf"))
     if orphans:
         log.info("re-queued %d job(s) a previous server left running", len(orphans))
     try:
@@ -229,9 +238,17 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     pool = WorkerPool(app[SETTINGS], app[STORE], app[STORAGE], metrics=app[METRICS], instance_id=app[INSTANCE_ID])
     app[POOL] = pool
     await pool.start()
+    registration = None
+    if pool.slots:  # an API-only node (--concurrency 0) renders nothing and is not a worker
+        registration = NodeRegistration(
+            app[STORE], pool, node_id=app[INSTANCE_ID], role=ROLE_API_WORKER, lease_s=app[SETTINGS].lease_s
+        )
+        await registration.start()
     try:
         yield
     finally:
+        if registration is not None:
+            await registration.stop()
         await pool.stop()
 
 
@@ -250,18 +267,6 @@ async def _webhooks(app: web.Application) -> AsyncIterator[None]:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     settings, store, storage, metrics = app[SETTINGS], app[STORE], app[STORAGE], app[METRICS]
-
-    async def reaper() -> None:
-        """Re-queue jobs whose worker stopped heart-beating (lease expired)."""
-        interval = max(0.2, min(settings.lease_s / 3, 5.0))
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                for job in await store.requeue_expired():
-                    log.warning("job %s: lease expired; now %s", job.id, job.state)
-                metrics.set_counts(await store.counts())
-            except Exception:
-                log.exception("lease reaper failed")
 
     async def purger() -> None:
         """Delete finished jobs and their files after the retention period."""
@@ -284,7 +289,10 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                 log.exception("retention purge failed")
             await asyncio.sleep(interval)
 
-    tasks = [asyncio.create_task(reaper(), name="lease-reaper"), asyncio.create_task(purger(), name="purger")]
+    tasks = [
+        asyncio.create_task(lease_reaper(store, metrics, settings.lease_s), name="lease-reaper"),
+        asyncio.create_task(purger(), name="purger"),
+    ]
     try:
         yield
     finally:

@@ -7,6 +7,7 @@ the application starts and installs :func:`strip_key_prefix` and :func:`authenti
 * Keys come from ``--api-keys``, ``--api-keys-file`` and ``--admin-keys``; they are opaque
   strings. Once any key is configured, every route but :data:`PUBLIC_ROUTES` needs one, on
   loopback too: no key → ``401 UNAUTHORIZED``, an unknown key → ``401 INVALID_API_KEY``.
+  :data:`ADMIN_ROUTES` (``GET /v1/workers``) take admin keys only (another key: ``403 FORBIDDEN``).
 * A key is read from, in this order: ``X-API-Key``, ``Authorization: Bearer <key>``, a base-URL
   path prefix ``/k/<key>/…`` (in front of every route), capcut-mate's body field ``apiKey``
   (routes under ``/openapi/capcut-mate/``). Keys are compared in constant time (digests,
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 ANONYMOUS_KEY_ID = ""
 #: routes (by name) anyone may call even when keys are configured
 PUBLIC_ROUTES = frozenset({"healthz", "docs", "docs_static", "openapi", "console", "console_static"})
+#: routes only admin keys may call once keys are configured (another key: 403 FORBIDDEN)
+ADMIN_ROUTES = frozenset({"list_workers"})
 #: routes that also accept a signed link instead of a key
 FILE_ROUTES = frozenset({"render_video", "render_poster"})
 KEY_PREFIX = "/k/"
@@ -373,6 +376,8 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
             "send a key in X-API-Key, Authorization: Bearer, a /k/<key>/ base URL or apiKey",
             headers={"WWW-Authenticate": 'Bearer realm="draft-renderer"'},
         )
+    if name in ADMIN_ROUTES and not principal.admin:
+        raise ApiError("FORBIDDEN", "this route needs an admin key (--admin-keys)")
     request[PRINCIPAL] = principal
     return await handler(request)
 
@@ -382,6 +387,7 @@ __all__ = [
     "ANONYMOUS_KEY_ID",
     "LINK_HOLDER",
     "PUBLIC_ROUTES",
+    "ADMIN_ROUTES",
     "FILE_ROUTES",
     "GATE",
     "PRINCIPAL",

@@ -37,6 +37,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "INVALID_API_KEY": ErrorSpec(401, 2036, "无效的 apiKey", "Invalid apiKey"),
     "UNAUTHORIZED": ErrorSpec(401, 2036, "需要有效的 API 密钥", "A valid API key is required"),
     "LINK_INVALID": ErrorSpec(403, 2036, "链接无效或已过期", "The link is invalid or has expired"),
+    "FORBIDDEN": ErrorSpec(403, 2036, "需要管理员密钥", "An admin key is required"),
     "UNSUPPORTED_MEDIA_TYPE": ErrorSpec(
         415, 1001, "请求体必须是 application/json", "The request body must be application/json"
     ),

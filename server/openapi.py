@@ -275,6 +275,19 @@ def build_spec(base_url: str | None = None) -> dict:
                 {"200": {"description": "summary", "content": _json_content(Stats)}, **_errors(401)},
             )
         },
+        "/v1/workers": {
+            "get": _op(
+                "list_workers",
+                "The worker nodes: id, host, slots and the jobs each runs now",
+                "service",
+                {
+                    "200": {"description": "the live nodes", "content": _json_content(schemas.WorkerList)},
+                    **_errors(403),
+                },
+                description="Admin keys only when keys are configured (403 FORBIDDEN for other keys); "
+                "open when no keys are configured. A node that stops heart-beating leaves the list.",
+            )
+        },
         "/healthz": {
             "get": _op(
                 "healthz",

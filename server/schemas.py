@@ -187,6 +187,29 @@ class Health(msgspec.Struct):
     jobs: dict[str, int]
 
 
+class WorkerNode(msgspec.Struct):
+    """One node of ``GET /v1/workers``: a process with worker slots that heart-beats into the store."""
+
+    id: str
+    host: str
+    pid: int
+    #: "api+worker" (``python -m server``) or "worker" (``python -m server worker``)
+    role: str
+    #: worker processes (renders at once)
+    slots: int
+    #: ids of the jobs it runs now
+    jobs: list[str]
+    started_at: str | None
+    #: its last heartbeat
+    seen_at: str | None
+
+
+class WorkerList(msgspec.Struct):
+    """``GET /v1/workers``: the live nodes, by id."""
+
+    workers: list[WorkerNode]
+
+
 # -- decoders ----------------------------------------------------------------------------------
 
 GEN_VIDEO_DECODER = msgspec.json.Decoder(GenVideoRequest)
@@ -301,6 +324,7 @@ SCHEMA_TYPES = (
     RenderJob,
     RenderJobList,
     Health,
+    WorkerList,
     ErrorBody,
 )
 
@@ -323,6 +347,8 @@ __all__ = [
     "RENDER_REQUEST_DECODER",
     "ENCODER",
     "SCHEMA_TYPES",
+    "WorkerNode",
+    "WorkerList",
     "PREVIEW_WIDTH",
     "decode",
     "spec_from_output",

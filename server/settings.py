@@ -247,7 +247,10 @@ def _from_text(name: str, raw: str):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m server", description="draft-renderer HTTP service (capcut-mate gen_video + /v1/renders)"
+        prog="python -m server",
+        description="draft-renderer HTTP service (capcut-mate gen_video + /v1/renders)",
+        epilog="python -m server worker [flags]: a worker-only node (the same flags; no public API, "
+        "/healthz and /metrics on 127.0.0.1 at --port)",
     )
     flag = p.add_argument
     flag("--host", help="listen address (default 127.0.0.1)")

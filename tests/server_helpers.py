@@ -216,11 +216,19 @@ def make_clip(path: Path, *, seconds: float = 1.0, width: int = 160, height: int
 
 
 class ServerProcess:
-    """``python -m server`` in a subprocess (its own process group), for restart/kill tests."""
+    """``python -m server`` in a subprocess (its own process group), for restart/kill tests;
+    ``command=["worker"]``: a worker-only node (``python -m server worker``)."""
 
     def __init__(
-        self, data_dir: Path, *, port: int | None = None, extra: list[str] | None = None, env: dict | None = None
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        env: dict | None = None,
+        command: list[str] | None = None,
     ):
+        self.command = command or []
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -240,6 +248,7 @@ class ServerProcess:
                 sys.executable,
                 "-m",
                 "server",
+                *self.command,
                 "--host",
                 "127.0.0.1",
                 "--port",

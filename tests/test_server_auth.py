@@ -19,6 +19,7 @@ from yarl import URL
 from server import __main__ as server_main
 from server.auth import (
     ANONYMOUS_KEY_ID,
+    ADMIN_ROUTES,
     FILE_ROUTES,
     GATE,
     PUBLIC_ROUTES,
@@ -136,6 +137,7 @@ def request_for(name: str, s: Seeded) -> tuple[str, dict | None]:
         "metrics": ("/metrics", None),
         "probe": ("/v1/probe", {"draft_url": s.url_a}),
         "stats": ("/v1/stats", None),
+        "list_workers": ("/v1/workers", None),
         "console": ("/", None),
         "console_static": ("/static/console/console.js", None),
     }
@@ -175,6 +177,8 @@ def expectation(caller: str, name: str) -> tuple[set[int], str | None]:
         return {401}, "INVALID_API_KEY"
     if caller == "B" and name in JOB_ROUTES:
         return {404}, "NOT_FOUND"
+    if caller in ("A", "B") and name in ADMIN_ROUTES:
+        return {403}, "FORBIDDEN"
     return {200, 202}, None
 
 

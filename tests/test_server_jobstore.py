@@ -318,6 +318,38 @@ async def test_listeners_see_every_change(store):
     assert changes == [QUEUED, RUNNING, COMPLETED]
 
 
+def node(node_id: str, **kw) -> dict:
+    base = {
+        "id": node_id,
+        "host": "box-1",
+        "pid": 4242,
+        "slots": 2,
+        "jobs": [],
+        "role": "worker",
+        "started_at": 1_800_000_000.0,
+    }
+    base.update(kw)
+    return base
+
+
+async def test_worker_registry_heartbeat_and_expiry(store, clock):
+    assert await store.list_workers() == []
+    await store.register_worker(node("n2"), 10)
+    await store.register_worker(node("n1", role="api+worker", jobs=["j1"]), 10)
+    listed = await store.list_workers()
+    assert [w["id"] for w in listed] == ["n1", "n2"]
+    n1 = listed[0]
+    assert n1["jobs"] == ["j1"] and n1["slots"] == 2 and n1["role"] == "api+worker" and n1["host"] == "box-1"
+    assert n1["seen_at"] == clock.t and n1["pid"] == 4242
+    clock.advance(6)
+    await store.register_worker(node("n1", jobs=[]), 10)  # n1 heart-beats, n2 does not
+    clock.advance(6)
+    [alive] = await store.list_workers()
+    assert alive["id"] == "n1" and alive["jobs"] == [] and alive["seen_at"] == clock.t - 6
+    await store.register_worker(node("n1"), 0)  # a node that stops leaves at once
+    assert await store.list_workers() == []
+
+
 async def test_survives_reopen(tmp_path, clock):
     s = SqliteJobStore(tmp_path / "j.sqlite3", clock=clock)
     await s.open()

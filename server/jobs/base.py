@@ -16,6 +16,8 @@ Rules every backend keeps:
 * ``submit`` refuses (``QueueFull``) when ``queue_limit`` jobs are queued already;
 * every change of a job is published to ``watch(job_id)`` iterators and to listeners;
 * the store has one writer per process; methods are safe to call concurrently;
+* worker registry: ``register_worker`` keeps one entry per node id until its ``ttl_s`` runs
+  out; ``list_workers`` never returns an expired entry;
 * ownership: every job carries the ``key_id`` of the API key that submitted it (``""`` =
   anonymous). The lookups a client can reach take ``key_id``: a string restricts them to that
   owner's jobs (another owner's job is "not found"), ``None`` means every job (admin keys and
@@ -24,6 +26,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, AsyncIterator, Callable, Iterable, Protocol, runtime_checkable
 
 from .model import Job, NewJob, SubmitResult
@@ -112,7 +115,7 @@ class JobStore(Protocol):
     async def release(self, job_id: str, owner: str) -> Job | None:
         """Give a running job back to the queue without counting the attempt (shutdown)."""
 
-    async def requeue_expired(self, now: float | None = None) -> list[Job]:
+    async def requeue_expired(self, now: float | None = None) -> builtins.list[Job]:
         """Running jobs whose lease ended before ``now`` → queued (or failed)."""
 
     async def set_check_result(self, job_id: str, *, content_hash: str | None) -> Job | None:
@@ -125,6 +128,16 @@ class JobStore(Protocol):
 
     async def purge(self, finished_before: float) -> list[Job]:
         """Delete terminal jobs that finished before the given time; returns them."""
+
+    # -- worker registry ----------------------------------------------------------------------
+    async def register_worker(self, node: dict[str, Any], ttl_s: float) -> None:
+        """Add or refresh the node ``node["id"]``: ``{"id", "host", "pid", "slots", "jobs": [job
+        ids], "role": "api+worker" | "worker", "started_at", "seen_at"}`` (the store sets
+        ``seen_at``, UNIX seconds). A node not registered again within ``ttl_s`` disappears;
+        ``ttl_s = 0`` removes it at once (a node that stops)."""
+
+    async def list_workers(self) -> builtins.list[dict[str, Any]]:
+        """The live nodes (registered within their ``ttl_s``), by id."""
 
     # -- notifications ------------------------------------------------------------------------
     def watch(self, job_id: str) -> AsyncIterator[Job]:

@@ -5,7 +5,9 @@
   group commit) with a SAVEPOINT per call so one failing call does not undo the others.
 * Claims are ``UPDATE … WHERE seq = (SELECT … LIMIT 1) RETURNING *`` inside ``BEGIN IMMEDIATE``:
   safe even if several processes open the same file (measured design: 2 processes × 2,000
-  claims, 0 duplicates), though the service runs one writer per data directory.
+  claims, 0 duplicates): one API node and any worker-only nodes (``python -m server worker``)
+  on one machine may share the file.
+* The worker registry is the ``workers`` table (one row per node, JSON, ``expires_at``).
 * Per-state counts are kept by triggers in ``job_counts`` so queue depth is O(1).
 * At most one active job per (owner, idempotency key): a partial UNIQUE index.
 * Schema 2 added ``key_id`` (the submitting API key's id); a schema-1 file is migrated in place
@@ -102,6 +104,11 @@ CREATE TRIGGER IF NOT EXISTS jobs_count_upd AFTER UPDATE OF state ON jobs
     UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
     UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
 END;
+"""
+
+#: the worker registry (``register_worker``/``list_workers``): one row per node, gone after expires_at
+_WORKERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, node TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
 _COLUMNS = (
@@ -207,6 +214,7 @@ class SqliteJobStore:
             raise RuntimeError(f"job database {self.path} has schema {version}, newer than {SCHEMA_VERSION}")
         _migrate(conn)
         conn.executescript(_SCHEMA)
+        conn.executescript(_WORKERS_SCHEMA)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return conn
 
@@ -619,6 +627,22 @@ class SqliteJobStore:
             conn.executemany("DELETE FROM job_inline WHERE id = ?", [(j.id,) for j in gone])
         return gone, []
 
+    def _op_register_worker(self, conn, node: dict, ttl_s: float):
+        now = self.clock()
+        node = {**node, "seen_at": now}
+        conn.execute(
+            "INSERT INTO workers (id, node, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
+            (str(node["id"]), _dumps(node), now + ttl_s),
+        )
+        return None, []
+
+    def _op_list_workers(self, conn):
+        now = self.clock()
+        conn.execute("DELETE FROM workers WHERE expires_at <= ?", (now,))
+        rows = conn.execute("SELECT node FROM workers ORDER BY id").fetchall()
+        return [json.loads(r[0]) for r in rows], []
+
     # -- public API (JobStore) ----------------------------------------------------------------
     async def submit(self, new: NewJob, *, queue_limit: int | None = None) -> SubmitResult:
         return await self._call(self._op_submit, new, queue_limit)
@@ -718,6 +742,12 @@ class SqliteJobStore:
 
     async def purge(self, finished_before: float) -> builtins.list[Job]:
         return await self._call(self._op_purge, finished_before)
+
+    async def register_worker(self, node: dict[str, Any], ttl_s: float) -> None:
+        await self._call(self._op_register_worker, node, ttl_s)
+
+    async def list_workers(self) -> builtins.list[dict[str, Any]]:
+        return await self._call(self._op_list_workers)
 
     def watch(self, job_id: str) -> AsyncIterator[Job]:
         return self.hub.watch(job_id, lambda: self.get(job_id))

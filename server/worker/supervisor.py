@@ -1,35 +1,26 @@
-"""Renders in worker processes, supervised from the server's event loop.
+"""The supervisor: worker processes run from the server's event loop (I/O: processes, the store).
 
-Parent side (:class:`WorkerPool`, in the server process)
-    ``concurrency`` slots; each owns at most one spawned worker process (``multiprocessing``
-    *spawn* context: no forked event loop, sockets or SQLite handles) connected by a pipe. A
-    dispatcher claims jobs from the store with a lease and hands each to a free slot. Workers
-    send progress as data (phase, frames done, heartbeats); the slot turns it into store
-    heartbeats — the store keeps one writer, in the server. A worker is replaced after
-    ``worker_max_tasks`` jobs: it is detached from its slot before it is told to stop, so the
-    next job goes to a fresh process, never to one that is exiting.
+:class:`WorkerPool` has ``concurrency`` slots; each owns at most one spawned worker process
+(``multiprocessing`` *spawn* context: no forked event loop, sockets or SQLite handles) connected
+by a pipe that carries :mod:`server.worker.protocol` messages (msgpack). A dispatcher claims jobs
+from the store with a lease and hands each to a free slot. Workers send progress as data (phase,
+frames done, heartbeats); the slot turns it into store heartbeats — the store keeps one writer
+per process, here. A worker is replaced after ``worker_max_tasks`` jobs: it is detached from its
+slot before it is told to stop, so the next job goes to a fresh process, never to one that is
+exiting.
 
-    * cancel: ``DELETE`` sets ``cancel_requested``; the slot sends ``cancel`` to the worker,
-      whose render loop checks an Event every frame; if it has not stopped after
-      ``cancel_grace_s`` (e.g. while downloading) it is killed.
-    * crash: a worker that dies mid-job (SIGKILL, segfault in FFmpeg/Numba, OOM) closes its
-      pipe; the slot sees EOF at once, fails the attempt with ``retry`` (the job is queued again
-      while attempts remain) and starts a new worker. If the whole server dies instead, the
-      job's lease runs out and ``requeue_expired`` re-queues it (at start-up at once: one
-      server owns a data directory).
-    * timeout: a render running longer than ``job_timeout_s`` is killed → ``RENDER_TIMEOUT``.
-    * memory: while a job runs the slot polls the worker's resident memory (``/proc/<pid>/status``;
-      ``RLIMIT_AS`` would break Numba's LLVM); over ``worker_memory_mb`` it is killed, the job
-      fails with ``LIMIT_EXCEEDED`` (not retried) and a fresh worker takes the next job.
-
-Child side (:func:`worker_main`, in the worker process)
-    Downloads the draft (cache folder per get_draft endpoint, locked per draft id — the lock is
-    released on every path, failures and cancels included), checks
-    that every material path stays inside the draft folder or is an http(s) URL
-    (``drafts.check_material_paths``), resolves the timeline and calls the compositor's
-    ``DraftSession.render`` — the one render loop — then writes a poster JPEG and hands both
-    to the storage (``put_output``: a rename locally, a streamed upload to S3). With an object
-    store, downloaded drafts are shared with the farm (``server.draft_share``).
+* cancel: ``DELETE`` sets ``cancel_requested``; the slot sends :class:`Cancel` to the worker,
+  whose render loop checks an Event every frame; if it has not stopped after
+  ``cancel_grace_s`` (e.g. while downloading) it is killed. A slot also learns of a cancel from
+  its own heartbeat's answer (the job record), so a cancel made on another node arrives too.
+* crash: a worker that dies mid-job (SIGKILL, segfault in FFmpeg/Numba, OOM) closes its
+  pipe; the slot sees EOF at once, fails the attempt with ``retry`` (the job is queued again
+  while attempts remain) and starts a new worker. If the whole node dies instead, the
+  job's lease runs out and ``requeue_expired`` re-queues it.
+* timeout: a render running longer than ``job_timeout_s`` is killed → ``RENDER_TIMEOUT``.
+* memory: while a job runs the slot polls the worker's resident memory (``/proc/<pid>/status``;
+  ``RLIMIT_AS`` would break Numba's LLVM); over ``worker_memory_mb`` it is killed, the job
+  fails with ``LIMIT_EXCEEDED`` (not retried) and a fresh worker takes the next job.
 """
 
 from __future__ import annotations
@@ -38,22 +29,46 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable
 
-from .jobs.base import JobStore
-from .jobs.model import QUEUED, RUNNING, Job
-from .metrics import Metrics
-from .request_limits import server_limits
-from .settings import Settings
-from .storage import LocalStorage
+import msgspec
+
+from ..egress import egress_spec
+from ..jobs.base import JobStore
+from ..jobs.model import QUEUED, RUNNING, Job
+from ..metrics import Metrics
+from ..request_limits import server_limits
+from ..settings import Settings
+from ..storage import LocalStorage
+from .child import worker_main
+from .protocol import (
+    Cancel,
+    ChildConfig,
+    Codec,
+    Died,
+    Done,
+    EgressSpec,
+    Error,
+    Heartbeat,
+    JobSpec,
+    Lost,
+    Outcome,
+    Phase,
+    Progress,
+    Ready,
+    Run,
+    Start,
+    Stop,
+    ToChild,
+    ToParent,
+)
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_S = 0.2  # worker → server progress messages, at most this often
 STORE_PROGRESS_EVERY_S = 0.25  # server → store progress writes per job, at most this often
 MEMORY_POLL_S = 0.25  # worker resident-memory checks while a job runs
 
@@ -70,11 +85,6 @@ def read_rss_bytes(pid: int) -> int | None:
     return None
 
 
-# =============================================================================================
-# Parent side
-# =============================================================================================
-
-
 class _Proc:
     """One worker process and the thread reading its pipe."""
 
@@ -82,6 +92,7 @@ class _Proc:
         ctx = multiprocessing.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         self.conn = parent_conn
+        self.codec = Codec()
         self.process = ctx.Process(
             target=worker_main,
             args=(child_conn, pool.child_config()),
@@ -90,9 +101,11 @@ class _Proc:
         )
         self.process.start()
         child_conn.close()  # EOF on our end = the worker is gone
-        self.pid = self.process.pid
+        self.pid: int = self.process.pid or 0  # set once started
         self.ready = False
         self.alive = True
+        #: sent SIGKILL: never given another job, even before its exit is seen
+        self.killed = False
         self.tasks = 0
         self._send_lock = threading.Lock()
         loop = pool.loop
@@ -104,10 +117,12 @@ class _Proc:
     def _read(self, loop: asyncio.AbstractEventLoop, slot: "_Slot") -> None:
         while True:
             try:
-                msg = self.conn.recv()
+                raw = self.conn.recv_bytes()
             except (EOFError, OSError):
                 break
-            except Exception:  # a message we cannot unpickle
+            try:
+                msg = self.codec.decode_to_parent(raw)
+            except msgspec.DecodeError:  # not a message of the protocol
                 log.exception("bad message from worker %s", self.pid)
                 continue
             try:
@@ -120,16 +135,18 @@ class _Proc:
         except RuntimeError:
             pass
 
-    def send(self, msg: tuple) -> bool:
+    def send(self, msg: ToChild) -> bool:
+        raw = self.codec.encode(msg)
         try:
             with self._send_lock:
-                self.conn.send(msg)
+                self.conn.send_bytes(raw)
             return True
         except (OSError, EOFError, ValueError):
             return False
 
     def kill(self) -> None:
         if self.alive and self.pid:
+            self.killed = True
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -143,7 +160,7 @@ class _Run:
         self.job = job
         self.proc = proc
         self.owner = owner
-        self.outcome: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.started = time.monotonic()
         self.cancel_sent = False
         self.timed_out = False
@@ -171,41 +188,45 @@ class _Slot:
 
     # -- process management --------------------------------------------------------------------
     def ensure_proc(self) -> _Proc:
-        if self.proc is None or not self.proc.alive:
+        if self.proc is None or not self.proc.alive or self.proc.killed:
             self.proc = _Proc(self.pool, self)
             if self.pool.metrics:
                 self.pool.metrics.worker_starts.inc()
         return self.proc
 
-    def on_message(self, proc: _Proc, msg: tuple) -> None:
-        kind = msg[0]
-        if kind == "ready":
+    def on_message(self, proc: _Proc, msg: ToParent) -> None:
+        if isinstance(msg, Ready):
             proc.ready = True
             return
         run = self.run
-        if run is None or run.proc is not proc or msg[1] != run.job.id:
+        if run is None or run.proc is not proc or msg.job_id != run.job.id:
             return  # a late message of a finished job
-        if kind in ("done", "error"):
+        if isinstance(msg, (Done, Error)):
             if not run.outcome.done():
                 run.outcome.set_result(msg)
-            return
-        if kind == "phase":
-            self._progress(run, {"phase": msg[2]}, force=True)
-        elif kind == "start":
-            run.frames_total = msg[2]
+        elif isinstance(msg, Phase):
+            self._progress(run, {"phase": msg.phase}, force=True)
+        elif isinstance(msg, Start):
+            run.frames_total = msg.frames_total
             self._progress(
                 run,
-                {"phase": "rendering", "frames_total": msg[2], "frames_done": 0, "progress": 0, "warnings": msg[3]},
+                {
+                    "phase": "rendering",
+                    "frames_total": msg.frames_total,
+                    "frames_done": 0,
+                    "progress": 0,
+                    "warnings": msg.warnings,
+                },
                 force=True,
             )
-        elif kind == "progress":
-            _, _, done, total, elapsed = msg
+        elif isinstance(msg, Progress):
+            done, total = msg.frames_done, msg.frames_total
             pct = min(99, int(done * 100 / total)) if total else 0
-            eta = round(elapsed / done * (total - done), 2) if done and total else None
+            eta = round(msg.elapsed_s / done * (total - done), 2) if done and total else None
             self._progress(
                 run, {"frames_done": done, "frames_total": total, "progress": pct, "eta_s": eta}, force=done == total
             )
-        elif kind == "hb":
+        elif isinstance(msg, Heartbeat):
             self._progress(run, {}, force=True)
 
     def on_exit(self, proc: _Proc, exitcode: int | None) -> None:
@@ -215,7 +236,7 @@ class _Slot:
             self.proc = None
         run = self.run
         if run is not None and run.proc is proc and not run.outcome.done():
-            run.outcome.set_result(("died", run.job.id, exitcode))
+            run.outcome.set_result(Died(run.job.id, exitcode))
         if self.pool.metrics:
             self.pool.metrics.workers_alive.set(self.pool.workers_alive())
         delay = 0.0
@@ -262,7 +283,7 @@ class _Slot:
                 return
             if job is None:  # lease lost: someone else runs it now
                 log.warning("job %s: lease lost, stopping its worker", run.job.id)
-                run.outcome.set_result(("lost", run.job.id))
+                run.outcome.set_result(Lost(run.job.id))
                 run.proc.kill()
                 return
             run.job = job
@@ -277,7 +298,7 @@ class _Slot:
         if run is None or run.cancel_sent:
             return
         run.cancel_sent = True
-        run.proc.send(("cancel", run.job.id))
+        run.proc.send(Cancel(run.job.id))
         loop = asyncio.get_running_loop()
         loop.call_later(self.pool.settings.cancel_grace_s, self._kill_if_still, run)
 
@@ -298,12 +319,16 @@ class _Slot:
             inline = await store.get_inline_draft(job.id) if job.has_inline_draft else None
             proc = self.ensure_proc()
             run = self.run = _Run(job, proc, self.owner)
-            if not proc.send(("run", pool.job_message(job, inline))):
-                run.outcome.set_result(("died", job.id, proc.process.exitcode))
+            pool.jobs_changed()
+            if not proc.send(Run(pool.job_message(job, inline))):
+                run.outcome.set_result(Died(job.id, proc.process.exitcode))
             if job.cancel_requested:
                 self.request_cancel()
             watchdog = (
                 asyncio.get_running_loop().create_task(self._watch_memory(run)) if settings.worker_memory_mb else None
+            )
+            starting = (
+                None if proc.ready else asyncio.get_running_loop().create_task(self._hold_lease_while_starting(run))
             )
             try:
                 outcome = await asyncio.wait_for(asyncio.shield(run.outcome), settings.job_timeout_s)
@@ -314,6 +339,8 @@ class _Slot:
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
+                if starting is not None:
+                    starting.cancel()
             if run.writer is not None and not run.writer.done():
                 try:
                     await run.writer
@@ -338,9 +365,10 @@ class _Slot:
                 log.exception("job %s: could not record the failure", job.id)
         finally:
             self.run = None
-            proc = self.proc
-            if proc is not None and proc.alive and proc.tasks >= settings.worker_max_tasks:
-                self.retire(proc)  # the next job goes to a fresh process
+            pool.jobs_changed()
+            current = self.proc
+            if current is not None and current.alive and current.tasks >= settings.worker_max_tasks:
+                self.retire(current)  # the next job goes to a fresh process
             if self.proc is None and pool.accepting and time.monotonic() >= self.not_before:
                 pool.warm(self)  # retired or died: keep a warm spare
             pool.wake()
@@ -350,7 +378,16 @@ class _Slot:
         if self.proc is proc:
             self.proc = None
         self.pool.retiring.add(proc)
-        proc.send(("stop",))
+        proc.send(Stop())
+
+    async def _hold_lease_while_starting(self, run: _Run) -> None:
+        """Heart-beat for a worker that is still importing (it reads no message and sends no
+        heartbeat before it is ready; on a loaded machine that can take longer than a lease). A
+        process that dies is seen at once (EOF) and one that never gets ready hits job_timeout_s."""
+        interval = max(0.2, self.pool.settings.lease_s / 3)
+        while not run.proc.ready and not run.outcome.done():
+            self._progress(run, {}, force=True)
+            await asyncio.sleep(interval)
 
     async def _watch_memory(self, run: _Run) -> None:
         pool = self.pool
@@ -370,26 +407,24 @@ class _Slot:
                 return
             await asyncio.sleep(MEMORY_POLL_S)
 
-    async def _settle(self, run: _Run, outcome: tuple) -> None:
+    async def _settle(self, run: _Run, outcome: Outcome) -> None:
         pool, store, job = self.pool, self.pool.store, run.job
-        kind = outcome[0]
         metrics = pool.metrics
         final: Job | None = None
-        if kind == "done":
-            result = outcome[2]
+        if isinstance(outcome, Done):
+            payload = outcome.payload
             final = await store.complete(
-                job.id, run.owner, result["result"], warnings=result["warnings"], content_hash=result["content_hash"]
+                job.id, run.owner, payload.result, warnings=payload.warnings, content_hash=payload.content_hash
             )
             if metrics and final is not None:
-                metrics.render_done(result["result"]["elapsed_s"], result["result"]["frames"])
-        elif kind == "error":
-            _, _, code, message, detail = outcome
-            if code == "CANCELLED":
+                metrics.render_done(payload.result["elapsed_s"], payload.result["frames"])
+        elif isinstance(outcome, Error):
+            if outcome.code == "CANCELLED":
                 final = await store.finish_cancelled(job.id, run.owner)
             else:
-                final = await store.fail(job.id, run.owner, code, message, detail)
-        elif kind == "died":
-            exitcode = outcome[2]
+                final = await store.fail(job.id, run.owner, outcome.code, outcome.message, outcome.detail)
+        elif isinstance(outcome, Died):
+            exitcode = outcome.exitcode
             if run.cancel_sent:
                 final = await store.finish_cancelled(job.id, run.owner)
             elif run.memory_bytes is not None:
@@ -429,7 +464,7 @@ class _Slot:
                     {"reason": "worker_died", "exitcode": exitcode},
                     retry=True,
                 )
-        # "lost": another owner has the job; nothing to record
+        # Lost: another owner has the job; nothing to record
         if final is not None and final.terminal:
             pool.cleanup_after(final)
 
@@ -461,36 +496,50 @@ class WorkerPool:
         self.accepting = False
         self._wake_event: asyncio.Event | None = None
         self._dispatcher: asyncio.Task | None = None
+        self._jobs_listeners: list[Callable[[], None]] = []
 
-    def child_config(self) -> dict:
-        return {"log_level": self.settings.log_level}
+    def child_config(self) -> bytes:
+        return msgspec.msgpack.encode(ChildConfig(log_level=self.settings.log_level))
 
-    def job_message(self, job: Job, inline: bytes | None) -> dict:
-        from .egress import egress_spec
-
+    def job_message(self, job: Job, inline: bytes | None) -> JobSpec:
         st = self.storage
-        return {
-            "job_id": job.id,
-            "draft_url": job.draft_url,
-            "draft_id": job.draft_id,
-            "inline_draft": inline,
-            "spec": {f: getattr(job.spec, f) for f in job.spec.__struct_fields__},
-            "output": str(st.video_path(job.id)),
-            "poster": str(st.poster_path(job.id)),
-            "cache_dir": str(st.cache_dir_for(job.draft_url)) if job.draft_url else None,
-            "work_dir": str(st.work_dir(job.id)),
-            "storage": st.worker_spec(),  # -- object storage: put_output / shared drafts in the worker
-            "allow_local_paths": self.settings.allow_local_paths,
-            "egress": egress_spec(self.settings),  # the server's egress policy and download limits
-            "heartbeat_s": max(0.2, self.settings.lease_s / 3),
-            "limits": server_limits(self.settings).as_dict(),
-        }
+        return JobSpec(
+            job_id=job.id,
+            spec=job.spec,
+            draft_url=job.draft_url,
+            draft_id=job.draft_id,
+            inline_draft=inline,
+            output=str(st.video_path(job.id)),
+            poster=str(st.poster_path(job.id)),
+            cache_dir=str(st.cache_dir_for(job.draft_url)) if job.draft_url else None,
+            work_dir=str(st.work_dir(job.id)),
+            storage=st.worker_spec(),  # put_output / shared drafts in the worker
+            allow_local_paths=self.settings.allow_local_paths,
+            # the server's egress policy and download limits
+            egress=msgspec.convert(egress_spec(self.settings), EgressSpec),
+            heartbeat_s=max(0.2, self.settings.lease_s / 3),
+            limits=server_limits(self.settings).as_dict(),
+        )
 
     def workers_alive(self) -> int:
         return sum(1 for s in self.slots if s.proc is not None and s.proc.alive)
 
     def busy(self) -> int:
         return sum(1 for s in self.slots if s.run is not None)
+
+    def running_job_ids(self) -> list[str]:
+        return [s.run.job.id for s in self.slots if s.run is not None]
+
+    def add_jobs_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when a slot starts or ends a job (the node registry re-registers)."""
+        self._jobs_listeners.append(listener)
+
+    def jobs_changed(self) -> None:
+        for listener in self._jobs_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("jobs listener failed")
 
     def wake(self) -> None:
         if self._wake_event is not None:
@@ -506,8 +555,6 @@ class WorkerPool:
 
     def cleanup_after(self, job: Job) -> None:
         if job.has_inline_draft:
-            import shutil
-
             shutil.rmtree(self.storage.work_dir(job.id), ignore_errors=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -544,7 +591,7 @@ class WorkerPool:
         for slot in self.slots:
             proc = slot.proc
             if proc is not None and proc.alive:
-                proc.send(("stop",))
+                proc.send(Stop())
         deadline = time.monotonic() + 3.0
         for proc in [slot.proc for slot in self.slots] + list(self.retiring):
             if proc is None:
@@ -590,256 +637,3 @@ class WorkerPool:
                 await asyncio.wait_for(self._wake_event.wait(), timeout=1.0)
             except asyncio.TimeoutError:
                 pass
-
-
-# =============================================================================================
-# Child side (runs in the spawned worker process)
-# =============================================================================================
-
-
-def _set_parent_death_signal() -> None:
-    """Linux: die with the server (PR_SET_PDEATHSIG) so no orphan keeps rendering."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
-
-
-def worker_main(conn, config: dict) -> None:
-    """Entry point of a worker process."""
-    _set_parent_death_signal()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    logging.basicConfig(
-        level=config.get("log_level", "INFO"),
-        format="%(asctime)s worker[%(process)d] %(levelname)s %(name)s: %(message)s",
-    )
-    _Child(conn).serve()
-
-
-class _Child:
-    def __init__(self, conn):
-        import queue
-
-        self.conn = conn
-        self.jobs: "queue.SimpleQueue[dict | None]" = queue.SimpleQueue()
-        self.cancels: dict[str, threading.Event] = {}
-        self.lock = threading.Lock()
-        self.text_engine = None  # made on the first draft with text, then reused
-
-    def send(self, msg: tuple) -> None:
-        with self.lock:
-            try:
-                self.conn.send(msg)
-            except (OSError, EOFError, ValueError):
-                os._exit(0)  # the server is gone
-
-    def _read(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                os._exit(0)  # the server is gone: stop at once
-            if msg[0] == "run":
-                self.cancels.setdefault(msg[1]["job_id"], threading.Event())
-                self.jobs.put(msg[1])
-            elif msg[0] == "cancel":
-                self.cancels.setdefault(msg[1], threading.Event()).set()
-            elif msg[0] == "stop":
-                self.jobs.put(None)
-
-    def serve(self) -> None:
-        # import the heavy parts before saying we are ready
-        import compositor.pipeline  # noqa: F401  (preload)
-
-        threading.Thread(target=self._read, daemon=True, name="pipe-reader").start()
-        self.send(("ready", os.getpid()))
-        while True:
-            spec = self.jobs.get()
-            if spec is None:
-                break
-            try:
-                self.run_job(spec)
-            finally:
-                self.cancels.pop(spec["job_id"], None)
-        self.conn.close()
-
-    def run_job(self, spec: dict) -> None:
-        job_id = spec["job_id"]
-        cancel = self.cancels.setdefault(job_id, threading.Event())
-        stop_hb = threading.Event()
-
-        def heartbeat() -> None:
-            while not stop_hb.wait(spec["heartbeat_s"]):
-                self.send(("hb", job_id))
-
-        threading.Thread(target=heartbeat, daemon=True, name="heartbeat").start()
-        try:
-            payload = render_job(spec, cancel, lambda msg: self.send(msg), engines=self)
-            self.send(("done", job_id, payload))
-        except BaseException as exc:  # noqa: BLE001 - every failure is reported as data
-            code, message, detail = _describe(exc)
-            if code not in ("CANCELLED",):
-                logging.getLogger(__name__).info("job %s failed: %s %s", job_id, code, message)
-            self.send(("error", job_id, code, message, detail))
-        finally:
-            stop_hb.set()
-
-
-def _describe(exc: BaseException) -> tuple[str, str, dict]:
-    from compositor.errors import CompositorError
-
-    if isinstance(exc, CompositorError):
-        detail = exc.detail() or {}
-        return exc.code, str(exc), {k: v for k, v in detail.items() if isinstance(v, (str, int, float, type(None)))}
-    return "RENDER_FAILED", f"{type(exc).__name__}: {exc}", {"exception": type(exc).__name__}
-
-
-async def _cancellable(coro, cancel: threading.Event):
-    from compositor.errors import Cancelled
-
-    task = asyncio.ensure_future(coro)
-    while not task.done():
-        await asyncio.wait({task}, timeout=0.1)
-        if cancel.is_set() and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            raise Cancelled("cancelled while downloading")
-    return task.result()
-
-
-def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
-    """Fetch, check, render and poster one job; returns the result payload. Raises on failure.
-
-    ``engines`` (the worker) keeps a text engine across jobs: ``engines.text_engine``."""
-    import contextlib
-    import hashlib
-    from fractions import Fraction
-
-    import msgspec
-
-    from compositor.budgets import Limits
-    from compositor.draft import parse_draft
-    from compositor.errors import Cancelled, DraftNotFound
-    from compositor.fetch import LocalDraft, fetch_draft
-    from compositor.paths import is_valid_draft_id
-    from compositor.pipeline import Progress, RenderOptions, open_local
-
-    from .draft_lock import DraftLock
-    from .draft_share import share_draft
-    from .drafts import check_material_paths
-    from .egress import from_egress_spec
-    from .storage import storage_from_spec, write_poster
-
-    job_id = spec["job_id"]
-    s = spec["spec"]
-    egress, fetch_limits = from_egress_spec(spec["egress"])
-    storage = storage_from_spec(spec.get("storage"))
-
-    def check_cancel() -> None:
-        if cancel.is_set():
-            raise Cancelled("cancelled")
-
-    send(("phase", job_id, "downloading"))
-    with contextlib.ExitStack() as held:  # the draft lock is released on every path
-        if spec["inline_draft"] is not None:
-            work = Path(spec["work_dir"])
-            work.mkdir(parents=True, exist_ok=True)
-            content = work / "draft_content.json"
-            content.write_bytes(spec["inline_draft"])
-            local = LocalDraft(None, work, content, "inline")
-        else:
-            url = spec["draft_url"]
-            if url.lower().startswith(("http://", "https://")):
-                draft_id = spec["draft_id"]
-                if not is_valid_draft_id(draft_id):
-                    raise DraftNotFound("the draft_id is not 1 to 128 letters, digits, '-' or '_'", url)
-                cache = Path(spec["cache_dir"])
-                held.enter_context(DraftLock(cache, draft_id))
-                local = share_draft(  # -- object storage: restore from / upload to the farm's store
-                    storage,
-                    cache,
-                    draft_id,
-                    lambda: asyncio.run(
-                        _cancellable(fetch_draft(url, cache, policy=egress, limits=fetch_limits), cancel)
-                    ),
-                )
-                with contextlib.suppress(OSError):
-                    os.utime(local.folder)  # "recently used" for the cache sweep
-            else:  # trusted setups only (allow_local_paths)
-                local = asyncio.run(fetch_draft(url, Path(spec["work_dir"])))
-        check_cancel()
-        raw = local.content_path.read_bytes()
-        content_hash = hashlib.sha256(raw).hexdigest()
-        send(("phase", job_id, "probing"))
-        limits = Limits(**spec["limits"], naming="server")
-        draft = parse_draft(raw, max_depth=limits.max_json_depth)
-        local = check_material_paths(draft, local, allow_local_paths=spec["allow_local_paths"])
-        fps = Fraction(s["fps"]) if s.get("fps") else None
-        options = RenderOptions(
-            width=s.get("width"),
-            height=s.get("height"),
-            fps=fps,
-            start_us=s.get("start_us"),
-            end_us=s.get("end_us"),
-            crf=s["crf"],
-            preset=s["preset"],
-            threads=s.get("threads", 0),
-            limits=limits,
-            egress=egress,
-            fetch_limits=fetch_limits,
-        )
-        if engines is not None and engines.text_engine is None and any(t.type == "text" for t in draft.tracks):
-            from compositor.text import default_engine
-
-            engines.text_engine = default_engine()
-        session = open_local(local, options, text_engine=engines.text_engine if engines is not None else None)
-        check_cancel()
-        warnings = [msgspec.to_builtins(w) for w in session.warnings]
-        send(("start", job_id, session.frame_count, warnings))
-        last = [0.0]
-
-        def progress(p: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY_S or p.frames_done == p.frames_total:
-                last[0] = now
-                send(("progress", job_id, p.frames_done, p.frames_total, p.elapsed_s))
-
-        output = Path(spec["output"])
-        result = session.render(output, progress=progress, cancel=cancel)
-    send(("phase", job_id, "finalizing"))
-    poster = False
-    try:
-        poster = write_poster(output, Path(spec["poster"]))
-    except Exception as exc:  # a poster is a nicety, not a failure
-        logging.getLogger(__name__).warning("job %s: no poster: %s", job_id, exc)
-    size_bytes = output.stat().st_size
-    if storage is not None:  # -- object storage: S3 uploads (multipart, streamed) and deletes the local file
-        storage.put_output(job_id, output, "video")
-        if poster:
-            storage.put_output(job_id, Path(spec["poster"]), "poster")
-    return {
-        "result": {
-            "video": output.name,
-            "size_bytes": size_bytes,
-            "width": result.width,
-            "height": result.height,
-            "fps": f"{result.fps.numerator}/{result.fps.denominator}",
-            "frames": result.frames,
-            "duration_us": result.duration_us,
-            "elapsed_s": round(result.elapsed_s, 3),
-            "realtime_factor": round(result.realtime_factor, 3) if result.elapsed_s > 0 else None,
-            "poster": poster,
-        },
-        "warnings": [msgspec.to_builtins(w) for w in result.warnings],  # + frame-time ones
-        "content_hash": content_hash,
-    }
-
-
-__all__ = ["WorkerPool", "worker_main", "render_job"]
