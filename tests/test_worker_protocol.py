@@ -79,3 +79,14 @@ def test_messages_are_tagged_and_each_direction_refuses_the_other():
 def test_the_job_body_takes_the_dict_form_of_a_job():
     as_dict = msgspec.to_builtins(JOB)
     assert msgspec.convert(as_dict, JobSpec) == JOB
+
+
+def test_the_egress_spec_crosses_the_pipe_without_losing_a_field():
+    """Every field ``server.egress.egress_spec`` writes (the storage endpoint's deny list
+    included) has a place in ``EgressSpec``: msgspec would drop an unknown one silently."""
+    settings = Settings(
+        url_allowlist=("127.0.0.1",), storage="s3://bucket/renders", s3_endpoint_url="http://127.0.0.5:9000"
+    )
+    sent = egress_spec(settings)
+    assert sent["denylist"]
+    assert msgspec.structs.asdict(msgspec.convert(sent, EgressSpec)) == sent
