@@ -37,6 +37,7 @@ from .plan import plan_frame
 from .pictures import PicturePool
 from .resolve import resolve
 from .timeline import OutputOptions, Timeline
+from .visibility import source_visibility
 from .warnings import RenderWarning
 
 
@@ -57,6 +58,10 @@ class RenderOptions:
     sticker_table: object = None  # {resource_id: image path/URL} or a JSON file of it (stickers)
     egress: object = None  # compositor.egress.EgressPolicy of every download (None = permissive)
     fetch_limits: object = None  # compositor.fetch.FetchLimits of every download (None = defaults)
+    # decode only the source frames the output shows (compositor.visibility); False = every frame
+    decode_visible_only: bool = True
+    # decode H.264 sources never drawn above ½ scale without the loop filter (docs/performance.md)
+    skip_loop_filter: bool = True
 
     def output(self) -> OutputOptions:
         return OutputOptions(
@@ -146,7 +151,17 @@ class DraftSession:
         tl = self.timeline
         compositor = Compositor(tl.width, tl.height)
         is_cancelled = _cancel_check(cancel)
-        with PicturePool(tl, self.catalog, decode_threads=_decode_threads(self.options.threads)) as pictures:
+        opts = self.options
+        vis = source_visibility(tl) if opts.decode_visible_only or opts.skip_loop_filter else None
+        pool = PicturePool(
+            tl,
+            self.catalog,
+            decode_threads=_decode_threads(opts.threads),
+            visibility=vis,
+            skip_loop_filter=opts.skip_loop_filter,
+            schedule=opts.decode_visible_only,
+        )
+        with pool as pictures:
             for n in range(tl.frame_count):
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")
