@@ -18,7 +18,7 @@ from .catalog import MediaCatalog
 from .compound import KIND as COMPOUND
 from .compound_pictures import CompoundPicture
 from .media.planes import Planes
-from .media.video_reader import VideoReader
+from .media.video_reader import DecodeStats, VideoReader
 from .plan import DrawOp
 from .text.pool import TextRasters
 from .timeline import Timeline, VisualClip, source_time_us
@@ -67,6 +67,8 @@ class PicturePool:
         self._threads = decode_threads
         self._windows = _needed_window(tl)
         self._readers: dict[str, VideoReader] = {}
+        #: segment id -> its reader's DecodeStats (kept after the reader is closed)
+        self.decode_stats: dict[str, DecodeStats] = {}
         self._compounds: dict[str, CompoundPicture] = {}
         self._text = TextRasters(tl)
 
@@ -98,6 +100,9 @@ class PicturePool:
             clip.media_key, info, start_us=start_us, read_ahead=self._read_ahead, threads=self._threads, **extra
         )
         self._readers[segment_id] = reader
+        stats = getattr(reader, "stats", None)
+        if stats is not None:
+            self.decode_stats[segment_id] = stats
         return reader
 
     def _compound(self, segment_id: str, key: str) -> CompoundPicture:

@@ -139,6 +139,22 @@ class DraftSession:
     def frame_count(self) -> int:
         return self.timeline.frame_count
 
+    def picture_pool(self) -> PicturePool:
+        """The decoders and pictures of one pass over the output (the caller closes it): with
+        ``decode_visible_only`` each video source decodes only the frames the output shows,
+        with ``skip_loop_filter`` sources drawn at ≤ ½ skip part of the loop filter."""
+        opts = self.options
+        tl = self.timeline
+        vis = source_visibility(tl) if opts.decode_visible_only or opts.skip_loop_filter else None
+        return PicturePool(
+            tl,
+            self.catalog,
+            decode_threads=_decode_threads(opts.threads),
+            visibility=vis,
+            skip_loop_filter=opts.skip_loop_filter,
+            schedule=opts.decode_visible_only,
+        )
+
     # -- the one loop -------------------------------------------------------------------
 
     def composite(
@@ -151,17 +167,7 @@ class DraftSession:
         tl = self.timeline
         compositor = Compositor(tl.width, tl.height)
         is_cancelled = _cancel_check(cancel)
-        opts = self.options
-        vis = source_visibility(tl) if opts.decode_visible_only or opts.skip_loop_filter else None
-        pool = PicturePool(
-            tl,
-            self.catalog,
-            decode_threads=_decode_threads(opts.threads),
-            visibility=vis,
-            skip_loop_filter=opts.skip_loop_filter,
-            schedule=opts.decode_visible_only,
-        )
-        with pool as pictures:
+        with self.picture_pool() as pictures:
             for n in range(tl.frame_count):
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")

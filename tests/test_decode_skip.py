@@ -13,13 +13,15 @@ import pytest
 from compositor.geometry import Affine
 from compositor.media.probe import probe_media
 from compositor.media.video_reader import VideoReader
-from compositor.plan import BLACK_FILL, DrawOp, FillOp, FramePlan, is_occluded, plan_frame
+from compositor.plan import BLACK_FILL, DrawOp, FillOp, FramePlan, is_occluded
+from compositor.pictures import PicturePool
 from compositor.pipeline import RenderOptions, open_draft
 from compositor.visibility import (
     LOOP_FILTER_SKIP_MAX_SCALE,
     SourceVisibility,
     loop_filter_skippable,
     max_linear_scale,
+    source_visibility,
     visibility_of_plans,
 )
 from fixtures.media import make_video
@@ -249,23 +251,49 @@ def _write(tmp_path, obj):
     return folder
 
 
-def test_render_with_speed_up_and_cover_is_identical_to_a_full_decode(tmp_path, grainy):
+def _layered_draft(tmp_path, grainy):
+    """N under F all along; F at 2× (covered by U from 0.6 s); U covered by T 0.6–0.9 s."""
     mat = video_material("v", 96, 64, 3_000_000) | {"path": str(grainy)}
-    cover = video_material("c", 96, 64, 3_000_000) | {"path": str(grainy)}
-    fast = segment("F", "v", 0, 1_200_000, speed=2.0)
-    covered = segment("U", "v", 0, 1_200_000, src_start=100_000, render_index=1)
-    top = segment("T", "c", 0, 600_000, src_start=1_500_000, render_index=2)
+    segs = [
+        segment("N", "v", 0, 600_000, src_start=200_000, render_index=1),
+        segment("F", "v", 0, 1_200_000, speed=2.0, render_index=2),
+        segment("U", "v", 600_000, 600_000, src_start=100_000, render_index=3),
+        segment("T", "v", 600_000, 300_000, src_start=1_500_000, render_index=4),
+    ]
     obj = minimal_draft(
-        width=96,
-        height=64,
-        videos=[mat, cover],
-        tracks=[track("a", "video", [fast]), track("b", "video", [covered]), track("c", "video", [top])],
+        width=96, height=64, videos=[mat], tracks=[track(f"t{i}", "video", [s]) for i, s in enumerate(segs)]
     )
-    folder = _write(tmp_path, obj)
+    return _write(tmp_path, obj)
+
+
+def test_render_with_speed_up_and_cover_is_identical_to_a_full_decode(tmp_path, grainy):
+    folder = _layered_draft(tmp_path, grainy)
     base, _ = _render_frames(folder, decode_visible_only=False, skip_loop_filter=False)
     got, session = _render_frames(folder)
     assert got == base
-    # the fast clip is under both others throughout; the covered one from 0.6 s
+    vis = source_visibility(session.timeline)
+    assert vis["N"].shown_us == ()
+    f = vis["F"].shown_us  # 0.6 s at 2×: every other source frame
+    assert len(f) == 18 and f[0] == 0 and all(abs(b - a - 2 * FRAME_US) < 2 for a, b in zip(f, f[1:]))
+    assert vis["U"].first_us == 100_000 + 300_000 and vis["U"].in_order
+    assert len(vis["T"].shown_us) == 9
+
+
+def test_the_pool_never_opens_a_source_that_is_never_shown(tmp_path, grainy):
+    folder = _layered_draft(tmp_path, grainy)
+    session = open_draft(folder, RenderOptions())
+    opened = []
+
+    class Recorder:
+        def __init__(self, path, info, **kw):
+            opened.append((kw["start_us"], kw.get("shown_us") is not None))
+
+        def close(self):
+            pass
+
     tl = session.timeline
-    shown = {op.segment_id for n in range(tl.frame_count) for op in plan_frame(tl, n).sources()}
-    assert shown == {"U", "T"}
+    vis = source_visibility(tl)
+    with PicturePool(tl, session.catalog, reader_factory=Recorder, visibility=vis) as pool:
+        for n in range(tl.frame_count):
+            pool.advance(tl.timeline_us(n))
+    assert sorted(opened) == [(0, True), (400_000, True), (1_500_000, True)]  # F, U, T (not N)

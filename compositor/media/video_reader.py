@@ -44,6 +44,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -121,11 +122,13 @@ _INF = float("inf")
 @dataclass(slots=True)
 class DecodeStats:
     """Work done by one reader (all generations): frames out of the decoder, frames
-    converted and queued, and seeks its producer made to skip a stretch nobody sees."""
+    converted and queued, seeks its producer made to skip a stretch nobody sees, and the
+    CPU time its decode threads spent (FFmpeg's own frame threads are not included)."""
 
     decoded: int = 0
     converted: int = 0
     seeks: int = 0
+    cpu_s: float = 0.0  # CPU time of the decode threads (with threads=1: all decoding work)
 
 
 def _contains(sorted_us: tuple[int, ...], t_us: int) -> bool:
@@ -169,6 +172,17 @@ class _Schedule:
             elif p_us < q < upper:
                 upper = q
         return below and upper != _INF and not self.any_in(p_us, upper)
+
+
+def _timed(produce: Callable[["_Worker"], None], stats: DecodeStats) -> Callable[["_Worker"], None]:
+    def run(worker: "_Worker") -> None:
+        t0 = time.thread_time()
+        try:
+            produce(worker)
+        finally:
+            stats.cpu_s += time.thread_time() - t0
+
+    return run
 
 
 class _Failure:
@@ -427,7 +441,9 @@ class VideoReader:
             produce = self._make_pillow_producer(target_us)
         else:
             produce = self._make_av_producer(target_us, seek)
-        self._worker = _Worker(produce, self._read_ahead, name=f"decode:{os.path.basename(self.path)}")
+        self._worker = _Worker(
+            _timed(produce, self.stats), self._read_ahead, name=f"decode:{os.path.basename(self.path)}"
+        )
         self._worker.start()
 
     # ------------------------------------------------------------------ PyAV backend
