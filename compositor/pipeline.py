@@ -60,7 +60,7 @@ class RenderOptions:
     fetch_limits: object = None  # compositor.fetch.FetchLimits of every download (None = defaults)
     # decode only the source frames the output shows (compositor.visibility); False = every frame
     decode_visible_only: bool = True
-    # decode H.264 sources never drawn above ½ scale without the loop filter (docs/performance.md)
+    # decode H.264 sources never drawn above ½ scale without the loop filter (docs/decoding.md)
     skip_loop_filter: bool = True
 
     def output(self) -> OutputOptions:

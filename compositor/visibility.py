@@ -13,7 +13,7 @@ returns, per top-level video segment, a :class:`SourceVisibility`:
   the largest singular value) over those frames. A source never drawn above
   :data:`LOOP_FILTER_SKIP_MAX_SCALE` is decoded without the H.264 loop filter
   (``loop_filter_skippable``); the PSNR cost, measured at the output size, is in
-  docs/performance.md.
+  docs/decoding.md.
 
 Still, text and compound layers are not listed (they have no decoder of their own here);
 nested timelines keep decoding as before.

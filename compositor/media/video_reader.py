@@ -27,7 +27,7 @@ forward decoding when the seek lands past it). Frames it hands over are those a 
 decode gives. A time outside the schedule drops it (the reader restarts unscheduled).
 ``skip_loop_filter`` decodes an H.264 source's unreferenced frames without the deblocking
 filter (for sources drawn at ≤ ½ scale; :data:`LOOP_FILTER_SKIP`, the PSNR cost is in
-docs/performance.md).
+docs/decoding.md).
 
 Pixels: frames already ``yuv420p`` in BT.709 limited range (or untagged at HD size) are
 handed over as read-only zero-copy views; anything else (BT.601/SD, full range,
@@ -112,7 +112,7 @@ _NONREF_SKIP_CODECS = frozenset({"h264", "hevc"})
 _LOOP_FILTER_SKIP_CODECS = frozenset({"h264"})
 #: which frames skip it: "noref" (frames nothing references, so the error does not spread
 #: through the GOP). "all" costs 35.8 dB (worst frame, Y, at ½ size) on phone-like 1080p,
-#: below the 45 dB the project accepts; "noref" costs 54.3 dB (docs/performance.md).
+#: below the 45 dB the project accepts; "noref" costs 54.3 dB (docs/decoding.md).
 LOOP_FILTER_SKIP = "noref"
 _LOOKAHEAD_PACKETS = 8  # packets demuxed ahead of the decoder, to bound a frame's successor
 _RECENT_PTS = 48  # packet pts remembered per pass (past and look-ahead)
