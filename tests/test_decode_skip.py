@@ -297,3 +297,21 @@ def test_the_pool_never_opens_a_source_that_is_never_shown(tmp_path, grainy):
         for n in range(tl.frame_count):
             pool.advance(tl.timeline_us(n))
     assert sorted(opened) == [(0, True), (400_000, True), (1_500_000, True)]  # F, U, T (not N)
+
+
+class _WrongIndex(VideoReader):
+    """A reader whose keyframe index claims a keyframe at every frame (seeks land early)."""
+
+    def _open_av(self):
+        super()._open_av()
+        self._keyframes_us = [int(round(n * FRAME_US)) for n in range(120)]
+
+
+@pytest.mark.parametrize("case", ["two-gaps", "occluded-middle", "speed3"])
+def test_a_wrong_keyframe_index_costs_work_not_correctness(grainy, case):
+    times = CASES[case]
+    full, _ = _read(grainy, times, threads=1)
+    info = probe_media(grainy)
+    with _WrongIndex(grainy, info, start_us=times[0], threads=1, shown_us=times) as r:
+        got = [_planes_bytes(r.frame_at(t)) for t in times]
+    assert got == full

@@ -20,7 +20,7 @@ Rules of :meth:`VideoReader.frame_at` (the hold rule of docs/time.md):
 
 With a schedule (``shown_us``: every time ``frame_at`` will be asked for, from the plan,
 see :mod:`compositor.visibility`) the reader does only the work those times need:
-a frame no wanted time selects is not converted, an H.264/HEVC frame nothing references
+a frame no wanted time selects is not converted, an H.264 frame nothing references
 is not decoded (``skip_frame`` NONREF, set per packet), and at a keyframe with a gap of
 unwanted frames ahead the producer seeks to the next wanted time (falling back to plain
 forward decoding when the seek lands past it). Frames it hands over are those a full
@@ -107,7 +107,9 @@ def frame_to_planes(frame, pts_us: int, reformatter: VideoReformatter | None = N
 
 
 #: codecs whose decoders honour skip_frame=NONREF by dropping only frames nothing references
-_NONREF_SKIP_CODECS = frozenset({"h264", "hevc"})
+#: (H.264: nal_ref_idc 0. Not HEVC: its "non-reference" NAL types may still be referenced
+#: by pictures of a higher temporal sub-layer, which phones write.)
+_NONREF_SKIP_CODECS = frozenset({"h264"})
 #: codecs whose loop filter may be skipped (the PSNR cost is measured for H.264 only)
 _LOOP_FILTER_SKIP_CODECS = frozenset({"h264"})
 #: which frames skip it: "noref" (frames nothing references, so the error does not spread
