@@ -75,7 +75,7 @@ def _seg(sid: str, mid: str, start: int, dur: int, *, src_start: int = 0, speed:
 def _draft(folder: Path, media: Path, tracks: list[list[dict]], duration_us: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     videos = [
-        {"id": f"mat_{n}", "type": "video", "path": str(media / f"{n}.mp4"), "width": 1920, "height": 1080}
+        {"id": f"mat_{n}", "type": "video", "path": str((media / f"{n}.mp4").resolve()), "width": 1920, "height": 1080}
         | {"duration": int(reference.MEDIA[f"{n}.mp4"][0] * 1e6)}
         for n in ("a", "b")
     ]

@@ -149,10 +149,11 @@ class _Schedule:
     among them (so it is not the generation's first frame).
     """
 
-    __slots__ = ("_us",)
+    __slots__ = ("_us", "last_us")
 
     def __init__(self, shown_us: tuple[int, ...]):
         self._us = shown_us
+        self.last_us = shown_us[-1] if shown_us else -1
 
     def any_in(self, lo: float, hi: float) -> bool:
         """A wanted time t with lo ≤ t < hi."""
@@ -558,6 +559,7 @@ class VideoReader:
                 packets = container.demux(stream)
                 jump_to: int | None = None
                 overshoot = False
+                finished = False
                 mode = "DEFAULT"
                 last_pts = None
                 monotonic = True
@@ -621,9 +623,13 @@ class VideoReader:
                             if not monotonic or sched.any_in(held[2], pts_us):
                                 stats.converted += 1
                                 worker.put(frame_to_planes(held[1], held[0], rf))
+                            if monotonic and pts_us > sched.last_us:
+                                held = None  # past every wanted time: nothing more is shown
+                                finished = True
+                                break
                             lo = float(pts_us)
                         held = (pts_us, frame, lo)
-                    if overshoot:
+                    if overshoot or finished:
                         break
                 if mode != "DEFAULT":
                     cc.skip_frame = "DEFAULT"
