@@ -315,3 +315,41 @@ def test_a_wrong_keyframe_index_costs_work_not_correctness(grainy, case):
     with _WrongIndex(grainy, info, start_us=times[0], threads=1, shown_us=times) as r:
         got = [_planes_bytes(r.frame_at(t)) for t in times]
     assert got == full
+
+
+def _scaled_clip(scale):
+    return {
+        "alpha": 1.0,
+        "rotation": 0.0,
+        "flip": {"horizontal": False, "vertical": False},
+        "scale": {"x": scale, "y": scale},
+        "transform": {"x": 0.0, "y": 0.0},
+    }
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_pool_skips_the_loop_filter_only_for_sources_drawn_at_half_or_less(tmp_path, grainy, enabled):
+    mat = video_material("v", 96, 64, 3_000_000) | {"path": str(grainy)}
+    segs = [
+        segment("L", "v", 0, 300_000, src_start=0, clip=_scaled_clip(0.6), render_index=1),
+        segment("S", "v", 0, 300_000, src_start=1_000_000, clip=_scaled_clip(0.5), render_index=2),
+    ]
+    obj = minimal_draft(
+        width=96, height=64, videos=[mat], tracks=[track(f"t{i}", "video", [s]) for i, s in enumerate(segs)]
+    )
+    session = open_draft(_write(tmp_path, obj), RenderOptions())
+    seen = {}
+
+    class Recorder:
+        def __init__(self, path, info, **kw):
+            seen[kw["start_us"]] = kw["skip_loop_filter"]
+
+        def close(self):
+            pass
+
+    tl = session.timeline
+    vis = source_visibility(tl)
+    assert vis["S"].max_scale == pytest.approx(0.5) and vis["L"].max_scale == pytest.approx(0.6)
+    with PicturePool(tl, session.catalog, reader_factory=Recorder, visibility=vis, skip_loop_filter=enabled) as pool:
+        pool.advance(0)
+    assert seen == {0: False, 1_000_000: enabled}
