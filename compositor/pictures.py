@@ -11,16 +11,18 @@ when the clip is first drawn and closed with its decoders once the timeline has 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Callable
 
 from .catalog import MediaCatalog
 from .compound import KIND as COMPOUND
 from .compound_pictures import CompoundPicture
 from .media.planes import Planes
-from .media.video_reader import VideoReader
+from .media.video_reader import DecodeStats, VideoReader
 from .plan import DrawOp
 from .text.pool import TextRasters
 from .timeline import Timeline, VisualClip, source_time_us
+from .visibility import SourceVisibility, loop_filter_skippable
 
 # Open a clip's decoder this long before its first frame is needed.
 PREFETCH_US = 700_000
@@ -50,14 +52,23 @@ class PicturePool:
         reader_factory: Callable[..., VideoReader] = VideoReader,
         read_ahead: int = 2,
         decode_threads: int = 0,
+        visibility: Mapping[str, SourceVisibility] | None = None,
+        skip_loop_filter: bool = False,
+        schedule: bool = True,
     ):
         self._tl = tl
+        # segment id -> the source times it is drawn at (compositor.visibility); None = unknown
+        self._visibility = visibility
+        self._skip_loop_filter = skip_loop_filter
+        self._schedule = schedule  # False: only the loop-filter decision is taken from visibility
         self._catalog = catalog
         self._factory = reader_factory
         self._read_ahead = read_ahead
         self._threads = decode_threads
         self._windows = _needed_window(tl)
         self._readers: dict[str, VideoReader] = {}
+        #: segment id -> its reader's DecodeStats (kept after the reader is closed)
+        self.decode_stats: dict[str, DecodeStats] = {}
         self._compounds: dict[str, CompoundPicture] = {}
         self._text = TextRasters(tl)
 
@@ -76,10 +87,22 @@ class PicturePool:
     def _open(self, segment_id: str, start_us: int) -> VideoReader:
         clip = self._windows[segment_id][0]
         info = self._catalog.infos[clip.media_key]
+        vis = self._visibility.get(segment_id) if self._visibility is not None else None
+        extra: dict[str, object] = {}
+        if vis is not None and vis.shown_us:
+            extra["skip_loop_filter"] = self._skip_loop_filter and loop_filter_skippable(vis)
+            if self._schedule and vis.in_order and vis.first_us is not None:
+                # start where it is first drawn (not under a cover, not before it shows) and
+                # decode only what the schedule shows; out-of-order clips decode as before
+                start_us = vis.first_us
+                extra["shown_us"] = vis.shown_us
         reader = self._factory(
-            clip.media_key, info, start_us=start_us, read_ahead=self._read_ahead, threads=self._threads
+            clip.media_key, info, start_us=start_us, read_ahead=self._read_ahead, threads=self._threads, **extra
         )
         self._readers[segment_id] = reader
+        stats = getattr(reader, "stats", None)
+        if stats is not None:
+            self.decode_stats[segment_id] = stats
         return reader
 
     def _compound(self, segment_id: str, key: str) -> CompoundPicture:
@@ -104,11 +127,19 @@ class PicturePool:
             if clip.is_still:
                 continue
             open_now = sid in self._readers
+            if not open_now and self._never_shown(sid):
+                continue
             if not open_now and first - PREFETCH_US <= t_us < last:
                 self._open(sid, max(0, source_time_us(clip, max(t_us, first))))
             elif open_now and (t_us >= last or t_us < first - PREFETCH_US):
                 # (before its window: a nested timeline played backwards by a reversed compound)
                 self._readers.pop(sid).close()
+
+    def _never_shown(self, segment_id: str) -> bool:
+        if not self._schedule:
+            return False
+        vis = self._visibility.get(segment_id) if self._visibility is not None else None
+        return vis is not None and not vis.shown_us
 
     def close(self) -> None:
         self._text.clear()

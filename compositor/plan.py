@@ -403,8 +403,16 @@ def plan_at(tl: Timeline, t: int, index: int = 0) -> FramePlan:
     return FramePlan(index=index, t_us=t, ops=_cull(tuple(ops), tl.width, tl.height), dropped=tuple(dropped))
 
 
+def is_occluded(ops: Sequence[Op], index: int, width: int, height: int) -> bool:
+    """True when an op above ``ops[index]`` paints the whole ``width × height`` frame opaque
+    (no alpha, opacity 1, normal blend, no mask, covering every pixel): nothing of
+    ``ops[index]`` can show on that frame."""
+    return any(op.covers(width, height) for op in ops[index + 1 :])
+
+
 def _cull(ops: tuple[Op, ...], width: int, height: int) -> tuple[Op, ...]:
-    """Drop every op under the topmost op that paints the whole frame opaque."""
+    """Drop every op under the topmost op that paints the whole frame opaque (every op for
+    which :func:`is_occluded` holds)."""
     for i in range(len(ops) - 1, 0, -1):
         if ops[i].covers(width, height):
             return ops[i:]

@@ -15,6 +15,7 @@ PURE_MODULES = (
     "compositor.timeline",
     "compositor.resolve",
     "compositor.plan",
+    "compositor.visibility",
     "compositor.effects",
     "compositor.effects.transitions",
     "compositor.effects.animation",

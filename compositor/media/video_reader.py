@@ -18,6 +18,17 @@ Rules of :meth:`VideoReader.frame_at` (the hold rule of docs/time.md):
   what is decoded (when a later keyframe exists), restarts the decode thread at the new
   position instead of decoding everything in between.
 
+With a schedule (``shown_us``: every time ``frame_at`` will be asked for, from the plan,
+see :mod:`compositor.visibility`) the reader does only the work those times need:
+a frame no wanted time selects is not converted, an H.264 frame nothing references
+is not decoded (``skip_frame`` NONREF, set per packet), and at a keyframe with a gap of
+unwanted frames ahead the producer seeks to the next wanted time (falling back to plain
+forward decoding when the seek lands past it). Frames it hands over are those a full
+decode gives. A time outside the schedule drops it (the reader restarts unscheduled).
+``skip_loop_filter`` decodes an H.264 source's unreferenced frames without the deblocking
+filter (for sources drawn at ≤ ½ scale; :data:`LOOP_FILTER_SKIP`, the PSNR cost is in
+docs/decoding.md).
+
 Pixels: frames already ``yuv420p`` in BT.709 limited range (or untagged at HD size) are
 handed over as read-only zero-copy views; anything else (BT.601/SD, full range,
 ``yuvj*``, 10-bit, RGB, palette) is converted by swscale to BT.709 limited yuv420p, or
@@ -33,8 +44,11 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from bisect import bisect_right
-from collections.abc import Callable, Iterator
+import time
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import av
@@ -44,7 +58,7 @@ from compositor.errors import MediaError
 from compositor.media.planes import Planes, planes_of_frame
 from compositor.media.probe import ALPHA_PIX_FMTS, STILL_FORMATS, MediaInfo
 
-__all__ = ["VideoReader", "JUMP_US", "frame_to_planes"]
+__all__ = ["VideoReader", "JUMP_US", "DecodeStats", "frame_to_planes"]
 
 #: a forward jump further than this past the decoded position re-seeks
 JUMP_US = 2_000_000
@@ -90,6 +104,88 @@ def frame_to_planes(frame, pts_us: int, reformatter: VideoReformatter | None = N
     rf = reformatter or VideoReformatter()
     out = rf.reformat(frame, **kwargs)
     return planes_of_frame(out, pts_us)
+
+
+#: codecs whose decoders honour skip_frame=NONREF by dropping only frames nothing references
+#: (H.264: nal_ref_idc 0. Not HEVC: its "non-reference" NAL types may still be referenced
+#: by pictures of a higher temporal sub-layer, which phones write.)
+_NONREF_SKIP_CODECS = frozenset({"h264"})
+#: codecs whose loop filter may be skipped (the PSNR cost is measured for H.264 only)
+_LOOP_FILTER_SKIP_CODECS = frozenset({"h264"})
+#: which frames skip it: "noref" (frames nothing references, so the error does not spread
+#: through the GOP). "all" costs 35.8 dB (worst frame, Y, at ½ size) on phone-like 1080p,
+#: below the 45 dB the project accepts; "noref" costs 54.3 dB (docs/decoding.md).
+LOOP_FILTER_SKIP = "noref"
+_LOOKAHEAD_PACKETS = 8  # packets demuxed ahead of the decoder, to bound a frame's successor
+_RECENT_PTS = 48  # packet pts remembered per pass (past and look-ahead)
+_INF = float("inf")
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """Work done by one reader (all generations): frames out of the decoder, frames
+    converted and queued, seeks its producer made to skip a stretch nobody sees, and the
+    CPU time its decode threads spent (FFmpeg's own frame threads are not included)."""
+
+    decoded: int = 0
+    converted: int = 0
+    seeks: int = 0
+    cpu_s: float = 0.0  # CPU time of the decode threads (with threads=1: all decoding work)
+
+
+def _contains(sorted_us: tuple[int, ...], t_us: int) -> bool:
+    i = bisect_left(sorted_us, t_us)
+    return i < len(sorted_us) and sorted_us[i] == t_us
+
+
+class _Schedule:
+    """The source times a reader will be asked for, and what that implies for a frame.
+
+    By the hold rule a frame with pts ``p`` whose successor (next pts) is ``q`` is shown iff
+    a wanted time lies in ``[p, q)``; the first frame of a generation also answers every
+    earlier time. A packet may be left undecoded (when the codec says nothing references
+    it) when no wanted time lies in ``[p, u)`` for some ``u`` ≥ its successor's pts — the
+    smallest larger pts among nearby packets is such a bound — and a smaller pts exists
+    among them (so it is not the generation's first frame).
+    """
+
+    __slots__ = ("_us", "last_us")
+
+    def __init__(self, shown_us: tuple[int, ...]):
+        self._us = shown_us
+        self.last_us = shown_us[-1] if shown_us else -1
+
+    def any_in(self, lo: float, hi: float) -> bool:
+        """A wanted time t with lo ≤ t < hi."""
+        us = self._us
+        i = bisect_left(us, lo) if lo != -_INF else 0
+        return i < len(us) and us[i] < hi
+
+    def next_at_or_after(self, t_us: int) -> int | None:
+        us = self._us
+        i = bisect_left(us, t_us)
+        return us[i] if i < len(us) else None
+
+    def skippable(self, p_us: int, nearby_pts_us: Iterable[int]) -> bool:
+        below = False
+        upper = _INF
+        for q in nearby_pts_us:
+            if q < p_us:
+                below = True
+            elif p_us < q < upper:
+                upper = q
+        return below and upper != _INF and not self.any_in(p_us, upper)
+
+
+def _timed(produce: Callable[["_Worker"], None], stats: DecodeStats) -> Callable[["_Worker"], None]:
+    def run(worker: "_Worker") -> None:
+        t0 = time.thread_time()
+        try:
+            produce(worker)
+        finally:
+            stats.cpu_s += time.thread_time() - t0
+
+    return run
 
 
 class _Failure:
@@ -182,10 +278,27 @@ class VideoReader:
     """Forward decoder with bounded read-ahead and the pts hold rule (see module doc)."""
 
     def __init__(
-        self, path: str | os.PathLike, info: MediaInfo, *, start_us: int = 0, read_ahead: int = 3, threads: int = 0
+        self,
+        path: str | os.PathLike,
+        info: MediaInfo,
+        *,
+        start_us: int = 0,
+        read_ahead: int = 3,
+        threads: int = 0,
+        shown_us: Sequence[int] | None = None,
+        skip_loop_filter: bool = False,
     ):
         self.path = os.fspath(path)
         self.info = info
+        #: the only times frame_at will be asked for (sorted), or None = any time
+        self._shown: tuple[int, ...] | None = (
+            tuple(sorted(set(int(t) for t in shown_us))) if shown_us is not None else None
+        )
+        if info.backend == "pillow":  # decoded whole by Pillow: nothing to skip
+            self._shown = None
+        self._skip_loop_filter = bool(skip_loop_filter)
+        #: frames decoded / converted / left undecoded (skip_frame) so far, over all generations
+        self.stats = DecodeStats()
         self._read_ahead = max(1, int(read_ahead))
         self._threads = max(0, int(threads))
         self._closed = False
@@ -223,12 +336,16 @@ class VideoReader:
         if self._error is not None:
             raise self._error
         t_us = int(t_us)
+        if self._shown is not None and not _contains(self._shown, t_us):
+            # a time the schedule did not announce: frames it needs may have been skipped
+            self._shown = None
+            self._restart(t_us)
         cur = self._cur
         if cur is not None:
             if t_us < cur.pts_us:
                 if self._first_pts_us is None or cur.pts_us > self._first_pts_us:
                     self._restart(t_us)
-            elif not self._eof and self._should_jump(t_us):
+            elif not self._eof and self._shown is None and self._should_jump(t_us):
                 self._restart(t_us)
         while True:
             if self._next is None:
@@ -327,7 +444,9 @@ class VideoReader:
             produce = self._make_pillow_producer(target_us)
         else:
             produce = self._make_av_producer(target_us, seek)
-        self._worker = _Worker(produce, self._read_ahead, name=f"decode:{os.path.basename(self.path)}")
+        self._worker = _Worker(
+            _timed(produce, self.stats), self._read_ahead, name=f"decode:{os.path.basename(self.path)}"
+        )
         self._worker.start()
 
     # ------------------------------------------------------------------ PyAV backend
@@ -344,6 +463,10 @@ class VideoReader:
         s = streams[0]
         s.thread_type = "AUTO"
         s.codec_context.thread_count = self._threads
+        #: True when this reader decodes without the loop filter (asked for, and an H.264 source)
+        self.loop_filter_skipped = self._skip_loop_filter and s.codec_context.name in _LOOP_FILTER_SKIP_CODECS
+        if self.loop_filter_skipped:
+            s.codec_context.options = {**s.codec_context.options, "skip_loop_filter": LOOP_FILTER_SKIP}
         self._container = c
         self._stream_index = s.index
         self._tb = s.time_base
@@ -364,12 +487,16 @@ class VideoReader:
         return self._start_pts + (us * tb.denominator) // (1_000_000 * tb.numerator)
 
     def _make_av_producer(self, target_us: int, seek: bool):
+        if self._shown is not None:
+            return self._make_scheduled_producer(target_us, seek)
         container = self._container
         stream = container.streams[self._stream_index]
         to_us = self._to_us
         ts = self._to_ts(max(0, target_us))
+        stats = self.stats
 
         def produce(worker: _Worker) -> None:
+            stream.codec_context.skip_frame = "DEFAULT"
             if seek:
                 container.seek(ts, stream=stream, backward=True, any_frame=False)
             rf = VideoReformatter()
@@ -382,6 +509,7 @@ class VideoReader:
                     if stop.is_set():
                         raise _Stopped
                     for frame in packet.decode():
+                        stats.decoded += 1
                         p = frame.pts if frame.pts is not None else frame.dts
                         if p is not None:
                             pts_us = to_us(p)
@@ -396,7 +524,132 @@ class VideoReader:
                         yield pts_us, frame
 
             for pts_us, frame in _skip_superseded(decoded(), target_us):
+                stats.converted += 1
                 worker.put(frame_to_planes(frame, pts_us, rf))
+
+        return produce
+
+    def _make_scheduled_producer(self, target_us: int, seek: bool):
+        """Decode only what the schedule (``self._shown``) can show (see :class:`_Schedule`)."""
+        container = self._container
+        stream = container.streams[self._stream_index]
+        cc = stream.codec_context
+        to_us, to_ts = self._to_us, self._to_ts
+        stats = self.stats
+        assert self._shown is not None
+        sched = _Schedule(self._shown)
+        keyframes_us = self._keyframes_us
+        can_skip = cc.name in _NONREF_SKIP_CODECS
+
+        def run(worker: _Worker) -> None:
+            rf = VideoReformatter()
+            stop = worker.stop_event
+            pass_target = target_us
+            do_seek = seek
+            first_pass = True
+            check_overshoot = False  # a jump pass must land at or before its wanted time
+            no_jump_until = -1  # keyframe pts (µs) at or before which no jump is taken
+            fallback: int | None = None  # where to resume when a jump's seek overshoots
+            while True:
+                if do_seek:
+                    container.seek(to_ts(max(0, pass_target)), stream=stream, backward=True, any_frame=False)
+                held: tuple[int, object, float] | None = None  # (pts, frame, lo of its interval)
+                recent: deque[int] = deque(maxlen=_RECENT_PTS)
+                ahead: deque = deque()
+                packets = container.demux(stream)
+                jump_to: int | None = None
+                overshoot = False
+                finished = False
+                mode = "DEFAULT"
+                last_pts = None
+                monotonic = True
+                exhausted = False
+                while True:
+                    if stop.is_set():
+                        raise _Stopped
+                    while not exhausted and len(ahead) < _LOOKAHEAD_PACKETS:
+                        pkt = next(packets, None)
+                        if pkt is None:
+                            exhausted = True
+                            break
+                        ahead.append(pkt)
+                        if pkt.pts is not None:
+                            recent.append(to_us(pkt.pts))
+                    if not ahead:
+                        break
+                    packet = ahead.popleft()
+                    if packet.size == 0:  # the demuxer's flush packet: drain the decoder
+                        frames = packet.decode()
+                    else:
+                        p_us = to_us(packet.pts) if packet.pts is not None else None
+                        if (
+                            packet.is_keyframe
+                            and p_us is not None
+                            and held is not None
+                            and p_us > no_jump_until
+                            and keyframes_us
+                        ):
+                            w_next = sched.next_at_or_after(held[0])
+                            if w_next is None:
+                                break  # nothing after the held frame is ever shown
+                            i = bisect_right(keyframes_us, w_next) - 1
+                            if i >= 0 and keyframes_us[i] > p_us:
+                                jump_to, fallback, no_jump_until = w_next, p_us, p_us
+                                break
+                        skip = (
+                            can_skip and p_us is not None and not packet.is_keyframe and sched.skippable(p_us, recent)
+                        )
+                        want = "NONREF" if skip else "DEFAULT"
+                        if want != mode:
+                            cc.skip_frame = mode = want
+                        frames = packet.decode()
+                    for frame in frames:
+                        stats.decoded += 1
+                        p = frame.pts if frame.pts is not None else frame.dts
+                        if p is not None:
+                            pts_us = to_us(p)
+                        else:  # untimed frame: one frame step after the last (as unscheduled)
+                            rate = stream.average_rate or stream.guessed_rate or 30
+                            pts_us = 0 if last_pts is None else last_pts + int(1_000_000 / rate)
+                        if last_pts is not None and pts_us <= last_pts:
+                            monotonic = False
+                        last_pts = pts_us
+                        if held is None:
+                            lo = -_INF if first_pass else float(pts_us)
+                            if check_overshoot and pts_us > pass_target:
+                                overshoot = True  # the seek landed past the wanted time
+                                break
+                        else:
+                            if not monotonic or sched.any_in(held[2], pts_us):
+                                stats.converted += 1
+                                worker.put(frame_to_planes(held[1], held[0], rf))
+                            if monotonic and pts_us > sched.last_us:
+                                held = None  # past every wanted time: nothing more is shown
+                                finished = True
+                                break
+                            lo = float(pts_us)
+                        held = (pts_us, frame, lo)
+                    if overshoot or finished:
+                        break
+                if mode != "DEFAULT":
+                    cc.skip_frame = "DEFAULT"
+                if overshoot:
+                    assert fallback is not None
+                    pass_target, do_seek, first_pass, check_overshoot = fallback, True, False, False
+                    continue
+                if held is not None and (not monotonic or sched.any_in(held[2], _INF if jump_to is None else jump_to)):
+                    stats.converted += 1
+                    worker.put(frame_to_planes(held[1], held[0], rf))
+                if jump_to is None:
+                    return
+                stats.seeks += 1
+                pass_target, do_seek, first_pass, check_overshoot = jump_to, True, False, True
+
+        def produce(worker: _Worker) -> None:
+            try:
+                run(worker)
+            finally:  # a stopped generation must not leave the next one skipping frames
+                cc.skip_frame = "DEFAULT"
 
         return produce
 
