@@ -1,6 +1,7 @@
 """The ``JobStore`` protocol: the one interface the service uses for jobs.
 
-Backends: :class:`server.jobs.sqlite.SqliteJobStore` (embedded, default). Another backend
+Backends: :class:`server.jobs.sqlite.SqliteJobStore` (embedded, default) and
+:class:`server.jobs.redis.RedisJobStore` (Redis/Valkey, shared by many nodes). Another backend
 joins by keeping the rules below and adding its factory to ``tests/test_server_jobstore.py``,
 which is parametrised over backends.
 
@@ -16,6 +17,8 @@ Rules every backend keeps:
 * ``submit`` refuses (``QueueFull``) when ``queue_limit`` jobs are queued already;
 * every change of a job is published to ``watch(job_id)`` iterators and to listeners;
 * the store has one writer per process; methods are safe to call concurrently;
+* worker registry: ``register_worker`` keeps one entry per node id until its ``ttl_s`` runs
+  out; ``list_workers`` never returns an expired entry;
 * ownership: every job carries the ``key_id`` of the API key that submitted it (``""`` =
   anonymous). The lookups a client can reach take ``key_id``: a string restricts them to that
   owner's jobs (another owner's job is "not found"), ``None`` means every job (admin keys and
@@ -62,6 +65,10 @@ class JobStore(Protocol):
     # -- the worker side ----------------------------------------------------------------------
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         """Oldest runnable queued job → running, owned by ``owner`` until now + ``lease_s``."""
+
+    async def claim_job(self, job_id: str, owner: str, lease_s: float) -> Job | None:
+        """Claim THIS queued job (the chunk coordinator), as ``claim`` does; ``None`` if it is
+        not queued any more."""
 
     async def heartbeat(
         self,
@@ -125,6 +132,16 @@ class JobStore(Protocol):
 
     async def purge(self, finished_before: float) -> list[Job]:
         """Delete terminal jobs that finished before the given time; returns them."""
+
+    # -- worker registry ----------------------------------------------------------------------
+    async def register_worker(self, node: dict[str, Any], ttl_s: float) -> None:
+        """Add or refresh the node ``node["id"]``: ``{"id", "host", "pid", "slots", "jobs": [job
+        ids], "role": "api+worker" | "worker", "started_at", "seen_at"}`` (the store sets
+        ``seen_at``, UNIX seconds). A node not registered again within ``ttl_s`` disappears;
+        ``ttl_s = 0`` removes it at once (a node that stops)."""
+
+    async def list_workers(self) -> list[dict[str, Any]]:
+        """The live nodes (registered within their ``ttl_s``), by id."""
 
     # -- notifications ------------------------------------------------------------------------
     def watch(self, job_id: str) -> AsyncIterator[Job]:

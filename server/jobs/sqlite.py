@@ -104,6 +104,11 @@ CREATE TRIGGER IF NOT EXISTS jobs_count_upd AFTER UPDATE OF state ON jobs
 END;
 """
 
+#: the worker registry (``register_worker``/``list_workers``): one row per node, gone after expires_at
+_WORKERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS workers (id TEXT PRIMARY KEY, node TEXT NOT NULL, expires_at REAL NOT NULL);
+"""
+
 _COLUMNS = (
     "seq, id, kind, state, phase, spec, draft_url, draft_id, idem_key, content_hash, callback_url, "
     "has_inline_draft, progress, frames_done, frames_total, eta_s, attempts, max_attempts, owner, "
@@ -207,6 +212,7 @@ class SqliteJobStore:
             raise RuntimeError(f"job database {self.path} has schema {version}, newer than {SCHEMA_VERSION}")
         _migrate(conn)
         conn.executescript(_SCHEMA)
+        conn.executescript(_WORKERS_SCHEMA)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return conn
 
@@ -417,6 +423,33 @@ class SqliteJobStore:
         )
         return job, ([job] if job else [])
 
+    def _op_claim_job(self, conn, job_id: str, owner: str, lease_s: float):
+        now = self.clock()
+        job = self._update(
+            conn,
+            job_id,
+            {
+                "state": RUNNING,
+                "phase": "starting",
+                "owner": owner,
+                "lease_until": now + lease_s,
+                "updated_at": now,
+                "progress": 0,
+                "frames_done": 0,
+                "eta_s": None,
+            },
+            "AND state = 'queued'",
+        )
+        if job is None:
+            return None, []
+        job = self._one(
+            conn,
+            f"UPDATE jobs SET attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE id = ? "
+            f"RETURNING {_COLUMNS}",
+            (now, job_id),
+        )
+        return job, [job]
+
     def _op_heartbeat(self, conn, job_id, owner, lease_s, fields: dict):
         now = self.clock()
         sets = {"lease_until": now + lease_s, "updated_at": now}
@@ -619,6 +652,22 @@ class SqliteJobStore:
             conn.executemany("DELETE FROM job_inline WHERE id = ?", [(j.id,) for j in gone])
         return gone, []
 
+    def _op_register_worker(self, conn, node: dict, ttl_s: float):
+        now = self.clock()
+        node = {**node, "seen_at": now}
+        conn.execute(
+            "INSERT INTO workers (id, node, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
+            (str(node["id"]), _dumps(node), now + ttl_s),
+        )
+        return None, []
+
+    def _op_list_workers(self, conn):
+        now = self.clock()
+        conn.execute("DELETE FROM workers WHERE expires_at <= ?", (now,))
+        rows = conn.execute("SELECT node FROM workers ORDER BY id").fetchall()
+        return [json.loads(r[0]) for r in rows], []
+
     # -- public API (JobStore) ----------------------------------------------------------------
     async def submit(self, new: NewJob, *, queue_limit: int | None = None) -> SubmitResult:
         return await self._call(self._op_submit, new, queue_limit)
@@ -647,6 +696,9 @@ class SqliteJobStore:
 
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         return await self._call(self._op_claim, owner, lease_s)
+
+    async def claim_job(self, job_id: str, owner: str, lease_s: float) -> Job | None:
+        return await self._call(self._op_claim_job, job_id, owner, lease_s)
 
     async def heartbeat(
         self,
@@ -718,6 +770,12 @@ class SqliteJobStore:
 
     async def purge(self, finished_before: float) -> builtins.list[Job]:
         return await self._call(self._op_purge, finished_before)
+
+    async def register_worker(self, node: dict[str, Any], ttl_s: float) -> None:
+        await self._call(self._op_register_worker, node, ttl_s)
+
+    async def list_workers(self) -> builtins.list[dict[str, Any]]:
+        return await self._call(self._op_list_workers)
 
     def watch(self, job_id: str) -> AsyncIterator[Job]:
         return self.hub.watch(job_id, lambda: self.get(job_id))
