@@ -34,7 +34,7 @@ from . import auth, openapi, routes_capcut, routes_console, routes_native, route
 from .crosssite import Cors, require_json_body
 from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
-from .jobs.sqlite import SqliteJobStore
+from .jobs.factory import create_store, is_shared
 from .metrics import Metrics
 from .request_limits import check_header_values, client_request_id
 from .settings import Settings
@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> web.Application:
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
     app[_REQUEST_COUNTER] = itertools.count(1)
     app[STORAGE] = LocalStorage(settings.data_path, settings.base_url)
-    app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
+    app[STORE] = create_store(settings.store, settings.data_path)
     routes_capcut.setup(app)
     routes_native.setup(app)
     routes_tools.setup(app)
@@ -170,7 +170,11 @@ async def _job_store(app: web.Application) -> AsyncIterator[None]:
             metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
 
     store.add_listener(count_finished)
-    orphans = await store.requeue_expired(float("inf"))  # we hold the data-dir lock
+    if is_shared(app[SETTINGS].store):
+        # other live servers hold leases in a shared store: only leases that ran out are orphans
+        orphans = await store.requeue_expired()
+    else:
+        orphans = await store.requeue_expired(float("inf"))  # we hold the data-dir lock
     if orphans:
         log.info("re-queued %d job(s) a previous server left running", len(orphans))
     try:

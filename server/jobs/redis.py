@@ -208,7 +208,7 @@ class RedisJobStore:
         self.hub.publish(job)
         return SubmitResult(job, True)
 
-    async def _get_many(self, ids: builtins.list[bytes | str]) -> builtins.list[Job | None]:
+    async def _get_many(self, ids: builtins.list[Any]) -> builtins.list[Job | None]:
         if not ids:
             return []
         async with self._r.pipeline(transaction=False) as pipe:
@@ -249,7 +249,7 @@ class RedisJobStore:
             start += 50
 
     async def get_inline_draft(self, job_id: str) -> bytes | None:
-        data = await self._r.get(self.keys.inline(job_id))
+        data: Any = await self._r.get(self.keys.inline(job_id))
         return bytes(data) if data is not None else None
 
     async def list(
@@ -404,7 +404,7 @@ class RedisJobStore:
                 pipe.zremrangebyscore(self.keys.workers, "-inf", now)
                 pipe.hdel(self.keys.worker_nodes, *gone)
                 await pipe.execute()
-        ids = sorted(await self._r.zrange(self.keys.workers, 0, -1))
+        ids: builtins.list[Any] = sorted(await self._r.zrange(self.keys.workers, 0, -1))
         if not ids:
             return []
         docs = await self._r.hmget(self.keys.worker_nodes, ids)
