@@ -31,6 +31,7 @@ from typing import Any, AsyncIterator, Callable
 import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -38,13 +39,25 @@ from . import redis_lua
 from .base import states_dict
 from .hub import Listener, WatchHub
 from .model import STATES, Job, NewJob, QueueFull, SubmitResult
-from .redis_codec import Keys, StoreUrl, changes, job_from_event, job_from_flat, new_job_fields, num, parse_store_url
+from .redis_codec import (
+    Keys,
+    StoreUrl,
+    changes,
+    job_from_event,
+    job_from_flat,
+    job_from_json,
+    new_job_fields,
+    num,
+    parse_store_url,
+)
 
 log = logging.getLogger(__name__)
 
 GROUP = "g"
 _BATCH = 500
 _ANY_OWNER = "\0"
+_PIPELINE = 256  # script calls per pipeline at most
+_SENDERS = 4  # pipelines on their way at once
 
 
 class RedisJobStore:
@@ -69,7 +82,9 @@ class RedisJobStore:
         self._own_event_mark = f"{self.node_id} ".encode()
         self._max_connections = max_connections
         self._redis: aioredis.Redis | None = None
-        self._scripts: dict[str, Any] = {}
+        self._shas: dict[str, str] = {}
+        self._pending: builtins.list[tuple[str, builtins.list[Any], asyncio.Future]] = []
+        self._senders: set[asyncio.Task] = set()
         self._pubsub: Any = None
         self._events_task: asyncio.Task | None = None
 
@@ -84,7 +99,7 @@ class RedisJobStore:
         try:
             await r.ping()
             await self._ensure_groups()
-            self._scripts = {name: r.register_script(redis_lua.source(name)) for name in redis_lua.SCRIPTS}
+            await self._load_scripts()
             self._pubsub = r.pubsub(ignore_subscribe_messages=True)
             await self._pubsub.subscribe(self.keys.events)
         except BaseException:
@@ -127,28 +142,82 @@ class RedisJobStore:
 
     # -- scripts --------------------------------------------------------------------------------
     async def _run(self, name: str, *args: Any) -> list:
+        """Run one script. Calls made while others are on their way are sent together in one
+        pipeline (group commit, as the SQLite store batches its transactions)."""
         argv = [self.keys.prefix, self.node_id, num(self.clock()), *args]
-        try:
-            return await self._scripts[name](keys=[], args=argv)
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            # the server lost its data (a restart without persistence): recreate the groups
-            log.warning("job store: consumer groups missing on %s; recreating them", self.config.redacted)
-            await self._ensure_groups()
-            return await self._scripts[name](keys=[], args=argv)
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending.append((name, argv, fut))
+        if len(self._senders) < _SENDERS:
+            task = asyncio.get_running_loop().create_task(self._send())
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
+        return await fut
+
+    async def _send(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:_PIPELINE], self._pending[_PIPELINE:]
+            try:
+                replies = await self._execute([(name, argv) for name, argv, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
+                for _, _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError("job store closed"))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, _, fut), reply in zip(batch, replies):
+                if fut.done():
+                    continue
+                if isinstance(reply, Exception):
+                    fut.set_exception(reply)
+                else:
+                    fut.set_result(reply)
+
+    async def _execute(self, calls: builtins.list[tuple[str, builtins.list[Any]]]) -> builtins.list[Any]:
+        """EVALSHA each call in one pipeline; load scripts the server lost (NOSCRIPT) and
+        recreate lost consumer groups (NOGROUP), then run those calls again."""
+        replies: builtins.list[Any] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for attempt in range(3):
+            async with self._r.pipeline(transaction=False) as pipe:
+                for i in todo:
+                    name, argv = calls[i]
+                    pipe.evalsha(self._shas[name], 0, *argv)
+                out = await pipe.execute(raise_on_error=False)
+            again, lost_scripts, lost_groups = [], False, False
+            for i, reply in zip(todo, out):
+                replies[i] = reply
+                if isinstance(reply, NoScriptError):
+                    lost_scripts = True
+                    again.append(i)
+                elif isinstance(reply, ResponseError) and str(reply).startswith("NOGROUP"):
+                    lost_groups = True
+                    again.append(i)
+            if not again or attempt == 2:
+                break
+            if lost_scripts:
+                await self._load_scripts()
+            if lost_groups:
+                # the server lost its data (a restart without persistence): recreate the groups
+                log.warning("job store: consumer groups missing on %s; recreating them", self.config.redacted)
+                await self._ensure_groups()
+            todo = again
+        return replies
+
+    async def _load_scripts(self) -> None:
+        for name in redis_lua.SCRIPTS:
+            self._shas[name] = await self._r.script_load(redis_lua.source(name))
 
     async def _transition(self, name: str, *args: Any) -> Job | None:
         """Run a transition script; publish the jobs it changed; return the last one."""
         reply = await self._run(name, *args)
-        value, flats = reply[0], reply[1:]
-        if value == b"unchanged" or value == b"existing":
-            return job_from_flat(flats[0])
+        value, docs = reply[0], reply[1:]
+        if value == b"unchanged":
+            return job_from_json(docs[0])
         job = None
-        for flat in flats:
-            job = job_from_flat(flat)
-            if job is not None:
-                self.hub.publish(job)
+        for doc in docs:
+            job = job_from_json(doc)
+            self.hub.publish(job)
         return job if value is not None else None
 
     # -- events from other nodes ------------------------------------------------------------------
@@ -201,8 +270,7 @@ class RedisJobStore:
         value = reply[0]
         if value == b"full":
             raise QueueFull(queue_limit or 0)
-        job = job_from_flat(reply[1])
-        assert job is not None
+        job = job_from_json(reply[1])
         if value == b"existing":
             return SubmitResult(job, False)
         self.hub.publish(job)
@@ -355,11 +423,10 @@ class RedisJobStore:
         changed: builtins.list[Job] = []
         while True:
             reply = await self._run("requeue_expired", cutoff, str(_BATCH))
-            for flat in reply[1:]:
-                job = job_from_flat(flat)
-                if job is not None:
-                    self.hub.publish(job)
-                    changed.append(job)
+            for doc in reply[1:]:
+                job = job_from_json(doc)
+                self.hub.publish(job)
+                changed.append(job)
             if int(reply[0]) < _BATCH:
                 return changed
 

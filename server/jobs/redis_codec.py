@@ -206,6 +206,11 @@ def job_from_flat(flat: Iterable[Any]) -> Job | None:
     return job_from_fields(pairs) if pairs else None
 
 
+def job_from_json(doc: bytes) -> Job:
+    """A job from a script's reply (the hash as a JSON object of strings)."""
+    return job_from_fields(_any_dec.decode(doc))
+
+
 def job_from_event(data: bytes) -> Job:
     """The job of a message of the events channel (``<origin node id> <JSON of the hash>``)."""
     _, _, body = data.partition(b" ")
@@ -222,5 +227,6 @@ __all__ = [
     "changes",
     "job_from_fields",
     "job_from_flat",
+    "job_from_json",
     "job_from_event",
 ]

@@ -22,7 +22,8 @@ Layout (``P`` = the key prefix; see docs/scale-out.md):
 * ``P inline:<id>`` the inline draft; ``P seq`` the sequence counter; ``P events`` the channel
   every change is published on (``<node id> <json of the hash>``).
 
-Each script returns ``{value, changed job hash, changed job hash, ...}``.
+Each script returns ``{value, changed job as JSON, changed job as JSON, ...}`` (one bulk string per
+job: much cheaper for the client to read than a hash reply).
 """
 
 from __future__ import annotations
@@ -35,26 +36,38 @@ local CHANGED = {}
 local function jkey(id) return P .. 'job:' .. id end
 local function hget(id, f) return redis.call('HGET', jkey(id), f) end
 
-local function emit(id)
+local function as_json(id)
   local flat = redis.call('HGETALL', jkey(id))
   local t = {}
   for i = 1, #flat, 2 do
     if string.sub(flat[i], 1, 1) ~= '_' then t[flat[i]] = flat[i + 1] end
   end
-  redis.call('PUBLISH', P .. 'events', NODE .. ' ' .. cjson.encode(t))
-  CHANGED[#CHANGED + 1] = flat
-  return flat
+  return cjson.encode(t)
+end
+
+local function emit(id)
+  local doc = as_json(id)
+  redis.call('PUBLISH', P .. 'events', NODE .. ' ' .. doc)
+  CHANGED[#CHANGED + 1] = doc
+  return doc
 end
 
 local function bump(id)
   redis.call('HINCRBY', jkey(id), 'version', 1)
 end
 
+local function hset_all(k, map)
+  local args = {}
+  for f, v in pairs(map) do
+    args[#args + 1] = f
+    args[#args + 1] = v
+  end
+  if #args > 0 then redis.call('HSET', k, unpack(args)) end
+end
+
 local function apply(id, ch)
   local k = jkey(id)
-  if ch.set then
-    for f, v in pairs(ch.set) do redis.call('HSET', k, f, v) end
-  end
+  if ch.set then hset_all(k, ch.set) end
   if ch.del then
     for _, f in ipairs(ch.del) do redis.call('HDEL', k, f) end
   end
@@ -208,15 +221,19 @@ if ik ~= '' then
   local cur = redis.call('GET', ik)
   if cur then
     local st = hget(cur, 'state')
-    if st == 'queued' or st == 'running' then return {'existing', redis.call('HGETALL', jkey(cur))} end
+    if st == 'queued' or st == 'running' then return {'existing', as_json(cur)} end
   end
 end
 if limit ~= '' and redis.call('ZCARD', P .. 'st:queued') >= tonumber(limit) then return {'full'} end
 local seq = redis.call('INCR', P .. 'seq')
 local k = jkey(id)
-for f, v in pairs(fields) do redis.call('HSET', k, f, v) end
-redis.call('HSET', k, 'seq', seq, 'version', '0')
-set_state(id, 'queued')
+fields['seq'] = tostring(seq)
+fields['version'] = '0'
+fields['state'] = 'queued'
+hset_all(k, fields)
+local kid = fields['key_id'] or ''
+redis.call('ZADD', P .. 'st:queued', seq, id)
+redis.call('ZADD', P .. 'ks:' .. kid .. ':queued', seq, id)
 redis.call('ZADD', P .. 'all', seq, id)
 redis.call('ZADD', fields['_own'], seq, id)
 if fields['_draftz'] then redis.call('ZADD', fields['_draftz'], seq, id) end
@@ -228,8 +245,16 @@ if ik ~= '' then
   if not redis.call('SET', ik, id, 'NX') then redis.call('SET', ik, id) end
 end
 if ARGV[9] == '1' then redis.call('SET', P .. 'inline:' .. id, ARGV[8]) end
-enqueue(id, NOW)
-return result(emit(id) and 'created')
+local e = redis.call('XADD', P .. 'q', '*', 'id', id)
+redis.call('HSET', k, '_q', e)
+-- the new job's document from what was written (no read back)
+local doc = {}
+for f, v in pairs(fields) do
+  if string.sub(f, 1, 1) ~= '_' then doc[f] = v end
+end
+doc = cjson.encode(doc)
+redis.call('PUBLISH', P .. 'events', NODE .. ' ' .. doc)
+return {'created', doc}
 """
 
 # ARGV: P, node, now, owner, lease_until, min idle ms of a dead owner's lease ("" = no re-delivery)
@@ -369,7 +394,7 @@ if st == 'running' and redis.call('HGET', k, 'cancel_requested') ~= '1' then
   bump(id)
   return result(emit(id) and 'ok')
 end
-return {'unchanged', redis.call('HGETALL', k)}
+return {'unchanged', as_json(id)}
 """
 
 # ARGV: P, node, now, job id, owner
