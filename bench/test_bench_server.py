@@ -219,8 +219,8 @@ def _stored_in_redis(url: str) -> tuple[set[str], int]:
         client.close()
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("store", ["sqlite", "redis"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
 def test_gen_video_submission_throughput(store, mode, tmp_path, draft_port, benchmark, request):
     data = tmp_path / "data"
     store_url = request.getfixturevalue("redis_store_url") if store == "redis" else "sqlite"

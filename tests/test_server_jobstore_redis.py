@@ -249,3 +249,15 @@ def test_store_url_defaults_and_password_only():
 def test_store_url_errors(bad):
     with pytest.raises(ValueError):
         parse_store_url(bad)
+
+
+@pytest.mark.asyncio
+async def test_one_node_at_a_time_delivers_a_webhook(nodes):
+    a, b = await nodes(), await nodes()
+    job = (await a.submit(new(callback_url="http://127.0.0.1:9/cb"))).job
+    await a.cancel(job.id)
+    # both nodes' webhook senders see the terminal change; only one takes the delivery
+    assert await a.take_webhook(job.id, "sender-a", 60)
+    assert not await b.take_webhook(job.id, "sender-b", 60)
+    assert await a.take_webhook(job.id, "sender-a", 60)  # the holder keeps it
+    assert [j.id for j in await b.pending_webhooks()] == [job.id]

@@ -130,6 +130,10 @@ class JobStore(Protocol):
 
     async def set_webhook_state(self, job_id: str, state: str, attempts: int) -> None: ...
 
+    async def take_webhook(self, job_id: str, holder: str, ttl_s: float) -> bool:
+        """Whether ``holder`` (one webhook sender) delivers this job's webhook, for ``ttl_s``:
+        always with a store of one server; one node at a time on a shared store."""
+
     async def purge(self, finished_before: float) -> list[Job]:
         """Delete terminal jobs that finished before the given time; returns them."""
 

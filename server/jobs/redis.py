@@ -441,6 +441,16 @@ class RedisJobStore:
     async def set_webhook_state(self, job_id: str, state: str, attempts: int) -> None:
         await self._run("set_webhook", job_id, state, str(attempts))
 
+    async def take_webhook(self, job_id: str, holder: str, ttl_s: float) -> bool:
+        key = self.keys.webhook_holder(job_id)
+        ms = max(1, int(ttl_s * 1000))
+        if await self._r.set(key, holder, nx=True, px=ms):
+            return True
+        if await self._r.get(key) == holder.encode():
+            await self._r.pexpire(key, ms)
+            return True
+        return False
+
     async def purge(self, finished_before: float) -> builtins.list[Job]:
         gone: builtins.list[Job] = []
         while True:

@@ -93,6 +93,10 @@ class Keys:
     def job(self, job_id: str) -> str:
         return f"{self.prefix}job:{job_id}"
 
+    def webhook_holder(self, job_id: str) -> str:
+        """The node delivering the job's webhook (``SET NX`` with a TTL)."""
+        return f"{self.prefix}wh:{job_id}"
+
     def inline(self, job_id: str) -> str:
         return f"{self.prefix}inline:{job_id}"
 
