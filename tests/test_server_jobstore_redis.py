@@ -261,3 +261,22 @@ async def test_one_node_at_a_time_delivers_a_webhook(nodes):
     assert not await b.take_webhook(job.id, "sender-b", 60)
     assert await a.take_webhook(job.id, "sender-a", 60)  # the holder keeps it
     assert [j.id for j in await b.pending_webhooks()] == [job.id]
+
+
+@pytest.mark.asyncio
+async def test_a_watcher_survives_a_lost_event_subscription(nodes):
+    worker, api = await nodes(), await nodes()
+    job = (await api.submit(new())).job
+    await worker.claim("w", 10)
+    states = []
+
+    async def reader():
+        async for j in api.watch(job.id):
+            states.append(j.state)
+
+    task = asyncio.create_task(reader())
+    await asyncio.sleep(0.05)
+    await api._r.client_kill_filter(_type="pubsub")  # every subscription on the server drops
+    await worker.complete(job.id, "w", {})  # its event may be sent while nobody listens
+    await asyncio.wait_for(task, 10)
+    assert states[-1] == COMPLETED
