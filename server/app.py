@@ -35,7 +35,7 @@ from . import auth, openapi, routes_capcut, routes_console, routes_native, route
 from .crosssite import Cors, require_json_body
 from .drafts import BackgroundChecks, DraftChecker
 from .errors import ApiError, error_response, from_compositor, http_exception_as_error
-from .jobs.sqlite import SqliteJobStore
+from .jobs.factory import create_store, is_shared
 from .metrics import Metrics
 from .request_limits import check_header_values, client_request_id
 from .settings import Settings
@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
     app[_REQUEST_COUNTER] = itertools.count(1)
     app[STORAGE] = make_storage(settings)  # --storage: local files or an S3 bucket
-    app[STORE] = SqliteJobStore(settings.data_path / "jobs.sqlite3")
+    app[STORE] = create_store(settings.store, settings.data_path)  # --store: SQLite or Redis/Valkey
     routes_capcut.setup(app)
     routes_native.setup(app)
     routes_tools.setup(app)
@@ -185,12 +185,11 @@ async def _job_store(app: web.Application) -> AsyncIterator[None]:
             metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
 
     store.add_listener(count_finished)
-    # we hold the data-dir lock: no other API node runs jobs from this store, so jobs left running
-    # are orphans — unless worker-only nodes share the store: then only expired leases are
-    if any(w.get("role") == ROLE_WORKER for w in await store.list_workers()):
+    if is_shared(app[SETTINGS].store) or any(w.get("role") == ROLE_WORKER for w in await store.list_workers()):
+        # other live nodes hold leases in a shared store: only leases that ran out are orphans
         orphans = await store.requeue_expired()
     else:
-        orphans = await store.requeue_expired(float("inf"))
+        orphans = await store.requeue_expired(float("inf"))  # we hold the data-dir lock
     if orphans:
         log.info("re-queued %d job(s) a previous server left running", len(orphans))
     try:

@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = msgspec.field(default_factory=default_data_dir)
     #: base of absolute URLs the service hands out (``video_url``); default ``http://host:port``
     public_base_url: str | None = None
+    #: the job store: "sqlite" (``jobs.sqlite3`` in the data directory) or a Redis/Valkey URL
+    #: ``redis://[user:password@]host:port/db[?prefix=p]`` (``rediss://`` for TLS) shared by many nodes
+    store: str = "sqlite"
     #: renders running at once (each in its own worker process); 0 = accept jobs, render none
     concurrency: Annotated[int, msgspec.Meta(ge=0, le=64)] = 1
     #: queued (not yet running) jobs accepted before submissions get 503 BUSY
@@ -180,6 +183,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SystemExit(f"invalid setting: {exc}") from None
         _check_egress(settings)
         _check_storage(settings)
+        _check_store(settings)
         return settings
 
 
@@ -193,6 +197,18 @@ def _check_storage(settings: Settings) -> None:
         parse_storage_url(settings.storage)
     except ValueError as exc:
         raise SystemExit(f"invalid setting storage: {exc}") from None
+
+
+def _check_store(settings: Settings) -> None:
+    """``store`` is "sqlite" or a redis:// / rediss:// URL that parses."""
+    if settings.store == "sqlite":
+        return
+    from .jobs.redis_codec import parse_store_url
+
+    try:
+        parse_store_url(settings.store)
+    except ValueError as exc:
+        raise SystemExit(f"invalid setting store: {exc}") from None
 
 
 def _check_egress(settings: Settings) -> None:
@@ -257,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--port", type=int, help="listen port (default 30000)")
     flag("--data-dir", dest="data_dir", help="job database, outputs and caches")
     flag("--public-base-url", dest="public_base_url", help="base of the absolute video_url links")
+    flag("--store", help="job store: sqlite (default) or redis://[user:password@]host:port/db (rediss:// for TLS)")
     flag("--concurrency", type=int, help="renders at once, one worker process each (default 1)")
     flag("--queue-limit", dest="queue_limit", type=int, help="queued jobs before 503 BUSY")
     flag("--job-timeout", dest="job_timeout_s", type=float, help="seconds before RENDER_TIMEOUT")

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import logging
 import random
+import uuid
 from typing import Callable
 
 import aiohttp
@@ -68,6 +69,14 @@ class WebhookSender:
         self.inflight: set[str] = set()
         self.tasks: set[asyncio.Task] = set()
         self.running = False
+        #: this sender's name on a shared store (one node delivers each webhook: take_webhook)
+        self.holder = uuid.uuid4().hex
+
+    def _holding_s(self) -> float:
+        """How long one delivery (every attempt and back-off) may take at most."""
+        s = self.settings
+        backoff = sum(min(MAX_BACKOFF_S, s.webhook_backoff_s * 2**i) for i in range(s.webhook_retries))
+        return (s.webhook_retries + 1) * s.webhook_timeout_s + backoff * 1.1 + 60.0
 
     async def start(self) -> None:
         self.running = True
@@ -99,6 +108,8 @@ class WebhookSender:
             job = await self.store.get(job_id)
             if job is None or job.webhook_state != "pending" or not job.callback_url:
                 return
+            if not await self.store.take_webhook(job.id, self.holder, self._holding_s()):
+                return  # another node of the farm delivers it
             body = self.body_of(job)
             headers = {
                 "Content-Type": "application/json",

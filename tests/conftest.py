@@ -25,3 +25,6 @@ def media_dir(request, tmp_path_factory) -> Path:
     out = cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
     generate(out, scale=MEDIA_SCALE)
     return Path(out)
+
+
+from tests.valkey_server import redis_store_url, valkey_url  # noqa: E402,F401 - shared fixtures

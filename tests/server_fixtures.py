@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -49,13 +50,26 @@ def new_draft_id() -> str:
 
 
 @pytest_asyncio.fixture
-async def make_client(aiohttp_client, tmp_path):
-    """``await make_client(**settings)`` → a TestClient of a started app (its own data dir)."""
+async def make_client(request, aiohttp_client, tmp_path):
+    """``await make_client(**settings)`` → a TestClient of a started app (its own data dir).
+
+    ``DRAFT_TEST_STORE=redis`` in the environment runs the apps on the session's Valkey server
+    (one key prefix per test) instead of SQLite: the same tests against the shared store.
+    """
     counter = itertools.count()
+    store = (
+        {"store": request.getfixturevalue("redis_store_url")} if os.environ.get("DRAFT_TEST_STORE") == "redis" else {}
+    )
 
     async def make(**overrides):
         port = free_port()
-        values = {**TEST_DEFAULTS, "port": port, "data_dir": str(tmp_path / f"data{next(counter)}"), **overrides}
+        values = {
+            **TEST_DEFAULTS,
+            **store,
+            "port": port,
+            "data_dir": str(tmp_path / f"data{next(counter)}"),
+            **overrides,
+        }
         settings = Settings(**values)
         app = create_app(settings)
         client = await aiohttp_client(app, server_kwargs={"port": port, "host": "127.0.0.1"})

@@ -471,7 +471,7 @@ async def test_sticker_and_canvas_image_canary(stub, tmp_path):
 
 
 class _Store:
-    """The two store calls WebhookSender makes for one delivery."""
+    """The store calls WebhookSender makes for one delivery."""
 
     def __init__(self, job):
         self.job = job
@@ -482,6 +482,9 @@ class _Store:
 
     async def set_webhook_state(self, job_id, state, attempts):
         self.states.append((state, attempts))
+
+    async def take_webhook(self, job_id, holder, ttl_s):
+        return True
 
 
 async def test_callback_refused_at_delivery_is_not_retried(stub):

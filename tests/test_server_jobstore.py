@@ -1,13 +1,17 @@
 """Contract tests of the JobStore protocol, parametrised over backends.
 
-A new backend (Redis/Valkey Streams) joins by adding a factory to ``BACKENDS``; every test
-below must pass unchanged. Time is injected (``clock``) so lease expiry needs no sleeping.
+A new backend joins by adding a factory to ``BACKENDS``; every test below must pass
+unchanged. Time is injected (``clock``) so lease expiry needs no sleeping. The Redis/Valkey
+backend runs against the session's Valkey server (``tests/valkey_server.py``), a fresh key
+prefix per test; its own tests (XAUTOCLAIM re-delivery, several nodes) are in
+``tests/test_server_jobstore_redis.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,7 @@ from server.jobs import (
     RenderSpec,
     SqliteJobStore,
 )
+from server.jobs.redis import RedisJobStore
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,11 +45,22 @@ class Clock:
         self.t += s
 
 
-def _sqlite(tmp_path: Path, clock: Clock) -> JobStore:
+def _sqlite(request, tmp_path: Path, clock) -> JobStore:
     return SqliteJobStore(tmp_path / "jobs.sqlite3", clock=clock)
 
 
-BACKENDS = {"sqlite": _sqlite}
+def _redis(request, tmp_path: Path, clock) -> JobStore:
+    return RedisJobStore(request.getfixturevalue("redis_store_url"), clock=clock)
+
+
+BACKENDS = {"sqlite": _sqlite, "redis": _redis}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request, tmp_path):
+    """A factory of store instances on one shared location (a file, a key prefix): several
+    instances are several processes or nodes."""
+    return lambda clock=time.time: BACKENDS[request.param](request, tmp_path, clock)
 
 
 @pytest.fixture
@@ -54,7 +70,7 @@ def clock() -> Clock:
 
 @pytest_asyncio.fixture(params=sorted(BACKENDS))
 async def store(request, tmp_path, clock):
-    s = BACKENDS[request.param](tmp_path, clock)
+    s = BACKENDS[request.param](request, tmp_path, clock)
     await s.open()
     yield s
     await s.close()
@@ -350,14 +366,14 @@ async def test_worker_registry_heartbeat_and_expiry(store, clock):
     assert await store.list_workers() == []
 
 
-async def test_survives_reopen(tmp_path, clock):
-    s = SqliteJobStore(tmp_path / "j.sqlite3", clock=clock)
+async def test_survives_reopen(backend, clock):
+    s = backend(clock)
     await s.open()
     q = (await s.submit(new())).job
     r = (await s.submit(new())).job
     await s.claim("w", 10)
     await s.close()
-    s2 = SqliteJobStore(tmp_path / "j.sqlite3", clock=clock)
+    s2 = backend(clock)
     await s2.open()
     try:
         assert (await s2.get(q.id)).state == RUNNING  # the first one was claimed
@@ -367,9 +383,15 @@ async def test_survives_reopen(tmp_path, clock):
         await s2.close()
 
 
-def _claim_many(path: str, owner: str, n: int, out) -> None:
+def _open_store(location: str) -> JobStore:
+    if location.startswith("redis://"):
+        return RedisJobStore(location)
+    return SqliteJobStore(location)
+
+
+def _claim_many(location: str, owner: str, n: int, out) -> None:
     async def run():
-        s = SqliteJobStore(path)
+        s = _open_store(location)
         await s.open()
         got = []
         for _ in range(n):
@@ -382,15 +404,15 @@ def _claim_many(path: str, owner: str, n: int, out) -> None:
     asyncio.run(run())
 
 
-async def test_claims_from_two_processes_never_duplicate(tmp_path):
-    path = tmp_path / "shared.sqlite3"
-    s = SqliteJobStore(path)
+async def test_claims_from_two_processes_never_duplicate(backend):
+    s = backend()
     await s.open()
+    location = str(s.path) if isinstance(s, SqliteJobStore) else f"{s.config.url}?prefix={s.config.prefix}"
     await asyncio.gather(*(s.submit(new()) for _ in range(400)))
     await s.close()
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_claim_many, args=(str(path), f"p{i}", 300, out)) for i in range(2)]
+    procs = [ctx.Process(target=_claim_many, args=(location, f"p{i}", 300, out)) for i in range(2)]
     for p in procs:
         p.start()
     got = [out.get(timeout=60) for _ in procs]

@@ -1,6 +1,7 @@
 """The ``JobStore`` protocol: the one interface the service uses for jobs.
 
-Backends: :class:`server.jobs.sqlite.SqliteJobStore` (embedded, default). Another backend
+Backends: :class:`server.jobs.sqlite.SqliteJobStore` (embedded, default) and
+:class:`server.jobs.redis.RedisJobStore` (Redis/Valkey, shared by many nodes). Another backend
 joins by keeping the rules below and adding its factory to ``tests/test_server_jobstore.py``,
 which is parametrised over backends.
 
@@ -66,6 +67,10 @@ class JobStore(Protocol):
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         """Oldest runnable queued job → running, owned by ``owner`` until now + ``lease_s``."""
 
+    async def claim_job(self, job_id: str, owner: str, lease_s: float) -> Job | None:
+        """Claim THIS queued job (the chunk coordinator), as ``claim`` does; ``None`` if it is
+        not queued any more."""
+
     async def heartbeat(
         self,
         job_id: str,
@@ -125,6 +130,10 @@ class JobStore(Protocol):
     async def pending_webhooks(self) -> list[Job]: ...
 
     async def set_webhook_state(self, job_id: str, state: str, attempts: int) -> None: ...
+
+    async def take_webhook(self, job_id: str, holder: str, ttl_s: float) -> bool:
+        """Whether ``holder`` (one webhook sender) delivers this job's webhook, for ``ttl_s``:
+        always with a store of one server; one node at a time on a shared store."""
 
     async def purge(self, finished_before: float) -> list[Job]:
         """Delete terminal jobs that finished before the given time; returns them."""

@@ -45,6 +45,10 @@ class WatchHub:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def watched_ids(self) -> list[str]:
+        """Ids of the jobs someone watches now (a shared store re-reads them after a reconnect)."""
+        return list(self._watchers)
+
     def publish(self, job: Job) -> None:
         for w in self._watchers.get(job.id, ()):
             w.push(job)

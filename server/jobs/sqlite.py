@@ -425,6 +425,33 @@ class SqliteJobStore:
         )
         return job, ([job] if job else [])
 
+    def _op_claim_job(self, conn, job_id: str, owner: str, lease_s: float):
+        now = self.clock()
+        job = self._update(
+            conn,
+            job_id,
+            {
+                "state": RUNNING,
+                "phase": "starting",
+                "owner": owner,
+                "lease_until": now + lease_s,
+                "updated_at": now,
+                "progress": 0,
+                "frames_done": 0,
+                "eta_s": None,
+            },
+            "AND state = 'queued'",
+        )
+        if job is None:
+            return None, []
+        job = self._one(
+            conn,
+            f"UPDATE jobs SET attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE id = ? "
+            f"RETURNING {_COLUMNS}",
+            (now, job_id),
+        )
+        return job, [job]
+
     def _op_heartbeat(self, conn, job_id, owner, lease_s, fields: dict):
         now = self.clock()
         sets = {"lease_until": now + lease_s, "updated_at": now}
@@ -672,6 +699,9 @@ class SqliteJobStore:
     async def claim(self, owner: str, lease_s: float) -> Job | None:
         return await self._call(self._op_claim, owner, lease_s)
 
+    async def claim_job(self, job_id: str, owner: str, lease_s: float) -> Job | None:
+        return await self._call(self._op_claim_job, job_id, owner, lease_s)
+
     async def heartbeat(
         self,
         job_id: str,
@@ -739,6 +769,9 @@ class SqliteJobStore:
 
     async def set_webhook_state(self, job_id: str, state: str, attempts: int) -> None:
         await self._call(self._op_set_webhook, job_id, state, attempts)
+
+    async def take_webhook(self, job_id: str, holder: str, ttl_s: float) -> bool:
+        return True  # one server per file: its one sender delivers every webhook
 
     async def purge(self, finished_before: float) -> builtins.list[Job]:
         return await self._call(self._op_purge, finished_before)

@@ -22,7 +22,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from ..jobs.base import JobStore
-from ..jobs.sqlite import SqliteJobStore
+from ..jobs.factory import create_store
 from ..metrics import Metrics
 from ..settings import Settings
 from ..state import INSTANCE_ID, METRICS, POOL, SETTINGS, STORAGE, STORE
@@ -36,11 +36,6 @@ log = logging.getLogger(__name__)
 WORKER_NODE_HOST = "127.0.0.1"
 
 _REGISTRATION = web.AppKey("worker_registration", NodeRegistration)
-
-
-def make_store(settings: Settings) -> JobStore:
-    """The job store of a node (the SQLite file in the data directory)."""
-    return SqliteJobStore(settings.data_path / "jobs.sqlite3")
 
 
 async def lease_reaper(store: JobStore, metrics: Metrics, lease_s: float) -> None:
@@ -66,7 +61,7 @@ def create_worker_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[INSTANCE_ID] = uuid.uuid4().hex[:12]
     app[STORAGE] = make_storage(settings)
-    app[STORE] = make_store(settings)
+    app[STORE] = create_store(settings.store, settings.data_path)  # --store
     app.router.add_get("/healthz", openapi.healthz, name="healthz")
     app.router.add_get("/metrics", openapi.metrics, name="metrics")
     app.cleanup_ctx.extend([_job_store, _workers, _reaper])
@@ -149,4 +144,4 @@ def run_worker_node(settings: Settings) -> None:
     )
 
 
-__all__ = ["create_worker_app", "run_worker_node", "lease_reaper", "make_store", "WORKER_NODE_HOST"]
+__all__ = ["create_worker_app", "run_worker_node", "lease_reaper", "WORKER_NODE_HOST"]
