@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -43,6 +44,7 @@ from av.video.reformatter import VideoReformatter
 from compositor.errors import MediaError
 from compositor.media.planes import Planes, planes_of_frame
 from compositor.media.probe import ALPHA_PIX_FMTS, STILL_FORMATS, MediaInfo
+from compositor.stage_stats import StageClock
 
 __all__ = ["VideoReader", "JUMP_US", "frame_to_planes"]
 
@@ -128,8 +130,16 @@ def _skip_superseded(items: Iterator[tuple[int, object]], target_us: int):
 class _Worker(threading.Thread):
     """One decode generation: fills ``q`` with Planes, then _EOF (or a _Failure)."""
 
-    def __init__(self, produce: Callable[["_Worker"], None], read_ahead: int, name: str):
+    def __init__(
+        self,
+        produce: Callable[["_Worker"], None],
+        read_ahead: int,
+        name: str,
+        report: Callable[[float, float], None] | None = None,
+    ):
         super().__init__(name=name, daemon=True)
+        self._report = report  # (cpu_s, busy wall_s) of this thread, called when it ends
+        self._blocked_s = 0.0  # wall time spent waiting for room in the queue
         self.q: queue.Queue = queue.Queue(maxsize=read_ahead)
         self.stop_event = threading.Event()
         self._produce = produce
@@ -142,12 +152,21 @@ class _Worker(threading.Thread):
             if self.stop_event.is_set():
                 raise _Stopped
             try:
+                self.q.put_nowait(item)
+                return
+            except queue.Full:
+                pass
+            t0 = time.perf_counter()
+            try:
                 self.q.put(item, timeout=_POLL_S)
                 return
             except queue.Full:
                 continue
+            finally:
+                self._blocked_s += time.perf_counter() - t0
 
     def run(self) -> None:
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
         try:
             self._produce(self)
             self.put(_EOF)
@@ -159,6 +178,8 @@ class _Worker(threading.Thread):
             except _Stopped:
                 pass
         finally:
+            if self._report is not None:
+                self._report(time.thread_time() - cpu0, time.perf_counter() - wall0 - self._blocked_s)
             with self.lock:
                 cb, self.close_on_exit = self.close_on_exit, None
                 self.exited = True
@@ -182,9 +203,19 @@ class VideoReader:
     """Forward decoder with bounded read-ahead and the pts hold rule (see module doc)."""
 
     def __init__(
-        self, path: str | os.PathLike, info: MediaInfo, *, start_us: int = 0, read_ahead: int = 3, threads: int = 0
+        self,
+        path: str | os.PathLike,
+        info: MediaInfo,
+        *,
+        start_us: int = 0,
+        read_ahead: int = 3,
+        threads: int = 0,
+        clock: StageClock | None = None,
     ):
+        """``clock``: where each decode thread adds its CPU and busy wall time when it ends
+        (stage ``decode:<file name>``)."""
         self.path = os.fspath(path)
+        self._clock = clock
         self.info = info
         self._read_ahead = max(1, int(read_ahead))
         self._threads = max(0, int(threads))
@@ -327,7 +358,10 @@ class VideoReader:
             produce = self._make_pillow_producer(target_us)
         else:
             produce = self._make_av_producer(target_us, seek)
-        self._worker = _Worker(produce, self._read_ahead, name=f"decode:{os.path.basename(self.path)}")
+        name = f"decode:{os.path.basename(self.path)}"
+        clock = self._clock
+        report = None if clock is None else (lambda cpu_s, wall_s: clock.add(name, cpu_s, wall_s))
+        self._worker = _Worker(produce, self._read_ahead, name=name, report=report)
         self._worker.start()
 
     # ------------------------------------------------------------------ PyAV backend
