@@ -118,3 +118,44 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict | None = None) -> Measu
         loadavg=load,
         stdout=b"".join(out_chunks).decode(errors="replace"),
     )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ours_cmd(folder: Path, out: Path, *extra: str) -> list[str]:
+    """Our CLI, x264 veryfast crf 23, with the per-stage figures as one JSON line."""
+    import sys
+
+    return [sys.executable, "-m", "compositor", "render", str(folder), "-o", str(out), "--quiet"] + [
+        "--preset",
+        "veryfast",
+        "--crf",
+        "23",
+        *extra,
+        "--stats",
+        "json",
+    ]
+
+
+def stages_of(m: Measured) -> dict:
+    """The ``--stats json`` line our CLI printed last."""
+    import json
+
+    return json.loads(m.stdout.strip().splitlines()[-1])
+
+
+def floor_cmd(raw: Path, width: int, height: int, out: Path) -> list[str]:
+    import sys
+
+    return [sys.executable, str(ROOT / "bench" / "encode_floor.py"), str(raw), str(width), str(height), str(out)]
+
+
+def best(runs: list[Measured], frames: int) -> dict:
+    """The run with the least wall time (its CPU), the largest peak RSS of all runs, every wall."""
+    b = min(runs, key=lambda m: m.wall_s)
+    row = b.row(frames)
+    row["peak_rss_mib"] = max(m.peak_rss_mib for m in runs)
+    row["walls_s"] = [round(m.wall_s, 3) for m in runs]
+    row["cpus_s"] = [round(m.cpu_s, 3) for m in runs]
+    return row
