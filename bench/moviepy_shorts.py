@@ -1,6 +1,6 @@
 """The photo short (fixtures/shorts.py) written with MoviePy 2, as a MoviePy user would (I/O).
 
-    python bench/moviepy_shorts.py DRAFT_FOLDER OUT.mp4 FONT_PATH
+    python bench/moviepy_shorts.py DRAFT_FOLDER OUT.mp4 FONT_PATH [SECONDS]
 
 Each photo is loaded and fitted to the 1080×1920 canvas once (``resized``), then zoomed
 1.0 → 1.15 per frame (``vfx.Resize`` with a function of t) and panned (a moving position),
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fixtures import shorts  # noqa: E402
 
 
-def main(folder: Path, out: Path, font: str) -> None:
+def main(folder: Path, out: Path, font: str, seconds: float | None = None) -> None:
+    """``seconds``: render only the first seconds (default: the whole short)."""
     d = json.loads((folder / "draft_content.json").read_text("utf-8"))
     W, H = shorts.W, shorts.H
     photo_s = shorts.PHOTO_US / 1e6
@@ -67,7 +68,7 @@ def main(folder: Path, out: Path, font: str) -> None:
         )
         y = H * (1 - shorts.CAPTION_Y) / 2 - txt.h / 2
         layers.append(txt.with_position(("center", y)).with_start(t0).with_duration(dur))
-    seconds = d["duration"] / 1e6
+    seconds = min(seconds or d["duration"] / 1e6, d["duration"] / 1e6)
     audio_paths = {m["id"]: m["path"] for m in d["materials"]["audios"]}
     music = AudioFileClip(audio_paths["mat_music"]).with_volume_scaled(shorts.MUSIC_VOLUME)
     voice = AudioFileClip(audio_paths["mat_voice"])
@@ -87,4 +88,4 @@ def main(folder: Path, out: Path, font: str) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
+    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else None)

@@ -29,7 +29,18 @@ from fixtures import reference
 OUT = ROOT / ".cache" / "bench" / "out"
 RESULTS = ROOT / "bench" / "results"
 FRAMES_20S = 600
+RESULTS_FILE = {"reference": "render.json", "shorts": "shorts.json"}
+#: rounds of the published A/B pair (2 on a quiet box; BENCH_ROUNDS=1 when time is short)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 HAVE_FFMPEG = shutil.which("ffmpeg") is not None
+
+
+def save(results: dict, name: str = "render.json") -> None:
+    """Write what was measured so far (after every test: an interrupted run keeps its rows)."""
+    RESULTS.mkdir(exist_ok=True)
+    r = dict(results)
+    r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadavg_now": os.getloadavg()}
+    (RESULTS / name).write_text(json.dumps(r, indent=2) + "\n")
 
 
 def ab(benchmark, results: dict, key: str, ours: list[str], ffmpeg: list[str] | None, rounds: int, frames: int):
@@ -52,6 +63,7 @@ def ab(benchmark, results: dict, key: str, ours: list[str], ffmpeg: list[str] | 
         row["cpu_ratio"] = sum(row["ours"]["cpus_s"]) / sum(row["ffmpeg"]["cpus_s"])  # same rounds
         row["rss_ratio"] = row["ours"]["peak_rss_mib"] / row["ffmpeg"]["peak_rss_mib"]
     benchmark.extra_info.update({k: v for k, v in row.items() if not isinstance(v, dict)})
+    save(results, RESULTS_FILE.get(key.split("_")[0], "render.json"))
 
 
 def floor(benchmark, results: dict, key: str, rendered, width: int, height: int, frames: int):
@@ -66,6 +78,7 @@ def floor(benchmark, results: dict, key: str, rendered, width: int, height: int,
         raw.unlink()
     results.setdefault(key, {})["encoder_floor"] = m.row(frames)
     benchmark.extra_info.update(m.row(frames))
+    save(results, RESULTS_FILE.get(key.split("_")[0], "render.json"))
 
 
 def _ffmpeg(folder, out, **kw):
@@ -76,7 +89,7 @@ def test_reference_phone_20s(benchmark, reference_phone_20s, bench_results):
     """The published ratio: phone-like sources, ours vs ffmpeg, A/B twice."""
     ours = ours_cmd(reference_phone_20s, OUT / "ours-phone-20.mp4")
     ff = _ffmpeg(reference_phone_20s, OUT / "ffmpeg-phone-20.mp4")
-    ab(benchmark, bench_results, "reference_phone_20s", ours, ff, rounds=2, frames=FRAMES_20S)
+    ab(benchmark, bench_results, "reference_phone_20s", ours, ff, rounds=ROUNDS, frames=FRAMES_20S)
 
 
 def test_reference_phone_encoder_floor(benchmark, bench_results):
