@@ -27,25 +27,27 @@ from bench.test_bench_render import OUT, RESULTS, ab, floor, save
 from compositor.text.fonts import bundled_font_path
 from fixtures import shorts
 
-FRAMES = 60 * shorts.FPS
+#: seconds of the short (60; BENCH_SHORTS_SECONDS=10 renders its first 2 photos and 3 captions)
+SECONDS = int(os.environ.get("BENCH_SHORTS_SECONDS", "60"))
+FRAMES = SECONDS * shorts.FPS
 HAVE_FFMPEG = shutil.which("ffmpeg") is not None
 HAVE_MOVIEPY = importlib.util.find_spec("moviepy") is not None
-KEY = "shorts_60s"
+KEY = f"shorts_{SECONDS}s"
 #: seconds of the short MoviePy renders (60; its frame rate is steady, so a shorter prefix
 #: gives its throughput when the box is too busy for 10 minutes of MoviePy)
-MOVIEPY_S = int(os.environ.get("BENCH_MOVIEPY_SECONDS", "60"))
+MOVIEPY_S = min(SECONDS, int(os.environ.get("BENCH_MOVIEPY_SECONDS", "60")))
 
 
-def test_shorts_60s(benchmark, shorts_60s, bench_results):
+def test_shorts_draft(benchmark, shorts_draft, bench_results):
     from bench.measure import ours_cmd
 
     font = str(bundled_font_path())
-    ours = ours_cmd(shorts_60s, OUT / "ours-shorts.mp4")
-    ff = shorts.ffmpeg_command(shorts_60s, OUT / "ffmpeg-shorts.mp4", font) if HAVE_FFMPEG else None
+    ours = ours_cmd(shorts_draft, OUT / "ours-shorts.mp4")
+    ff = shorts.ffmpeg_command(shorts_draft, OUT / "ffmpeg-shorts.mp4", font) if HAVE_FFMPEG else None
     ab(benchmark, bench_results, KEY, ours, ff, rounds=1, frames=FRAMES)
     if HAVE_MOVIEPY:  # right after the A/B pair, same conditions
         mp = str(OUT / "mp.mp4")
-        cmd = [sys.executable, str(ROOT / "bench" / "moviepy_shorts.py"), str(shorts_60s), mp, font, str(MOVIEPY_S)]
+        cmd = [sys.executable, str(ROOT / "bench" / "moviepy_shorts.py"), str(shorts_draft), mp, font, str(MOVIEPY_S)]
         row = bench_results[KEY]
         row["moviepy"] = best([run_measured(cmd, cwd=ROOT)], MOVIEPY_S * shorts.FPS)
         row["moviepy"]["seconds_rendered"] = MOVIEPY_S
