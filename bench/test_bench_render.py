@@ -4,10 +4,13 @@
 
 The reference draft (fixtures/reference.py): 20 s at 1920×1080 30 fps, clip A then clip B
 with a 1 s 叠化, a 40 % picture-in-picture at opacity 0.8, an RGBA PNG logo, three audio
-sources, x264 veryfast crf 23. Both renderers run as child processes so that their wall
-time and peak RSS (``wait4`` rusage) are measured the same way, in the same run. The
-ffmpeg benchmark is skipped when the ffmpeg CLI is absent. The last test prints the
-comparison (ours, ffmpeg, ratio) and writes bench/results/render.json.
+sources, x264 veryfast crf 23. Two sets of sources: encoded like phone uploads (H.264 High,
+GOP 60, 8.7–16 Mb/s, grain: the published ratio) and the synthetic ones (cheaper to decode).
+Every contender runs as a child process (bench/measure.py: wall, CPU, peak RSS the same way),
+ours and ffmpeg interleaved A/B in one test. Also: the encoder-only floor (x264 alone on the
+frames our render produced, same settings), our per-stage CPU (``render --stats json``), the
+120-s variant (memory flat in length), a 3840×2160 variant. The ffmpeg rows are skipped
+when the ffmpeg CLI is absent. The last test writes bench/results/render.json.
 """
 
 from __future__ import annotations
@@ -15,100 +18,128 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
+from bench.encode_floor import dump_raw
+from bench.measure import ROOT, best, floor_cmd, ours_cmd, run_measured, stages_of
 from fixtures import reference
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".cache" / "bench" / "out"
 RESULTS = ROOT / "bench" / "results"
+FRAMES_20S = 600
+RESULTS_FILE = {"reference": "render.json", "shorts": "shorts.json"}
+#: rounds of the published A/B pair (2 on a quiet box; BENCH_ROUNDS=1 when time is short)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+HAVE_FFMPEG = shutil.which("ffmpeg") is not None
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process."""
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+def save(results: dict, name: str = "render.json") -> None:
+    """Write what was measured so far (after every test: an interrupted run keeps its rows)."""
+    RESULTS.mkdir(exist_ok=True)
+    r = dict(results)
+    r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadavg_now": os.getloadavg()}
+    (RESULTS / name).write_text(json.dumps(r, indent=2) + "\n")
 
 
-def ours(folder: Path, out: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "compositor",
-        "render",
-        str(folder),
-        "-o",
-        str(out),
-        "--quiet",
-        "--preset",
-        "veryfast",
-        "--crf",
-        "23",
-    ]
-
-
-def _measure(benchmark, results: dict, key: str, cmd: list[str], *, frames: int = 600, rounds: int = 3) -> None:
-    """Run ``cmd`` ``rounds`` times; record best wall time, its fps and the largest peak RSS."""
+def ab(benchmark, results: dict, key: str, ours: list[str], ffmpeg: list[str] | None, rounds: int, frames: int):
+    """Ours and ffmpeg alternately, ``rounds`` times each; rows under results[key]."""
     OUT.mkdir(parents=True, exist_ok=True)
-    runs: list[tuple[float, float]] = []
-    benchmark.pedantic(lambda: runs.append(run_measured(cmd)), rounds=rounds, iterations=1, warmup_rounds=0)
-    best = min(w for w, _ in runs)
-    results[key] = {"wall_s": best, "fps": frames / best, "peak_rss_mib": max(r for _, r in runs)}
-    benchmark.extra_info.update(results[key])
+    runs: dict[str, list] = {"ours": [], "ffmpeg": []}
+
+    def one_round():
+        runs["ours"].append(run_measured(ours, cwd=ROOT))
+        if ffmpeg is not None:
+            runs["ffmpeg"].append(run_measured(ffmpeg, cwd=ROOT))
+
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
+    row = results.setdefault(key, {})
+    row["ours"] = best(runs["ours"], frames)
+    row["ours"]["stages"] = stages_of(min(runs["ours"], key=lambda m: m.wall_s))
+    if runs["ffmpeg"]:
+        row["ffmpeg"] = best(runs["ffmpeg"], frames)
+        row["throughput_ratio"] = row["ours"]["fps"] / row["ffmpeg"]["fps"]
+        row["cpu_ratio"] = sum(row["ours"]["cpus_s"]) / sum(row["ffmpeg"]["cpus_s"])  # same rounds
+        row["rss_ratio"] = row["ours"]["peak_rss_mib"] / row["ffmpeg"]["peak_rss_mib"]
+    benchmark.extra_info.update({k: v for k, v in row.items() if not isinstance(v, dict)})
+    save(results, RESULTS_FILE.get(key.split("_")[0], "render.json"))
 
 
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg CLI not installed")
+def floor(benchmark, results: dict, key: str, rendered, width: int, height: int, frames: int):
+    """x264 alone on the frames of ``rendered`` (decoded to a raw file first, not measured)."""
+    raw = OUT / f"{key}.yuv"
+    n = dump_raw(rendered, raw)
+    assert n == frames
+    try:
+        cmd = floor_cmd(raw, width, height, OUT / f"{key}-floor.mp4")
+        m = benchmark.pedantic(lambda: run_measured(cmd, cwd=ROOT), rounds=1, iterations=1)
+    finally:
+        raw.unlink()
+    results.setdefault(key, {})["encoder_floor"] = m.row(frames)
+    benchmark.extra_info.update(m.row(frames))
+    save(results, RESULTS_FILE.get(key.split("_")[0], "render.json"))
 
 
-def test_render_reference_20s(benchmark, reference_20s, bench_results):
-    _measure(benchmark, bench_results, "ours_20s", ours(reference_20s, OUT / "ours-20.mp4"))
+def _ffmpeg(folder, out, **kw):
+    return reference.ffmpeg_command(folder, out, **kw) if HAVE_FFMPEG else None
 
 
-@needs_ffmpeg
-def test_ffmpeg_reference_20s(benchmark, reference_20s, bench_results):
-    _measure(benchmark, bench_results, "ffmpeg_20s", reference.ffmpeg_command(reference_20s, OUT / "ffmpeg-20.mp4"))
+def test_reference_phone_20s(benchmark, reference_phone_20s, bench_results):
+    """The published ratio: phone-like sources, ours vs ffmpeg, A/B twice."""
+    ours = ours_cmd(reference_phone_20s, OUT / "ours-phone-20.mp4")
+    ff = _ffmpeg(reference_phone_20s, OUT / "ffmpeg-phone-20.mp4")
+    ab(benchmark, bench_results, "reference_phone_20s", ours, ff, rounds=ROUNDS, frames=FRAMES_20S)
 
 
-def test_render_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
-    """The same draft with a colour filter track over everything (and the dissolve); docs/effects.md."""
-    _measure(benchmark, bench_results, "ours_20s_filter", ours(reference_20s_filter, OUT / "ours-20f.mp4"), rounds=2)
+def test_reference_phone_encoder_floor(benchmark, bench_results):
+    floor(benchmark, bench_results, "reference_phone_20s", OUT / "ours-phone-20.mp4", 1920, 1080, FRAMES_20S)
 
 
-@needs_ffmpeg
-def test_ffmpeg_reference_20s_with_filter(benchmark, reference_20s_filter, bench_results):
-    cmd = reference.ffmpeg_command(reference_20s_filter, OUT / "ffmpeg-20f.mp4", with_filter=True)
-    _measure(benchmark, bench_results, "ffmpeg_20s_filter", cmd, rounds=2)
+def test_reference_synthetic_20s(benchmark, reference_20s, bench_results):
+    """The same composition over the bench's synthetic sources (cheaper to decode)."""
+    ours = ours_cmd(reference_20s, OUT / "ours-20.mp4")
+    ff = _ffmpeg(reference_20s, OUT / "ffmpeg-20.mp4")
+    ab(benchmark, bench_results, "reference_synthetic_20s", ours, ff, rounds=1, frames=FRAMES_20S)
 
 
-def test_render_reference_120s(benchmark, reference_120s, bench_results):
-    _measure(benchmark, bench_results, "ours_120s", ours(reference_120s, OUT / "ours-120.mp4"), frames=3600, rounds=1)
+def test_reference_synthetic_20s_with_filter(benchmark, reference_20s_filter, bench_results):
+    """With a colour filter track over everything (ffmpeg: colorchannelmixer); docs/effects.md."""
+    ours = ours_cmd(reference_20s_filter, OUT / "ours-20f.mp4")
+    ff = _ffmpeg(reference_20s_filter, OUT / "ffmpeg-20f.mp4", with_filter=True)
+    ab(benchmark, bench_results, "reference_synthetic_20s_filter", ours, ff, rounds=1, frames=FRAMES_20S)
+
+
+def test_reference_phone_120s(benchmark, reference_phone_120s, bench_results):
+    """Memory flat in length: the 120-s render's peak RSS against the 20-s one's."""
+    ours = ours_cmd(reference_phone_120s, OUT / "ours-phone-120.mp4")
+    ab(benchmark, bench_results, "reference_phone_120s", ours, None, rounds=1, frames=6 * FRAMES_20S)
+
+
+def test_reference_phone_4k(benchmark, reference_phone_20s, bench_results):
+    """The same draft rendered at 3840×2160 (sources upscaled by the compositor)."""
+    ours = ours_cmd(reference_phone_20s, OUT / "ours-phone-4k.mp4", "--width", "3840", "--height", "2160")
+    ab(benchmark, bench_results, "reference_phone_4k", ours, None, rounds=1, frames=FRAMES_20S)
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg CLI not installed")
+def test_ffmpeg_rows_measured(benchmark, bench_results):
+    """The ffmpeg rows (measured inside the A/B tests above) exist when ffmpeg is installed."""
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    for key in ("reference_phone_20s", "reference_synthetic_20s"):
+        assert "ffmpeg" in bench_results.get(key, {"ffmpeg": 0}), key
 
 
 def test_summary(benchmark, bench_results):
-    """Print (and save) ours vs ffmpeg; the numbers go into bench/README.md by hand.
+    """Print (and save) every row; the numbers go into bench/README.md by hand.
 
     (Takes the ``benchmark`` fixture only so that ``--benchmark-only`` runs it.)"""
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
-    r = dict(bench_results)
-    if "ours_20s" in r and "ffmpeg_20s" in r:
-        r["throughput_ratio"] = r["ours_20s"]["fps"] / r["ffmpeg_20s"]["fps"]
-    if "ours_20s_filter" in r and "ffmpeg_20s_filter" in r:
-        r["throughput_ratio_with_filter"] = r["ours_20s_filter"]["fps"] / r["ffmpeg_20s_filter"]["fps"]
-    if "ours_20s" in r and "ours_120s" in r:
-        r["rss_120s_over_20s"] = r["ours_120s"]["peak_rss_mib"] / r["ours_20s"]["peak_rss_mib"]
-    r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    r = {k: v for k, v in bench_results.items() if k.startswith("reference")}
+    long, short = r.get("reference_phone_120s", {}), r.get("reference_phone_20s", {})
+    if "ours" in long and "ours" in short:
+        r["rss_120s_over_20s"] = long["ours"]["peak_rss_mib"] / short["ours"]["peak_rss_mib"]
+    r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadavg_end": os.getloadavg()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "render.json").write_text(json.dumps(r, indent=2) + "\n")
     print("\n" + json.dumps(r, indent=2))

@@ -12,6 +12,7 @@ for exceptions that are not the compositor's own); ``--debug`` adds the tracebac
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from fractions import Fraction
@@ -62,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=0, help="codec threads (0 = auto)")
     r.add_argument("--cache-dir", type=Path, help="where downloaded drafts are kept")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--stats",
+        nargs="?",
+        const="text",
+        choices=("text", "json"),
+        help="after rendering, print CPU-seconds and wall seconds per stage (decode per source, composite, "
+        "text, audio, encode) as a table, or as one JSON line with --stats json",
+    )
     r.add_argument(
         "--sticker-table", type=Path, help="JSON object {sticker resource_id: image path or URL} for JianYing stickers"
     )
@@ -162,6 +171,12 @@ def _cmd_render(args) -> int:
         f"in {result.elapsed_s:.2f} s ({result.realtime_factor:.2f}x realtime), "
         f"{len(result.warnings)} warning(s)"
     )
+    if args.stats and result.stages is not None:
+        if args.stats == "json":
+            print(json.dumps(result.stages.to_dict(), sort_keys=True))
+        else:
+            for line in result.stages.lines():
+                print(line)
     return 0
 
 

@@ -12,6 +12,7 @@ when the clip is first drawn and closed with its decoders once the timeline has 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Callable
 
 from .catalog import MediaCatalog
@@ -20,6 +21,7 @@ from .compound_pictures import CompoundPicture
 from .media.planes import Planes
 from .media.video_reader import DecodeStats, VideoReader
 from .plan import DrawOp
+from .stage_stats import StageClock
 from .text.pool import TextRasters
 from .timeline import Timeline, VisualClip, source_time_us
 from .visibility import SourceVisibility, loop_filter_skippable
@@ -55,7 +57,11 @@ class PicturePool:
         visibility: Mapping[str, SourceVisibility] | None = None,
         skip_loop_filter: bool = False,
         schedule: bool = True,
+        clock: StageClock | None = None,
     ):
+        """``clock``: stages ``text`` (rasterising) and ``wait:decode`` are measured on it
+        (the readers' own decode threads report to the clock the factory gives them)."""
+        self._clock = clock
         self._tl = tl
         # segment id -> the source times it is drawn at (compositor.visibility); None = unknown
         self._visibility = visibility
@@ -73,8 +79,10 @@ class PicturePool:
         self._text = TextRasters(tl)
 
     def __call__(self, op: DrawOp) -> Planes:
+        clock = self._clock
         if op.kind == "text":
-            return self._text(op)
+            with clock.measure("text") if clock is not None else nullcontext():
+                return self._text(op)
         if op.kind == COMPOUND:
             return self._compound(op.segment_id, op.media_key).picture(op.source_us or 0)
         if op.is_still:
@@ -82,7 +90,8 @@ class PicturePool:
         reader = self._readers.get(op.segment_id)
         if reader is None:
             reader = self._open(op.segment_id, op.source_us or 0)
-        return reader.frame_at(op.source_us or 0)
+        with clock.measure("wait:decode") if clock is not None else nullcontext():
+            return reader.frame_at(op.source_us or 0)
 
     def _open(self, segment_id: str, start_us: int) -> VideoReader:
         clip = self._windows[segment_id][0]
@@ -113,7 +122,12 @@ class PicturePool:
 
     def _nested_pool(self, tl: Timeline) -> "PicturePool":
         return PicturePool(
-            tl, self._catalog, reader_factory=self._factory, read_ahead=self._read_ahead, decode_threads=self._threads
+            tl,
+            self._catalog,
+            reader_factory=self._factory,
+            read_ahead=self._read_ahead,
+            decode_threads=self._threads,
+            clock=self._clock,
         )
 
     def advance(self, t_us: int) -> None:

@@ -16,8 +16,10 @@ import os
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -33,10 +35,12 @@ from .draft import Draft, load_draft
 from .errors import Cancelled, CompositorError, RenderError
 from .draft_folder import LocalDraft, local_draft
 from .media.encoder import Encoder
+from .media.video_reader import VideoReader
 from .media.planes import Planes, planes_of_frame
 from .plan import plan_frame
 from .pictures import PicturePool
 from .resolve import resolve
+from .stage_stats import StageClock, StageStats, StageTime
 from .timeline import OutputOptions, Timeline
 from .visibility import source_visibility
 from .warnings import RenderWarning
@@ -93,6 +97,7 @@ class RenderResult:
     duration_us: int
     elapsed_s: float
     warnings: tuple[RenderWarning, ...] = field(default=())
+    stages: StageStats | None = None  # CPU and wall per stage (compositor/stage_stats.py)
 
     @property
     def realtime_factor(self) -> float:
@@ -117,6 +122,7 @@ class DraftSession:
         self.catalog = catalog
         self.timeline = timeline
         self.options = options
+        self.open_stage: StageTime | None = None  # parse/probe/stills, measured by open_local
         self._frame_warnings: dict[str, RenderWarning] = {}  # segment id -> first frame-time warning
 
     @property
@@ -141,20 +147,23 @@ class DraftSession:
     def frame_count(self) -> int:
         return self.timeline.frame_count
 
-    def picture_pool(self) -> PicturePool:
+    def picture_pool(self, clock: StageClock | None = None) -> PicturePool:
         """The decoders and pictures of one pass over the output (the caller closes it): with
         ``decode_visible_only`` each video source decodes only the frames the output shows,
-        with ``skip_loop_filter`` sources drawn at ≤ ½ skip part of the loop filter."""
+        with ``skip_loop_filter`` sources drawn at ≤ ½ skip part of the loop filter;
+        ``clock``: decode (per source), text and waits are measured on it."""
         opts = self.options
         tl = self.timeline
         vis = source_visibility(tl) if opts.decode_visible_only or opts.skip_loop_filter else None
         return PicturePool(
             tl,
             self.catalog,
+            reader_factory=VideoReader if clock is None else partial(VideoReader, clock=clock),
             decode_threads=_decode_threads(opts.threads),
             visibility=vis,
             skip_loop_filter=opts.skip_loop_filter,
             schedule=opts.decode_visible_only,
+            clock=clock,
         )
 
     # -- the one loop -------------------------------------------------------------------
@@ -164,13 +173,16 @@ class DraftSession:
         new_frame: Callable[[], tuple[av.VideoFrame, Planes]],
         *,
         cancel: threading.Event | Callable[[], bool] | None = None,
+        clock: StageClock | None = None,
     ) -> Iterator[tuple[int, av.VideoFrame, Planes]]:
-        """Yield ``(index, frame, planes)`` for every output frame, composited into ``new_frame()``."""
+        """Yield ``(index, frame, planes)`` for every output frame, composited into ``new_frame()``.
+
+        ``clock``: the stages decode, text and composite are measured on it."""
         tl = self.timeline
         # this loop's warp-once caches: static layers' recorded warps, stills' mip levels
         compositor = Compositor(tl.width, tl.height, layers=LayerCache(), mips=MipCache())
         is_cancelled = _cancel_check(cancel)
-        with self.picture_pool() as pictures:
+        with self.picture_pool(clock) as pictures:
             for n in range(tl.frame_count):
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")
@@ -180,7 +192,8 @@ class DraftSession:
                 pictures.advance(plan.t_us)
                 frame, planes = new_frame()
                 try:
-                    compositor.compose(plan, planes, pictures)
+                    with clock.measure("composite") if clock is not None else nullcontext():
+                        compositor.compose(plan, planes, pictures)
                 except CompositorError:
                     raise
                 except Exception as exc:  # kernels raise ValueError on impossible input
@@ -224,6 +237,7 @@ class DraftSession:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part.mp4", dir=output.parent)
         os.close(fd)
         started = time.monotonic()
+        clock = StageClock()
         encoder = Encoder(
             tmp_name,
             width=tl.width,
@@ -234,15 +248,21 @@ class DraftSession:
             audio=True,
             audio_bitrate=opts.audio_bitrate,
             threads=opts.threads,
+            clock=clock,
         )
         try:
-            with AudioMixer(tl) as mixer:
-                for n, frame, planes in self.composite(encoder.new_frame, cancel=cancel):
-                    encoder.submit_video(frame, n, planes)
-                    encoder.submit_audio(mixer.block(n))
+            with AudioMixer(tl) as mixer, clock.measure("main:other"):
+                for n, frame, planes in self.composite(encoder.new_frame, cancel=cancel, clock=clock):
+                    with clock.measure("wait:encode"):
+                        encoder.submit_video(frame, n, planes)
+                    with clock.measure("audio"):
+                        samples = mixer.block(n)
+                    with clock.measure("wait:encode"):
+                        encoder.submit_audio(samples)
                     if progress is not None:
                         progress(Progress("rendering", n + 1, tl.frame_count, time.monotonic() - started))
-            encoder.close()
+                with clock.measure("wait:encode"):
+                    encoder.close()  # the encoder thread's flush
         except BaseException:
             encoder.abort()
             if os.path.exists(tmp_name):
@@ -258,6 +278,7 @@ class DraftSession:
             duration_us=tl.output_duration_us,
             elapsed_s=time.monotonic() - started,
             warnings=self.warnings,
+            stages=clock.finish().with_stage(self.open_stage),
         )
 
 
@@ -293,6 +314,7 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
     """Parse, probe and resolve a draft that is already on disk (see :func:`open_draft`).
 
     ``text_engine``: a :class:`compositor.text.TextEngine` to reuse (font/glyph caches)."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     limits = options.limits
     draft = load_draft(local.content_path, max_depth=limits.max_json_depth)
     check_draft(draft, options.output(), limits)
@@ -306,7 +328,10 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
     )
     timeline = resolve(draft, catalog.facts, options.output(), text_engine=text_engine)
     check_timeline(timeline, limits, draft)
-    return DraftSession(local, draft, catalog, timeline, options)
+    session = DraftSession(local, draft, catalog, timeline, options)
+    # process CPU: stills are decoded by a small thread pool
+    session.open_stage = StageTime("open", time.process_time() - cpu0, time.perf_counter() - wall0, 1)
+    return session
 
 
 def open_draft(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from fractions import Fraction
 
 import av
@@ -33,6 +34,7 @@ import numpy as np
 
 from compositor.errors import EncodeError
 from compositor.media.planes import Planes, planes_of_frame
+from compositor.stage_stats import StageClock
 
 __all__ = ["Encoder", "AUDIO_RATE", "AAC_FRAME"]
 
@@ -61,8 +63,12 @@ class Encoder:
         x264_params: dict | str | None = None,
         threads: int = 0,
         queue_size: int = 4,
+        clock: StageClock | None = None,
     ):
+        """``clock``: where the encoder thread adds its CPU and busy wall time when it ends
+        (stage ``encode``; x264's own worker threads are not this thread, see stage_stats)."""
         self.path = os.fspath(path)
+        self._clock = clock
         self.width, self.height = int(width), int(height)
         self.fps = Fraction(fps)
         if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
@@ -238,9 +244,15 @@ class Encoder:
     def _run(self) -> None:
         container = self._container
         finished = False
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        idle_s = 0.0  # wall time waiting for work
+        items = 0
         try:
             while True:
+                t0 = time.perf_counter()
                 item = self._q.get()
+                idle_s += time.perf_counter() - t0
+                items += 1
                 kind = item[0]
                 if kind == "v":
                     self._exc_index = item[2]
@@ -265,6 +277,9 @@ class Encoder:
                     container.close()
                 except Exception:
                     pass
+            if self._clock is not None:
+                wall = time.perf_counter() - wall0 - idle_s
+                self._clock.add("encode", time.thread_time() - cpu0, wall, items)
 
     def _mux(self, packets) -> None:
         if packets:

@@ -57,6 +57,7 @@ from av.video.reformatter import VideoReformatter
 from compositor.errors import MediaError
 from compositor.media.planes import Planes, planes_of_frame
 from compositor.media.probe import ALPHA_PIX_FMTS, STILL_FORMATS, MediaInfo
+from compositor.stage_stats import StageClock
 
 __all__ = ["VideoReader", "JUMP_US", "DecodeStats", "frame_to_planes"]
 
@@ -177,17 +178,6 @@ class _Schedule:
         return below and upper != _INF and not self.any_in(p_us, upper)
 
 
-def _timed(produce: Callable[["_Worker"], None], stats: DecodeStats) -> Callable[["_Worker"], None]:
-    def run(worker: "_Worker") -> None:
-        t0 = time.thread_time()
-        try:
-            produce(worker)
-        finally:
-            stats.cpu_s += time.thread_time() - t0
-
-    return run
-
-
 class _Failure:
     __slots__ = ("exc",)
 
@@ -224,8 +214,16 @@ def _skip_superseded(items: Iterator[tuple[int, object]], target_us: int):
 class _Worker(threading.Thread):
     """One decode generation: fills ``q`` with Planes, then _EOF (or a _Failure)."""
 
-    def __init__(self, produce: Callable[["_Worker"], None], read_ahead: int, name: str):
+    def __init__(
+        self,
+        produce: Callable[["_Worker"], None],
+        read_ahead: int,
+        name: str,
+        report: Callable[[float, float], None] | None = None,
+    ):
         super().__init__(name=name, daemon=True)
+        self._report = report  # (cpu_s, busy wall_s) of this thread, called when it ends
+        self._blocked_s = 0.0  # wall time spent waiting for room in the queue
         self.q: queue.Queue = queue.Queue(maxsize=read_ahead)
         self.stop_event = threading.Event()
         self._produce = produce
@@ -238,12 +236,21 @@ class _Worker(threading.Thread):
             if self.stop_event.is_set():
                 raise _Stopped
             try:
+                self.q.put_nowait(item)
+                return
+            except queue.Full:
+                pass
+            t0 = time.perf_counter()
+            try:
                 self.q.put(item, timeout=_POLL_S)
                 return
             except queue.Full:
                 continue
+            finally:
+                self._blocked_s += time.perf_counter() - t0
 
     def run(self) -> None:
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
         try:
             self._produce(self)
             self.put(_EOF)
@@ -255,6 +262,8 @@ class _Worker(threading.Thread):
             except _Stopped:
                 pass
         finally:
+            if self._report is not None:
+                self._report(time.thread_time() - cpu0, time.perf_counter() - wall0 - self._blocked_s)
             with self.lock:
                 cb, self.close_on_exit = self.close_on_exit, None
                 self.exited = True
@@ -287,8 +296,12 @@ class VideoReader:
         threads: int = 0,
         shown_us: Sequence[int] | None = None,
         skip_loop_filter: bool = False,
+        clock: StageClock | None = None,
     ):
+        """``clock``: where each decode thread adds its CPU and busy wall time when it ends
+        (stage ``decode:<file name>``)."""
         self.path = os.fspath(path)
+        self._clock = clock
         self.info = info
         #: the only times frame_at will be asked for (sorted), or None = any time
         self._shown: tuple[int, ...] | None = (
@@ -444,9 +457,15 @@ class VideoReader:
             produce = self._make_pillow_producer(target_us)
         else:
             produce = self._make_av_producer(target_us, seek)
-        self._worker = _Worker(
-            _timed(produce, self.stats), self._read_ahead, name=f"decode:{os.path.basename(self.path)}"
-        )
+        name = f"decode:{os.path.basename(self.path)}"
+        clock, stats = self._clock, self.stats
+
+        def report(cpu_s: float, wall_s: float) -> None:  # when the decode thread ends
+            stats.cpu_s += cpu_s
+            if clock is not None:
+                clock.add(name, cpu_s, wall_s)
+
+        self._worker = _Worker(produce, self._read_ahead, name=name, report=report)
         self._worker.start()
 
     # ------------------------------------------------------------------ PyAV backend

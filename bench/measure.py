@@ -1,0 +1,161 @@
+"""Measuring a contender (I/O): one child process, its wall time, CPU and peak RSS.
+
+Every contender (our CLI, the ffmpeg CLI, a MoviePy script, the encoder-only floor) runs as
+a child process so that the figures are taken the same way:
+
+* wall: ``time.monotonic`` around the child's life;
+* CPU: the child's user + system time from ``wait4`` (Linux adds the CPU of the child's own
+  waited-for children, e.g. the ffmpeg process MoviePy pipes frames into);
+* peak RSS: the larger of ``wait4``'s ``ru_maxrss`` (the largest single process) and the
+  peak of the *sum* of the RSS of the child and its descendants, polled from ``/proc``
+  every 50 ms (a contender that runs two processes at once pays for both).
+
+``loadavg`` is the 1-minute load average when the child started (the box is shared).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+    loadavg: float
+    stdout: str = ""
+
+    def row(self, frames: int) -> dict:
+        d = asdict(self)
+        d.pop("stdout")
+        d["fps"] = frames / self.wall_s
+        return d
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Sum of VmRSS of ``pid`` and all its descendants (0 once it is gone)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _rss_kib(p)
+        todo += _children(p)
+    return total
+
+
+def run_measured(cmd: list[str], *, cwd: Path, env: dict | None = None) -> Measured:
+    """Run ``cmd`` to completion; raise with its stderr tail if it fails."""
+    load = os.getloadavg()[0]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = [0]
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss_kib(proc.pid))
+            done.wait(POLL_S)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    out_chunks: list[bytes] = []
+    err_chunks: list[bytes] = []
+    readers = [
+        threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),
+        threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True),
+    ]
+    for r in readers:
+        r.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    done.set()
+    poller.join()
+    for r in readers:
+        r.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = b"".join(err_chunks).decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
+    rss_mib = max(usage.ru_maxrss, peak[0]) / 1024
+    return Measured(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_rss_mib=rss_mib,
+        loadavg=load,
+        stdout=b"".join(out_chunks).decode(errors="replace"),
+    )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ours_cmd(folder: Path, out: Path, *extra: str) -> list[str]:
+    """Our CLI, x264 veryfast crf 23, with the per-stage figures as one JSON line."""
+    import sys
+
+    return [sys.executable, "-m", "compositor", "render", str(folder), "-o", str(out), "--quiet"] + [
+        "--preset",
+        "veryfast",
+        "--crf",
+        "23",
+        *extra,
+        "--stats",
+        "json",
+    ]
+
+
+def stages_of(m: Measured) -> dict:
+    """The ``--stats json`` line our CLI printed last."""
+    import json
+
+    return json.loads(m.stdout.strip().splitlines()[-1])
+
+
+def floor_cmd(raw: Path, width: int, height: int, out: Path) -> list[str]:
+    import sys
+
+    return [sys.executable, str(ROOT / "bench" / "encode_floor.py"), str(raw), str(width), str(height), str(out)]
+
+
+def best(runs: list[Measured], frames: int) -> dict:
+    """The run with the least wall time (its CPU), the largest peak RSS of all runs, every wall."""
+    b = min(runs, key=lambda m: m.wall_s)
+    row = b.row(frames)
+    row["peak_rss_mib"] = max(m.peak_rss_mib for m in runs)
+    row["walls_s"] = [round(m.wall_s, 3) for m in runs]
+    row["cpus_s"] = [round(m.cpu_s, 3) for m in runs]
+    return row
