@@ -6,6 +6,7 @@ Layout under the data directory::
     outputs/<job_id>.jpg     its poster frame
     cache/<url-key>/<draft_id>/   downloaded drafts (reused by later renders of the same draft)
     work/<job_id>/           inline drafts and their downloaded materials (deleted after the job)
+    blobs/<key>              intermediate artefacts shared by the farm (chunks of a chunked render)
 
 Files are served by ``web.FileResponse`` (Range, If-Modified-Since, sendfile). Nothing here
 runs at import; :func:`write_poster` runs in worker processes.
@@ -35,6 +36,7 @@ class LocalStorage:
         self.outputs = self.root / "outputs"
         self.cache = self.root / "cache"
         self.work = self.root / "work"
+        self.blobs = self.root / "blobs"
         self.base_url = base_url.rstrip("/")
         #: path → query string of a signed link (``server.auth.LinkSigner.query``); None = unsigned
         self.link_signer: Callable[[str], str] | None = None
@@ -83,6 +85,36 @@ class LocalStorage:
         if download_name:
             headers["Content-Disposition"] = f'inline; filename="{download_name}"'
         return web.FileResponse(path, headers=headers)
+
+    # -- blobs: intermediate artefacts (keys "/"-separated, validated by safe_join) ------------
+    def blob_path(self, key: str) -> Path:
+        return safe_join(self.blobs, key)
+
+    def put_blob(self, key: str, local_path: Path) -> None:
+        """Store a copy of ``local_path`` under ``key`` (atomically: temp name, then rename)."""
+        dest = self.blob_path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(local_path, tmp)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def get_blob(self, key: str, dest: Path) -> bool:
+        """Copy the blob ``key`` to ``dest``; False when there is no such blob."""
+        src = self.blob_path(key)
+        if not src.is_file():
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return True
+
+    def delete_blobs(self, prefix: str) -> None:
+        """Delete every blob under the folder ``prefix``."""
+        shutil.rmtree(self.blob_path(prefix.rstrip("/")), ignore_errors=True)
 
     # -- cleanup ---------------------------------------------------------------------------------
     def delete_job_files(self, job_id: str) -> None:

@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from . import chunked
 from .jobs.base import JobStore
 from .jobs.model import QUEUED, RUNNING, Job
 from .metrics import Metrics
@@ -318,6 +319,7 @@ class _Slot:
                 except Exception:
                     log.exception("job %s: progress write failed", job.id)
             proc.tasks += 1
+            outcome = await chunked.after_outcome(self, run, outcome)  # chunk upload / coordinator
             await self._settle(run, outcome)
         except asyncio.CancelledError:
             raise
@@ -481,6 +483,7 @@ class WorkerPool:
             "egress": egress_spec(self.settings),  # the server's egress policy and download limits
             "heartbeat_s": max(0.2, self.settings.lease_s / 3),
             "limits": server_limits(self.settings).as_dict(),
+            **chunked.message_fields(job, st),  # a chunk job: its frame range and private paths
         }
 
     def workers_alive(self) -> int:
@@ -790,6 +793,9 @@ def render_job(spec: dict, cancel: threading.Event, send, engines=None) -> dict:
         session = open_local(local, options, text_engine=engines.text_engine if engines is not None else None)
         check_cancel()
         warnings = [msgspec.to_builtins(w) for w in session.warnings]
+        step = chunked.child_step(session, spec, cancel, send, warnings, content_hash)  # split / chunk / join
+        if step is not None:
+            return step
         send(("start", job_id, session.frame_count, warnings))
         last = [0.0]
 

@@ -58,8 +58,10 @@ class RenderSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     chunk: ChunkPart | None = None
 
     def digest(self) -> str:
-        """Stable hash of the options (part of gen_video's idempotency key)."""
-        return hashlib.sha256(msgspec.json.encode(self, order="sorted")).hexdigest()[:32]
+        """Stable hash of the output options (part of gen_video's idempotency key); how the
+        service splits the work (``chunk_s``, ``chunk``) is not part of it."""
+        options = msgspec.structs.replace(self, chunk_s=0.0, chunk=None)
+        return hashlib.sha256(msgspec.json.encode(options, order="sorted")).hexdigest()[:32]
 
 
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):
