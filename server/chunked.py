@@ -127,6 +127,7 @@ async def after_outcome(slot, run, outcome: tuple) -> tuple:
 
 async def _upload_chunk(pool, job: Job, outcome: tuple) -> tuple:
     part = job.spec.chunk
+    assert part is not None  # kind "chunk" jobs carry their part
     work = pool.storage.work_dir(job.id)
     try:
         await _storage_call(pool.storage.put_blob, part.blob_key, work / "chunk.mp4")

@@ -143,3 +143,31 @@ async def test_a_chunk_abandoned_by_its_claimant_runs_again(client, draft_host, 
     assert rerun.state == COMPLETED and rerun.attempts == 2 and rerun.owner is None
     assert [p.id for p in await chunks_of(store, parent.id)][1] == ghost.id  # reused, not duplicated
     check_video(await (await client.get(f"/v1/renders/{parent.id}/video.mp4")).read())
+
+
+async def test_cancel_of_the_parent_cancels_its_chunks(client, draft_host, tmp_path):
+    store = client.server.app[STORE]
+    clip = make_clip(tmp_path / "ten.mp4", seconds=10.0, width=320, height=180)
+    did = new_draft_id()
+    url = draft_host.add_content(
+        did, tiny_draft(did, seconds=10.0, width=320, height=180), {"assets/videos/clip.mp4": clip}
+    )
+    sub = await (await client.post("/v1/renders", json={"draft_url": url})).json()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # cancel once the job has been split
+        if await store.get_by_key(chunked.idem_key(sub["id"], 0)) is not None:
+            break
+        await asyncio.sleep(0.05)
+    resp = await client.delete(f"/v1/renders/{sub['id']}")
+    assert resp.status in (200, 202)
+    job = await wait_job(client, sub["id"])
+    assert job["state"] == "cancelled", job
+    parts = [await store.get_by_key(chunked.idem_key(sub["id"], i)) for i in range(10)]
+    parts = [p for p in parts if p is not None]
+    assert len(parts) == 10
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(p.active for p in parts):
+        await asyncio.sleep(0.1)
+        parts = [await store.get(p.id) for p in parts]
+    assert not any(p.active for p in parts)
+    assert any(p.state == "cancelled" for p in parts)

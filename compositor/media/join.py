@@ -29,7 +29,9 @@ from compositor.errors import EncodeError
 __all__ = ["join_streams"]
 
 
-def _video_packets(chunks: list[Path], out_stream, first_extradata: bytes | None) -> Iterator[tuple[Fraction, object]]:
+def _video_packets(
+    chunks: list[Path], out_stream, first_extradata: bytes | None
+) -> Iterator[tuple[Fraction, av.Packet]]:
     offset = 0  # in the chunks' stream time base
     last_dts: int | None = None
     time_base: Fraction | None = None
@@ -40,6 +42,8 @@ def _video_packets(chunks: list[Path], out_stream, first_extradata: bytes | None
                     f"chunk {index} ({path.name}) has {len(container.streams.video)} video streams, want 1"
                 )
             stream = container.streams.video[0]
+            if stream.time_base is None:
+                raise EncodeError(f"chunk {index} ({path.name}) has no time base")
             if time_base is None:
                 time_base = stream.time_base
             elif stream.time_base != time_base:
@@ -77,14 +81,15 @@ def _video_packets(chunks: list[Path], out_stream, first_extradata: bytes | None
             offset += chunk_end - chunk_start
 
 
-def _audio_packets(path: Path, out_stream) -> Iterator[tuple[Fraction, object]]:
+def _audio_packets(path: Path, out_stream) -> Iterator[tuple[Fraction, av.Packet]]:
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
+        time_base = stream.time_base or Fraction(1, stream.rate or 48000)
         for packet in container.demux(stream):
             if packet.size == 0 or packet.dts is None:
                 continue
             packet.stream = out_stream
-            yield Fraction(packet.dts) * stream.time_base, packet
+            yield Fraction(packet.dts) * time_base, packet
 
 
 def join_streams(chunks: list[Path], audio: Path | None, out_path: str) -> None:
