@@ -21,8 +21,10 @@ A job whose output is longer than its ``spec.chunk_s`` (the accepting node's
    timeline's audio once, joins by stream copy (``join_chunks``), writes the poster, and the
    parent completes as a normal job. The blobs are deleted.
 
-Chunk jobs render from a private copy of the draft (``work/<chunk id>/``): the shared download
-cache is locked per draft for a whole render, which would serialise chunks of one draft on a node.
+Chunk jobs render from a private copy of the draft (``work/<chunk id>/cache``): the shared
+download cache is locked per draft for a whole render, which would serialise chunks of one draft
+on a node. The copy is seeded with hard links of the node's cached copy when there is one (the
+coordinator's split step made it), so only a node that never saw the draft downloads it.
 
 Hooks in ``server/worker.py`` (kept to three calls): :func:`message_fields` (job message),
 :func:`child_step` (in ``render_job``, the worker process) and :func:`after_outcome`
@@ -34,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import shutil
 import time
 from fractions import Fraction
@@ -41,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from compositor.paths import PathEscape, safe_join
 
 from .jobs.model import CANCELLED, COMPLETED, FAILED, KIND_CHUNK, QUEUED, RUNNING, ChunkPart, Job, NewJob
 
@@ -103,12 +108,32 @@ def message_fields(job: Job, storage) -> dict[str, Any]:
     if job.kind != KIND_CHUNK or part is None:
         return {}
     work = storage.work_dir(job.id)
+    private = work / "cache"
+    if job.draft_url and job.draft_id and not job.has_inline_draft:
+        try:
+            _seed(safe_join(storage.cache_dir_for(job.draft_url), job.draft_id), private / job.draft_id)
+        except (OSError, ValueError, PathEscape):  # an unsafe id, another file system …: download instead
+            log.debug("chunk %s: no local copy of the draft to seed from", job.id, exc_info=True)
     return {
         "mode": MODE_CHUNK,
         "chunk": msgspec.to_builtins(part),
         "output": str(work / "chunk.mp4"),
-        "cache_dir": str(work / "cache") if job.draft_url else None,  # a private copy of the draft
+        "cache_dir": str(private) if job.draft_url else None,  # a private copy of the draft
     }
+
+
+def _seed(shared: Path, private: Path) -> None:
+    """Hard-link the files of this node's cached copy of a draft into a chunk's private folder,
+    so its download finds them (same size: nothing is transferred). Downloads replace files by
+    renaming, never in place, so a linked file never changes under a render."""
+    if not shared.is_dir() or private.exists():
+        return
+    for path in shared.rglob("*"):
+        if path.name.startswith(".") or not path.is_file() or path.is_symlink():
+            continue
+        dest = private / path.relative_to(shared)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, dest)
 
 
 async def after_outcome(slot, run, outcome: tuple) -> tuple:

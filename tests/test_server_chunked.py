@@ -171,3 +171,17 @@ async def test_cancel_of_the_parent_cancels_its_chunks(client, draft_host, tmp_p
         parts = [await store.get(p.id) for p in parts]
     assert not any(p.active for p in parts)
     assert any(p.state == "cancelled" for p in parts)
+
+
+def test_a_chunk_seeds_its_private_draft_copy_with_hard_links(tmp_path):
+    shared = tmp_path / "cache" / "d1"
+    (shared / "assets" / "videos").mkdir(parents=True)
+    (shared / "draft_content.json").write_text("{}")
+    (shared / "assets" / "videos" / "clip.mp4").write_bytes(b"x" * 10)
+    (shared / "assets" / "videos" / ".clip.mp4.1234.part").write_bytes(b"half")
+    private = tmp_path / "work" / "c1" / "cache" / "d1"
+    chunked._seed(shared, private)
+    linked = private / "assets" / "videos" / "clip.mp4"
+    assert linked.stat().st_ino == (shared / "assets" / "videos" / "clip.mp4").stat().st_ino
+    assert (private / "draft_content.json").is_file()
+    assert not (private / "assets" / "videos" / ".clip.mp4.1234.part").exists()
