@@ -173,7 +173,7 @@ async def test_cancel_of_the_parent_cancels_its_chunks(client, draft_host, tmp_p
     assert any(p.state == "cancelled" for p in parts)
 
 
-def test_a_chunk_seeds_its_private_draft_copy_with_hard_links(tmp_path):
+async def test_a_chunk_seeds_its_private_draft_copy_with_hard_links(tmp_path):
     shared = tmp_path / "cache" / "d1"
     (shared / "assets" / "videos").mkdir(parents=True)
     (shared / "draft_content.json").write_text("{}")
