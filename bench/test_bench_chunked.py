@@ -92,8 +92,15 @@ def test_chunked_vs_unchunked_120s(benchmark, reference_120s):
         a = unchunked(reference_120s)
         b = chunked(reference_120s)
         runs.append({"unchunked": a, "chunked_2": b, "load_1min": [round(load0, 2), round(os.getloadavg()[0], 2)]})
+        _save(runs)  # after every round: a long run on a shared box keeps what it measured
 
     benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
+    result = _save(runs)
+    benchmark.extra_info.update({k: v for k, v in result.items() if k != "rounds"})
+    print("\n" + json.dumps(result, indent=2))
+
+
+def _save(runs: list[dict]) -> dict:
     best_a = min(r["unchunked"]["wall_s"] for r in runs)
     best_b = min(r["chunked_2"]["wall_s"] for r in runs)
     result = {
@@ -105,7 +112,6 @@ def test_chunked_vs_unchunked_120s(benchmark, reference_120s):
         "per_round_speedup": [r["unchunked"]["wall_s"] / r["chunked_2"]["wall_s"] for r in runs],
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
     }
-    benchmark.extra_info.update({k: v for k, v in result.items() if k != "rounds"})
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "chunked.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("\n" + json.dumps(result, indent=2))
+    return result
