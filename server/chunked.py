@@ -261,34 +261,37 @@ class _Coordinator:
             else:
                 await asyncio.sleep(POLL_S)
 
-    async def _render_here(self, chunk: Job) -> None:
-        """Run one claimed chunk on this slot's worker process, as ``_Slot.execute`` would."""
+    async def _run_on_slot(self, job: Job, message: dict, owner: str):
+        """Run ``message`` on this slot's worker process as ``_Slot.execute`` does (timeout,
+        progress writes); returns the ``_Run`` and the worker's outcome."""
         from .worker import _Run
 
         slot, pool = self.slot, self.pool
-        inline = await self.store.get_inline_draft(chunk.id) if chunk.has_inline_draft else None
         proc = slot.ensure_proc()
-        run = _Run(chunk, proc, slot.owner)
+        run = _Run(job, proc, owner)
         slot.run = run
+        if not proc.send(("run", message)):
+            run.outcome.set_result(("died", job.id, proc.process.exitcode))
         try:
-            if not proc.send(("run", pool.job_message(chunk, inline))):
-                run.outcome.set_result(("died", chunk.id, proc.process.exitcode))
-            try:
-                outcome = await asyncio.wait_for(asyncio.shield(run.outcome), pool.settings.job_timeout_s)
-            except asyncio.TimeoutError:
-                run.timed_out = True
-                proc.kill()
-                outcome = await run.outcome
-            if run.writer is not None and not run.writer.done():
-                try:
-                    await run.writer
-                except Exception:
-                    log.exception("chunk %s: progress write failed", chunk.id)
-            proc.tasks += 1
-            outcome = await after_outcome(slot, run, outcome)
-            await slot._settle(run, outcome)
+            outcome = await asyncio.wait_for(asyncio.shield(run.outcome), pool.settings.job_timeout_s)
+        except asyncio.TimeoutError:
+            run.timed_out = True
+            proc.kill()
+            outcome = await run.outcome
+        if run.writer is not None and not run.writer.done():
+            await asyncio.gather(run.writer, return_exceptions=True)
+        proc.tasks += 1
+        return run, outcome
+
+    async def _render_here(self, chunk: Job) -> None:
+        """Render one claimed chunk on this slot, then upload and settle it."""
+        inline = await self.store.get_inline_draft(chunk.id) if chunk.has_inline_draft else None
+        try:
+            run, outcome = await self._run_on_slot(chunk, self.pool.job_message(chunk, inline), self.slot.owner)
+            outcome = await after_outcome(self.slot, run, outcome)
+            await self.slot._settle(run, outcome)
         finally:
-            slot.run = self.parent_run
+            self.slot.run = self.parent_run
 
     async def _keep_parent(self) -> None:
         """Heartbeat the parent with the chunks' summed progress; notice cancel and lost leases."""
@@ -334,38 +337,27 @@ class _Coordinator:
 
     async def _finish(self) -> tuple:
         """Fetch the chunks, then let the worker process render the audio and join."""
-        from .worker import _Run
-
-        slot, pool, job = self.slot, self.pool, self.job
+        pool, job = self.pool, self.job
         work = pool.storage.work_dir(job.id) / "chunks"
         work.mkdir(parents=True, exist_ok=True)
-        files = []
-        for index, _ in enumerate(self.ranges):
-            dest = work / f"{index:05d}.mp4"
-            if not await _storage_call(pool.storage.get_blob, chunk_key(job.id, index), dest):
-                return ("error", job.id, "RENDER_FAILED", f"chunk {index} is missing from storage", {"chunk": index})
-            files.append(str(dest))
         try:
+            files = []
+            for index, _ in enumerate(self.ranges):
+                dest = work / f"{index:05d}.mp4"
+                if not await _storage_call(pool.storage.get_blob, chunk_key(job.id, index), dest):
+                    detail = {"chunk": index, "reason": "chunk_missing"}
+                    return ("error", job.id, "RENDER_FAILED", f"chunk {index} is missing from storage", detail)
+                files.append(str(dest))
             await self.store.heartbeat(job.id, self.parent_run.owner, pool.settings.lease_s, phase="finalizing")
             inline = await self.store.get_inline_draft(job.id) if job.has_inline_draft else None
-            proc = slot.ensure_proc()
-            run = _Run(job, proc, self.parent_run.owner)
-            run.frames_total = self.frames_total
-            slot.run = run
-            message = {**pool.job_message(job, inline), "mode": MODE_FINISH, "chunk_files": files}
-            message["chunk_warnings"] = await self._chunk_warnings()
-            if not proc.send(("run", message)):
-                run.outcome.set_result(("died", job.id, proc.process.exitcode))
-            try:
-                outcome = await asyncio.wait_for(asyncio.shield(run.outcome), pool.settings.job_timeout_s)
-            except asyncio.TimeoutError:
-                run.timed_out = True
-                proc.kill()
-                outcome = await run.outcome
-            if run.writer is not None and not run.writer.done():
-                await asyncio.gather(run.writer, return_exceptions=True)
-            proc.tasks += 1
-            self.parent_run.cancel_sent = run.cancel_sent
+            message = {
+                **pool.job_message(job, inline),
+                "mode": MODE_FINISH,
+                "chunk_files": files,
+                "chunk_warnings": await self._chunk_warnings(),
+            }
+            run, outcome = await self._run_on_slot(job, message, self.parent_run.owner)
+            self.parent_run.cancel_sent = run.cancel_sent  # how _settle reads a dead worker
             self.parent_run.timed_out = run.timed_out
             return outcome
         finally:

@@ -43,7 +43,7 @@ async def client(tmp_path_factory):
             "port": port,
             "concurrency": 2,
             "chunk_seconds": 1.0,
-            "lease_s": 10.0,  # worker start-up on a loaded 2-core box can take seconds
+            "lease_s": 30.0,  # only the child heart-beats a job: its start-up on a loaded box can take 10+ s
             "data_dir": str(tmp_path_factory.mktemp("data")),
         }
     )
