@@ -129,3 +129,23 @@ def test_chunk_ranges_tile_the_timeline():
     assert chunk_ranges(110, 30) == [(0, 30), (30, 60), (60, 90), (90, 110)]
     assert chunk_ranges(5, 30) == [(0, 5)]
     assert chunk_ranges(0, 30) == []
+
+
+def test_a_chunk_decodes_from_its_range_start_only_what_it_shows(renders):
+    from compositor.plan import plan_frame
+    from compositor.visibility import source_visibility
+
+    session = renders[0]
+    tl = session.timeline
+    a, b = 60, 90
+    (vis,) = source_visibility(tl, range(a, b)).values()
+    assert len(vis.shown_us) == b - a and vis.first_us == min(vis.shown_us) == plan_frame(tl, a).t_us
+    with session.picture_pool(range(a, b)) as pool:
+        for n in range(a, b):
+            plan = plan_frame(tl, n)
+            pool.advance(plan.t_us)
+            for op in plan.sources():
+                pool(op)
+        (stats,) = pool.decode_stats.values()
+    # the reader seeks to the chunk's first frame: none of the 60 frames before it is converted
+    assert stats.converted <= b - a
