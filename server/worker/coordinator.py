@@ -123,6 +123,14 @@ class Coordinator:
         self.frames_total = split.plan.frames_total
         self.chunk_ids: list[str] = []
         self.stop_reason: str | None = None  # "cancel" | "lost"
+        self._cancelling: asyncio.Task | None = None
+
+    def request_cancel(self) -> None:
+        """The parent's cancel, seen by this node (an event of the store, a DELETE here):
+        stop at once and cancel the chunks (their workers hear it the same way)."""
+        if self.stop_reason is None:
+            self.stop_reason = "cancel"
+            self._cancelling = asyncio.get_running_loop().create_task(self._cancel_chunks())
 
     async def run(self) -> Outcome:
         job = self.job
@@ -132,17 +140,21 @@ class Coordinator:
             log.exception("job %s: could not submit its chunks", job.id)
             return Error(job.id, "RENDER_FAILED", f"could not split the render: {exc}", {"reason": "chunks"})
         keeper = asyncio.get_running_loop().create_task(self._keep_parent())
+        self.slot.coordinator = self
         try:
             outcome = await self._render_chunks()
             if outcome is None:
                 outcome = await self._finish()
         finally:
+            self.slot.coordinator = None
             keeper.cancel()
             try:
                 await keeper
             except asyncio.CancelledError:
                 pass
             self.slot.run = self.parent_run
+        if self._cancelling is not None:
+            await asyncio.gather(self._cancelling, return_exceptions=True)
         # Lost / Died: the parent runs again and reuses the chunks (and their blobs)
         if isinstance(outcome, Error):
             await self._cancel_chunks()
@@ -236,9 +248,8 @@ class Coordinator:
                     log.warning("job %s: lease lost while coordinating its chunks", job.id)
                     self.stop_reason = "lost"
                     return
-                if fresh.cancel_requested and self.stop_reason is None:
-                    self.stop_reason = "cancel"
-                    await self._cancel_chunks()
+                if fresh.cancel_requested:
+                    self.request_cancel()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -184,6 +184,8 @@ class _Slot:
         #: workers that died before saying "ready" in a row (a broken install must not spin)
         self.start_failures = 0
         self.not_before = 0.0  # monotonic time before which no job is given
+        #: the chunked render this slot coordinates (``server.worker.coordinator``), if any
+        self.coordinator: coordinator.Coordinator | None = None
 
     def available(self) -> bool:
         return self.run is None and (self.task is None or self.task.done()) and time.monotonic() >= self.not_before
@@ -616,14 +618,14 @@ class WorkerPool:
         if job.state == QUEUED:
             self.wake()
         elif job.state == RUNNING and job.cancel_requested:
-            for slot in self.slots:
-                if slot.run is not None and slot.run.job.id == job.id:
-                    slot.request_cancel()
+            self.cancel_running(job.id)
 
     def cancel_running(self, job_id: str) -> None:
         for slot in self.slots:
             if slot.run is not None and slot.run.job.id == job_id:
                 slot.request_cancel()
+            elif slot.coordinator is not None and slot.coordinator.job.id == job_id:
+                slot.coordinator.request_cancel()  # a chunked render: its chunks are cancelled
 
     async def _dispatch(self) -> None:
         assert self._wake_event is not None
