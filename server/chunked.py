@@ -17,8 +17,9 @@ A job whose output is longer than its ``spec.chunk_s`` (the accepting node's
 4. Meanwhile the coordinator heartbeats the parent with progress = the sum of its chunks' frames,
    and watches for a cancel (it cancels the chunks) or a failed chunk (it cancels the others
    and fails the job with the chunk's error).
-5. With every chunk done, its worker process fetches the blobs, mixes and encodes the whole
-   timeline's audio once, joins by stream copy (``join_chunks``), writes the poster, and the
+5. With every chunk done, the coordinator fetches the blobs (``storage.get_blob``: from the
+   bucket with S3 storage, wherever they were rendered); its worker process mixes and encodes
+   the whole timeline's audio once, joins by stream copy (``join_chunks``), writes the poster, and the
    parent completes as a normal job. The blobs are deleted.
 
 Chunk jobs render from a private copy of the draft (``work/<chunk id>/cache``): the shared
