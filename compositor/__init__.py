@@ -6,6 +6,11 @@ Library API::
     result = render("draft_folder_or_url", "out.mp4", RenderOptions(crf=20))
     for pts_us, rgb in open_draft("draft_folder").frames(): ...
 
+    # chunked: render frame ranges anywhere, then join them by stream copy
+    session = open_draft("draft_folder")
+    render_range(session, 0, 900, "c0.mp4"); render_range(session, 900, 1800, "c1.mp4")
+    join_chunks(["c0.mp4", "c1.mp4"], render_audio(session, "audio.m4a"), "out.mp4")
+
 Importing the package starts nothing (no threads, no JIT compilation, no network), and
 loads no pixel code: the render entry points come from :mod:`compositor.pipeline` on first
 use (PEP 562), so the pure modules (``compositor.draft``, ``timeline``, ``resolve``, ``plan``,
@@ -35,11 +40,33 @@ from .errors import (
 from .warnings import RenderWarning
 
 if TYPE_CHECKING:
-    from .pipeline import DraftSession, Progress, RenderOptions, RenderResult, open_draft, open_local, render
+    from .pipeline import (
+        DraftSession,
+        Progress,
+        RenderOptions,
+        RenderResult,
+        join_chunks,
+        open_draft,
+        open_local,
+        render,
+        render_audio,
+        render_range,
+    )
 
 # Names served from compositor.pipeline, imported when first asked for.
 _PIPELINE_NAMES = frozenset(
-    {"DraftSession", "Progress", "RenderOptions", "RenderResult", "open_draft", "open_local", "render"}
+    {
+        "DraftSession",
+        "Progress",
+        "RenderOptions",
+        "RenderResult",
+        "open_draft",
+        "open_local",
+        "render",
+        "render_range",
+        "render_audio",
+        "join_chunks",
+    }
 )
 
 
@@ -53,6 +80,9 @@ __all__ = [
     "open_draft",
     "open_local",
     "render",
+    "render_range",
+    "render_audio",
+    "join_chunks",
     "RenderOptions",
     "RenderResult",
     "Progress",

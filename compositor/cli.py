@@ -2,6 +2,9 @@
 
     python -m compositor render <draft_url | folder | draft_content.json> -o out.mp4
     python -m compositor probe  <draft_url | folder | draft_content.json> [--json]
+    python -m compositor render <source> --frames 0:900 -o c0.mp4     # a video-only chunk
+    python -m compositor render <source> --audio-only -o audio.m4a    # the whole sound, once
+    python -m compositor join c0.mp4 c1.mp4 … --audio audio.m4a -o out.mp4   # stream copy
 
 Exit status 0 on success; on failure one line ``error CODE: reason`` on stderr and
 status 1 (bad input) or 2 (usage). Whatever fails — also an unexpected exception or
@@ -43,6 +46,16 @@ def _fps(text: str) -> Fraction:
     return value
 
 
+def _frame_range(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frame range START:END: {text!r}") from None
+    if not 0 <= a < b:
+        raise argparse.ArgumentTypeError("want 0 <= START < END")
+    return a, b
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m compositor", description="Render JianYing/CapCut drafts (capcut-mate) to MP4."
@@ -63,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=0, help="codec threads (0 = auto)")
     r.add_argument("--cache-dir", type=Path, help="where downloaded drafts are kept")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    part = r.add_mutually_exclusive_group()
+    part.add_argument(
+        "--frames",
+        type=_frame_range,
+        metavar="START:END",
+        help="only output frames [START, END), as a video-only chunk for `join`",
+    )
+    part.add_argument("--audio-only", action="store_true", help="only the timeline's sound (AAC), for `join`")
     r.add_argument(
         "--stats",
         nargs="?",
@@ -83,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print a JSON summary (canvas, fps, duration, tracks, missing materials, warnings)",
     )
-    for cmd in (r, pr):
+    j = sub.add_parser("join", help="join chunks (render --frames) and audio (--audio-only) by stream copy")
+    j.add_argument("chunks", nargs="+", type=Path, help="chunk MP4s in timeline order")
+    j.add_argument("--audio", type=Path, help="the audio of render --audio-only")
+    j.add_argument("-o", "--output", required=True, type=Path, help="output .mp4 path")
+    for cmd in (r, pr, j):
         cmd.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help="print the traceback of a failure"
         )
@@ -159,9 +184,14 @@ def _cmd_render(args) -> int:
     session = open_draft(args.source, _options(args), cache_dir=args.cache_dir)
     for w in session.warnings:
         print(f"warning: {w.line()}", file=sys.stderr)
-    bar = tqdm(total=session.frame_count, unit="frame", disable=args.quiet, file=sys.stderr)
+    if args.audio_only:
+        session.render_audio(args.output)
+        print(f"rendered {args.output}: the sound of {session.frame_count} frames")
+        return 0
+    frames = range(*args.frames) if args.frames else None
+    bar = tqdm(total=len(frames) if frames else session.frame_count, unit="frame", disable=args.quiet, file=sys.stderr)
     try:
-        result = session.render(args.output, progress=lambda p: bar.update(p.frames_done - bar.n))
+        result = session.render(args.output, progress=lambda p: bar.update(p.frames_done - bar.n), frames=frames)
     finally:
         bar.close()
     for w in result.warnings[len(session.timeline.warnings) :]:  # found while compositing
@@ -195,6 +225,14 @@ def _cmd_probe(args) -> int:
     return 0
 
 
+def _cmd_join(args) -> int:
+    from .pipeline import join_chunks
+
+    out = join_chunks(args.chunks, args.audio, args.output)
+    print(f"joined {len(args.chunks)} chunk(s) into {out}")
+    return 0
+
+
 def _one_line(text: str, limit: int = 2000) -> str:
     """Messages may quote input: line breaks and other unprintable characters escaped
     (``\\n``), so an error stays one line whatever a draft's strings hold; bounded."""
@@ -205,7 +243,7 @@ def _one_line(text: str, limit: int = 2000) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"render": _cmd_render, "probe": _cmd_probe}[args.command](args)
+        return {"render": _cmd_render, "probe": _cmd_probe, "join": _cmd_join}[args.command](args)
     except KeyboardInterrupt:
         print("error CANCELLED: interrupted", file=sys.stderr)
         return 130

@@ -16,7 +16,7 @@ import os
 import tempfile
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -32,7 +32,7 @@ from .catalog import MediaCatalog, build_catalog
 from .pixels.compose import Compositor
 from .pixels.layer_cache import LayerCache, MipCache
 from .draft import Draft, load_draft
-from .errors import Cancelled, CompositorError, RenderError
+from .errors import Cancelled, CompositorError, OptionsError, RenderError
 from .draft_folder import LocalDraft, local_draft
 from .media.encoder import Encoder
 from .media.video_reader import VideoReader
@@ -147,14 +147,16 @@ class DraftSession:
     def frame_count(self) -> int:
         return self.timeline.frame_count
 
-    def picture_pool(self, clock: StageClock | None = None) -> PicturePool:
-        """The decoders and pictures of one pass over the output (the caller closes it): with
-        ``decode_visible_only`` each video source decodes only the frames the output shows,
+    def picture_pool(self, frames: range | None = None, clock: StageClock | None = None) -> PicturePool:
+        """The decoders and pictures of one pass over the output frames ``frames`` (default: all;
+        the caller closes it): with ``decode_visible_only`` each video source decodes only the
+        frames those output frames show (a chunk's readers start at its first shown frame),
         with ``skip_loop_filter`` sources drawn at ≤ ½ skip part of the loop filter;
         ``clock``: decode (per source), text and waits are measured on it."""
         opts = self.options
         tl = self.timeline
-        vis = source_visibility(tl) if opts.decode_visible_only or opts.skip_loop_filter else None
+        wanted = opts.decode_visible_only or opts.skip_loop_filter
+        vis = source_visibility(tl, frames) if wanted else None
         return PicturePool(
             tl,
             self.catalog,
@@ -173,17 +175,20 @@ class DraftSession:
         new_frame: Callable[[], tuple[av.VideoFrame, Planes]],
         *,
         cancel: threading.Event | Callable[[], bool] | None = None,
+        frames: range | None = None,
         clock: StageClock | None = None,
     ) -> Iterator[tuple[int, av.VideoFrame, Planes]]:
-        """Yield ``(index, frame, planes)`` for every output frame, composited into ``new_frame()``.
+        """Yield ``(index, frame, planes)`` for every output frame (or those of ``frames``, a
+        step-1 range inside ``[0, frame_count)``), composited into ``new_frame()``.
 
         ``clock``: the stages decode, text and composite are measured on it."""
         tl = self.timeline
+        indices = self._frame_range(frames)
         # this loop's warp-once caches: static layers' recorded warps, stills' mip levels
         compositor = Compositor(tl.width, tl.height, layers=LayerCache(), mips=MipCache())
         is_cancelled = _cancel_check(cancel)
-        with self.picture_pool(clock) as pictures:
-            for n in range(tl.frame_count):
+        with self.picture_pool(indices, clock) as pictures:
+            for n in indices:
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")
                 plan = plan_frame(tl, n)
@@ -222,64 +227,132 @@ class DraftSession:
                     frame.reformat(format=format, src_colorspace="ITU709", src_color_range="MPEG").to_ndarray(),
                 )
 
+    def _frame_range(self, frames: range | None) -> range:
+        count = self.timeline.frame_count
+        if frames is None:
+            return range(count)
+        if frames.step != 1 or not 0 <= frames.start < frames.stop <= count:
+            raise OptionsError(f"frame range [{frames.start}, {frames.stop}) is not a non-empty part of [0, {count})")
+        return frames
+
     def render(
         self,
         output: str | os.PathLike,
         *,
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | Callable[[], bool] | None = None,
+        frames: range | None = None,
     ) -> RenderResult:
-        """Encode the draft to an MP4 at ``output`` (written to a temp name, then renamed)."""
+        """Encode the draft to an MP4 at ``output`` (written to a temp name, then renamed).
+
+        ``frames``: only these output frames, as a video-only chunk for :func:`join_chunks`
+        (see :func:`render_range`); ``None`` = the whole timeline with its sound."""
         tl = self.timeline
-        opts = self.options
-        output = Path(output)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part.mp4", dir=output.parent)
-        os.close(fd)
+        indices = self._frame_range(frames)
+        chunk = frames is not None
         started = time.monotonic()
         clock = StageClock()
-        encoder = Encoder(
-            tmp_name,
-            width=tl.width,
-            height=tl.height,
-            fps=tl.fps,
-            crf=opts.crf,
-            preset=opts.preset,
-            audio=True,
-            audio_bitrate=opts.audio_bitrate,
-            threads=opts.threads,
-            clock=clock,
-        )
-        try:
-            with AudioMixer(tl) as mixer, clock.measure("main:other"):
-                for n, frame, planes in self.composite(encoder.new_frame, cancel=cancel, clock=clock):
+        with _atomic_output(output) as tmp_name:
+            encoder = make_encoder(tmp_name, tl, self.options, video=True, audio=not chunk, clock=clock)
+            try:
+                with AudioMixer(tl) as mixer, clock.measure("main:other"):
+                    first = indices.start
+                    for n, frame, planes in self.composite(
+                        encoder.new_frame, cancel=cancel, frames=indices, clock=clock
+                    ):
+                        # a chunk's own timestamps start at 0: join_chunks rebases each chunk
+                        with clock.measure("wait:encode"):
+                            encoder.submit_video(frame, n - first, planes)
+                        if not chunk:
+                            with clock.measure("audio"):
+                                samples = mixer.block(n)
+                            with clock.measure("wait:encode"):
+                                encoder.submit_audio(samples)
+                        if progress is not None:
+                            progress(Progress("rendering", n + 1 - first, len(indices), time.monotonic() - started))
                     with clock.measure("wait:encode"):
-                        encoder.submit_video(frame, n, planes)
-                    with clock.measure("audio"):
-                        samples = mixer.block(n)
-                    with clock.measure("wait:encode"):
-                        encoder.submit_audio(samples)
-                    if progress is not None:
-                        progress(Progress("rendering", n + 1, tl.frame_count, time.monotonic() - started))
-                with clock.measure("wait:encode"):
-                    encoder.close()  # the encoder thread's flush
-        except BaseException:
-            encoder.abort()
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-            raise
-        os.replace(tmp_name, output)
+                        encoder.close()  # the encoder thread's flush
+            except BaseException:
+                encoder.abort()
+                raise
         return RenderResult(
             output=str(output),
-            frames=tl.frame_count,
+            frames=len(indices),
             width=tl.width,
             height=tl.height,
             fps=tl.fps,
-            duration_us=tl.output_duration_us,
+            duration_us=tl.output_duration_us if not chunk else _frames_us(len(indices), tl.fps),
             elapsed_s=time.monotonic() - started,
             warnings=self.warnings,
             stages=clock.finish().with_stage(self.open_stage),
         )
+
+    def render_audio(
+        self, output: str | os.PathLike, *, cancel: threading.Event | Callable[[], bool] | None = None
+    ) -> Path:
+        """Mix and encode the whole timeline's sound once (AAC in an audio-only MP4) for
+        :func:`join_chunks`: the same mixer blocks, frame by frame, as :meth:`render` uses."""
+        tl = self.timeline
+        is_cancelled = _cancel_check(cancel)
+        with _atomic_output(output) as tmp_name:
+            encoder = make_encoder(tmp_name, tl, self.options, video=False, audio=True)
+            try:
+                with AudioMixer(tl) as mixer:
+                    for n in range(tl.frame_count):
+                        if is_cancelled():
+                            raise Cancelled(f"cancelled at frame {n} of the audio")
+                        encoder.submit_audio(mixer.block(n))
+                encoder.close()
+            except BaseException:
+                encoder.abort()
+                raise
+        return Path(output)
+
+
+def make_encoder(
+    path: str | os.PathLike,
+    tl: Timeline,
+    opts: RenderOptions,
+    *,
+    video: bool,
+    audio: bool,
+    clock: StageClock | None = None,
+) -> Encoder:
+    """The one place encoder settings come from: whole renders, chunks and the chunked
+    render's audio all get the same x264/AAC settings (so chunks can be joined by stream copy)."""
+    return Encoder(
+        path,
+        width=tl.width,
+        height=tl.height,
+        fps=tl.fps,
+        crf=opts.crf,
+        preset=opts.preset,
+        video=video,
+        audio=audio,
+        audio_bitrate=opts.audio_bitrate,
+        threads=opts.threads,
+        clock=clock,
+    )
+
+
+def _frames_us(frames: int, fps: Fraction) -> int:
+    return round(Fraction(frames) / Fraction(fps) * 1_000_000)
+
+
+@contextmanager
+def _atomic_output(output: str | os.PathLike) -> Iterator[str]:
+    """A temp name beside ``output``, renamed to it when the block succeeds, deleted if not."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part.mp4", dir=output.parent)
+    os.close(fd)
+    try:
+        yield tmp_name
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    os.replace(tmp_name, output)
 
 
 def _decode_threads(requested: int) -> int:
@@ -358,4 +431,79 @@ def render(
     return open_draft(source, options, cache_dir=cache_dir).render(output, progress=progress, cancel=cancel)
 
 
-__all__ = ["RenderOptions", "RenderResult", "Progress", "DraftSession", "open_draft", "open_local", "render"]
+def _session(draft: "DraftSession | str | os.PathLike", options: RenderOptions, cache_dir: Path | None) -> DraftSession:
+    return draft if isinstance(draft, DraftSession) else open_draft(draft, options, cache_dir=cache_dir)
+
+
+def render_range(
+    draft: "DraftSession | str | os.PathLike",
+    start_frame: int,
+    end_frame: int,
+    out_path: str | os.PathLike,
+    options: RenderOptions = RenderOptions(),
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+    cache_dir: Path | None = None,
+) -> RenderResult:
+    """Render output frames ``[start_frame, end_frame)`` as a video-only H.264 MP4 chunk.
+
+    Every chunk of one draft gets the same encoder settings (:func:`make_encoder`), starts on
+    an IDR frame (x264 opens every stream with one; GOPs are closed) and holds exactly its
+    frames with timestamps from 0, so :func:`join_chunks` can concatenate chunks by stream copy.
+    ``draft`` is an opened :class:`DraftSession` (its options win) or a source as for
+    :func:`open_draft`. Frame numbers are those of the output timeline (``frame_count``)."""
+    session = _session(draft, options, cache_dir)
+    return session.render(out_path, progress=progress, cancel=cancel, frames=range(int(start_frame), int(end_frame)))
+
+
+def render_audio(
+    draft: "DraftSession | str | os.PathLike",
+    out_path: str | os.PathLike,
+    options: RenderOptions = RenderOptions(),
+    *,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """Mix and encode the whole timeline's audio once (AAC, audio-only MP4) for :func:`join_chunks`."""
+    return _session(draft, options, cache_dir).render_audio(out_path, cancel=cancel)
+
+
+def join_chunks(
+    chunk_paths: "list[str | os.PathLike]", audio_path: str | os.PathLike | None, out_path: str | os.PathLike
+) -> Path:
+    """Concatenate chunks from :func:`render_range` (in timeline order) by stream copy, with
+    the audio of :func:`render_audio`, into one faststart MP4 (see :mod:`compositor.media.join`)."""
+    from .media.join import join_streams
+
+    with _atomic_output(out_path) as tmp_name:
+        join_streams([Path(p) for p in chunk_paths], Path(audio_path) if audio_path is not None else None, tmp_name)
+    return Path(out_path)
+
+
+def chunk_ranges(frame_count: int, frames_per_chunk: int) -> list[tuple[int, int]]:
+    """``[start, end)`` frame ranges of at most ``frames_per_chunk`` frames tiling the timeline;
+    a short tail (under half a chunk) is merged into the previous chunk."""
+    if frame_count <= 0:
+        return []
+    size = max(1, int(frames_per_chunk))
+    starts = list(range(0, frame_count, size))
+    if len(starts) > 1 and frame_count - starts[-1] < size // 2:
+        starts.pop()
+    return [(a, b) for a, b in zip(starts, starts[1:] + [frame_count])]
+
+
+__all__ = [
+    "RenderOptions",
+    "RenderResult",
+    "Progress",
+    "DraftSession",
+    "open_draft",
+    "open_local",
+    "render",
+    "render_range",
+    "render_audio",
+    "join_chunks",
+    "chunk_ranges",
+    "make_encoder",
+]

@@ -100,7 +100,9 @@ def video_segment_ids(tl: Timeline) -> list[str]:
     return [c.segment_id for tr in tl.tracks for c in tr.clips if c.kind == "media" and not c.is_still]
 
 
-def source_visibility(tl: Timeline) -> dict[str, SourceVisibility]:
-    """:class:`SourceVisibility` of every top-level video segment over the whole output."""
-    plans = (plan_frame(tl, n) for n in range(tl.frame_count))
+def source_visibility(tl: Timeline, frames: range | None = None) -> dict[str, SourceVisibility]:
+    """:class:`SourceVisibility` of every top-level video segment over the output frames
+    ``frames`` (default: the whole output; a chunk's range gives that chunk's schedule)."""
+    indices = range(tl.frame_count) if frames is None else frames
+    plans = (plan_frame(tl, n) for n in indices)
     return visibility_of_plans(plans, video_segment_ids(tl))

@@ -85,6 +85,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_height: Annotated[int, msgspec.Meta(ge=16, le=8192)] | None = None
     default_crf: Annotated[int, msgspec.Meta(ge=0, le=51)] = 23
     default_preset: Literal[X264_PRESETS] = "veryfast"  # type: ignore[valid-type]
+    #: jobs whose output is longer than this many seconds are split into chunk jobs rendered in
+    #: parallel by any worker, then joined by stream copy (docs/scale-out.md; 0 = never split).
+    #: A setting of the node that accepts the job: stamped into the job at submission.
+    chunk_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0
     #: encoder/decoder threads per render (0 = auto)
     render_threads: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
     log_level: str = "INFO"
@@ -341,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--default-crf", dest="default_crf", type=int)
     flag("--default-preset", dest="default_preset", choices=X264_PRESETS)
     flag("--render-threads", dest="render_threads", type=int)
+    flag(
+        "--chunk-seconds",
+        dest="chunk_seconds",
+        type=float,
+        help="split renders longer than this into parallel chunk jobs (default 60; 0 = off)",
+    )
     flag("--log-level", dest="log_level")
     # -- object storage
     flag("--storage", dest="storage", help="'local' (default) or s3://bucket/prefix for outputs and shared drafts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from aiohttp import web
 
 from .errors import ApiError
@@ -14,8 +15,11 @@ async def submit_job(
 ) -> SubmitResult:
     """Submit ``new``: 503 BUSY when the queue is full; count it; schedule its deferred
     draft check (``not_found_code`` is the error a failed check records)."""
+    settings = app[SETTINGS]
+    if settings.chunk_seconds and not new.spec.chunk_s:  # this node's chunking rule travels with the job
+        new = msgspec.structs.replace(new, spec=msgspec.structs.replace(new.spec, chunk_s=settings.chunk_seconds))
     try:
-        res = await app[STORE].submit(new, queue_limit=app[SETTINGS].queue_limit)
+        res = await app[STORE].submit(new, queue_limit=settings.queue_limit)
     except QueueFull as exc:
         raise ApiError("BUSY", str(exc), headers={"Retry-After": "5"}) from None
     if res.created:

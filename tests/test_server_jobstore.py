@@ -136,6 +136,42 @@ async def test_claim_is_fifo_and_exclusive(store):
     assert first.started_at is not None and first.lease_until is not None
 
 
+async def test_claim_job_takes_that_queued_job_only(store, clock):
+    a = (await store.submit(new())).job
+    b = (await store.submit(new())).job
+    got = await store.claim_job(b.id, "w1", 10)
+    assert got is not None and got.id == b.id and got.state == RUNNING and got.owner == "w1" and got.attempts == 1
+    assert await store.claim_job(b.id, "w2", 10) is None  # running: not queued any more
+    assert await store.claim_job("missing", "w2", 10) is None
+    assert (await store.claim("w2", 10)).id == a.id  # the FIFO claim is unaffected
+    clock.advance(11)
+    await store.requeue_expired()  # the claimant died: the job is queued again, claimable by id
+    again = await store.claim_job(b.id, "w3", 10)
+    assert again is not None and again.owner == "w3" and again.attempts == 2
+    await store.cancel(a.id)
+    await store.finish_cancelled(a.id, "w2")
+    assert await store.claim_job(a.id, "w1", 10) is None  # terminal
+
+
+async def test_chunk_jobs_are_hidden_from_user_lookups(store):
+    from server.jobs.model import KIND_CHUNK, ChunkPart
+
+    parent = (await store.submit(new())).job
+    part = ChunkPart(parent_id=parent.id, index=0, start_frame=0, end_frame=30, blob_key=f"chunks/{parent.id}/0.mp4")
+    chunk = (await store.submit(new(kind=KIND_CHUNK, spec=RenderSpec(width=320, chunk=part)))).job
+    assert (await store.get(chunk.id)).spec.chunk == part  # the worker side finds it by id
+    assert [j.id for j in await store.list()] == [parent.id]
+    assert (await store.counts())[QUEUED] == 1
+    assert (await store.counts(key_id=""))[QUEUED] == 1
+    assert (await store.latest_by_draft_id("d1", terminal_only=False)).id == parent.id
+    with pytest.raises(QueueFull):  # chunks are not counted against the user's queue, the parent is
+        await store.submit(new(), queue_limit=1)
+    assert (await store.submit(new(), queue_limit=2)).created
+    claimed = await store.claim_job(chunk.id, "coordinator", 10)
+    assert claimed is not None and claimed.spec.chunk == part
+    assert (await store.counts())[RUNNING] == 0
+
+
 async def test_heartbeat_records_progress_and_checks_owner(store, clock):
     job = (await store.submit(new())).job
     c = await store.claim("w", 10)

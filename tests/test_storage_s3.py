@@ -24,7 +24,7 @@ from server.draft_share import blob_key, share_draft
 from server.egress import egress_policy, egress_spec, from_egress_spec
 from server.errors import ERRORS, JOB_ERROR_CODES
 from server.settings import Settings
-from server.state import STORAGE
+from server.state import STORAGE, STORE
 from server.storage import LocalStorage, StorageFailed, storage_refusal
 from server.storage_s3 import MIB, S3Storage, parse_storage_url
 from tests.s3_fixtures import s3_endpoint  # noqa: F401 - fixture
@@ -272,6 +272,58 @@ async def test_render_end_to_end_on_s3(s3_endpoint, draft_host, clip_path, tmp_p
         # retention: the purge deletes the objects (what the purger calls for each purged job)
         await asyncio.get_running_loop().run_in_executor(None, storage.delete_job_files, job_id)
         assert s3_endpoint.keys(bucket, "renders/v1/outputs/") == []
+    finally:
+        await client.close()
+
+
+@pytest.mark.asyncio
+async def test_chunked_render_end_to_end_on_s3(s3_endpoint, draft_host, clip_path, tmp_path):
+    """The chunks of a chunked render travel through the bucket (put_blob / get_blob), so a
+    chunk rendered on any machine reaches the joining worker; nothing stays behind."""
+    bucket = s3_endpoint.new_bucket()
+    port = free_port()
+    settings = Settings(
+        **{
+            **TEST_DEFAULTS,
+            "port": port,
+            "concurrency": 1,
+            "chunk_seconds": 0.5,  # the 1 s clip: 2 chunks of 15 frames
+            "lease_s": 30.0,
+            "data_dir": str(tmp_path / "data"),
+            "storage": f"s3://{bucket}/renders/v1",
+            "s3_endpoint_url": s3_endpoint.url,
+            "s3_addressing_style": "path",
+        }
+    )
+    did = new_draft_id()
+    url = draft_host.add_content(did, tiny_draft(did), {"assets/videos/clip.mp4": clip_path})
+    client = TestClient(TestServer(create_app(settings), host="127.0.0.1", port=port))
+    await client.start_server()
+    try:
+        resp = await client.post("/v1/renders", json={"draft_url": url})
+        assert resp.status == 202, await resp.text()
+        job_id = (await resp.json())["id"]
+        chunk_keys: set[str] = set()
+        deadline = time.monotonic() + 180
+        while True:
+            job = await (await client.get(f"/v1/renders/{job_id}")).json()
+            if job["state"] in ("completed", "failed", "cancelled") or time.monotonic() > deadline:
+                break
+            keys = await asyncio.to_thread(s3_endpoint.keys, bucket, f"renders/v1/blobs/chunks/{job_id}/")
+            chunk_keys.update(keys)
+            await asyncio.sleep(0.05)
+        assert job["state"] == "completed", job
+        assert job["result"]["frames"] == 30
+        assert (await client.app[STORE].get(job_id)).result["chunks"] == 2
+        # both chunks were in the bucket (the last one at least until the join fetched it) …
+        assert f"renders/v1/blobs/chunks/{job_id}/00001.mp4" in chunk_keys
+        # … and are gone: the blobs are deleted after the join, none were kept on the local disk
+        assert s3_endpoint.keys(bucket, "renders/v1/blobs/chunks/") == []
+        assert not (tmp_path / "data" / "blobs" / "chunks").exists()
+        mp4 = fetch_loopback(job["video_url"])
+        with av.open(io.BytesIO(mp4)) as container:
+            assert container.streams.audio
+            assert sum(1 for _ in container.decode(video=0)) == 30
     finally:
         await client.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from server.jobs.model import RenderSpec
+from server.jobs.model import ChunkPart, RenderSpec
 from server.settings import Settings
 from server.egress import egress_spec
 from server.worker.protocol import (
@@ -22,6 +22,8 @@ from server.worker.protocol import (
     Progress,
     Ready,
     Run,
+    Split,
+    SplitPlan,
     Start,
     Stop,
 )
@@ -41,7 +43,13 @@ JOB = JobSpec(
     limits={"max_side_px": 4096},
 )
 
-TO_CHILD = [Run(JOB), Cancel("j1"), Stop()]
+PART = ChunkPart(parent_id="p1", index=1, start_frame=30, end_frame=60, blob_key="chunks/p1/00001.mp4")
+CHUNK_JOB = msgspec.structs.replace(JOB, mode="chunk", chunk=PART)
+FINISH_JOB = msgspec.structs.replace(
+    JOB, mode="finish", chunk_files=["/data/work/j1/chunks/00000.mp4"], chunk_warnings=[{"kind": "font"}]
+)
+
+TO_CHILD = [Run(JOB), Run(CHUNK_JOB), Run(FINISH_JOB), Cancel("j1"), Stop()]
 TO_PARENT = [
     Ready(123),
     Phase("j1", "downloading"),
@@ -50,10 +58,11 @@ TO_PARENT = [
     Heartbeat("j1"),
     Done("j1", JobResult(result={"frames": 90, "elapsed_s": 2.0}, warnings=[], content_hash="ab")),
     Error("j1", "DRAFT_NOT_FOUND", "no such draft", {"url": "http://127.0.0.1:9/x"}),
+    Split("j1", SplitPlan(frames_total=90, ranges=[(0, 30), (30, 90)], warnings=[], content_hash="ab")),
 ]
 
 
-@pytest.mark.parametrize("msg", TO_CHILD, ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("msg", TO_CHILD, ids=lambda m: type(m).__name__ + getattr(getattr(m, "job", None), "mode", ""))
 def test_parent_to_child_round_trip(msg):
     codec = Codec()
     assert codec.decode_to_child(codec.encode(msg)) == msg
@@ -90,3 +99,10 @@ def test_the_egress_spec_crosses_the_pipe_without_losing_a_field():
     sent = egress_spec(settings)
     assert sent["denylist"]
     assert msgspec.structs.asdict(msgspec.convert(sent, EgressSpec)) == sent
+
+
+def test_a_job_mode_outside_the_three_is_refused():
+    codec = Codec()
+    raw = msgspec.msgpack.encode({**msgspec.to_builtins(Run(JOB)), "job": {**msgspec.to_builtins(JOB), "mode": "x"}})
+    with pytest.raises(msgspec.ValidationError):
+        codec.decode_to_child(raw)

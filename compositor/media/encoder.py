@@ -59,6 +59,7 @@ class Encoder:
         crf: int = 23,
         preset: str = "veryfast",
         audio: bool = True,
+        video: bool = True,
         audio_bitrate: int = 192_000,
         x264_params: dict | str | None = None,
         threads: int = 0,
@@ -76,6 +77,9 @@ class Encoder:
         if self.fps <= 0:
             raise EncodeError(f"fps must be positive, got {fps}")
         self.audio = bool(audio)
+        self.video = bool(video)
+        if not (self.audio or self.video):
+            raise EncodeError("an encoder needs a video or an audio stream")
         self.time_base = Fraction(self.fps.denominator, self.fps.numerator)
         self._q: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
         self._free: queue.SimpleQueue = queue.SimpleQueue()  # (frame, planes) ready for reuse
@@ -92,28 +96,9 @@ class Encoder:
         except (av.FFmpegError, OSError, ValueError) as e:
             raise EncodeError(f"cannot create {self.path} ({e})") from e
         try:
-            vs = self._container.add_stream("libx264", rate=self.fps)
-            vs.width, vs.height = self.width, self.height
-            vs.pix_fmt = "yuv420p"
-            cc = vs.codec_context
-            cc.time_base = self.time_base
-            cc.color_primaries = _BT709
-            cc.color_trc = _BT709
-            cc.colorspace = _BT709
-            cc.color_range = _RANGE_MPEG
-            cc.thread_count = max(0, int(threads))
-            # Frame threads, as the ffmpeg CLI uses: PyAV defaults encoders to slice threads,
-            # which makes x264 encode slower (and each picture in slices).
-            cc.thread_type = "FRAME"
-            opts = {"crf": str(crf), "preset": str(preset)}
-            if x264_params:
-                opts["x264-params"] = (
-                    x264_params
-                    if isinstance(x264_params, str)
-                    else ":".join(f"{k}={v}" for k, v in x264_params.items())
-                )
-            cc.options = opts
-            self._vstream = vs
+            self._vstream = None
+            if self.video:
+                self._vstream = self._add_video(crf, preset, x264_params, threads)
             self._astream = None
             if self.audio:
                 a = self._container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
@@ -130,6 +115,28 @@ class Encoder:
         self._audio_pts = 0
         self._thread = threading.Thread(target=self._run, name="encode", daemon=True)
         self._thread.start()
+
+    def _add_video(self, crf: int, preset: str, x264_params: dict | str | None, threads: int):
+        vs = self._container.add_stream("libx264", rate=self.fps)
+        vs.width, vs.height = self.width, self.height
+        vs.pix_fmt = "yuv420p"
+        cc = vs.codec_context
+        cc.time_base = self.time_base
+        cc.color_primaries = _BT709
+        cc.color_trc = _BT709
+        cc.colorspace = _BT709
+        cc.color_range = _RANGE_MPEG
+        cc.thread_count = max(0, int(threads))
+        # Frame threads, as the ffmpeg CLI uses: PyAV defaults encoders to slice threads,
+        # which makes x264 encode slower (and each picture in slices).
+        cc.thread_type = "FRAME"
+        opts = {"crf": str(crf), "preset": str(preset)}
+        if x264_params:
+            opts["x264-params"] = (
+                x264_params if isinstance(x264_params, str) else ":".join(f"{k}={v}" for k, v in x264_params.items())
+            )
+        cc.options = opts
+        return vs
 
     # ------------------------------------------------------------------ public API
 
@@ -154,6 +161,8 @@ class Encoder:
         ``planes`` (the views :meth:`new_frame` returned with it) lets the frame be recycled
         after encoding; the caller must not touch either afterwards."""
         self._check()
+        if self._vstream is None:
+            raise EncodeError("this encoder has no video stream")
         index = int(index)
         if index <= self._last_index:
             raise EncodeError(f"frame index {index} not after {self._last_index}", index)
@@ -323,7 +332,8 @@ class Encoder:
                 self._pending, self._pending_n = [], 0
                 self._send_audio(buf)  # a short last frame (AAC allows it)
             self._mux(self._astream.encode(None))
-        self._mux(self._vstream.encode(None))
+        if self._vstream is not None:
+            self._mux(self._vstream.encode(None))
 
 
 def _unlink(path: str) -> None:

@@ -23,6 +23,12 @@ Rules every backend keeps:
   anonymous). The lookups a client can reach take ``key_id``: a string restricts them to that
   owner's jobs (another owner's job is "not found"), ``None`` means every job (admin keys and
   the service itself). Idempotency keys are per owner.
+* chunk jobs (``kind == "chunk"``, :data:`server.jobs.model.KIND_CHUNK`; ``server/chunked.py``)
+  are internal: the parts of one long render that any worker may take. They are claimed,
+  leased, re-queued and cancelled like every job, but the user-facing lookups hide them —
+  ``list``, ``counts``, ``latest_by_draft_id`` and the ``queue_limit`` check of ``submit``
+  leave them out. ``get`` by id still finds them (ids are never shown to users);
+  ``claim_job`` lets the coordinator of a chunked render take one of its own chunks.
 """
 
 from __future__ import annotations
@@ -68,8 +74,8 @@ class JobStore(Protocol):
         """Oldest runnable queued job → running, owned by ``owner`` until now + ``lease_s``."""
 
     async def claim_job(self, job_id: str, owner: str, lease_s: float) -> Job | None:
-        """Claim THIS queued job (the chunk coordinator), as ``claim`` does; ``None`` if it is
-        not queued any more."""
+        """THIS queued (and available) job → running, owned by ``owner`` until now + ``lease_s``;
+        ``None`` if it is not queued any more (another worker took it, or it ended)."""
 
     async def heartbeat(
         self,

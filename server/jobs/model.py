@@ -26,6 +26,18 @@ TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 
 KIND_CAPCUT = "capcut"  # submitted through capcut-mate's gen_video
 KIND_NATIVE = "native"  # submitted through POST /v1/renders
+KIND_CHUNK = "chunk"  # one frame range of a long render (server/chunked.py); hidden from users
+
+
+class ChunkPart(msgspec.Struct, frozen=True, kw_only=True):
+    """What a chunk job renders: output frames ``[start_frame, end_frame)`` of job ``parent_id``,
+    uploaded to the storage blob ``blob_key``."""
+
+    parent_id: str
+    index: int
+    start_frame: int
+    end_frame: int
+    blob_key: str
 
 
 class RenderSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -39,10 +51,17 @@ class RenderSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     start_us: int | None = None
     end_us: int | None = None
     threads: int = 0
+    #: split renders longer than this into chunk jobs (the accepting node's --chunk-seconds;
+    #: 0 = never). Not part of ``digest``'s meaning: stamped after the idempotency check.
+    chunk_s: float = 0.0
+    #: set on chunk jobs only (kind "chunk")
+    chunk: ChunkPart | None = None
 
     def digest(self) -> str:
-        """Stable hash of the options (part of gen_video's idempotency key)."""
-        return hashlib.sha256(msgspec.json.encode(self, order="sorted")).hexdigest()[:32]
+        """Stable hash of the output options (part of gen_video's idempotency key); how the
+        service splits the work (``chunk_s``, ``chunk``) is not part of it."""
+        options = msgspec.structs.replace(self, chunk_s=0.0, chunk=None)
+        return hashlib.sha256(msgspec.json.encode(options, order="sorted")).hexdigest()[:32]
 
 
 class NewJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,6 +159,8 @@ __all__ = [
     "TERMINAL",
     "KIND_CAPCUT",
     "KIND_NATIVE",
+    "KIND_CHUNK",
+    "ChunkPart",
     "RenderSpec",
     "NewJob",
     "Job",

@@ -36,7 +36,7 @@ from redis.exceptions import ResponseError
 from . import redis_lua
 from .base import states_dict
 from .hub import Listener, WatchHub
-from .model import STATES, Job, NewJob, QueueFull, SubmitResult
+from .model import KIND_CHUNK, STATES, Job, NewJob, QueueFull, SubmitResult
 from .redis_codec import (
     Keys,
     StoreUrl,
@@ -308,6 +308,8 @@ class RedisJobStore:
                 if key_id is not None and job.key_id != key_id:
                     continue
                 if kind is not None and job.kind != kind:
+                    continue
+                if kind is None and job.kind == KIND_CHUNK:  # internal parts stay hidden
                     continue
                 if terminal_only and not job.terminal:
                     continue

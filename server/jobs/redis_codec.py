@@ -14,9 +14,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
-from .model import Job, NewJob, RenderSpec
+from .model import KIND_CHUNK, Job, NewJob, RenderSpec
 
 DEFAULT_PREFIX = "draft:"
+CHUNK_INDEX = "chunk:"  # chunk jobs' index keys: P chunk:st:<state>, P chunk:all, …
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:{}-]{1,64}$")
 
 _JSON_FIELDS = frozenset({"spec", "warnings", "result", "error_detail"})
@@ -158,6 +159,9 @@ def new_job_fields(keys: Keys, job_id: str, new: NewJob, now: float) -> dict[str
         "updated_at": t,
         "_own": keys.owner(new.key_id),
     }
+    if new.kind == KIND_CHUNK:  # internal parts of a chunked render: indexed apart (hidden)
+        fields["_ix"] = CHUNK_INDEX
+        fields["_own"] = keys.prefix + CHUNK_INDEX + f"own:{new.key_id}"
     for name in ("draft_url", "draft_id", "idem_key", "content_hash", "callback_url"):
         value = getattr(new, name)
         if value is not None:

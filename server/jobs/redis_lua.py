@@ -16,6 +16,8 @@ Layout (``P`` = the key prefix; see docs/scale-out.md):
   leases of running jobs; ``XAUTOCLAIM`` re-delivers the entry of a dead owner.
 * ``P running``        zset: running job → ``lease_until``.
 * ``P all`` / ``P st:<state>`` / ``P own:<key_id>`` / ``P ks:<key_id>:<state>``: zsets by seq.
+  Chunk jobs (kind "chunk") are indexed under ``P chunk:…`` instead (hash field ``_ix``), so
+  the user-facing lists, counts and the queue limit leave them out, as ``JobStore`` requires.
 * ``P draft:<draft_id>``, ``P ik:…`` / ``P ia:…``: zsets by seq (lookups); ``P idem:…``: the
   active job of an idempotency key (``SET NX``).
 * ``P finished`` zset by ``completed_at`` (purge); ``P webhooks`` zset by seq (pending).
@@ -79,12 +81,13 @@ local function set_state(id, new)
   if old == new then return end
   local kid = redis.call('HGET', k, 'key_id') or ''
   local seq = redis.call('HGET', k, 'seq')
+  local ix = P .. (redis.call('HGET', k, '_ix') or '')  -- chunk jobs: their own indexes
   if old then
-    redis.call('ZREM', P .. 'st:' .. old, id)
-    redis.call('ZREM', P .. 'ks:' .. kid .. ':' .. old, id)
+    redis.call('ZREM', ix .. 'st:' .. old, id)
+    redis.call('ZREM', ix .. 'ks:' .. kid .. ':' .. old, id)
   end
-  redis.call('ZADD', P .. 'st:' .. new, seq, id)
-  redis.call('ZADD', P .. 'ks:' .. kid .. ':' .. new, seq, id)
+  redis.call('ZADD', ix .. 'st:' .. new, seq, id)
+  redis.call('ZADD', ix .. 'ks:' .. kid .. ':' .. new, seq, id)
   redis.call('HSET', k, 'state', new)
 end
 
@@ -232,9 +235,10 @@ fields['version'] = '0'
 fields['state'] = 'queued'
 hset_all(k, fields)
 local kid = fields['key_id'] or ''
-redis.call('ZADD', P .. 'st:queued', seq, id)
-redis.call('ZADD', P .. 'ks:' .. kid .. ':queued', seq, id)
-redis.call('ZADD', P .. 'all', seq, id)
+local ix = P .. (fields['_ix'] or '')  -- chunk jobs: their own indexes (hidden from lists, counts)
+redis.call('ZADD', ix .. 'st:queued', seq, id)
+redis.call('ZADD', ix .. 'ks:' .. kid .. ':queued', seq, id)
+redis.call('ZADD', ix .. 'all', seq, id)
 redis.call('ZADD', fields['_own'], seq, id)
 if fields['_draftz'] then redis.call('ZADD', fields['_draftz'], seq, id) end
 if fields['_ikz'] then
@@ -319,6 +323,7 @@ return result(false)
 CLAIM_JOB = r"""
 local id = ARGV[4]
 if hget(id, 'state') ~= 'queued' then return result(false) end
+if tonumber(hget(id, 'available_at') or '0') > tonumber(NOW) then return result(false) end  -- a retry's wait
 start_lease(id, ARGV[5], ARGV[6])
 return result(emit(id) and 'ok')
 """
@@ -456,9 +461,10 @@ for _, id in ipairs(ids) do
     local h = {}
     for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
     local kid = h['key_id'] or ''
-    redis.call('ZREM', P .. 'all', id)
-    redis.call('ZREM', P .. 'st:' .. st, id)
-    redis.call('ZREM', P .. 'ks:' .. kid .. ':' .. st, id)
+    local ix = P .. (h['_ix'] or '')
+    redis.call('ZREM', ix .. 'all', id)
+    redis.call('ZREM', ix .. 'st:' .. st, id)
+    redis.call('ZREM', ix .. 'ks:' .. kid .. ':' .. st, id)
     redis.call('ZREM', P .. 'webhooks', id)
     for _, f in ipairs({'_own', '_draftz', '_ikz', '_iaz'}) do
       if h[f] then redis.call('ZREM', h[f], id) end

@@ -89,6 +89,7 @@ CREATE INDEX IF NOT EXISTS jobs_draft_id ON jobs(draft_id, seq) WHERE draft_id I
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(lease_until) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(completed_at) WHERE completed_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_webhook ON jobs(seq) WHERE webhook_state = 'pending';
+CREATE INDEX IF NOT EXISTS jobs_chunks ON jobs(state) WHERE kind = 'chunk';
 CREATE TABLE IF NOT EXISTS job_inline (id TEXT PRIMARY KEY, draft BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
 INSERT OR IGNORE INTO job_counts(state, n) VALUES
@@ -323,6 +324,7 @@ class SqliteJobStore:
                 return SubmitResult(existing, False), []
         if queue_limit is not None:
             (queued,) = conn.execute("SELECT n FROM job_counts WHERE state = 'queued'").fetchone()
+            queued -= self._chunk_counts(conn).get(QUEUED, 0)  # internal parts are not the queue
             if queued >= queue_limit:
                 raise QueueFull(queue_limit)
         now = self.clock()
@@ -374,6 +376,8 @@ class SqliteJobStore:
         owner_sql, owner_params = _owner_clause(key_id)
         sql = f"SELECT {_COLUMNS} FROM jobs WHERE draft_id = ?{owner_sql}"
         params: list = [draft_id, *owner_params]
+        if kind is None:
+            sql += " AND kind <> 'chunk'"
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
@@ -388,7 +392,7 @@ class SqliteJobStore:
 
     def _op_list(self, conn, state, limit, before_seq, key_id):
         sql = f"SELECT {_COLUMNS} FROM jobs"
-        where, params = [], []
+        where, params = ["kind <> 'chunk'"], []
         if key_id is not None:
             where.append("key_id = ?")
             params.append(key_id)
@@ -404,11 +408,21 @@ class SqliteJobStore:
         params.append(limit)
         return self._many(conn, sql, params), []
 
+    @staticmethod
+    def _chunk_counts(conn) -> dict[str, int]:
+        """Chunk jobs per state (the partial index ``jobs_chunks`` keeps this cheap)."""
+        return dict(conn.execute("SELECT state, COUNT(*) FROM jobs WHERE kind = 'chunk' GROUP BY state").fetchall())
+
     def _op_counts(self, conn, key_id):
         if key_id is None:
-            return states_dict(conn.execute("SELECT state, n FROM job_counts").fetchall()), []
+            chunks = self._chunk_counts(conn)
+            return states_dict(
+                (state, n - chunks.get(state, 0)) for state, n in conn.execute("SELECT state, n FROM job_counts")
+            ), []
         return states_dict(
-            conn.execute("SELECT state, COUNT(*) FROM jobs WHERE key_id = ? GROUP BY state", (key_id,)).fetchall()
+            conn.execute(
+                "SELECT state, COUNT(*) FROM jobs WHERE key_id = ? AND kind <> 'chunk' GROUP BY state", (key_id,)
+            ).fetchall()
         ), []
 
     def _op_claim(self, conn, owner: str, lease_s: float):
@@ -427,30 +441,16 @@ class SqliteJobStore:
 
     def _op_claim_job(self, conn, job_id: str, owner: str, lease_s: float):
         now = self.clock()
-        job = self._update(
-            conn,
-            job_id,
-            {
-                "state": RUNNING,
-                "phase": "starting",
-                "owner": owner,
-                "lease_until": now + lease_s,
-                "updated_at": now,
-                "progress": 0,
-                "frames_done": 0,
-                "eta_s": None,
-            },
-            "AND state = 'queued'",
-        )
-        if job is None:
-            return None, []
         job = self._one(
             conn,
-            f"UPDATE jobs SET attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE id = ? "
+            "UPDATE jobs SET state = 'running', phase = 'starting', owner = ?, lease_until = ?, "
+            "attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, "
+            "progress = 0, frames_done = 0, eta_s = NULL, version = version + 1 "
+            "WHERE id = ? AND state = 'queued' AND available_at <= ? "
             f"RETURNING {_COLUMNS}",
-            (now, job_id),
+            (owner, now + lease_s, now, now, job_id, now),
         )
-        return job, [job]
+        return job, ([job] if job else [])
 
     def _op_heartbeat(self, conn, job_id, owner, lease_s, fields: dict):
         now = self.clock()

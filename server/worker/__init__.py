@@ -4,6 +4,9 @@
   process lifecycle, leases, timeouts, the resident-memory ceiling, progress → store.
 * :mod:`server.worker.child` — :func:`worker_main`, the worker process's main loop.
 * :mod:`server.worker.job` — :func:`render_job`: what one job does (fetch, check, render, poster).
+* :mod:`server.worker.coordinator` — chunked renders on the supervisor's side (the coordinator
+  on the parent's slot, chunk upload / fetch through the storage's blobs).
+* :mod:`server.worker.chunk_steps` — chunked renders in the worker process (split, chunk, join).
 * :mod:`server.worker.protocol` — the parent ↔ child messages: msgspec Structs in tagged unions,
   msgpack over the pipe.
 * :mod:`server.worker.registry` — the node's entry in the store's worker registry (heartbeat).

@@ -23,7 +23,21 @@ from multiprocessing.connection import Connection
 import msgspec
 
 from .job import render_job
-from .protocol import ChildConfig, Codec, Cancel, Done, Error, Heartbeat, JobSpec, Ready, Run, Stop, ToParent
+from .protocol import (
+    ChildConfig,
+    Codec,
+    Cancel,
+    Done,
+    Error,
+    Heartbeat,
+    JobSpec,
+    Ready,
+    Run,
+    Split,
+    SplitPlan,
+    Stop,
+    ToParent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +141,7 @@ class Child:
         threading.Thread(target=heartbeat, daemon=True, name="heartbeat").start()
         try:
             payload = render_job(job, cancel, self.send, engines=self)
-            self.send(Done(job_id, payload))
+            self.send(Split(job_id, payload) if isinstance(payload, SplitPlan) else Done(job_id, payload))
         except BaseException as exc:  # noqa: BLE001 - every failure is reported as data
             code, message, detail = describe(exc)
             if code != "CANCELLED":

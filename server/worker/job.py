@@ -26,7 +26,8 @@ from typing import Any, Callable, Mapping
 
 import msgspec
 
-from .protocol import JobResult, JobSpec, Phase, Progress, Start, ToParent
+from .chunk_steps import chunk_step
+from .protocol import JobResult, JobSpec, Phase, Progress, SplitPlan, Start, ToParent
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,11 @@ async def _cancellable(coro, cancel: threading.Event):
     return task.result()
 
 
-def render_job(job: JobSpec | Mapping[str, Any], cancel: threading.Event, send: Send, engines=None) -> JobResult:
-    """Fetch, check, render and poster one job; returns its result. Raises on failure.
+def render_job(
+    job: JobSpec | Mapping[str, Any], cancel: threading.Event, send: Send, engines=None
+) -> JobResult | SplitPlan:
+    """Fetch, check, render and poster one job; returns its result (or, for a job to render in
+    chunks, its :class:`SplitPlan`: ``server.worker.chunk_steps``). Raises on failure.
 
     ``job`` is a :class:`JobSpec` (or its dict form). ``engines`` (the worker) keeps a text
     engine across jobs: ``engines.text_engine``."""
@@ -135,7 +139,12 @@ def render_job(job: JobSpec | Mapping[str, Any], cancel: threading.Event, send: 
             engines.text_engine = default_engine()
         session = open_local(local, options, text_engine=engines.text_engine if engines is not None else None)
         check_cancel()
-        send(Start(job_id, session.frame_count, [msgspec.to_builtins(w) for w in session.warnings]))
+        warnings = [msgspec.to_builtins(w) for w in session.warnings]
+        # chunked renders: a split plan, one chunk or the final join instead of the whole render
+        step = chunk_step(session, job, cancel, send, warnings, content_hash, storage)
+        if step is not None:
+            return step
+        send(Start(job_id, session.frame_count, warnings))
         last = [0.0]
 
         def progress(p: RenderProgress) -> None:

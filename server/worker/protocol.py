@@ -16,11 +16,17 @@ process exited mid-job) and :class:`Lost` (the store gave the job's lease to som
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import msgspec
 
-from ..jobs.model import RenderSpec
+from ..jobs.model import ChunkPart, RenderSpec
+
+#: what the worker process does with a job: the whole render; one frame range of a chunked
+#: render (video only, ``JobSpec.chunk``); or the final step of a chunked render (the audio of
+#: the whole timeline, then the join of ``JobSpec.chunk_files``). A "render" job whose
+#: ``spec.chunk_s`` splits it answers :class:`Split` instead of rendering.
+JobMode = Literal["render", "chunk", "finish"]
 
 # -- what a job needs (sent in Run) ---------------------------------------------------------------
 
@@ -59,6 +65,14 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_s: float = 1.0
     #: the budget values (``compositor.budgets.Limits`` without ``naming``)
     limits: dict[str, Any] = {}
+    #: chunked renders (``server.chunked``): what to do with the job
+    mode: JobMode = "render"
+    #: mode "chunk": the frame range it renders (and its blob key)
+    chunk: ChunkPart | None = None
+    #: mode "finish": the chunk files on this node's disk, in frame order
+    chunk_files: list[str] = []
+    #: mode "finish": frame-time warnings the chunks reported (merged, each once)
+    chunk_warnings: list[dict[str, Any]] = []
 
 
 class ChildConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,6 +137,22 @@ class JobResult(msgspec.Struct, frozen=True, kw_only=True):
     content_hash: str | None = None
 
 
+class SplitPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """A job to render in chunks: the output's frame count and the ``[start, end)`` ranges."""
+
+    frames_total: int
+    ranges: list[tuple[int, int]]
+    warnings: list[dict[str, Any]] = []
+    content_hash: str | None = None
+
+
+class Split(msgspec.Struct, frozen=True, tag=True):
+    """Instead of Done: the job is longer than its ``chunk_s``; the supervisor coordinates chunks."""
+
+    job_id: str
+    plan: SplitPlan
+
+
 class Done(msgspec.Struct, frozen=True, tag=True):
     job_id: str
     payload: JobResult
@@ -137,7 +167,7 @@ class Error(msgspec.Struct, frozen=True, tag=True):
     detail: dict[str, Any] = {}
 
 
-ToParent = Union[Ready, Phase, Start, Progress, Heartbeat, Done, Error]
+ToParent = Union[Ready, Phase, Start, Progress, Heartbeat, Done, Split, Error]
 
 # -- outcomes the supervisor adds (never on the pipe) ---------------------------------------------
 
@@ -151,7 +181,7 @@ class Lost(msgspec.Struct, frozen=True, tag=True):
     job_id: str
 
 
-Outcome = Union[Done, Error, Died, Lost]
+Outcome = Union[Done, Split, Error, Died, Lost]
 
 # -- codecs ----------------------------------------------------------------------------------------
 
@@ -176,6 +206,7 @@ class Codec:
 
 __all__ = [
     "EgressSpec",
+    "JobMode",
     "JobSpec",
     "ChildConfig",
     "Run",
@@ -188,6 +219,8 @@ __all__ = [
     "Progress",
     "Heartbeat",
     "JobResult",
+    "SplitPlan",
+    "Split",
     "Done",
     "Error",
     "ToParent",

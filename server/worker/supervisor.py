@@ -44,6 +44,7 @@ from ..metrics import Metrics
 from ..request_limits import server_limits
 from ..settings import Settings
 from ..storage import LocalStorage
+from . import coordinator
 from .child import worker_main
 from .protocol import (
     Cancel,
@@ -61,6 +62,7 @@ from .protocol import (
     Progress,
     Ready,
     Run,
+    Split,
     Start,
     Stop,
     ToChild,
@@ -182,6 +184,8 @@ class _Slot:
         #: workers that died before saying "ready" in a row (a broken install must not spin)
         self.start_failures = 0
         self.not_before = 0.0  # monotonic time before which no job is given
+        #: the chunked render this slot coordinates (``server.worker.coordinator``), if any
+        self.coordinator: coordinator.Coordinator | None = None
 
     def available(self) -> bool:
         return self.run is None and (self.task is None or self.task.done()) and time.monotonic() >= self.not_before
@@ -201,7 +205,7 @@ class _Slot:
         run = self.run
         if run is None or run.proc is not proc or msg.job_id != run.job.id:
             return  # a late message of a finished job
-        if isinstance(msg, (Done, Error)):
+        if isinstance(msg, (Done, Split, Error)):
             if not run.outcome.done():
                 run.outcome.set_result(msg)
         elif isinstance(msg, Phase):
@@ -317,36 +321,8 @@ class _Slot:
         store, settings = pool.store, pool.settings
         try:
             inline = await store.get_inline_draft(job.id) if job.has_inline_draft else None
-            proc = self.ensure_proc()
-            run = self.run = _Run(job, proc, self.owner)
-            pool.jobs_changed()
-            if not proc.send(Run(pool.job_message(job, inline))):
-                run.outcome.set_result(Died(job.id, proc.process.exitcode))
-            if job.cancel_requested:
-                self.request_cancel()
-            watchdog = (
-                asyncio.get_running_loop().create_task(self._watch_memory(run)) if settings.worker_memory_mb else None
-            )
-            starting = (
-                None if proc.ready else asyncio.get_running_loop().create_task(self._hold_lease_while_starting(run))
-            )
-            try:
-                outcome = await asyncio.wait_for(asyncio.shield(run.outcome), settings.job_timeout_s)
-            except asyncio.TimeoutError:
-                run.timed_out = True
-                proc.kill()
-                outcome = await run.outcome
-            finally:
-                if watchdog is not None:
-                    watchdog.cancel()
-                if starting is not None:
-                    starting.cancel()
-            if run.writer is not None and not run.writer.done():
-                try:
-                    await run.writer
-                except Exception:
-                    log.exception("job %s: progress write failed", job.id)
-            proc.tasks += 1
+            run, outcome = await self.run_once(job, pool.job_message(job, inline), self.owner)
+            outcome = await coordinator.after_outcome(self, run, outcome)  # chunk upload / chunked render
             await self._settle(run, outcome)
         except asyncio.CancelledError:
             raise
@@ -372,6 +348,41 @@ class _Slot:
             if self.proc is None and pool.accepting and time.monotonic() >= self.not_before:
                 pool.warm(self)  # retired or died: keep a warm spare
             pool.wake()
+
+    async def run_once(self, job: Job, message: JobSpec, owner: str) -> tuple[_Run, Outcome]:
+        """Run ``message`` on this slot's worker process as ``job`` held by ``owner``: the job
+        timeout, the memory ceiling, progress → store; returns the run and its outcome (the
+        chunk coordinator runs its chunks and the join through this too)."""
+        pool, settings = self.pool, self.pool.settings
+        proc = self.ensure_proc()
+        run = self.run = _Run(job, proc, owner)
+        pool.jobs_changed()
+        if not proc.send(Run(message)):
+            run.outcome.set_result(Died(job.id, proc.process.exitcode))
+        if job.cancel_requested:
+            self.request_cancel()
+        watchdog = (
+            asyncio.get_running_loop().create_task(self._watch_memory(run)) if settings.worker_memory_mb else None
+        )
+        starting = None if proc.ready else asyncio.get_running_loop().create_task(self._hold_lease_while_starting(run))
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(run.outcome), settings.job_timeout_s)
+        except asyncio.TimeoutError:
+            run.timed_out = True
+            proc.kill()
+            outcome = await run.outcome
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if starting is not None:
+                starting.cancel()
+        if run.writer is not None and not run.writer.done():
+            try:
+                await run.writer
+            except Exception:
+                log.exception("job %s: progress write failed", job.id)
+        proc.tasks += 1
+        return run, outcome
 
     def retire(self, proc: _Proc) -> None:
         """Detach ``proc`` from the slot and let it exit once it has read ``stop``."""
@@ -503,7 +514,7 @@ class WorkerPool:
 
     def job_message(self, job: Job, inline: bytes | None) -> JobSpec:
         st = self.storage
-        return JobSpec(
+        message = JobSpec(
             job_id=job.id,
             spec=job.spec,
             draft_url=job.draft_url,
@@ -520,6 +531,7 @@ class WorkerPool:
             heartbeat_s=max(0.2, self.settings.lease_s / 3),
             limits=server_limits(self.settings).as_dict(),
         )
+        return coordinator.chunk_message(job, st, message)  # a chunk job: its frame range, private paths
 
     def workers_alive(self) -> int:
         return sum(1 for s in self.slots if s.proc is not None and s.proc.alive)
@@ -606,14 +618,14 @@ class WorkerPool:
         if job.state == QUEUED:
             self.wake()
         elif job.state == RUNNING and job.cancel_requested:
-            for slot in self.slots:
-                if slot.run is not None and slot.run.job.id == job.id:
-                    slot.request_cancel()
+            self.cancel_running(job.id)
 
     def cancel_running(self, job_id: str) -> None:
         for slot in self.slots:
             if slot.run is not None and slot.run.job.id == job_id:
                 slot.request_cancel()
+            elif slot.coordinator is not None and slot.coordinator.job.id == job_id:
+                slot.coordinator.request_cancel()  # a chunked render: its chunks are cancelled
 
     async def _dispatch(self) -> None:
         assert self._wake_event is not None
