@@ -149,3 +149,29 @@ def test_a_chunk_decodes_from_its_range_start_only_what_it_shows(renders):
         (stats,) = pool.decode_stats.values()
     # the reader seeks to the chunk's first frame: none of the 60 frames before it is converted
     assert stats.converted <= b - a
+
+
+def test_command_line_chunks_and_join(draft_folder, tmp_path):
+    from compositor.cli import main
+
+    src = str(draft_folder)
+    assert main(["render", src, "--frames", "0:40", "-o", str(tmp_path / "a.mp4"), "--quiet"]) == 0
+    assert main(["render", src, "--frames", "40:90", "-o", str(tmp_path / "b.mp4"), "--quiet"]) == 0
+    assert main(["render", src, "--audio-only", "-o", str(tmp_path / "s.m4a")]) == 0
+    out = tmp_path / "out.mp4"
+    assert (
+        main(
+            [
+                "join",
+                str(tmp_path / "a.mp4"),
+                str(tmp_path / "b.mp4"),
+                "--audio",
+                str(tmp_path / "s.m4a"),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert len(_yuv_frames(out)) == 90
+    assert main(["render", src, "--frames", "40:99", "-o", str(tmp_path / "c.mp4")]) == 1  # outside the timeline
