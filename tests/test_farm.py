@@ -120,7 +120,9 @@ def test_a_farm_renders_every_job_exactly_once_through_a_node_loss(farm, draft_h
     receiver = CallbackReceiver()
     try:
         clip = make_clip(tmp_path / "media" / "short.mp4", seconds=1.0)
-        long_clip = make_video(tmp_path / "media" / "long.mp4", w=320, h=180, dur_s=LONG_SECONDS, fps=FPS, tone_hz=440)
+        long_clip = make_video(
+            tmp_path / "media" / "long.mp4", w=320, h=180, dur_s=LONG_SECONDS, fps=FPS, pattern="clock", tone_hz=440
+        )
         short_ids = []
         for _ in range(SHORT_JOBS):
             did = new_draft_id()
@@ -135,19 +137,35 @@ def test_a_farm_renders_every_job_exactly_once_through_a_node_loss(farm, draft_h
         all_ids = {*short_ids, long_id}
 
         # -- kill the node that renders a chunk of the long job (not its coordinator) -----------
-        victim = None
+        victim, lost_chunk = None, None
         deadline = time.monotonic() + 240
         while victim is None and time.monotonic() < deadline:
             nodes = _get(api.base, "/v1/workers")["workers"]
             for node in nodes:
                 chunk_jobs = [j for j in node["jobs"] if j not in all_ids]
                 if chunk_jobs and long_id not in node["jobs"]:
-                    victim = next(w for w in workers if w.proc is not None and w.proc.pid == node["pid"])
-                    break
-            time.sleep(0.1)
+                    chunk = _get(api.base, f"/v1/renders/{chunk_jobs[0]}")
+                    assert "state" in chunk, (chunk_jobs, chunk)
+                    if chunk["state"] == "running" and chunk["frames_done"] > 0:  # in the middle of it
+                        victim = next(w for w in workers if w.proc is not None and w.proc.pid == node["pid"])
+                        lost_chunk = chunk_jobs[0]
+                        break
+            time.sleep(0.05)
         assert victim is not None, "no worker node was seen rendering a chunk of the long job"
         os.killpg(victim.proc.pid, signal.SIGKILL)
         victim.proc.wait(timeout=10)
+        # the lost chunk is rendered again, alone, once its lease runs out (chunk jobs are
+        # deleted when their parent is joined, so watch for the second attempt now)
+        rerun: dict = {}
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            seen = _get(api.base, f"/v1/renders/{lost_chunk}")
+            if "attempts" in seen:
+                rerun = seen
+            if rerun.get("attempts", 0) >= 2 or _get(api.base, f"/v1/renders/{long_id}")["state"] != "running":
+                break
+            time.sleep(0.05)
+        assert rerun.get("attempts", 0) >= 2, rerun
 
         # -- every job completes ------------------------------------------------------------------
         deadline = time.monotonic() + 420
