@@ -19,6 +19,11 @@ def reference_20s() -> Path:
 
 
 @pytest.fixture(scope="session")
+def reference_120s() -> Path:
+    return reference.build(CACHE, repeats=6, media_dir=CACHE / "media")
+
+
+@pytest.fixture(scope="session")
 def reference_20s_filter() -> Path:
     return reference.build(CACHE, repeats=1, media_dir=CACHE / "media", with_filter=True)
 
