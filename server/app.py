@@ -177,14 +177,9 @@ async def _auth_gate(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _job_store(app: web.Application) -> AsyncIterator[None]:
-    store, metrics = app[STORE], app[METRICS]
+    store = app[STORE]
     await store.open()
-
-    def count_finished(job) -> None:
-        if job.terminal:
-            metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
-
-    store.add_listener(count_finished)
+    store.add_listener(app[METRICS].count_finished)
     if is_shared(app[SETTINGS].store) or any(w.get("role") == ROLE_WORKER for w in await store.list_workers()):
         # other live nodes hold leases in a shared store: only leases that ran out are orphans
         orphans = await store.requeue_expired()

@@ -44,6 +44,11 @@ class Metrics:
         self._lat_children: dict = {}
         self.worker_crashes = Counter("draft_render_worker_crashes", "Worker processes that died mid-job", registry=r)
 
+    def count_finished(self, job) -> None:
+        """A store listener: count a job that reached a terminal state."""
+        if job.terminal:
+            self.finished.labels(state=job.state, error_code=job.error_code or "").inc()
+
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request (label children are cached: this runs on every request)."""
         key = (route, status)

@@ -160,32 +160,14 @@ class LocalStorage:
 
     def put_blob(self, key: str, local_path: Path) -> None:
         """Copy ``local_path`` to the blob ``key`` (atomically: temp name, then rename)."""
-        dest = self.blob_path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(local_path, tmp)
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _copy_atomically(Path(local_path), self.blob_path(key))
 
     def get_blob(self, key: str, dest: Path) -> bool:
         """Copy the blob ``key`` to ``dest`` (atomically); False when there is no such blob."""
         src = self.blob_path(key)
         if not src.is_file():
             return False
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _copy_atomically(src, Path(dest))
         return True
 
     def delete_blobs(self, prefix: str) -> None:
@@ -283,6 +265,19 @@ def write_poster(video: Path, poster: Path, *, at_fraction: float = 0.3) -> bool
         if os.path.exists(tmp):
             os.unlink(tmp)
     return True
+
+
+def _copy_atomically(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` through a temp name in ``dest``'s folder, then rename."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def make_storage(settings: Settings) -> LocalStorage:

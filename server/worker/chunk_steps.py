@@ -24,11 +24,10 @@ from typing import Any, Callable
 import msgspec
 
 from .. import chunked
-from .protocol import JobResult, JobSpec, Phase, Progress, SplitPlan, Start, ToParent
+from .job_output import progress_sender, publish_output
+from .protocol import JobResult, JobSpec, Phase, SplitPlan, Start, ToParent
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY_S = 0.2
 
 
 def chunk_step(
@@ -57,16 +56,8 @@ def _render_chunk(session, job: JobSpec, cancel, send, warnings: list[dict[str, 
         raise ValueError(f"chunk job {job.job_id} carries no frame range")
     job_id, a, b = job.job_id, part.start_frame, part.end_frame
     send(Start(job_id, b - a, warnings))
-    last = [0.0]
-
-    def progress(p) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S or p.frames_done == p.frames_total:
-            last[0] = now
-            send(Progress(job_id, p.frames_done, p.frames_total, p.elapsed_s))
-
     output = Path(job.output)
-    result = session.render(output, progress=progress, cancel=cancel, frames=range(a, b))
+    result = session.render(output, progress=progress_sender(job_id, send), cancel=cancel, frames=range(a, b))
     return JobResult(
         result={
             "chunk": part.index,
@@ -83,8 +74,6 @@ def _join(session, job: JobSpec, cancel, send, content_hash: str, storage) -> Jo
     from compositor.errors import Cancelled
     from compositor.pipeline import join_chunks
 
-    from ..storage import write_poster
-
     job_id = job.job_id
     if not job.chunk_files:
         raise ValueError(f"job {job_id}: nothing to join")
@@ -96,16 +85,7 @@ def _join(session, job: JobSpec, cancel, send, content_hash: str, storage) -> Jo
     if cancel.is_set():
         raise Cancelled("cancelled while joining")
     join_chunks([Path(p) for p in job.chunk_files], audio, output)
-    poster = False
-    try:
-        poster = write_poster(output, Path(job.poster))
-    except Exception as exc:  # a poster is a nicety, not a failure
-        log.warning("job %s: no poster: %s", job_id, exc)
-    size_bytes = output.stat().st_size
-    if storage is not None:  # S3: streamed multipart uploads, as a whole render does
-        storage.put_output(job_id, output, "video")
-        if poster:
-            storage.put_output(job_id, Path(job.poster), "poster")
+    poster, size_bytes = publish_output(job_id, output, Path(job.poster), storage)
     tl = session.timeline
     warnings = chunked.merge_warnings([msgspec.to_builtins(w) for w in session.warnings], job.chunk_warnings)
     return JobResult(

@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -27,11 +26,11 @@ from typing import Any, Callable, Mapping
 import msgspec
 
 from .chunk_steps import chunk_step
-from .protocol import JobResult, JobSpec, Phase, Progress, SplitPlan, Start, ToParent
+from .job_output import PROGRESS_EVERY_S, progress_sender, publish_output
+from .protocol import JobResult, JobSpec, Phase, SplitPlan, Start, ToParent
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_S = 0.2  # worker → server progress messages, at most this often
 
 Send = Callable[[ToParent], None]
 
@@ -65,14 +64,13 @@ def render_job(
     from compositor.errors import Cancelled, DraftNotFound
     from compositor.fetch import LocalDraft, fetch_draft
     from compositor.paths import is_valid_draft_id
-    from compositor.pipeline import Progress as RenderProgress
     from compositor.pipeline import RenderOptions, open_local
 
     from ..draft_lock import DraftLock
     from ..draft_share import share_draft
     from ..drafts import check_material_paths
     from ..egress import from_egress_spec
-    from ..storage import storage_from_spec, write_poster
+    from ..storage import storage_from_spec
 
     if not isinstance(job, JobSpec):
         job = msgspec.convert(job, JobSpec)
@@ -145,27 +143,10 @@ def render_job(
         if step is not None:
             return step
         send(Start(job_id, session.frame_count, warnings))
-        last = [0.0]
-
-        def progress(p: RenderProgress) -> None:
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY_S or p.frames_done == p.frames_total:
-                last[0] = now
-                send(Progress(job_id, p.frames_done, p.frames_total, p.elapsed_s))
-
         output = Path(job.output)
-        result = session.render(output, progress=progress, cancel=cancel)
+        result = session.render(output, progress=progress_sender(job_id, send), cancel=cancel)
     send(Phase(job_id, "finalizing"))
-    poster = False
-    try:
-        poster = write_poster(output, Path(job.poster))
-    except Exception as exc:  # a poster is a nicety, not a failure
-        log.warning("job %s: no poster: %s", job_id, exc)
-    size_bytes = output.stat().st_size
-    if storage is not None:  # S3: streamed multipart uploads; the local files are deleted after
-        storage.put_output(job_id, output, "video")
-        if poster:
-            storage.put_output(job_id, Path(job.poster), "poster")
+    poster, size_bytes = publish_output(job_id, output, Path(job.poster), storage)
     return JobResult(
         result={
             "video": output.name,

@@ -70,14 +70,9 @@ def create_worker_app(settings: Settings) -> web.Application:
 
 async def _job_store(app: web.Application) -> AsyncIterator[None]:
     app[STORAGE].ensure_dirs()
-    store, metrics = app[STORE], app[METRICS]
+    store = app[STORE]
     await store.open()
-
-    def count_finished(job) -> None:
-        if job.terminal:
-            metrics.finished.labels(state=job.state, error_code=job.error_code or "").inc()
-
-    store.add_listener(count_finished)
+    store.add_listener(app[METRICS].count_finished)
     try:
         yield
     finally:
