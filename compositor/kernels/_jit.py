@@ -30,6 +30,12 @@ FASTMATH = frozenset({"nnan", "ninf", "nsz", "contract"})
 jit = functools.partial(numba.njit, nogil=True, cache=True, fastmath=set(FASTMATH))
 """Decorator for every private kernel: ``@jit`` then ``def _kernel(...)``."""
 
+jit_exact = functools.partial(numba.njit, nogil=True, cache=True, fastmath=set(FASTMATH - {"contract"}))
+"""For small float helpers whose bytes must not depend on where LLVM inlines them (no
+fused multiply-add: with ``contract`` the same source line may round differently in two
+callers). :mod:`.warp` needs this: a recorded warp replays a blend in another function,
+and its separable and per-pixel loops must agree with each other and with the record."""
+
 
 def check_plane(name: str, arr, *, writable: bool = False) -> np.ndarray:
     """Return ``arr`` if it is a 2-D uint8 plane with column stride 1, else raise.

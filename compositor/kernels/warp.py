@@ -27,8 +27,13 @@ loop steps the tap coordinates in 32.32 fixed point and quantises bilinear weigh
 
 Speed: rows are first narrowed to the pixels whose taps can touch the source, so a
 rotated layer's empty bounding-box corners cost almost nothing; rows of an unrotated
-layer hoist the source rows and vertical weights; an opaque integer translation is
-delegated to :mod:`.blit` (same bytes).
+layer hoist the source rows and vertical weights; an opaque unrotated layer (a Ken Burns
+photo, a picture-in-picture) is resampled separably — a horizontal pass once per source
+row used, then a vectorised vertical pass — with the same integers as the per-pixel loop,
+so the same bytes (``_warp_separable``); an opaque integer translation is delegated to
+:mod:`.blit` (same bytes).  The float blends at edges and opacity mixes are compiled
+without fused multiply-add (``jit_exact``), so every path that evaluates them — the
+loops here and a recorded warp's replay — rounds them alike.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import math
 
 import numpy as np
 
-from ._jit import check_disjoint, check_plane, check_same_shape, check_unit, clip_box, jit
+from ._jit import check_disjoint, check_plane, check_same_shape, check_unit, clip_box, jit, jit_exact
 from .blit import _blend_region, _copy_region, clip_offset
 
 __all__ = ["warp_blend", "warp_record", "blit_record", "WarpRecord"]
@@ -166,7 +171,7 @@ def _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1):
     return (c00 * wx0 + c01 * wx1) * wy0 + (c10 * wx0 + c11 * wx1) * wy1
 
 
-@jit
+@jit_exact
 def _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu, tv, gu, gv):
     """(Σ w·a·c, Σ w·a) × coverage for a pixel whose taps leave the source.
 
@@ -196,7 +201,7 @@ def _edge_sums(src, alpha, has_alpha, ix, iy, wx0, wx1, wy0, wy1, tu, tv, gu, gv
     return cs * cov, As * cov
 
 
-@jit
+@jit_exact
 def _over(d, cs, As, k):
     """round(k·cs + (1 − k·As)·d) as a byte: premultiplied colour over ``d``."""
     r = k * cs + (1.0 - k * As) * d
@@ -207,9 +212,134 @@ def _over(d, cs, As, k):
     return int(r + 0.5)
 
 
+@jit_exact
+def _mix(d, cs, kc, keep):
+    """round(kc·cs + keep·d): an opaque layer at opacity kc·2²⁴ over ``d``."""
+    return int(kc * cs + keep * d + 0.5)
+
+
 @jit
 def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1):
-    _warp_rows(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1, None)
+    if not has_alpha and a01 == 0.0 and a10 == 0.0:
+        _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1)
+    else:
+        _warp_rows(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity, x0, y0, x1, y1, None)
+
+
+# -- the separable path -------------------------------------------------------------------
+#
+# An opaque layer that is only scaled and moved (no rotation or shear: a01 = a10 = 0; Ken
+# Burns photos, picture-in-picture, fitted clips) has the same column taps on every row and
+# the same row taps on every column.  The 2×2 sum of the loop above factors exactly:
+#
+#     C = (c00·wx0 + c01·wx1)·wy0 + (c10·wx0 + c11·wx1)·wy1 = H[iy]·wy0 + H[iy+1]·wy1
+#
+# with H[r] = the horizontal pass of source row r, computed once per source row used (not
+# once per destination row) into one of two row buffers.  Every integer is the one the
+# per-pixel loop computes, so the bytes are the same; the vertical pass is a straight loop
+# over contiguous rows that LLVM vectorises.  H < 255·2¹² and C + ½ < 2³², so uint32 holds
+# both.  Columns whose taps leave the source, and rows whose taps do, go through the
+# per-pixel loop (``_row_aligned``) with the same fixed-point coordinates.
+
+_U_HALF = np.uint32(_AREA_HALF)
+
+
+@jit
+def _hpass(out, srow, ixs, wx0s, wx1s):
+    """out[k] = srow[ixs[k]]·wx0s[k] + srow[ixs[k] + 1]·wx1s[k] (uint32)."""
+    for k in range(out.shape[0]):
+        i = ixs[k]
+        out[k] = np.uint32(srow[i]) * wx0s[k] + np.uint32(srow[i + 1]) * wx1s[k]
+
+
+@jit
+def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
+    sh, sw = src.shape
+    copy = opacity == 1.0
+    kc = opacity / _AREA
+    keep = 1.0 - opacity
+    gu = min(max(abs(a00), 1e-12), 1.0)
+    gv = min(max(abs(a11), 1e-12), 1.0)
+    # the column taps, the same for every row (u does not depend on y)
+    ub = a00 * 0.5 + a02 - 0.5
+    xa, xb = _span(a00, ub, sw, x0, x1)
+    if xa >= xb:
+        return
+    tu0 = np.int64(round((ub + a00 * xa) * _ONE))
+    du = np.int64(round(a00 * _ONE))
+    # interior columns: both taps inside the source; ix is monotonic in x, so they are
+    # one run [xi0, xi1)
+    xi0, xi1 = xb, xb
+    t = tu0
+    for x in range(xa, xb):
+        ix = t >> 32
+        if ix >= 0 and ix + 1 < sw:
+            if xi0 == xb:
+                xi0 = x
+            xi1 = x + 1
+        t += du
+    n = xi1 - xi0 if xi0 < xi1 else 0
+    ixs = np.empty(n, np.int64)
+    wx0s = np.empty(n, np.uint32)
+    wx1s = np.empty(n, np.uint32)
+    t = tu0 + (xi0 - xa) * du
+    for k in range(n):
+        ixs[k] = t >> 32
+        w1 = _weight(t)
+        wx1s[k] = np.uint32(w1)
+        wx0s[k] = np.uint32(_W_ONE - w1)
+        t += du
+    tu_i1 = tu0 + (xi1 - xa) * du
+    rows = np.empty((2, n), np.uint32)  # two horizontal-pass row buffers
+    held0 = np.int64(-2)  # source row held by each buffer (-2: none)
+    held1 = np.int64(-2)
+    for y in range(y0, y1):
+        yc = y + 0.5
+        vb = a11 * yc + a12 - 0.5
+        if vb <= -2.0 or vb >= sh + 1.0:  # what _span decides for a constant v
+            continue
+        tv = np.int64(round(vb * _ONE))
+        iy = tv >> 32
+        if iy < -1 or iy >= sh:
+            continue
+        drow = dst[y]
+        if n == 0 or iy < 0 or iy + 1 >= sh:
+            _row_aligned(drow, src, src, False, xa, xb, tu0, du, tv, copy, kc, keep, kc, gu, gv, None, y)
+            continue
+        if xa < xi0:
+            _row_aligned(drow, src, src, False, xa, xi0, tu0, du, tv, copy, kc, keep, kc, gu, gv, None, y)
+        if xi1 < xb:
+            _row_aligned(drow, src, src, False, xi1, xb, tu_i1, du, tv, copy, kc, keep, kc, gu, gv, None, y)
+        # the two horizontal rows, reusing a buffer that already holds one
+        if held0 == iy + 1 or held1 == iy:
+            b_top, b_bot = 1, 0
+        else:
+            b_top, b_bot = 0, 1
+        if (held0 if b_top == 0 else held1) != iy:
+            _hpass(rows[b_top], src[iy], ixs, wx0s, wx1s)
+            if b_top == 0:
+                held0 = iy
+            else:
+                held1 = iy
+        if (held0 if b_bot == 0 else held1) != iy + 1:
+            _hpass(rows[b_bot], src[iy + 1], ixs, wx0s, wx1s)
+            if b_bot == 0:
+                held0 = iy + 1
+            else:
+                held1 = iy + 1
+        wy1 = _weight(tv)
+        _vpass(drow[xi0:xi1], rows[b_top], rows[b_bot], np.uint32(_W_ONE - wy1), np.uint32(wy1), copy, kc, keep)
+
+
+@jit
+def _vpass(out, top, bot, wy0, wy1, copy, kc, keep):
+    """One destination row's interior: C = top·wy0 + bot·wy1, then the loop's blend."""
+    if copy:
+        for k in range(out.shape[0]):
+            out[k] = np.uint8((top[k] * wy0 + bot[k] * wy1 + _U_HALF) >> np.uint32(_AREA_BITS))
+    else:
+        for k in range(out.shape[0]):
+            out[k] = _mix(out[k], np.int64(top[k] * wy0 + bot[k] * wy1), kc, keep)
 
 
 @jit
@@ -282,7 +412,7 @@ def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep
                 elif copy:
                     drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
                 else:
-                    drow[x] = int(kc * cs + keep * drow[x] + 0.5)
+                    drow[x] = _mix(drow[x], cs, kc, keep)
                 continue
             p00 = np.int64(q0[ix])
             p01 = np.int64(q0[ix + 1])
@@ -329,7 +459,7 @@ def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, 
                 elif copy:
                     drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
                 else:
-                    drow[x] = int(kc * cs + keep * drow[x] + 0.5)
+                    drow[x] = _mix(drow[x], cs, kc, keep)
                 continue
             p00 = np.int64(alpha[iy, ix])
             p01 = np.int64(alpha[iy, ix + 1])
@@ -482,5 +612,5 @@ def _blit(dst, kind, value, sums_c, sums_a, x0, y0, k, kc, keep):
                 drow[i] = _over(drow[i], sums_c[n], sums_a[n], k)
                 n += 1
             else:
-                drow[i] = int(kc * sums_c[n] + keep * drow[i] + 0.5)
+                drow[i] = _mix(drow[i], sums_c[n], kc, keep)
                 n += 1
