@@ -161,3 +161,45 @@ def test_gaussian_like_blur_full_res(benchmark, source):
     """For comparison: the same blur on a full 1920×1080 plane."""
     dst, tmp = np.empty_like(source["y"]), np.empty_like(source["y"])
     benchmark(K.gaussian_like_blur, source["y"], dst, 10.0, tmp)
+
+
+# A Ken Burns frame of the photo short (fixtures/shorts.py): a 4032×3024 photo's mip level 1
+# (2016×1512) fitted to the 1080-wide portrait canvas at zoom 1.08 with a pan, Y + U + V. The
+# separable path (what warp_blend runs for an opaque unrotated layer) against the per-pixel
+# loop it replaced (same bytes), in the same run.
+KB_W, KB_H = 1080, 1920
+KB_S = 1080 / 2016 * 1.08  # destination pixels per mip-level pixel
+KB_X, KB_Y = -43.2, 351.7
+
+
+@pytest.fixture(scope="module")
+def ken_burns():
+    dst = {"y": padded(KB_H, KB_W), "u": padded(KB_H // 2, KB_W // 2), "v": padded(KB_H // 2, KB_W // 2)}
+    src = {"y": plane(1512, 2016), "u": plane(756, 1008), "v": plane(756, 1008)}
+    box = (0, int(KB_Y), KB_W, int(KB_Y + 1512 * KB_S) + 1)
+    cbox = (0, box[1] // 2, KB_W // 2, (box[3] + 1) // 2)
+    calls = [
+        (dst["y"], src["y"], scale_about(KB_S, KB_X, KB_Y), box),
+        (dst["u"], src["u"], scale_about(KB_S, KB_X / 2, KB_Y / 2), cbox),
+        (dst["v"], src["v"], scale_about(KB_S, KB_X / 2, KB_Y / 2), cbox),
+    ]
+    return calls
+
+
+def test_warp_ken_burns_1080x1920_yuv420_separable(benchmark, ken_burns):
+    def frame():
+        for d, s, inv, box in ken_burns:
+            K.warp_blend(d, s, None, inv, 1.0, box)
+
+    benchmark(frame)
+
+
+def test_warp_ken_burns_1080x1920_yuv420_per_pixel_loop(benchmark, ken_burns):
+    from compositor.kernels import warp as warp_mod
+
+    def frame():
+        for d, s, inv, (x0, y0, x1, y1) in ken_burns:
+            (a00, a01, a02), (a10, a11, a12) = inv.tolist()
+            warp_mod._warp_rows(d, s, s, False, a00, a01, a02, a10, a11, a12, 1.0, x0, y0, x1, y1, None)
+
+    benchmark(frame)
