@@ -13,18 +13,21 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import compound
 from .budgets import Limits, StillBudget
 from .draft import Draft
 from .errors import AssetUnreachable
 from .draft_folder import LocalDraft
-from .kernels import rgba_to_yuva420
 from .media.planes import Planes
 from .media.probe import MediaInfo, probe_media
-from .media.still import load_still
+from .pixel_gate import PixelGate
+from .still_planes import load_still_planes, still_planes
 from .timeline import MediaFacts
+
+__all__ = ["MediaCatalog", "build_catalog", "still_planes", "DECODE_BUDGET_PX"]
+
+#: pixels of stills decoded at once by default (two 12 MP photos; ≈ 5.5 bytes a pixel)
+DECODE_BUDGET_PX = 24_000_000
 
 
 @dataclass
@@ -37,20 +40,13 @@ class MediaCatalog:
         return self.stills[path]
 
 
-def still_planes(rgba: np.ndarray) -> Planes:
-    """YUVA 4:2:0 planes of an RGBA still; alpha dropped when fully opaque."""
-    y, u, v, a, a_half = rgba_to_yuva420(rgba)
-    if a is not None and bool((a == 255).all()):
-        a = a_half = None
-    return Planes(y, u, v, a, a_half)
-
-
 def build_catalog(
     draft: Draft,
     local: LocalDraft,
     *,
     limits: Limits = Limits(),
     workers: int = 4,
+    decode_budget_px: int = DECODE_BUDGET_PX,
     sticker_table=None,
     egress=None,
     fetch_limits=None,
@@ -58,7 +54,9 @@ def build_catalog(
     """Probe every media file the draft's segments use; decode stills once.
 
     Stills are charged to a :class:`~compositor.budgets.StillBudget` from their headers,
-    before their pixels are decoded (per image and in total: ``LIMIT_EXCEEDED``).
+    before their pixels are decoded (per image and in total: ``LIMIT_EXCEEDED``). At most
+    ``decode_budget_px`` pixels are decoded at once (one larger image alone), which bounds
+    the memory the ``workers`` threads take (:class:`~compositor.pixel_gate.PixelGate`).
 
     Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
     loaded when they can be; their facts are keyed by the sticker / canvas material id.
@@ -90,10 +88,12 @@ def build_catalog(
 
     unique = sorted({p for _, p in paths.values()})
     budget = StillBudget(limits)
+    gate = PixelGate(decode_budget_px)
 
     def decode_still(path: str) -> Planes:
-        rgba = load_still(path, max_pixels=limits.max_still_pixels, on_size=lambda w, h: budget.charge(path, w, h))
-        return still_planes(rgba)
+        return load_still_planes(
+            path, max_pixels=limits.max_still_pixels, on_size=lambda w, h: budget.charge(path, w, h), admit=gate
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         infos = dict(zip(unique, pool.map(probe_media, unique)))
