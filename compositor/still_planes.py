@@ -8,22 +8,29 @@ and the only full-size buffers are Pillow's image and the planes.  Other images 
 palettes, 16-bit grey) go through straight-alpha RGBA
 (:func:`~compositor.media.still.load_still`'s conversion); their alpha is dropped when it
 is fully opaque.  Both paths give the same bytes for the same picture.
+
+:func:`defer_still` reads only the header of a JPEG photo: its display size is known
+without decoding, and it is opaque, so the catalogue can hand the timeline its facts and
+leave the decoding to the picture pool, shortly before the photo is drawn
+(:class:`DeferredStill`).
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 from PIL import Image
 
+from .errors import MediaError
 from .kernels import rgb_to_yuv420_into, rgba_to_yuva420
 from .media.planes import Planes
 from .media.still import DEFAULT_MAX_PIXELS, decoding, open_still, orientation_transpose, to_rgba
 
-__all__ = ["load_still_planes", "still_planes", "BAND_ROWS"]
+__all__ = ["load_still_planes", "still_planes", "defer_still", "DeferredStill", "BAND_ROWS"]
 
 #: rows converted at a time on the opaque path (even: a band holds whole 2×2 chroma blocks)
 BAND_ROWS = 128
@@ -68,6 +75,47 @@ def load_still_planes(
             rgba = to_rgba(im.transpose(method) if method is not None else im)
             im.close()  # the decoded image is no longer needed: free it before converting
             return still_planes(rgba)
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredStill:
+    """An opaque photo whose header was read (display ``width`` × ``height``) and whose
+    pixels are decoded on demand by :meth:`decode`."""
+
+    path: str
+    width: int
+    height: int
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def decode(self) -> Planes:
+        """The planes (MediaError if the file cannot be decoded or no longer matches its header)."""
+        planes = load_still_planes(self.path, self.max_pixels)
+        if (planes.width, planes.height, planes.a is None) != (self.width, self.height, True):
+            raise MediaError(
+                f"image changed since it was opened ({planes.width}x{planes.height}, "
+                f"{'opaque' if planes.a is None else 'with alpha'}; was {self.width}x{self.height}, opaque)",
+                self.path,
+            )
+        return planes
+
+
+def defer_still(
+    path: str | os.PathLike,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    on_size: Callable[[int, int], None] | None = None,
+) -> DeferredStill | None:
+    """A :class:`DeferredStill` when the header says all the timeline needs (a JPEG in an
+    opaque mode: its EXIF orientation is in the header too), else None (decode it now).
+    Raises like :func:`load_still_planes` for what the header shows (unreadable, too large)."""
+    path = os.fspath(path)
+    with open_still(path, max_pixels, on_size=on_size) as im, decoding(path):
+        if im.format not in ("JPEG", "MPO") or im.mode not in _OPAQUE_MODES or "transparency" in im.info:
+            return None
+        w, h = im.size
+        if orientation_transpose(im) in _SWAPS_SIDES:
+            w, h = h, w
+        return DeferredStill(path, w, h, max_pixels)
 
 
 def _opaque_planes(im: Image.Image, method: Image.Transpose | None) -> Planes:
