@@ -145,6 +145,13 @@ def test_rgba_to_yuva420_full_frame(benchmark):
     benchmark(K.rgba_to_yuva420, rgba)
 
 
+def test_rgb_to_yuv420_into_full_frame(benchmark):
+    """The opaque-photo path: RGB → Y, U, V without alpha planes (same bytes as above)."""
+    rgb = RNG.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    y, u, v = np.empty((H, W), np.uint8), np.empty((H // 2, W // 2), np.uint8), np.empty((H // 2, W // 2), np.uint8)
+    benchmark(K.rgb_to_yuv420_into, rgb, y, u, v)
+
+
 def test_downsample2x_full_frame(benchmark, source):
     dst = np.empty((H // 2, W // 2), np.uint8)
     benchmark(K.downsample2x, source["y"], dst)

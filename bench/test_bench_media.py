@@ -94,3 +94,32 @@ def test_decode_1080p_video_reader(benchmark, clip_1080p, threads):
 
     benchmark.pedantic(run, rounds=3, iterations=1)
     benchmark.extra_info["fps"] = round(N_FRAMES / benchmark.stats["mean"], 1)
+
+
+@pytest.fixture(scope="module")
+def photo_12mp(tmp_path_factory):
+    """A 3024×4032 phone-like JPEG (4:2:0, quality 90) of smooth colour plus noise."""
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:4032, 0:3024]
+    rgb = np.stack([xx * 255 // 3024, yy * 255 // 4032, (xx + yy) * 255 // 7056], axis=-1)
+    rgb = (rgb + rng.normal(0, 8, rgb.shape)).clip(0, 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("photo") / "photo_12mp.jpg"
+    Image.fromarray(rgb).save(path, quality=90, subsampling=2)
+    return path
+
+
+def test_still_planes_12mp_photo(benchmark, photo_12mp):
+    """A 12 MP JPEG decoded straight into Y, U, V in bands (compositor.still_planes)."""
+    from compositor.still_planes import load_still_planes
+
+    benchmark(load_still_planes, photo_12mp)
+
+
+def test_still_planes_12mp_photo_through_rgba(benchmark, photo_12mp):
+    """The same photo through RGBA and the alpha planes (the path of images with alpha)."""
+    from compositor.media.still import load_still
+    from compositor.still_planes import still_planes
+
+    benchmark(lambda: still_planes(load_still(photo_12mp)))

@@ -4,6 +4,12 @@ For each video/photo/audio material that a segment references, resolve its path 
 draft's rules (fetch.LocalDraft.resolve_material), download http(s) materials, probe the
 file by content (never by extension), and decode stills once into YUVA planes. The result
 feeds the pure timeline (``facts``) and the compositor (``stills``).
+
+JPEG photos are not decoded here (with ``defer_stills``, the default): their header gives
+the facts (display size; opaque), and the picture pool decodes each one shortly before it
+is drawn and drops it after (``deferred``), so memory holds the photos near the playhead,
+not all of them. A photo whose data turns out to be corrupt then fails the render when it
+is first needed (``ASSET_DECODE_FAILED``), not at open.
 """
 
 from __future__ import annotations
@@ -13,18 +19,21 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import compound
 from .budgets import Limits, StillBudget
 from .draft import Draft
 from .errors import AssetUnreachable
 from .draft_folder import LocalDraft
-from .kernels import rgba_to_yuva420
 from .media.planes import Planes
 from .media.probe import MediaInfo, probe_media
-from .media.still import load_still
+from .pixel_gate import PixelGate
+from .still_planes import DeferredStill, defer_still, load_still_planes, still_planes
 from .timeline import MediaFacts
+
+__all__ = ["MediaCatalog", "build_catalog", "still_planes", "DECODE_BUDGET_PX"]
+
+#: pixels of stills decoded at once by default (two 12 MP photos; ≈ 5.5 bytes a pixel)
+DECODE_BUDGET_PX = 24_000_000
 
 
 @dataclass
@@ -32,17 +41,13 @@ class MediaCatalog:
     facts: dict[str, MediaFacts]  # material id -> facts
     stills: dict[str, Planes] = field(default_factory=dict)  # media path -> planes
     infos: dict[str, MediaInfo] = field(default_factory=dict)  # media path -> probe result
+    #: media path -> a photo decoded on demand (the picture pool keeps it for its window)
+    deferred: dict[str, DeferredStill] = field(default_factory=dict)
 
     def still(self, path: str) -> Planes:
-        return self.stills[path]
-
-
-def still_planes(rgba: np.ndarray) -> Planes:
-    """YUVA 4:2:0 planes of an RGBA still; alpha dropped when fully opaque."""
-    y, u, v, a, a_half = rgba_to_yuva420(rgba)
-    if a is not None and bool((a == 255).all()):
-        a = a_half = None
-    return Planes(y, u, v, a, a_half)
+        """The planes of a still: decoded at open, or (deferred) decoded now, not kept."""
+        planes = self.stills.get(path)
+        return planes if planes is not None else self.deferred[path].decode()
 
 
 def build_catalog(
@@ -51,6 +56,8 @@ def build_catalog(
     *,
     limits: Limits = Limits(),
     workers: int = 4,
+    decode_budget_px: int = DECODE_BUDGET_PX,
+    defer_stills: bool = True,
     sticker_table=None,
     egress=None,
     fetch_limits=None,
@@ -58,7 +65,10 @@ def build_catalog(
     """Probe every media file the draft's segments use; decode stills once.
 
     Stills are charged to a :class:`~compositor.budgets.StillBudget` from their headers,
-    before their pixels are decoded (per image and in total: ``LIMIT_EXCEEDED``).
+    before their pixels are decoded (per image and in total: ``LIMIT_EXCEEDED``). At most
+    ``decode_budget_px`` pixels are decoded at once (one larger image alone), which bounds
+    the memory the ``workers`` threads take (:class:`~compositor.pixel_gate.PixelGate`).
+    ``defer_stills``: JPEG photos are only opened here, decoded when drawn (module docstring).
 
     Optional images (sticker artwork, canvas images; see :mod:`compositor.stickers`) are
     loaded when they can be; their facts are keyed by the sticker / canvas material id.
@@ -90,20 +100,31 @@ def build_catalog(
 
     unique = sorted({p for _, p in paths.values()})
     budget = StillBudget(limits)
+    gate = PixelGate(decode_budget_px)
 
     def decode_still(path: str) -> Planes:
-        rgba = load_still(path, max_pixels=limits.max_still_pixels, on_size=lambda w, h: budget.charge(path, w, h))
-        return still_planes(rgba)
+        return load_still_planes(
+            path, max_pixels=limits.max_still_pixels, on_size=lambda w, h: budget.charge(path, w, h), admit=gate
+        )
+
+    def open_still(path: str) -> Planes | DeferredStill:
+        if defer_stills:
+            deferred = defer_still(path, limits.max_still_pixels, on_size=lambda w, h: budget.charge(path, w, h))
+            if deferred is not None:
+                return deferred
+        return decode_still(path)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         infos = dict(zip(unique, pool.map(probe_media, unique)))
         still_paths = [p for p in unique if infos[p].kind == "image"]
-        stills = dict(zip(still_paths, pool.map(decode_still, still_paths)))
+        opened = dict(zip(still_paths, pool.map(open_still, still_paths)))
+    stills = {p: s for p, s in opened.items() if isinstance(s, Planes)}
+    deferred = {p: s for p, s in opened.items() if isinstance(s, DeferredStill)}
 
     facts: dict[str, MediaFacts] = {}
     for mid, (_, path) in paths.items():
         info = infos[path]
-        still = stills.get(path)
+        still = opened.get(path)
         facts[mid] = MediaFacts(
             path=path,
             kind=info.kind,
@@ -115,11 +136,11 @@ def build_catalog(
             duration_us=info.duration_us,
             has_video=info.has_video,
             has_audio=info.has_audio,
-            has_alpha=(still.a is not None) if still is not None else bool(info.has_alpha),
+            has_alpha=bool(info.has_alpha) if still is None else isinstance(still, Planes) and still.a is not None,
         )
     for level in (draft, *compound.nested_drafts(draft)):
         _add_optional_images(level, local, facts, stills, sticker_table, decode_still, fetch_materials)
-    return MediaCatalog(facts=facts, stills=stills, infos=infos)
+    return MediaCatalog(facts=facts, stills=stills, infos=infos, deferred=deferred)
 
 
 def _add_optional_images(

@@ -7,11 +7,15 @@ open decoders — and memory — depends on how many clips overlap, not on video
 A compound clip's picture is its nested timeline drawn by a
 :class:`~compositor.compound_pictures.CompoundPicture` (a nested pool of this kind), made
 when the clip is first drawn and closed with its decoders once the timeline has left it.
+Photos the catalogue deferred (``MediaCatalog.deferred``) are decoded the same way, on one
+background thread, :data:`STILL_PREFETCH_US` before a clip showing them starts, and dropped
+once no clip in its window shows them: only the photos near the playhead are in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Callable
 
@@ -28,6 +32,8 @@ from .visibility import SourceVisibility, loop_filter_skippable
 
 # Open a clip's decoder this long before its first frame is needed.
 PREFETCH_US = 700_000
+# Start decoding a deferred photo this long before a clip first shows it.
+STILL_PREFETCH_US = 1_000_000
 
 
 def _needed_window(tl: Timeline) -> dict[str, tuple[VisualClip, int, int]]:
@@ -77,6 +83,13 @@ class PicturePool:
         self.decode_stats: dict[str, DecodeStats] = {}
         self._compounds: dict[str, CompoundPicture] = {}
         self._text = TextRasters(tl)
+        # deferred photo path -> windows (first, last µs) of the clips showing it
+        self._still_windows: dict[str, list[tuple[int, int]]] = {}
+        for clip, first, last in self._windows.values():
+            if clip.is_still and clip.media_key in catalog.deferred and clip.media_key not in catalog.stills:
+                self._still_windows.setdefault(clip.media_key, []).append((first, last))
+        self._resident: dict[str, Planes | Future] = {}  # deferred photos decoded or decoding
+        self._still_decoder: ThreadPoolExecutor | None = None
 
     def __call__(self, op: DrawOp) -> Planes:
         clock = self._clock
@@ -86,12 +99,53 @@ class PicturePool:
         if op.kind == COMPOUND:
             return self._compound(op.segment_id, op.media_key).picture(op.source_us or 0)
         if op.is_still:
-            return self._catalog.still(op.media_key)
+            return self._still(op.media_key)
         reader = self._readers.get(op.segment_id)
         if reader is None:
             reader = self._open(op.segment_id, op.source_us or 0)
         with clock.measure("wait:decode") if clock is not None else nullcontext():
             return reader.frame_at(op.source_us or 0)
+
+    @property
+    def resident_stills(self) -> frozenset[str]:
+        """Paths of the deferred photos this pool holds (decoded or being decoded)."""
+        return frozenset(self._resident)
+
+    def _still(self, path: str) -> Planes:
+        planes = self._catalog.stills.get(path)
+        if planes is not None:
+            return planes
+        held = self._resident.get(path)
+        if held is None:  # drawn outside the windows advance() saw: decode it now
+            held = self._resident[path] = self._submit_still(path)
+        if isinstance(held, Future):
+            clock = self._clock
+            with clock.measure("wait:decode") if clock is not None else nullcontext():
+                held = self._resident[path] = held.result()  # MediaError of a corrupt photo
+        return held
+
+    def _submit_still(self, path: str) -> Future:
+        if self._still_decoder is None:
+            self._still_decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-decode")
+        return self._still_decoder.submit(self._decode_still, path)
+
+    def _decode_still(self, path: str) -> Planes:
+        clock = self._clock
+        with clock.measure("decode:stills") if clock is not None else nullcontext():
+            return self._catalog.deferred[path].decode()
+
+    def _advance_stills(self, t_us: int) -> None:
+        wanted = {
+            path
+            for path, windows in self._still_windows.items()
+            if any(first - STILL_PREFETCH_US <= t_us < last for first, last in windows)
+        }
+        for path in [p for p in self._resident if p not in wanted]:
+            held = self._resident.pop(path)
+            if isinstance(held, Future):
+                held.cancel()  # (a decode already running finishes and is dropped)
+        for path in sorted(wanted - self._resident.keys()):
+            self._resident[path] = self._submit_still(path)
 
     def _open(self, segment_id: str, start_us: int) -> VideoReader:
         clip = self._windows[segment_id][0]
@@ -133,6 +187,8 @@ class PicturePool:
     def advance(self, t_us: int) -> None:
         """Open decoders of clips needed soon; close those the timeline has left behind."""
         self._text.advance(t_us)
+        if self._still_windows:
+            self._advance_stills(t_us)
         for sid, (clip, first, last) in self._windows.items():
             if clip.kind == COMPOUND:
                 if sid in self._compounds and (t_us >= last or t_us < first - PREFETCH_US):
@@ -157,6 +213,10 @@ class PicturePool:
 
     def close(self) -> None:
         self._text.clear()
+        self._resident.clear()
+        if self._still_decoder is not None:
+            self._still_decoder.shutdown(wait=True, cancel_futures=True)
+            self._still_decoder = None
         while self._compounds:
             self._compounds.popitem()[1].close()
         while self._readers:

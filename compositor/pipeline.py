@@ -402,7 +402,7 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
     timeline = resolve(draft, catalog.facts, options.output(), text_engine=text_engine)
     check_timeline(timeline, limits, draft)
     session = DraftSession(local, draft, catalog, timeline, options)
-    # process CPU: stills are decoded by a small thread pool
+    # process CPU: stills that are not deferred are decoded by a small thread pool
     session.open_stage = StageTime("open", time.process_time() - cpu0, time.perf_counter() - wall0, 1)
     return session
 

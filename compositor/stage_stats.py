@@ -7,8 +7,11 @@ thread — ``time.perf_counter`` and ``time.process_time``), nothing else.
 
 Stages (docs/performance.md explains each):
 
-* ``open`` — before the first frame: parse, probe, resolve (caption layout) and decode every
-  still (JPEG/PNG decode + RGBA → YUVA, on a small thread pool: process CPU).
+* ``open`` — before the first frame: parse, probe, resolve (caption layout) and decode the
+  stills that are not deferred (PNG, stickers: decode + RGBA → YUVA, on a small thread
+  pool: process CPU); JPEG photos only have their header read.
+* ``decode:stills`` — the deferred JPEG photos, decoded on the picture pool's thread shortly
+  before they are drawn (decode + RGB → YUV).
 * ``decode:<file>`` — one per video source: its decode threads (demux, decode, pixel-format
   conversion), measured inside each thread (wall = busy time, not time blocked on the queue).
 * ``composite`` — the render loop's compositing (warps, blends, transitions, filters), on

@@ -144,6 +144,12 @@ def rgba_to_yuva420(rgba):
     return y, u, v, alpha.copy(), a_half
 
 
+def rgb_to_yuv420(rgb):
+    """Opaque RGB → (y, u, v): the RGBA twin with every alpha 255, alpha planes dropped."""
+    y, u, v, _, _ = rgba_to_yuva420(rgb[..., :3])
+    return y, u, v
+
+
 def yuv420_to_rgb(y, u, v):
     h, w = y.shape
     uu = np.repeat(np.repeat(u, 2, axis=0), 2, axis=1)[:h, :w].astype(np.float64)

@@ -483,6 +483,38 @@ def test_rgba_to_yuva420_into_writes_strided_planes(data):
         assert_outside_untouched(b, big, off, view.shape[1])
 
 
+@SETTINGS
+@given(st.data())
+def test_rgb_to_yuv420_into_matches_twin_and_the_rgba_path_exactly(data):
+    h, w = data.draw(sides), data.draw(sides)
+    rgb = data.draw(u8((h, w, 3)))
+    hh, hw = (h + 1) // 2, (w + 1) // 2
+    views = [data.draw(strided(*s)) for s in [(h, w), (hh, hw), (hh, hw)]]
+    before = [big.copy() for big, _, _ in views]
+    K.rgb_to_yuv420_into(rgb, *(v for _, v, _ in views))
+    rgba_path = K.rgba_to_yuva420(rgb)[:3]
+    for (big, view, off), b, want, twin in zip(views, before, rgba_path, naive.rgb_to_yuv420(rgb)):
+        np.testing.assert_array_equal(view, want)  # the same bytes as the RGBA path, always
+        assert_within(view, twin, 1)
+        assert_outside_untouched(b, big, off, view.shape[1])
+
+
+@SETTINGS
+@given(st.data())
+def test_rgb_to_yuv420_into_in_bands_equals_one_call(data):
+    h, w = data.draw(st.integers(1, 40)), data.draw(sides)
+    rgb = data.draw(u8((h, w, 3)))
+    band = 2 * data.draw(st.integers(1, 6))
+    y, u, v = K.rgba_to_yuva420(rgb)[:3]
+    by, bu, bv = np.zeros_like(y), np.zeros_like(u), np.zeros_like(v)
+    for y0 in range(0, h, band):
+        y1 = min(y0 + band, h)
+        c0, c1 = y0 // 2, (y1 + 1) // 2
+        K.rgb_to_yuv420_into(rgb[y0:y1], by[y0:y1], bu[c0:c1], bv[c0:c1])
+    for got, want in ((by, y), (bu, u), (bv, v)):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_transparent_pixels_do_not_bleed_into_chroma():
     rgba = np.zeros((2, 2, 4), np.uint8)
     rgba[..., 1] = 255  # green everywhere ...
@@ -621,6 +653,12 @@ INVALID_CALLS = {
     "rgba 2 channels": (lambda: K.rgba_to_yuva420(np.zeros((2, 2, 2), np.uint8)), "shape (h, w, 4)"),
     "rgba float": (lambda: K.rgba_to_yuva420(np.zeros((2, 2, 4), np.float32)), "uint8"),
     "rgba_into u shape": (lambda: K.rgba_to_yuva420_into(RGBA, D, H, S, D.copy(), H.copy()), "v must have shape"),
+    "rgb_into 4 channels": (lambda: K.rgb_to_yuv420_into(RGBA, D, H, H.copy()), "(h, w, 3) uint8"),
+    "rgb_into y shape": (lambda: K.rgb_to_yuv420_into(RGBA[..., :3].copy(), H, H, H.copy()), "y must have shape"),
+    "rgb_into readonly": (
+        lambda: K.rgb_to_yuv420_into(RGBA[..., :3].copy(), READ_ONLY, H, H.copy()),
+        "y must be writable",
+    ),
     "rgb_to_yuv 300": (lambda: K.rgb_to_yuv709(300, 0, 0), "r must be in 0..255"),
     "yuv420_to_rgb chroma": (lambda: K.yuv420_to_rgb(D, S, S), "u and v must have shape"),
     "blur tmp aliases": (lambda: K.box_blur(S, D, 1, D), "tmp must not overlap"),

@@ -8,7 +8,7 @@ be padded), composited one plane at a time (Y, then U and V at half resolution).
 
 from .blit import blend_region, copy_region
 from .blur import box_blur, downsample2x, gauss_box_radii, gaussian_like_blur
-from .colour import rgb_to_yuv709, rgba_to_yuva420, rgba_to_yuva420_into, yuv420_to_rgb
+from .colour import rgb_to_yuv420_into, rgb_to_yuv709, rgba_to_yuva420, rgba_to_yuva420_into, yuv420_to_rgb
 from .crossfade import crossfade
 from .fill import fill, fill_blend
 from .warp import warp_blend
@@ -23,6 +23,7 @@ __all__ = [
     "fill_blend",
     "gauss_box_radii",
     "gaussian_like_blur",
+    "rgb_to_yuv420_into",
     "rgb_to_yuv709",
     "rgba_to_yuva420",
     "rgba_to_yuva420_into",

@@ -2,7 +2,8 @@
 
 Layers that arrive as RGBA (PNG stills, rendered text) are converted once into the
 canvas model: Y, U, V planes plus a full-resolution alpha and a half-resolution
-alpha for the chroma planes.  With E = 0.2126·R + 0.7152·G + 0.0722·B (0..255)::
+alpha for the chroma planes; opaque RGB (JPEG photos) can skip the alpha planes
+(:func:`rgb_to_yuv420_into`, same bytes as the RGBA path with alpha 255).  With E = 0.2126·R + 0.7152·G + 0.0722·B (0..255)::
 
     Y  = 16  + 219/255 · E
     Cb = 128 + 224/255 · (B − E) / 1.8556
@@ -21,7 +22,7 @@ import numpy as np
 from ..pixels.yuv import KB, KG, KR  # the BT.709 luma weights, defined once
 from ._jit import check_plane, check_u8, jit
 
-__all__ = ["rgba_to_yuva420", "rgba_to_yuva420_into", "rgb_to_yuv709", "yuv420_to_rgb"]
+__all__ = ["rgba_to_yuva420", "rgba_to_yuva420_into", "rgb_to_yuv420_into", "rgb_to_yuv709", "yuv420_to_rgb"]
 
 _Y_SCALE = 219.0 / 255.0
 _C_SCALE = 224.0 / 255.0
@@ -142,6 +143,60 @@ def _rgba_to_yuva420(rgba, has_alpha, yp, up, vp, ap, ahp):
             up[cy, cx] = _round_u8(cb)
             vp[cy, cx] = _round_u8(cr)
             ahp[cy, cx] = (asum + n // 2) // n
+
+
+def rgb_to_yuv420_into(rgb, y, u, v) -> None:
+    """Opaque (h, w, 3) RGB into given Y (h, w) and U, V (ceil(h/2), ceil(w/2)) planes.
+
+    The bytes are those :func:`rgba_to_yuva420` gives for the same RGB (the same
+    arithmetic, alpha fixed at 255), without the alpha planes.  Planes may be row views
+    of larger planes: a tall picture can be converted in bands of an even number of rows.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(
+            f"rgb must be a (h, w, 3) uint8 numpy array, got {getattr(rgb, 'dtype', type(rgb).__name__)} "
+            f"of shape {getattr(rgb, 'shape', None)}"
+        )
+    full = rgb.shape[:2]
+    half = _half(full)
+    for name, plane, shape in (("y", y, full), ("u", u, half), ("v", v, half)):
+        check_plane(name, plane, writable=True)
+        if plane.shape != shape:
+            raise ValueError(f"{name} must have shape {shape} for rgb of shape {rgb.shape}, got {plane.shape}")
+    _rgb_to_yuv420(rgb, y, u, v)
+
+
+@jit
+def _rgb_to_yuv420(rgb, yp, up, vp):
+    # _rgba_to_yuva420 with al = 255: keep the expressions (and their order) identical,
+    # so the chroma mean is (255·Σr)·(1/(255·n)) exactly as there, not Σr/n.
+    h, w = yp.shape
+    ch, cw = up.shape
+    for cy in range(ch):
+        yy0 = 2 * cy
+        yy1 = min(yy0 + 2, h)
+        for cx in range(cw):
+            xx0 = 2 * cx
+            xx1 = min(xx0 + 2, w)
+            asum = 0
+            rws = 0.0
+            gws = 0.0
+            bws = 0.0
+            for yy in range(yy0, yy1):
+                for xx in range(xx0, xx1):
+                    r = float(rgb[yy, xx, 0])
+                    g = float(rgb[yy, xx, 1])
+                    b = float(rgb[yy, xx, 2])
+                    al = 255
+                    yp[yy, xx] = _round_u8(16.0 + _Y_SCALE * (KR * r + KG * g + KB * b))
+                    asum += al
+                    rws += al * r
+                    gws += al * g
+                    bws += al * b
+            inv = 1.0 / asum
+            _, cb, cr = _yuv709(rws * inv, gws * inv, bws * inv)
+            up[cy, cx] = _round_u8(cb)
+            vp[cy, cx] = _round_u8(cr)
 
 
 def yuv420_to_rgb(y, u, v) -> np.ndarray:

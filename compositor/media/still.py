@@ -1,7 +1,7 @@
 """Load a still image as straight-alpha RGBA uint8 (I/O).
 
 * Formats: PNG, JPEG (incl. MPO), WebP, BMP, GIF (first frame), TIFF, sniffed by content.
-* The EXIF orientation is applied (``ImageOps.exif_transpose``), so the result is in
+* The EXIF orientation is applied (read as ``ImageOps.exif_transpose`` reads it), so the result is in
   display orientation and :class:`~compositor.media.probe.MediaInfo` reports
   ``rotation=0`` for stills.
 * Pixel limit: ``Image.open`` only reads the header, so the size is checked against
@@ -19,28 +19,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from compositor.errors import MediaError
 from compositor.media.probe import STILL_FORMATS
 
-__all__ = ["load_still", "DEFAULT_MAX_PIXELS", "to_rgba"]
+__all__ = ["load_still", "open_still", "decoding", "orientation_transpose", "DEFAULT_MAX_PIXELS", "to_rgba"]
 
 #: default per-call pixel limit (≈ 10k × 10k)
 DEFAULT_MAX_PIXELS = 100_000_000
 
 
-def load_still(
-    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *, on_size: Callable[[int, int], None] | None = None
-) -> np.ndarray:
-    """Decode ``path`` to a C-contiguous (h, w, 4) uint8 RGBA array in display orientation.
+@contextmanager
+def open_still(
+    path: str, max_pixels: int = DEFAULT_MAX_PIXELS, *, on_size: Callable[[int, int], None] | None = None
+) -> Iterator[Image.Image]:
+    """The opened (header only, not yet decoded) Pillow image of ``path``, closed on exit.
 
-    ``on_size(width, height)`` is called with the header's size before any pixel is decoded
-    (a budget may raise there)."""
-    path = os.fspath(path)
+    ``on_size(width, height)`` is called with the header's size before any pixel is
+    decoded (a budget may raise there); an image over ``max_pixels`` raises MediaError."""
     try:
         im = Image.open(path, formats=STILL_FORMATS)
     except FileNotFoundError as e:
@@ -57,15 +59,50 @@ def load_still(
             on_size(w, h)
         if w * h > max_pixels:
             raise MediaError(f"image is {w}x{h} = {w * h} pixels, over the limit of {max_pixels}", path)
-        try:
-            im.load()
-            oriented = ImageOps.exif_transpose(im)
-            rgba = to_rgba(oriented)
-        except Image.DecompressionBombError as e:
-            raise MediaError(f"image too large ({e})", path) from e
-        except (OSError, ValueError, SyntaxError, EOFError) as e:
-            raise MediaError(f"cannot decode image ({e})", path) from e
-    return rgba
+        yield im
+
+
+@contextmanager
+def decoding(path: str) -> Iterator[None]:
+    """Turn Pillow's decoding errors (truncated or corrupt data, bombs) into MediaError."""
+    try:
+        yield
+    except Image.DecompressionBombError as e:
+        raise MediaError(f"image too large ({e})", path) from e
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise MediaError(f"cannot decode image ({e})", path) from e
+
+
+def orientation_transpose(im: Image.Image) -> Image.Transpose | None:
+    """The transposition that brings a *loaded* image into display orientation (its EXIF
+    orientation, as ``ImageOps.exif_transpose`` reads it), or None."""
+    orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+    return _ORIENTATION_TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+
+
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def load_still(
+    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *, on_size: Callable[[int, int], None] | None = None
+) -> np.ndarray:
+    """Decode ``path`` to a C-contiguous (h, w, 4) uint8 RGBA array in display orientation.
+
+    ``on_size(width, height)`` is called with the header's size before any pixel is decoded
+    (a budget may raise there)."""
+    path = os.fspath(path)
+    with open_still(path, max_pixels, on_size=on_size) as im, decoding(path):
+        im.load()
+        method = orientation_transpose(im)
+        return to_rgba(im.transpose(method) if method is not None else im)
 
 
 def to_rgba(im: Image.Image) -> np.ndarray:
