@@ -37,6 +37,7 @@ from .draft_folder import LocalDraft, local_draft
 from .media.encoder import Encoder
 from .media.video_reader import VideoReader
 from .media.planes import Planes, planes_of_frame
+from .llvm_pages import LlvmPages
 from .plan import plan_frame
 from .pictures import PicturePool
 from .resolve import resolve
@@ -187,7 +188,8 @@ class DraftSession:
         # this loop's warp-once caches: static layers' recorded warps, stills' mip levels
         compositor = Compositor(tl.width, tl.height, layers=LayerCache(), mips=MipCache())
         is_cancelled = _cancel_check(cancel)
-        with self.picture_pool(indices, clock) as pictures:
+        # LLVM's code pages are dropped once the kernels a frame needed are loaded
+        with self.picture_pool(indices, clock) as pictures, LlvmPages() as llvm:
             for n in indices:
                 if is_cancelled():
                     raise Cancelled(f"cancelled at frame {n}")
@@ -203,6 +205,7 @@ class DraftSession:
                     raise
                 except Exception as exc:  # kernels raise ValueError on impossible input
                     raise RenderError(f"compositing failed: {exc}", n) from exc
+                llvm.release_if_used()
                 frame.pts = n
                 yield n, frame, planes
 
