@@ -67,6 +67,7 @@ class LlvmPages:
         self._used.set()
         self._listener: object | None = None
         self._madvise: Callable[[int, int, int], int] | None = None
+        self._ranges: list[tuple[int, int]] | None = None  # LLVM's clean read-only mappings
         self.released = 0  # how many times pages were dropped (for tests and benchmarks)
 
     def __enter__(self) -> "LlvmPages":
@@ -101,10 +102,15 @@ class LlvmPages:
         self._used.clear()
         if "llvmlite.binding.ffi" not in sys.modules:
             return  # LLVM was never loaded
-        with open(self._smaps_path) as f:
-            ranges = llvm_code_ranges(f.read())
-        if not ranges:
-            return
+        ranges = self._ranges
+        if ranges is None:
+            # found once (reading smaps costs ~30 ms): the library stays mapped, and a
+            # read-only mapping cannot gain private pages
+            with open(self._smaps_path) as f:
+                ranges = llvm_code_ranges(f.read())
+            if not ranges:
+                return  # the library is not loaded yet
+            self._ranges = ranges
         if self._madvise is None:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
