@@ -242,6 +242,10 @@ def _one_line(text: str, limit: int = 2000) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "render":
+        from .malloc_tuning import fix_mmap_threshold
+
+        fix_mmap_threshold()  # this process only renders: freed frame buffers go back to the OS
     try:
         return {"render": _cmd_render, "probe": _cmd_probe, "join": _cmd_join}[args.command](args)
     except KeyboardInterrupt:

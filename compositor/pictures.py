@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .catalog import MediaCatalog
 from .compound import KIND as COMPOUND
@@ -26,9 +26,11 @@ from .media.planes import Planes
 from .media.video_reader import DecodeStats, VideoReader
 from .plan import DrawOp
 from .stage_stats import StageClock
-from .text.pool import TextRasters
 from .timeline import Timeline, VisualClip, source_time_us
 from .visibility import SourceVisibility, loop_filter_skippable
+
+if TYPE_CHECKING:  # the text package (FreeType, HarfBuzz) is loaded only for drafts with text
+    from .text.pool import TextRasters
 
 # Open a clip's decoder this long before its first frame is needed.
 PREFETCH_US = 700_000
@@ -51,6 +53,16 @@ def _needed_window(tl: Timeline) -> dict[str, tuple[VisualClip, int, int]]:
     return out
 
 
+def _text_rasters(tl: Timeline) -> "TextRasters | None":
+    """The text pictures of ``tl``'s captions; None (and the text package not even
+    imported: FreeType, HarfBuzz and the fonts cost ~14 MB) when it has none."""
+    if not any(c.kind == "text" for track in tl.tracks for c in track.clips):
+        return None
+    from .text.pool import TextRasters
+
+    return TextRasters(tl)
+
+
 class PicturePool:
     def __init__(
         self,
@@ -58,7 +70,7 @@ class PicturePool:
         catalog: MediaCatalog,
         *,
         reader_factory: Callable[..., VideoReader] = VideoReader,
-        read_ahead: int = 2,
+        read_ahead: int = 1,
         decode_threads: int = 0,
         visibility: Mapping[str, SourceVisibility] | None = None,
         skip_loop_filter: bool = False,
@@ -82,7 +94,7 @@ class PicturePool:
         #: segment id -> its reader's DecodeStats (kept after the reader is closed)
         self.decode_stats: dict[str, DecodeStats] = {}
         self._compounds: dict[str, CompoundPicture] = {}
-        self._text = TextRasters(tl)
+        self._text = _text_rasters(tl)
         # deferred photo path -> windows (first, last µs) of the clips showing it
         self._still_windows: dict[str, list[tuple[int, int]]] = {}
         for clip, first, last in self._windows.values():
@@ -94,6 +106,7 @@ class PicturePool:
     def __call__(self, op: DrawOp) -> Planes:
         clock = self._clock
         if op.kind == "text":
+            assert self._text is not None  # a text op comes from a text clip of this timeline
             with clock.measure("text") if clock is not None else nullcontext():
                 return self._text(op)
         if op.kind == COMPOUND:
@@ -186,7 +199,8 @@ class PicturePool:
 
     def advance(self, t_us: int) -> None:
         """Open decoders of clips needed soon; close those the timeline has left behind."""
-        self._text.advance(t_us)
+        if self._text is not None:
+            self._text.advance(t_us)
         if self._still_windows:
             self._advance_stills(t_us)
         for sid, (clip, first, last) in self._windows.items():
@@ -212,7 +226,8 @@ class PicturePool:
         return vis is not None and not vis.shown_us
 
     def close(self) -> None:
-        self._text.clear()
+        if self._text is not None:
+            self._text.clear()
         self._resident.clear()
         if self._still_decoder is not None:
             self._still_decoder.shutdown(wait=True, cancel_futures=True)

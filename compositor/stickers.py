@@ -21,7 +21,6 @@ the render.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
@@ -96,6 +95,8 @@ def load_images(draft: Draft, local, table: Mapping[str, str], *, loader, fetch)
     urls = sorted({r for r in resolved.values() if r.startswith(("http://", "https://"))})
     downloaded: dict = {}
     for url in urls:  # one by one: a failing URL must not sink the others
+        import asyncio  # only for downloads (asyncio + ssl: ~3 MB of imports)
+
         try:
             downloaded.update(asyncio.run(fetch(local, [url])))
         except CompositorError:

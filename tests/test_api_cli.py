@@ -108,3 +108,18 @@ def test_missing_media_names_the_file(tmp_path, capsys):
     assert main(["probe", str(folder)]) == 1
     err = capsys.readouterr().err
     assert "error ASSET_UNREACHABLE" in err and "assets/videos/" in err
+
+
+def test_a_draft_without_text_never_loads_the_text_engine(draft02, tmp_path):
+    """FreeType, HarfBuzz and the fonts (~14 MB) are loaded only by drafts with captions."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from compositor import RenderOptions, open_draft; "
+        f"open_draft({str(draft02)!r}, RenderOptions(width=160, end_us=100_000, preset='ultrafast'))"
+        f".render({str(tmp_path / 'no_text.mp4')!r}); "
+        "print(sorted(m for m in sys.modules if m.startswith(('compositor.text', 'freetype', 'uharfbuzz'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]", out

@@ -63,7 +63,7 @@ class Encoder:
         audio_bitrate: int = 192_000,
         x264_params: dict | str | None = None,
         threads: int = 0,
-        queue_size: int = 4,
+        queue_size: int = 2,
         clock: StageClock | None = None,
     ):
         """``clock``: where the encoder thread adds its CPU and busy wall time when it ends

@@ -236,7 +236,11 @@ class Compositor:
     def transition(self, dst: Planes, op: TransitionOp, pictures: Callable[[DrawOp], Planes]) -> None:
         """Render A and B each over the current canvas, then blend the two results."""
         fx = self._fx
-        a = fx.copy_of("transition_a", dst)
+        if any(d.covers(dst.width, dst.height) for d in op.a):
+            # A paints every pixel: the canvas below it never shows, so it is not copied
+            a = fx.picture("transition_a", dst.width, dst.height)
+        else:
+            a = fx.copy_of("transition_a", dst)
         below = None
         if not op.overlap and op.impl not in HALVES:
             below = fx.copy_of("transition_below", dst)

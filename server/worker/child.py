@@ -22,6 +22,8 @@ from multiprocessing.connection import Connection
 
 import msgspec
 
+from compositor.malloc_tuning import fix_mmap_threshold
+
 from .job import render_job
 from .protocol import (
     ChildConfig,
@@ -56,6 +58,7 @@ def _set_parent_death_signal() -> None:
 def worker_main(conn: Connection, config: bytes) -> None:
     """Entry point of a worker process (``config``: a msgpack-encoded :class:`ChildConfig`)."""
     _set_parent_death_signal()
+    fix_mmap_threshold()  # a render process: freed frame buffers go back to the OS
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     cfg = msgspec.msgpack.decode(config, type=ChildConfig)
