@@ -28,9 +28,10 @@ loop steps the tap coordinates in 32.32 fixed point and quantises bilinear weigh
 Speed: rows are first narrowed to the pixels whose taps can touch the source, so a
 rotated layer's empty bounding-box corners cost almost nothing; rows of an unrotated
 layer hoist the source rows and vertical weights; an opaque unrotated layer (a Ken Burns
-photo, a picture-in-picture) is resampled separably — a horizontal pass once per source
-row used, then a vectorised vertical pass — with the same integers as the per-pixel loop,
-so the same bytes (``_warp_separable``); an opaque integer translation is delegated to
+photo, a picture-in-picture) is resampled separably — scaled down, a vectorised vertical
+pass over the source columns a row uses, then the horizontal taps; scaled up, a horizontal
+pass once per source row used, then a vectorised vertical pass — with the same integers as
+the per-pixel loop, so the same bytes (``_warp_separable``); an opaque integer translation is delegated to
 :mod:`.blit` (same bytes).  The float blends at edges and opacity mixes are compiled
 without fused multiply-add (``jit_exact``), so every path that evaluates them — the
 loops here and a recorded warp's replay — rounds them alike.
@@ -235,7 +236,9 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
 #     C = (c00·wx0 + c01·wx1)·wy0 + (c10·wx0 + c11·wx1)·wy1 = H[iy]·wy0 + H[iy+1]·wy1
 #
 # with H[r] = the horizontal pass of source row r, computed once per source row used (not
-# once per destination row) into one of two row buffers.  Every integer is the one the
+# once per destination row) into one of two row buffers; or, equally exactly, as
+# V[i]·wx0 + V[i+1]·wx1 with V = the vertical pass of the row's two source rows over the
+# source columns it uses (the order taken when rows do not share source rows).  Every integer is the one the
 # per-pixel loop computes, so the bytes are the same; the vertical pass is a straight loop
 # over contiguous rows that LLVM vectorises.  H < 255·2¹² and C + ½ < 2³², so uint32 holds
 # both.  Columns whose taps leave the source, and rows whose taps do, go through the
@@ -290,7 +293,16 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
         wx0s[k] = np.uint32(_W_ONE - w1)
         t += du
     tu_i1 = tu0 + (xi1 - xa) * du
-    rows = np.empty((2, n), np.uint32)  # two horizontal-pass row buffers
+    # Each destination row needs its own pair of source rows when the layer is not scaled up
+    # vertically: then the vertical pass goes first, over the source columns the row uses
+    # (contiguous, vectorised), and the horizontal taps gather from it. Scaled up, rows
+    # share source rows, so horizontal passes are kept and reused.
+    vertical_first = abs(a11) >= 1.0 and n > 0
+    base = min(ixs[0], ixs[n - 1]) if n else 0
+    span = max(ixs[0], ixs[n - 1]) + 2 - base if n else 0
+    cols = np.empty(span, np.uint32)
+    rel = ixs - base
+    rows = np.empty((2, 0 if vertical_first else n), np.uint32)  # two horizontal-pass row buffers
     held0 = np.int64(-2)  # source row held by each buffer (-2: none)
     held1 = np.int64(-2)
     for y in range(y0, y1):
@@ -310,6 +322,11 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
             _row_aligned(drow, src, src, False, xa, xi0, tu0, du, tv, copy, kc, keep, kc, gu, gv, None, y)
         if xi1 < xb:
             _row_aligned(drow, src, src, False, xi1, xb, tu_i1, du, tv, copy, kc, keep, kc, gu, gv, None, y)
+        wy1 = _weight(tv)
+        if vertical_first:
+            _vcols(cols, src[iy, base : base + span], src[iy + 1, base : base + span], _W_ONE - wy1, wy1)
+            _gather(drow[xi0:xi1], cols, rel, wx0s, wx1s, copy, kc, keep)
+            continue
         # the two horizontal rows, reusing a buffer that already holds one
         if held0 == iy + 1 or held1 == iy:
             b_top, b_bot = 1, 0
@@ -327,8 +344,29 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
                 held0 = iy + 1
             else:
                 held1 = iy + 1
-        wy1 = _weight(tv)
         _vpass(drow[xi0:xi1], rows[b_top], rows[b_bot], np.uint32(_W_ONE - wy1), np.uint32(wy1), copy, kc, keep)
+
+
+@jit
+def _vcols(out, top, bot, wy0, wy1):
+    """out[i] = top[i]·wy0 + bot[i]·wy1 (uint32): a vertical pass over source columns."""
+    a = np.uint32(wy0)
+    b = np.uint32(wy1)
+    for i in range(out.shape[0]):
+        out[i] = np.uint32(top[i]) * a + np.uint32(bot[i]) * b
+
+
+@jit
+def _gather(out, cols, rel, wx0s, wx1s, copy, kc, keep):
+    """One destination row's interior from a vertical pass: C = cols[r]·wx0 + cols[r+1]·wx1."""
+    if copy:
+        for k in range(out.shape[0]):
+            r = rel[k]
+            out[k] = np.uint8((cols[r] * wx0s[k] + cols[r + 1] * wx1s[k] + _U_HALF) >> np.uint32(_AREA_BITS))
+    else:
+        for k in range(out.shape[0]):
+            r = rel[k]
+            out[k] = _mix(out[k], np.int64(cols[r] * wx0s[k] + cols[r + 1] * wx1s[k]), kc, keep)
 
 
 @jit
