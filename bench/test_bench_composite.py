@@ -170,25 +170,9 @@ def _run(comp: Compositor, dst: Planes, frames, count: int, start: int = 0) -> t
     return (time.perf_counter() - t0) / count, (time.thread_time() - c0) / count
 
 
-@pytest.mark.parametrize("cached", [True, False], ids=["cached", "uncached"])
-def test_composite_kenburns_1080x1920(benchmark, kenburns, cached):
-    frames = kenburns.frames()
-    comp, dst = _compositor(cached, W, H), _canvas(W, H)
-    _run(comp, dst, frames, 3)  # JIT, first records
-    n = [0]
-
-    def one():
-        n[0] += 1
-        plan, pictures = frames[n[0] % len(frames)]
-        comp.compose(plan, dst, pictures)
-
-    benchmark(one)
-
-
-@pytest.mark.parametrize("cached", [True, False], ids=["cached", "uncached"])
-def test_composite_reference_1080p(benchmark, reference_frames, cached):
-    (w, h), frames = reference_frames
-    comp, dst = _compositor(cached, w, h), _canvas(w, h)
+def _bench_frames(benchmark, comp, dst, frames) -> None:
+    """pytest-benchmark one composed frame at a time, cycling through ``frames`` (after 3
+    untimed frames: JIT, first records)."""
     _run(comp, dst, frames, 3)
     n = [0]
 
@@ -198,6 +182,18 @@ def test_composite_reference_1080p(benchmark, reference_frames, cached):
         comp.compose(plan, dst, pictures)
 
     benchmark(one)
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "uncached"])
+def test_composite_kenburns_1080x1920(benchmark, kenburns, cached):
+    frames = kenburns.frames()
+    _bench_frames(benchmark, _compositor(cached, W, H), _canvas(W, H), frames)
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "uncached"])
+def test_composite_reference_1080p(benchmark, reference_frames, cached):
+    (w, h), frames = reference_frames
+    _bench_frames(benchmark, _compositor(cached, w, h), _canvas(w, h), frames)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -416,6 +416,21 @@ def _warp_rows(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacity
 
 
 @jit
+def _put_opaque(drow, x, cs, copy, kc, keep, rec, y):
+    """Destination pixel ``x`` of an opaque layer from its interior 2×2 sum ``cs``: the
+    rounded sum (opacity 1) or its opacity mix, written — or recorded when ``rec`` is set."""
+    if rec is not None:
+        if copy:
+            _rec_const(rec, y, x, (cs + _AREA_HALF) >> _AREA_BITS)
+        else:
+            _rec_blend(rec, y, x, _LINEAR, cs, 0.0)
+    elif copy:
+        drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
+    else:
+        drow[x] = _mix(drow[x], cs, kc, keep)
+
+
+@jit
 def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep, k, gu, gv, rec, y):
     """One destination row whose source row position is constant (no rotation/shear)."""
     sh, sw = src.shape
@@ -441,16 +456,7 @@ def _row_aligned(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, copy, kc, keep
             c10 = np.int64(s1[ix])
             c11 = np.int64(s1[ix + 1])
             if not has_alpha:
-                cs = _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1)
-                if rec is not None:
-                    if copy:
-                        _rec_const(rec, y, x, (cs + _AREA_HALF) >> _AREA_BITS)
-                    else:
-                        _rec_blend(rec, y, x, _LINEAR, cs, 0.0)
-                elif copy:
-                    drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
-                else:
-                    drow[x] = _mix(drow[x], cs, kc, keep)
+                _put_opaque(drow, x, _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1), copy, kc, keep, rec, y)
                 continue
             p00 = np.int64(q0[ix])
             p01 = np.int64(q0[ix + 1])
@@ -488,16 +494,7 @@ def _row_general(drow, src, alpha, has_alpha, xa, xb, tu, du, tv, dv, copy, kc, 
             c10 = np.int64(src[iy + 1, ix])
             c11 = np.int64(src[iy + 1, ix + 1])
             if not has_alpha:
-                cs = _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1)
-                if rec is not None:
-                    if copy:
-                        _rec_const(rec, y, x, (cs + _AREA_HALF) >> _AREA_BITS)
-                    else:
-                        _rec_blend(rec, y, x, _LINEAR, cs, 0.0)
-                elif copy:
-                    drow[x] = (cs + _AREA_HALF) >> _AREA_BITS
-                else:
-                    drow[x] = _mix(drow[x], cs, kc, keep)
+                _put_opaque(drow, x, _lerp4(c00, c01, c10, c11, wx0, wx1, wy0, wy1), copy, kc, keep, rec, y)
                 continue
             p00 = np.int64(alpha[iy, ix])
             p01 = np.int64(alpha[iy, ix + 1])

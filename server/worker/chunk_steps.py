@@ -24,7 +24,7 @@ from typing import Any, Callable
 import msgspec
 
 from .. import chunked
-from .job_output import progress_sender, publish_output
+from .job_output import progress_sender, publish_output, video_result
 from .protocol import JobResult, JobSpec, Phase, SplitPlan, Start, ToParent
 
 log = logging.getLogger(__name__)
@@ -88,20 +88,20 @@ def _join(session, job: JobSpec, cancel, send, content_hash: str, storage) -> Jo
     poster, size_bytes = publish_output(job_id, output, Path(job.poster), storage)
     tl = session.timeline
     warnings = chunked.merge_warnings([msgspec.to_builtins(w) for w in session.warnings], job.chunk_warnings)
+    result = video_result(
+        output,
+        size_bytes,
+        poster,
+        width=tl.width,
+        height=tl.height,
+        fps=tl.fps,
+        frames=tl.frame_count,
+        duration_us=tl.output_duration_us,
+        elapsed_s=time.monotonic() - started,  # the join; chunks' time is in their jobs
+        realtime_factor=None,
+    )
     return JobResult(
-        result={
-            "video": output.name,
-            "size_bytes": size_bytes,
-            "width": tl.width,
-            "height": tl.height,
-            "fps": f"{tl.fps.numerator}/{tl.fps.denominator}",
-            "frames": tl.frame_count,
-            "duration_us": tl.output_duration_us,
-            "elapsed_s": round(time.monotonic() - started, 3),  # the join; chunks' time is in their jobs
-            "realtime_factor": None,
-            "poster": poster,
-            "chunks": len(job.chunk_files),
-        },
+        result={**result, "chunks": len(job.chunk_files)},
         warnings=warnings,
         content_hash=content_hash,
     )

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 import msgspec
 
 from .chunk_steps import chunk_step
-from .job_output import PROGRESS_EVERY_S, progress_sender, publish_output
+from .job_output import PROGRESS_EVERY_S, progress_sender, publish_output, video_result
 from .protocol import JobResult, JobSpec, Phase, SplitPlan, Start, ToParent
 
 log = logging.getLogger(__name__)
@@ -148,18 +148,18 @@ def render_job(
     send(Phase(job_id, "finalizing"))
     poster, size_bytes = publish_output(job_id, output, Path(job.poster), storage)
     return JobResult(
-        result={
-            "video": output.name,
-            "size_bytes": size_bytes,
-            "width": result.width,
-            "height": result.height,
-            "fps": f"{result.fps.numerator}/{result.fps.denominator}",
-            "frames": result.frames,
-            "duration_us": result.duration_us,
-            "elapsed_s": round(result.elapsed_s, 3),
-            "realtime_factor": round(result.realtime_factor, 3) if result.elapsed_s > 0 else None,
-            "poster": poster,
-        },
+        result=video_result(
+            output,
+            size_bytes,
+            poster,
+            width=result.width,
+            height=result.height,
+            fps=result.fps,
+            frames=result.frames,
+            duration_us=result.duration_us,
+            elapsed_s=result.elapsed_s,
+            realtime_factor=round(result.realtime_factor, 3) if result.elapsed_s > 0 else None,
+        ),
         warnings=[msgspec.to_builtins(w) for w in result.warnings],  # + frame-time ones
         content_hash=content_hash,
     )

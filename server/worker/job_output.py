@@ -1,11 +1,13 @@
 """What every rendering step of a worker process shares (I/O: files, the object store): the
-throttled progress messages to the parent, and the hand-over of a finished video — poster
-JPEG, then ``put_output`` (a rename locally, a streamed multipart upload to S3)."""
+throttled progress messages to the parent, the hand-over of a finished video — poster
+JPEG, then ``put_output`` (a rename locally, a streamed multipart upload to S3) — and the
+job's ``result`` record describing it."""
 
 from __future__ import annotations
 
 import logging
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,4 +50,32 @@ def publish_output(job_id: str, output: Path, poster_path: Path, storage: Any) -
     return poster, size_bytes
 
 
-__all__ = ["PROGRESS_EVERY_S", "progress_sender", "publish_output"]
+def video_result(
+    output: Path,
+    size_bytes: int,
+    poster: bool,
+    *,
+    width: int,
+    height: int,
+    fps: Fraction,
+    frames: int,
+    duration_us: int,
+    elapsed_s: float,
+    realtime_factor: float | None,
+) -> dict[str, Any]:
+    """The ``result`` of a job that produced ``output`` (a whole render or a chunk join)."""
+    return {
+        "video": output.name,
+        "size_bytes": size_bytes,
+        "width": width,
+        "height": height,
+        "fps": f"{fps.numerator}/{fps.denominator}",
+        "frames": frames,
+        "duration_us": duration_us,
+        "elapsed_s": round(elapsed_s, 3),
+        "realtime_factor": realtime_factor,
+        "poster": poster,
+    }
+
+
+__all__ = ["PROGRESS_EVERY_S", "progress_sender", "publish_output", "video_result"]
