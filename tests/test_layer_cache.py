@@ -19,6 +19,7 @@ from compositor.kernels import warp_blend
 from compositor.kernels.warp import blit_record, warp_record
 from compositor.media.planes import Planes, half_alpha, planes_of_frame
 from compositor.pipeline import RenderOptions, open_draft
+from compositor.pixels import compose as compose_module
 from compositor.pixels.compose import Compositor
 from compositor.pixels.layer_cache import LayerCache, MipCache
 from compositor.plan import DrawOp, FramePlan
@@ -135,6 +136,29 @@ def test_a_static_layer_is_recorded_once_then_blitted_with_the_same_bytes():
     assert cached.layers is not None
     assert cached.layers.recorded == 2  # each layer on its second frame
     assert cached.layers.blits == 2 * 3  # frames 2, 3, 4
+
+
+def test_an_opaque_still_only_scaled_and_moved_is_recorded_after_a_longer_run(monkeypatch):
+    """Its warp is the cheap separable one: recorded once it has been drawn the same way
+    CHEAP_WARP_DRAWS_BEFORE_RECORD times in a row; a rotated one on its second draw."""
+    monkeypatch.setattr(compose_module, "CHEAP_WARP_DRAWS_BEFORE_RECORD", 5)
+    photo = picture(30, 20, 1, alpha=False)
+    kb = Affine.scale(1.37).then(Affine.translate(20.3, 9.8))
+    tilted = Affine.scale(1.37).then(Affine.rotate_cw(11.0)).then(Affine.translate(20.3, 9.8))
+    for m, recorded_on in ((kb, 6), (tilted, 2)):
+        cached = Compositor(W, H, layers=LayerCache(), mips=MipCache())
+        for frame in range(1, 9):
+            ops = [draw_op(m, 30, 20)]
+            same(compose(cached, ops, photo, seed=frame), compose(Compositor(W, H), ops, photo, seed=frame))
+            assert cached.layers is not None
+            assert cached.layers.recorded == (frame >= recorded_on), (m, frame)
+            assert cached.layers.blits == max(0, frame - recorded_on + 1)  # the record frame blits too
+    # a run broken by one different draw starts again
+    cached = Compositor(W, H, layers=LayerCache())
+    moved = kb.then(Affine.translate(0.5, 0))
+    for m in [kb] * 4 + [moved] + [kb] * 4:
+        compose(cached, [draw_op(m, 30, 20)], photo)
+    assert cached.layers is not None and cached.layers.recorded == 0
 
 
 def test_video_frames_and_filtered_or_masked_pictures_are_not_cached():
@@ -287,7 +311,9 @@ def _session(folder):
     return session
 
 
-def test_the_frame_loop_allocates_no_picture_per_frame(vertical_draft):
+def test_the_frame_loop_allocates_no_picture_per_frame(vertical_draft, monkeypatch):
+    # the static logo (an opaque photo) is recorded once, before the frames measured
+    monkeypatch.setattr(compose_module, "CHEAP_WARP_DRAWS_BEFORE_RECORD", 4)
     peak, kept = _traced_growth(_session(vertical_draft), 15)
     assert peak < BOUND, f"frames 15..30 allocated {peak} bytes at once (bound {BOUND})"
     assert kept < BOUND, f"frames 15..30 kept {kept} bytes"

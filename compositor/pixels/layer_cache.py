@@ -4,8 +4,12 @@
 frames (a static caption, a logo, a sticker, a photo between keyframes) is warped once
 into a :class:`~compositor.kernels.warp.WarpRecord` per plane, which every later frame
 applies instead of warping again (the same bytes: see ``kernels.warp.warp_record``).
-A layer is recorded the second time the same key is drawn, so a moving layer, whose
-key changes every frame, never pays for recording.
+A layer is recorded the second time the same key is drawn in a row, so a moving layer,
+whose key changes every frame, never pays for recording. A layer whose warp is already
+about as cheap as replaying a record (an opaque picture only scaled and moved: the
+separable warp) is recorded only after ``draws_before_record`` identical draws, because a
+record costs some twenty such warps: a Ken Burns photo held still for a few frames at a
+keyframe would pay more to record than it saves.
 
 :class:`MipCache` — the 2×-reduced copies of a still (box filter, ``kernels.downsample2x``)
 that a strongly down-scaled warp samples from, built once per still instead of once per
@@ -127,7 +131,8 @@ class LayerCache:
 
     def __init__(self, max_bytes: int = LAYER_CACHE_BYTES):
         self._entries = _ByteLRU(max_bytes)
-        self._last: OrderedDict[Hashable, Hashable] = OrderedDict()  # slot -> key drawn last
+        # slot -> (key drawn last, how many times in a row)
+        self._last: OrderedDict[Hashable, tuple[Hashable, int]] = OrderedDict()
         self._dead: list[Hashable] = []  # keys whose picture was freed (appended by weakrefs)
         self.recorded = 0  # layers recorded (for tests and benchmarks)
         self.blits = 0  # draws served from a record
@@ -152,12 +157,14 @@ class LayerCache:
         opacity: float,
         box: tuple[int, int, int, int],
         box_c: tuple[int, int, int, int],
+        draws_before_record: int = 1,
     ) -> bool:
         """Blit the recorded warp of ``src`` (a view of ``picture``, picked by ``version``:
         crop, mip level, matrix …) onto ``dst`` if this layer was drawn before. False when
-        the caller must warp it itself: the layer drawn in ``slot`` (a clip) last time was
-        drawn differently, or its record would not fit the budget. (Remembering one key per
-        slot keeps a moving layer from filling memory with keys.)"""
+        the caller must warp it itself: the layer drawn in ``slot`` (a clip) was drawn the
+        same way fewer than ``draws_before_record`` times in a row just before, or its
+        record would not fit the budget. (Remembering one key per slot keeps a moving layer
+        from filling memory with keys.)"""
         key = (
             picture_identity(picture),
             version,
@@ -175,8 +182,9 @@ class LayerCache:
         if entry is not None and not entry.refs.same(picture):  # type: ignore[attr-defined]
             entry = None  # made from arrays since freed, whose id a new array now has
         if entry is None:
-            if self._last.get(slot) != key:
-                self._last[slot] = key
+            last_key, draws = self._last.get(slot, (None, 0))
+            if last_key != key or draws < draws_before_record:
+                self._last[slot] = (key, draws + 1 if last_key == key else 1)
                 self._last.move_to_end(slot)
                 if len(self._last) > _SLOTS:
                     self._last.popitem(last=False)
