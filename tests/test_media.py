@@ -12,7 +12,7 @@ from PIL import Image
 from compositor.errors import EncodeError, MediaError
 from compositor.media import video_reader as video_reader_mod
 from compositor.media.audio_reader import AudioReader
-from compositor.media.encoder import Encoder
+from compositor.media.encoder import QUEUE_BYTES, Encoder
 from compositor.media.planes import Planes, half_alpha, planes_of_frame
 from compositor.media.probe import probe_media
 from compositor.media.still import load_still
@@ -504,6 +504,24 @@ def test_encoder_validates_submissions(tmp_path):
         assert len(list(c.decode(video=0))) == 2 and not c.streams.audio
     with pytest.raises(EncodeError):
         Encoder(tmp_path / "odd.mp4", width=63, height=36, fps=Fraction(25))
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "pictures"), [(64, 36, 8), (1920, 1080, 4), (1080, 1920, 4), (3840, 2160, 2)]
+)
+def test_encoder_queue_holds_a_byte_budget_of_pictures(tmp_path, width, height, pictures):
+    """QUEUE_BYTES (12 MiB) of pictures, at least 2 and at most 8, each with room for its audio block."""
+    assert QUEUE_BYTES == 12 * 1024 * 1024  # the table above is worked out for this budget
+    enc = Encoder(tmp_path / "q.mp4", width=width, height=height, fps=Fraction(30), audio=False)
+    try:
+        assert enc._q.maxsize == 2 * pictures
+    finally:
+        enc.abort()
+    explicit = Encoder(tmp_path / "e.mp4", width=width, height=height, fps=Fraction(30), queue_frames=1)
+    try:
+        assert explicit._q.maxsize == 2
+    finally:
+        explicit.abort()
 
 
 def test_encoder_surfaces_thread_errors(tmp_path):

@@ -4,7 +4,7 @@
 
     render loop ──new_frame()──▶ (av.VideoFrame, writable Planes)  … composite into planes …
                 ──submit_video(frame, n)──┐
-                ──submit_audio(samples)───┤  bounded queue (queue_size)
+                ──submit_audio(samples)───┤  bounded queue (queue_frames pictures)
                                           ▼
                                encoder thread: libx264 / aac encode ─▶ mux (one writer)
                 ──close()──▶ flush both encoders, write trailer (+faststart moves moov first)
@@ -36,13 +36,17 @@ from compositor.errors import EncodeError
 from compositor.media.planes import Planes, planes_of_frame
 from compositor.stage_stats import StageClock
 
-__all__ = ["Encoder", "AUDIO_RATE", "AAC_FRAME"]
+__all__ = ["Encoder", "AUDIO_RATE", "AAC_FRAME", "QUEUE_BYTES"]
 
 AUDIO_RATE = 48000
 AAC_FRAME = 1024
 _BT709 = 1  # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
 _RANGE_MPEG = 1  # AVCOL_RANGE_MPEG ("tv")
 _POLL_S = 0.05
+#: how many bytes of queued pictures the default queue holds (then at least 2, at most 8):
+#: 4 frames at 1080p, 2 at 4K. One picture is not enough: x264's frame threads take
+#: pictures in bursts, and with room for one the render loop stalls while a core is idle.
+QUEUE_BYTES = 12 * 1024 * 1024
 _JOIN_S = 60.0
 
 
@@ -63,11 +67,13 @@ class Encoder:
         audio_bitrate: int = 192_000,
         x264_params: dict | str | None = None,
         threads: int = 0,
-        queue_size: int = 2,
+        queue_frames: int | None = None,
         clock: StageClock | None = None,
     ):
         """``clock``: where the encoder thread adds its CPU and busy wall time when it ends
-        (stage ``encode``; x264's own worker threads are not this thread, see stage_stats)."""
+        (stage ``encode``; x264's own worker threads are not this thread, see stage_stats).
+        ``queue_frames``: pictures the queue holds before ``submit_video`` blocks (default:
+        :data:`QUEUE_BYTES` worth, 2–8); each picture may come with its audio block."""
         self.path = os.fspath(path)
         self._clock = clock
         self.width, self.height = int(width), int(height)
@@ -81,7 +87,10 @@ class Encoder:
         if not (self.audio or self.video):
             raise EncodeError("an encoder needs a video or an audio stream")
         self.time_base = Fraction(self.fps.denominator, self.fps.numerator)
-        self._q: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
+        if queue_frames is None:
+            queue_frames = min(8, max(2, QUEUE_BYTES // (self.width * self.height * 3 // 2)))
+        # one item per picture and one per audio block (the render loop submits both per frame)
+        self._q: queue.Queue = queue.Queue(maxsize=2 * max(1, int(queue_frames)))
         self._free: queue.SimpleQueue = queue.SimpleQueue()  # (frame, planes) ready for reuse
         self._exc: BaseException | None = None
         self._exc_index: int | None = None
