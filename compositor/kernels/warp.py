@@ -241,20 +241,14 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
 # source columns it uses (the order taken when rows do not share source rows).  Every integer is the one the
 # per-pixel loop computes, so the bytes are the same; the vertical pass is a straight loop
 # over contiguous rows that LLVM vectorises.  H, V < 255·2¹² and C + ½ < 2³², so uint32 holds
-# them; C is the same integer as the per-pixel loop's sum, so the bytes are the same.
+# them.
 #
-# Two exact integer tricks halve the work of the vertical-first order (the taps' gather is
-# scalar code, so it is counted in instructions per destination pixel):
-#
-# * one weight: with w0 = 2¹² − w1, ``a·w0 + b·w1 = (a << 12) + (b − a)·w1``.  Evaluated in
-#   uint64 arithmetic (mod 2⁶⁴) the right side is the left side's integer, which lies in
-#   [0, 2⁶⁴), so it is exact although ``b − a`` may wrap.
-# * two destination rows per pass (SWAR): the vertical passes of two destination rows are
-#   packed into one uint64 per source column, row A in the low 32 bits and row B in the
-#   high ones.  Both the packing and the gather are sums of integer multiples of packed
-#   words, so a packed result is the packed pair of the two rows' results as long as each
-#   row's result lies in [0, 2³²) — which C + ½ does.  One gather step then gives two
-#   destination pixels.
+# The vertical-first order does two destination rows at once (SWAR): their vertical passes
+# are packed into one uint64 per source column, row A in the low 32 bits and row B in the
+# high ones, and the gather's C = V[r]·wx0 + V[r+1]·wx1 + ½ is evaluated on the packed words.
+# That is a sum of non-negative multiples of packed words, so it is the packed pair of the two
+# rows' sums as long as each row's sum stays below 2³² — which C + ½ does (no carry crosses
+# the lanes, nothing wraps).  One scalar gather step then gives two destination pixels.
 #
 # Columns whose taps leave the source, and rows whose taps do, go through the per-pixel
 # loop (``_row_aligned``) with the same fixed-point coordinates.
@@ -265,18 +259,16 @@ _Q_1 = np.uint64(1)  # uint64 constants keep the index and lane arithmetic unsig
 _Q_LANE = np.uint64(32)
 _Q_LOW = np.uint64(0xFFFFFFFF)
 _Q_BYTE = np.uint64(0xFF)
-_Q_W_BITS = np.uint64(_W_BITS)
 _Q_AREA_BITS = np.uint64(_AREA_BITS)
 _Q_TOP_BITS = np.uint64(32 + _AREA_BITS)
 
 
 @jit
-def _hpass(out, srow, ixs, wx1s):
-    """out[k] = srow[ixs[k]]·(2¹² − wx1s[k]) + srow[ixs[k] + 1]·wx1s[k] (one-weight form)."""
+def _hpass(out, srow, ixs, wx0s, wx1s):
+    """out[k] = srow[ixs[k]]·wx0s[k] + srow[ixs[k] + 1]·wx1s[k] (uint32)."""
     for k in range(out.shape[0]):
         i = ixs[k]
-        a = np.uint64(srow[i])
-        out[k] = np.uint32((a << _Q_W_BITS) + (np.uint64(srow[i + _Q_1]) - a) * wx1s[k])
+        out[k] = np.uint32(srow[i]) * wx0s[k] + np.uint32(srow[i + _Q_1]) * wx1s[k]
 
 
 @jit
@@ -294,21 +286,19 @@ def _vcols2(out, top_a, bot_a, wy1_a, top_b, bot_b, wy1_b):
 
 
 @jit
-def _gather2(out_a, out_b, packed, rel, wx1s, copy, kc, keep):
+def _gather2(out_a, out_b, packed, rel, wx0s, wx1s, copy, kc, keep):
     """Two destination rows' interiors from a packed vertical pass (:func:`_vcols2`):
     C = V[r]·wx0 + V[r+1]·wx1 in each lane, then the loop's rounding or opacity mix."""
     if copy:
         for k in range(out_a.shape[0]):
             r = rel[k]
-            p = packed[r]
-            c = (p << _Q_W_BITS) + (packed[r + _Q_1] - p) * wx1s[k] + _Q_HALF2
+            c = packed[r] * wx0s[k] + packed[r + _Q_1] * wx1s[k] + _Q_HALF2
             out_a[k] = np.uint8((c >> _Q_AREA_BITS) & _Q_BYTE)
             out_b[k] = np.uint8(c >> _Q_TOP_BITS)
     else:
         for k in range(out_a.shape[0]):
             r = rel[k]
-            p = packed[r]
-            c = (p << _Q_W_BITS) + (packed[r + _Q_1] - p) * wx1s[k]
+            c = packed[r] * wx0s[k] + packed[r + _Q_1] * wx1s[k]
             out_a[k] = _mix(out_a[k], np.int64(c & _Q_LOW), kc, keep)
             out_b[k] = _mix(out_b[k], np.int64(c >> _Q_LANE), kc, keep)
 
@@ -351,12 +341,15 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
             xi1 = x + 1
         t += du
     n = xi1 - xi0 if xi0 < xi1 else 0
-    ixs = np.empty(n, np.uint64)  # first tap (unsigned: no negative-index wrap in the passes)
-    wx1s = np.empty(n, np.uint64)  # its neighbour's weight; the first tap's is 2¹² − that
+    ixs = np.empty(n, np.uint32)  # first tap (unsigned: no negative-index wrap in the passes)
+    wx0s = np.empty(n, np.uint32)
+    wx1s = np.empty(n, np.uint32)
     t = tu0 + (xi0 - xa) * du
     for k in range(n):
-        ixs[k] = np.uint64(t >> 32)
-        wx1s[k] = np.uint64(_weight(t))
+        ixs[k] = np.uint32(t >> 32)
+        w1 = _weight(t)
+        wx1s[k] = np.uint32(w1)
+        wx0s[k] = np.uint32(_W_ONE - w1)
         t += du
     tu_i1 = tu0 + (xi1 - xa) * du
     # Each destination row needs its own pair of source rows when the layer is not scaled up
@@ -368,7 +361,7 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
     lo = np.int64(min(ixs[0], ixs[n - 1])) if n else np.int64(0)
     span = np.int64(max(ixs[0], ixs[n - 1])) + 2 - lo if n else np.int64(0)
     packed = np.empty(span if vertical_first else 0, np.uint64)
-    rel = ixs - np.uint64(lo)
+    rel = ixs - np.uint32(lo)
     spare = np.zeros(n if vertical_first else 0, np.uint8)  # lane B of an unpaired row
     rows = np.empty((2, 0 if vertical_first else n), np.uint32)  # two horizontal-pass row buffers
     held0 = np.int64(-2)  # source row held by each buffer (-2: none)
@@ -407,7 +400,7 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
                 src[iy + 1, lo : lo + span],
                 wy1,
             )
-            _gather2(dst[pend_y, xi0:xi1], drow[xi0:xi1], packed, rel, wx1s, copy, kc, keep)
+            _gather2(dst[pend_y, xi0:xi1], drow[xi0:xi1], packed, rel, wx0s, wx1s, copy, kc, keep)
             pend_y = -1
             continue
         # the two horizontal rows, reusing a buffer that already holds one
@@ -416,13 +409,13 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
         else:
             b_top, b_bot = 0, 1
         if (held0 if b_top == 0 else held1) != iy:
-            _hpass(rows[b_top], src[iy], ixs, wx1s)
+            _hpass(rows[b_top], src[iy], ixs, wx0s, wx1s)
             if b_top == 0:
                 held0 = iy
             else:
                 held1 = iy
         if (held0 if b_bot == 0 else held1) != iy + 1:
-            _hpass(rows[b_bot], src[iy + 1], ixs, wx1s)
+            _hpass(rows[b_bot], src[iy + 1], ixs, wx0s, wx1s)
             if b_bot == 0:
                 held0 = iy + 1
             else:
@@ -431,7 +424,7 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
     if pend_y >= 0:  # an odd row out: lane B repeats it into a spare row
         top, bot = src[pend_iy, lo : lo + span], src[pend_iy + 1, lo : lo + span]
         _vcols2(packed, top, bot, pend_w, top, bot, pend_w)
-        _gather2(dst[pend_y, xi0:xi1], spare, packed, rel, wx1s, copy, kc, keep)
+        _gather2(dst[pend_y, xi0:xi1], spare, packed, rel, wx0s, wx1s, copy, kc, keep)
 
 
 @jit
