@@ -29,10 +29,10 @@ Speed: rows are first narrowed to the pixels whose taps can touch the source, so
 rotated layer's empty bounding-box corners cost almost nothing; rows of an unrotated
 layer hoist the source rows and vertical weights; an opaque unrotated layer (a Ken Burns
 photo, a picture-in-picture) is resampled separably — scaled down, a vectorised vertical
-pass over the source columns a row uses, then the horizontal taps; scaled up, a horizontal
-pass once per source row used, then a vectorised vertical pass — with the same integers as
-the per-pixel loop, so the same bytes (``_warp_separable``); an opaque integer translation is delegated to
-:mod:`.blit` (same bytes).  The float blends at edges and opacity mixes are compiled
+pass over the source columns a row uses, two rows at a time packed in uint64 lanes, then the
+horizontal taps; scaled up, a horizontal pass once per source row used, then a vectorised
+vertical pass — with the same integers as the per-pixel loop, so the same bytes
+(``_warp_separable``); an opaque integer translation is delegated to :mod:`.blit` (same bytes).  The float blends at edges and opacity mixes are compiled
 without fused multiply-add (``jit_exact``), so every path that evaluates them — the
 loops here and a recorded warp's replay — rounds them alike.
 """
