@@ -32,9 +32,10 @@ photo, a picture-in-picture) is resampled separably — scaled down, a vectorise
 pass over the source columns a row uses, two rows at a time packed in uint64 lanes, then the
 horizontal taps; scaled up, a horizontal pass once per source row used, then a vectorised
 vertical pass — with the same integers as the per-pixel loop, so the same bytes
-(``_warp_separable``); an opaque integer translation is delegated to :mod:`.blit` (same bytes).  The float blends at edges and opacity mixes are compiled
-without fused multiply-add (``jit_exact``), so every path that evaluates them — the
-loops here and a recorded warp's replay — rounds them alike.
+(``_warp_separable``); an opaque integer translation is delegated to :mod:`.blit` (same
+bytes).  The float blends at edges and opacity mixes are compiled without fused
+multiply-add (``jit_exact``), so every path that evaluates them — the loops here and a
+recorded warp's replay — rounds them alike.
 """
 
 from __future__ import annotations
