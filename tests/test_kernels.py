@@ -228,6 +228,65 @@ def test_warp_separable_path_equals_per_pixel_loop(data, seed, inv, opacity):
     assert_outside_untouched(before, big, off, w)
 
 
+@pytest.mark.parametrize("rows", [37, 38])  # the separable pass pairs destination rows: odd and even counts
+@pytest.mark.parametrize("scale", [0.58, 0.4, 0.93, 1.0, 1.7, 3.0])
+@pytest.mark.parametrize("opacity", [1.0, 0.6])
+def test_warp_separable_large_planes_equal_per_pixel_loop(rows, scale, opacity):
+    """Planes larger than the hypothesis ones, scaled down (vertical pass first, two
+    destination rows per pass) and up (horizontal passes reused), with all four edges in
+    view: the separable path gives the per-pixel loop's bytes."""
+    rng = np.random.default_rng(round(scale * 100) + rows)
+    src = rng.integers(0, 256, (round(rows / scale) + 3, 90), dtype=np.uint8)
+    dst = rng.integers(0, 256, (rows + 6, 120), dtype=np.uint8)
+    per_pixel = dst.copy()
+    a00, a02, a11, a12 = 1 / scale, -3.3 / scale, 1 / scale, -2.6 / scale
+    h, w = dst.shape
+    warp_mod._warp_separable(dst, src, a00, a02, a11, a12, opacity, 0, 0, w, h)
+    warp_mod._warp_rows(per_pixel, src, src, False, a00, 0.0, a02, 0.0, a11, a12, opacity, 0, 0, w, h, None)
+    np.testing.assert_array_equal(dst, per_pixel)
+
+
+def packed_pass_twin(tops, bots, wy1s, rel, wx1s, opacity, dst_rows):
+    """NumPy twin of :func:`warp._vcols2` + :func:`warp._gather2`: each row's vertical pass,
+    then its horizontal taps, rounded (opacity 1) or mixed, with Python integers."""
+    out = []
+    for top, bot, wy1, d in zip(tops, bots, wy1s, dst_rows, strict=True):
+        v = top.astype(np.int64) * (4096 - wy1) + bot.astype(np.int64) * wy1
+        c = v[rel] * (4096 - wx1s) + v[rel + 1] * wx1s
+        if opacity == 1.0:
+            out.append(((c + (1 << 23)) >> 24).astype(np.uint8))
+        else:
+            kc, keep = opacity / 2.0**24, 1.0 - opacity
+            out.append(np.floor(kc * c.astype(np.float64) + keep * d + 0.5).astype(np.uint8))
+    return out
+
+
+extreme_bytes = st.one_of(st.sampled_from([0, 1, 254, 255]), st.integers(0, 255))
+extreme_weights = st.one_of(st.sampled_from([0, 1, 2048, 4095, 4096]), st.integers(0, 4096))
+
+
+@SETTINGS
+@given(st.data(), st.sampled_from([1.0, 0.5, 0.999]))
+def test_packed_vertical_pass_and_gather_match_twin(data, opacity):
+    """Two destination rows packed in the lanes of a uint64 give each row's own sums: no
+    carry crosses the lanes at the extremes (all 255, weights 0 and 2¹²)."""
+    span = data.draw(st.integers(2, 24))
+    rows = [data.draw(hnp.arrays(np.uint8, span, elements=extreme_bytes)) for _ in range(4)]
+    wy1s = [data.draw(extreme_weights), data.draw(extreme_weights)]
+    n = data.draw(st.integers(1, 16))
+    rel = np.array(sorted(data.draw(st.lists(st.integers(0, span - 2), min_size=n, max_size=n))), np.uint32)
+    wx1s = np.array(data.draw(st.lists(extreme_weights, min_size=n, max_size=n)), np.uint32)
+    dst = [data.draw(hnp.arrays(np.uint8, n, elements=extreme_bytes)) for _ in range(2)]
+    want = packed_pass_twin(rows[0::2], rows[1::2], wy1s, rel.astype(np.int64), wx1s.astype(np.int64), opacity, dst)
+    packed = np.empty(span, np.uint64)
+    warp_mod._vcols2(packed, rows[0], rows[1], wy1s[0], rows[2], rows[3], wy1s[1])
+    got = [d.copy() for d in dst]
+    kc, keep = opacity / 2.0**24, 1.0 - opacity
+    warp_mod._gather2(got[0], got[1], packed, rel, 4096 - wx1s, wx1s, opacity == 1.0, kc, keep)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
 @SETTINGS
 @given(st.data(), plane(), st.booleans())
 def test_warp_identity_with_alpha_is_alpha_over(data, src, opaque_alpha):

@@ -29,12 +29,13 @@ Speed: rows are first narrowed to the pixels whose taps can touch the source, so
 rotated layer's empty bounding-box corners cost almost nothing; rows of an unrotated
 layer hoist the source rows and vertical weights; an opaque unrotated layer (a Ken Burns
 photo, a picture-in-picture) is resampled separably — scaled down, a vectorised vertical
-pass over the source columns a row uses, then the horizontal taps; scaled up, a horizontal
-pass once per source row used, then a vectorised vertical pass — with the same integers as
-the per-pixel loop, so the same bytes (``_warp_separable``); an opaque integer translation is delegated to
-:mod:`.blit` (same bytes).  The float blends at edges and opacity mixes are compiled
-without fused multiply-add (``jit_exact``), so every path that evaluates them — the
-loops here and a recorded warp's replay — rounds them alike.
+pass over the source columns a row uses, two rows at a time packed in uint64 lanes, then the
+horizontal taps; scaled up, a horizontal pass once per source row used, then a vectorised
+vertical pass — with the same integers as the per-pixel loop, so the same bytes
+(``_warp_separable``); an opaque integer translation is delegated to :mod:`.blit` (same
+bytes).  The float blends at edges and opacity mixes are compiled without fused
+multiply-add (``jit_exact``), so every path that evaluates them — the loops here and a
+recorded warp's replay — rounds them alike.
 """
 
 from __future__ import annotations
@@ -240,11 +241,27 @@ def _warp_blend(dst, src, alpha, has_alpha, a00, a01, a02, a10, a11, a12, opacit
 # V[i]·wx0 + V[i+1]·wx1 with V = the vertical pass of the row's two source rows over the
 # source columns it uses (the order taken when rows do not share source rows).  Every integer is the one the
 # per-pixel loop computes, so the bytes are the same; the vertical pass is a straight loop
-# over contiguous rows that LLVM vectorises.  H < 255·2¹² and C + ½ < 2³², so uint32 holds
-# both.  Columns whose taps leave the source, and rows whose taps do, go through the
-# per-pixel loop (``_row_aligned``) with the same fixed-point coordinates.
+# over contiguous rows that LLVM vectorises.  H, V < 255·2¹² and C + ½ < 2³², so uint32 holds
+# them.
+#
+# The vertical-first order does two destination rows at once (SWAR): their vertical passes
+# are packed into one uint64 per source column, row A in the low 32 bits and row B in the
+# high ones, and the gather's C = V[r]·wx0 + V[r+1]·wx1 + ½ is evaluated on the packed words.
+# That is a sum of non-negative multiples of packed words, so it is the packed pair of the two
+# rows' sums as long as each row's sum stays below 2³² — which C + ½ does (no carry crosses
+# the lanes, nothing wraps).  One scalar gather step then gives two destination pixels.
+#
+# Columns whose taps leave the source, and rows whose taps do, go through the per-pixel
+# loop (``_row_aligned``) with the same fixed-point coordinates.
 
 _U_HALF = np.uint32(_AREA_HALF)
+_Q_HALF2 = np.uint64(_AREA_HALF | (_AREA_HALF << 32))  # ½ in both 32-bit lanes of a packed pair
+_Q_1 = np.uint64(1)  # uint64 constants keep the index and lane arithmetic unsigned 64-bit
+_Q_LANE = np.uint64(32)
+_Q_LOW = np.uint64(0xFFFFFFFF)
+_Q_BYTE = np.uint64(0xFF)
+_Q_AREA_BITS = np.uint64(_AREA_BITS)
+_Q_TOP_BITS = np.uint64(32 + _AREA_BITS)
 
 
 @jit
@@ -252,7 +269,50 @@ def _hpass(out, srow, ixs, wx0s, wx1s):
     """out[k] = srow[ixs[k]]·wx0s[k] + srow[ixs[k] + 1]·wx1s[k] (uint32)."""
     for k in range(out.shape[0]):
         i = ixs[k]
-        out[k] = np.uint32(srow[i]) * wx0s[k] + np.uint32(srow[i + 1]) * wx1s[k]
+        out[k] = np.uint32(srow[i]) * wx0s[k] + np.uint32(srow[i + _Q_1]) * wx1s[k]
+
+
+@jit
+def _vcols2(out, top_a, bot_a, wy1_a, top_b, bot_b, wy1_b):
+    """The vertical passes of two destination rows A and B over source columns, packed:
+    out[i] = V_A[i] | V_B[i] << 32 with V = top·(2¹² − wy1) + bot·wy1."""
+    wa0 = np.uint64(_W_ONE - wy1_a)
+    wa1 = np.uint64(wy1_a)
+    wb0 = np.uint64(_W_ONE - wy1_b)
+    wb1 = np.uint64(wy1_b)
+    for i in range(out.shape[0]):
+        va = np.uint64(top_a[i]) * wa0 + np.uint64(bot_a[i]) * wa1
+        vb = np.uint64(top_b[i]) * wb0 + np.uint64(bot_b[i]) * wb1
+        out[i] = va | (vb << _Q_LANE)
+
+
+@jit
+def _gather2(out_a, out_b, packed, rel, wx0s, wx1s, copy, kc, keep):
+    """Two destination rows' interiors from a packed vertical pass (:func:`_vcols2`):
+    C = V[r]·wx0 + V[r+1]·wx1 in each lane, then the loop's rounding or opacity mix."""
+    if copy:
+        for k in range(out_a.shape[0]):
+            r = rel[k]
+            c = packed[r] * wx0s[k] + packed[r + _Q_1] * wx1s[k] + _Q_HALF2
+            out_a[k] = np.uint8((c >> _Q_AREA_BITS) & _Q_BYTE)
+            out_b[k] = np.uint8(c >> _Q_TOP_BITS)
+    else:
+        for k in range(out_a.shape[0]):
+            r = rel[k]
+            c = packed[r] * wx0s[k] + packed[r + _Q_1] * wx1s[k]
+            out_a[k] = _mix(out_a[k], np.int64(c & _Q_LOW), kc, keep)
+            out_b[k] = _mix(out_b[k], np.int64(c >> _Q_LANE), kc, keep)
+
+
+@jit
+def _vpass(out, top, bot, wy0, wy1, copy, kc, keep):
+    """One destination row's interior: C = top·wy0 + bot·wy1, then the loop's blend."""
+    if copy:
+        for k in range(out.shape[0]):
+            out[k] = np.uint8((top[k] * wy0 + bot[k] * wy1 + _U_HALF) >> np.uint32(_AREA_BITS))
+    else:
+        for k in range(out.shape[0]):
+            out[k] = _mix(out[k], np.int64(top[k] * wy0 + bot[k] * wy1), kc, keep)
 
 
 @jit
@@ -282,12 +342,12 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
             xi1 = x + 1
         t += du
     n = xi1 - xi0 if xi0 < xi1 else 0
-    ixs = np.empty(n, np.int64)
+    ixs = np.empty(n, np.uint32)  # first tap (unsigned: no negative-index wrap in the passes)
     wx0s = np.empty(n, np.uint32)
     wx1s = np.empty(n, np.uint32)
     t = tu0 + (xi0 - xa) * du
     for k in range(n):
-        ixs[k] = t >> 32
+        ixs[k] = np.uint32(t >> 32)
         w1 = _weight(t)
         wx1s[k] = np.uint32(w1)
         wx0s[k] = np.uint32(_W_ONE - w1)
@@ -295,16 +355,21 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
     tu_i1 = tu0 + (xi1 - xa) * du
     # Each destination row needs its own pair of source rows when the layer is not scaled up
     # vertically: then the vertical pass goes first, over the source columns the row uses
-    # (contiguous, vectorised), and the horizontal taps gather from it. Scaled up, rows
-    # share source rows, so horizontal passes are kept and reused.
+    # (contiguous, vectorised), two destination rows at a time, and the horizontal taps
+    # gather from it.  Scaled up, rows share source rows, so horizontal passes are kept
+    # and reused.
     vertical_first = abs(a11) >= 1.0 and n > 0
-    base = min(ixs[0], ixs[n - 1]) if n else 0
-    span = max(ixs[0], ixs[n - 1]) + 2 - base if n else 0
-    cols = np.empty(span, np.uint32)
-    rel = ixs - base
+    lo = np.int64(min(ixs[0], ixs[n - 1])) if n else np.int64(0)
+    span = np.int64(max(ixs[0], ixs[n - 1])) + 2 - lo if n else np.int64(0)
+    packed = np.empty(span if vertical_first else 0, np.uint64)
+    rel = ixs - np.uint32(lo)
+    spare = np.zeros(n if vertical_first else 0, np.uint8)  # lane B of an unpaired row
     rows = np.empty((2, 0 if vertical_first else n), np.uint32)  # two horizontal-pass row buffers
     held0 = np.int64(-2)  # source row held by each buffer (-2: none)
     held1 = np.int64(-2)
+    pend_y = -1  # vertical-first: a destination row waiting for a partner, its iy and wy1
+    pend_iy = np.int64(0)
+    pend_w = np.int64(0)
     for y in range(y0, y1):
         yc = y + 0.5
         vb = a11 * yc + a12 - 0.5
@@ -324,8 +389,20 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
             _row_aligned(drow, src, src, False, xi1, xb, tu_i1, du, tv, copy, kc, keep, kc, gu, gv, None, y)
         wy1 = _weight(tv)
         if vertical_first:
-            _vcols(cols, src[iy, base : base + span], src[iy + 1, base : base + span], _W_ONE - wy1, wy1)
-            _gather(drow[xi0:xi1], cols, rel, wx0s, wx1s, copy, kc, keep)
+            if pend_y < 0:
+                pend_y, pend_iy, pend_w = y, iy, wy1
+                continue
+            _vcols2(
+                packed,
+                src[pend_iy, lo : lo + span],
+                src[pend_iy + 1, lo : lo + span],
+                pend_w,
+                src[iy, lo : lo + span],
+                src[iy + 1, lo : lo + span],
+                wy1,
+            )
+            _gather2(dst[pend_y, xi0:xi1], drow[xi0:xi1], packed, rel, wx0s, wx1s, copy, kc, keep)
+            pend_y = -1
             continue
         # the two horizontal rows, reusing a buffer that already holds one
         if held0 == iy + 1 or held1 == iy:
@@ -345,39 +422,10 @@ def _warp_separable(dst, src, a00, a02, a11, a12, opacity, x0, y0, x1, y1):
             else:
                 held1 = iy + 1
         _vpass(drow[xi0:xi1], rows[b_top], rows[b_bot], np.uint32(_W_ONE - wy1), np.uint32(wy1), copy, kc, keep)
-
-
-@jit
-def _vcols(out, top, bot, wy0, wy1):
-    """out[i] = top[i]·wy0 + bot[i]·wy1 (uint32): a vertical pass over source columns."""
-    a = np.uint32(wy0)
-    b = np.uint32(wy1)
-    for i in range(out.shape[0]):
-        out[i] = np.uint32(top[i]) * a + np.uint32(bot[i]) * b
-
-
-@jit
-def _gather(out, cols, rel, wx0s, wx1s, copy, kc, keep):
-    """One destination row's interior from a vertical pass: C = cols[r]·wx0 + cols[r+1]·wx1."""
-    if copy:
-        for k in range(out.shape[0]):
-            r = rel[k]
-            out[k] = np.uint8((cols[r] * wx0s[k] + cols[r + 1] * wx1s[k] + _U_HALF) >> np.uint32(_AREA_BITS))
-    else:
-        for k in range(out.shape[0]):
-            r = rel[k]
-            out[k] = _mix(out[k], np.int64(cols[r] * wx0s[k] + cols[r + 1] * wx1s[k]), kc, keep)
-
-
-@jit
-def _vpass(out, top, bot, wy0, wy1, copy, kc, keep):
-    """One destination row's interior: C = top·wy0 + bot·wy1, then the loop's blend."""
-    if copy:
-        for k in range(out.shape[0]):
-            out[k] = np.uint8((top[k] * wy0 + bot[k] * wy1 + _U_HALF) >> np.uint32(_AREA_BITS))
-    else:
-        for k in range(out.shape[0]):
-            out[k] = _mix(out[k], np.int64(top[k] * wy0 + bot[k] * wy1), kc, keep)
+    if pend_y >= 0:  # an odd row out: lane B repeats it into a spare row
+        top, bot = src[pend_iy, lo : lo + span], src[pend_iy + 1, lo : lo + span]
+        _vcols2(packed, top, bot, pend_w, top, bot, pend_w)
+        _gather2(dst[pend_y, xi0:xi1], spare, packed, rel, wx0s, wx1s, copy, kc, keep)
 
 
 @jit
