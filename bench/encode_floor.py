@@ -1,6 +1,6 @@
 """The encoder-only floor (I/O): x264 alone on the frames a render produced, same settings.
 
-    python bench/encode_floor.py FRAMES.yuv WIDTH HEIGHT OUT.mp4 [--preset veryfast] [--crf 23]
+    python bench/encode_floor.py FRAMES.yuv WIDTH HEIGHT OUT.mp4 [--preset veryfast] [--crf 23] [--frames N]
 
 ``FRAMES.yuv`` is raw yuv420p (made by :func:`dump_raw` from our rendered MP4, before the
 measurement). The frames are read from the file (page cache: a memcpy per frame) and encoded
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=Fraction, default=Fraction(30))
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--crf", type=int, default=23)
+    ap.add_argument("--frames", type=int, default=None, help="stop after this many frames (the bench's warm-up)")
     a = ap.parse_args(argv)
     w, h = a.width, a.height
     size = w * h * 3 // 2
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     enc = Encoder(a.out, width=w, height=h, fps=a.fps, crf=a.crf, preset=a.preset, audio=False)
     n = 0
     with open(a.raw, "rb") as f:
-        while f.readinto(memoryview(buf)) == size:
+        while (a.frames is None or n < a.frames) and f.readinto(memoryview(buf)) == size:
             frame, planes = enc.new_frame()
             planes.y[...] = buf[: w * h].reshape(h, w)
             planes.u[...] = buf[w * h : w * h * 5 // 4].reshape(h // 2, w // 2)

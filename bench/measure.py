@@ -11,6 +11,12 @@ a child process so that the figures are taken the same way:
   every 50 ms (a contender that runs two processes at once pays for both).
 
 ``loadavg`` is the 1-minute load average when the child started (the box is shared).
+
+Page cache: before each measured run, :func:`warm_up` runs the same contender on one frame,
+unmeasured, so every contender starts with its libraries, kernels and media in the page
+cache (the project's VM keeps only about 2 GB cached: a 5.6 GB raw dump for the encoder
+floor, or another contender's run, evicts the 180 MB libllvmlite and PyAV's libraries, and a
+cold start then reads them at a few MB/s: seconds of disk wait that no renderer controls).
 """
 
 from __future__ import annotations
@@ -77,8 +83,34 @@ def tree_rss_kib(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str], *, cwd: Path, env: dict | None = None) -> Measured:
-    """Run ``cmd`` to completion; raise with its stderr tail if it fails."""
+def one_frame(cmd: list[str]) -> list[str] | None:
+    """``cmd`` cut short (our CLI: ``--frames 0:1``; the ffmpeg CLI: ``-frames:v 1`` before
+    the output; the encoder floor: ``--frames 1``; the MoviePy script: its first second),
+    or None for a command this module does not know."""
+    script = Path(cmd[1]).name if len(cmd) > 1 else ""
+    if Path(cmd[0]).name == "ffmpeg":
+        return [*cmd[:-1], "-frames:v", "1", cmd[-1]]
+    if cmd[1:4] == ["-m", "compositor", "render"]:
+        return [*cmd, "--frames", "0:1"]
+    if script == "encode_floor.py":
+        return [*cmd, "--frames", "1"]
+    if script == "moviepy_shorts.py":
+        return [*cmd[:-1], "1"]
+    return None
+
+
+def warm_up(cmd: list[str], *, cwd: Path) -> None:
+    """Run ``cmd``'s one-frame variant (if it has one), unmeasured: see the module doc."""
+    short = one_frame(cmd)
+    if short is not None:
+        subprocess.run(short, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+def run_measured(cmd: list[str], *, cwd: Path, env: dict | None = None, warm: bool = True) -> Measured:
+    """Run ``cmd`` to completion (after :func:`warm_up` unless ``warm`` is False); raise
+    with its stderr tail if it fails."""
+    if warm:
+        warm_up(cmd, cwd=cwd)
     load = os.getloadavg()[0]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
