@@ -169,34 +169,63 @@ def rgb_to_yuv420_into(rgb, y, u, v) -> None:
 @jit
 def _rgb_to_yuv420(rgb, yp, up, vp):
     # _rgba_to_yuva420 with al = 255: keep the expressions (and their order) identical,
-    # so the chroma mean is (255·Σr)·(1/(255·n)) exactly as there, not Σr/n.
+    # so the chroma mean is (255·Σr)·(1/(255·n)) exactly as there, not Σr/n.  Whole 2×2
+    # blocks take a branch-free path: from components in 0..255, Y lies in [16, 235] and
+    # Cb, Cr in [16, 240], so _round_u8's clamps never apply and int(x + 0.5) is its byte.
     h, w = yp.shape
     ch, cw = up.shape
+    inv4 = 1.0 / (4 * 255)
     for cy in range(ch):
         yy0 = 2 * cy
-        yy1 = min(yy0 + 2, h)
-        for cx in range(cw):
-            xx0 = 2 * cx
-            xx1 = min(xx0 + 2, w)
-            asum = 0
-            rws = 0.0
-            gws = 0.0
-            bws = 0.0
-            for yy in range(yy0, yy1):
-                for xx in range(xx0, xx1):
-                    r = float(rgb[yy, xx, 0])
-                    g = float(rgb[yy, xx, 1])
-                    b = float(rgb[yy, xx, 2])
-                    al = 255
-                    yp[yy, xx] = _round_u8(16.0 + _Y_SCALE * (KR * r + KG * g + KB * b))
-                    asum += al
-                    rws += al * r
-                    gws += al * g
-                    bws += al * b
-            inv = 1.0 / asum
-            _, cb, cr = _yuv709(rws * inv, gws * inv, bws * inv)
-            up[cy, cx] = _round_u8(cb)
-            vp[cy, cx] = _round_u8(cr)
+        if yy0 + 1 >= h:  # a last odd row
+            for cx in range(cw):
+                _rgb_block(rgb, yp, up, vp, cy, cx)
+            continue
+        top, bot = rgb[yy0], rgb[yy0 + 1]
+        ytop, ybot, urow, vrow = yp[yy0], yp[yy0 + 1], up[cy], vp[cy]
+        for cx in range(w // 2):
+            x = 2 * cx
+            ra, ga, ba = float(top[x, 0]), float(top[x, 1]), float(top[x, 2])
+            rb, gb, bb = float(top[x + 1, 0]), float(top[x + 1, 1]), float(top[x + 1, 2])
+            rc, gc, bc = float(bot[x, 0]), float(bot[x, 1]), float(bot[x, 2])
+            rd, gd, bd = float(bot[x + 1, 0]), float(bot[x + 1, 1]), float(bot[x + 1, 2])
+            ytop[x] = np.uint8(int(16.0 + _Y_SCALE * (KR * ra + KG * ga + KB * ba) + 0.5))
+            ytop[x + 1] = np.uint8(int(16.0 + _Y_SCALE * (KR * rb + KG * gb + KB * bb) + 0.5))
+            ybot[x] = np.uint8(int(16.0 + _Y_SCALE * (KR * rc + KG * gc + KB * bc) + 0.5))
+            ybot[x + 1] = np.uint8(int(16.0 + _Y_SCALE * (KR * rd + KG * gd + KB * bd) + 0.5))
+            rws = 0.0 + 255 * ra + 255 * rb + 255 * rc + 255 * rd  # the loop's order of sums
+            gws = 0.0 + 255 * ga + 255 * gb + 255 * gc + 255 * gd
+            bws = 0.0 + 255 * ba + 255 * bb + 255 * bc + 255 * bd
+            _, cb, cr = _yuv709(rws * inv4, gws * inv4, bws * inv4)
+            urow[cx] = np.uint8(int(cb + 0.5))
+            vrow[cx] = np.uint8(int(cr + 0.5))
+        if w % 2:  # a last odd column
+            _rgb_block(rgb, yp, up, vp, cy, cw - 1)
+
+
+@jit
+def _rgb_block(rgb, yp, up, vp, cy, cx):
+    """One chroma sample's block at an odd edge, as _rgba_to_yuva420 computes it."""
+    h, w = yp.shape
+    asum = 0
+    rws = 0.0
+    gws = 0.0
+    bws = 0.0
+    for yy in range(2 * cy, min(2 * cy + 2, h)):
+        for xx in range(2 * cx, min(2 * cx + 2, w)):
+            r = float(rgb[yy, xx, 0])
+            g = float(rgb[yy, xx, 1])
+            b = float(rgb[yy, xx, 2])
+            al = 255
+            yp[yy, xx] = _round_u8(16.0 + _Y_SCALE * (KR * r + KG * g + KB * b))
+            asum += al
+            rws += al * r
+            gws += al * g
+            bws += al * b
+    inv = 1.0 / asum
+    _, cb, cr = _yuv709(rws * inv, gws * inv, bws * inv)
+    up[cy, cx] = _round_u8(cb)
+    vp[cy, cx] = _round_u8(cr)
 
 
 def yuv420_to_rgb(y, u, v) -> np.ndarray:
