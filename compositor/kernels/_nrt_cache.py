@@ -32,15 +32,16 @@ from numba.core.runtime import nrtdynmod
 _MARK = "_compositor_nrt_cache_dir"
 
 
-def cache_file(cache_dir: Path, codegen) -> Path:
-    """Where the NRT library for this Numba/llvmlite/Python and CPU lives in ``cache_dir``."""
-    key = repr((numba.__version__, llvmlite.__version__, sys.version, codegen.magic_tuple()))
+def cache_file(cache_dir: Path, codegen, ir_text: str) -> Path:
+    """Where the NRT library built from ``ir_text`` for this Numba/llvmlite/Python, CPU and
+    optimisation level lives in ``cache_dir`` (the IR holds Numba's NRT debug settings)."""
+    key = repr((numba.__version__, llvmlite.__version__, sys.version, codegen.magic_tuple(), numba.config.OPT, ir_text))
     return Path(cache_dir) / f"numba_nrt-{hashlib.sha256(key.encode()).hexdigest()[:16]}.nbo"
 
 
-def _compile(ctx):
-    """Numba's own NRT compile, with the object code kept so it can be stored."""
-    ir_mod, library = nrtdynmod.create_nrt_module(ctx)
+def _compile(library, ir_mod):
+    """Numba's own NRT compile (:func:`nrtdynmod.compile_nrt_functions`), with the object
+    code kept so it can be stored."""
     library.enable_object_caching()
     library.add_ir_module(ir_mod)
     library.finalize()
@@ -64,14 +65,15 @@ def load_or_compile(ctx, cache_dir: Path):
     """Return the NRT library for ``ctx``: loaded from ``cache_dir`` if stored, else compiled
     (and stored when ``cache_dir`` is writable)."""
     codegen = ctx.codegen()
-    path = cache_file(cache_dir, codegen)
+    ir_mod, library = nrtdynmod.create_nrt_module(ctx)  # LLVM IR built in Python: cheap
+    path = cache_file(cache_dir, codegen, str(ir_mod))
     try:
         state = pickle.loads(path.read_bytes())
     except (OSError, EOFError, pickle.UnpicklingError, ValueError):
         state = None  # not stored yet, or unreadable: compile as Numba would
     if state is not None:
         return codegen.unserialize_library(state)
-    library = _compile(ctx)
+    library = _compile(library, ir_mod)
     try:
         _store(path, library.serialize_using_object_code())
     except OSError:
