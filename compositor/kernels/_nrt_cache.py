@@ -5,15 +5,15 @@ each process: its reference-counting helpers (``NRT_incref``/``NRT_decref``, a f
 built from LLVM IR by :func:`numba.core.runtime.nrtdynmod.compile_nrt_functions` the first
 time a kernel is loaded. That compile is tiny, yet it runs LLVM's whole optimisation and
 x86 code-generation pipeline, which faults in ~20 MiB of ``libllvmlite.so``'s code that no
-cached kernel load needs (bench/jit_memory.py measures it) and costs ~0.3 s of CPU.
+cached kernel load needs (bench/jit_memory.py measures it), for ~20 ms of CPU.
 
 :func:`install` replaces that function by :func:`load_or_compile`, which stores the library
 the way Numba stores a cached kernel (:meth:`serialize_using_object_code`: the object code
 plus the bitcode kept for linking) and loads it back with Numba's own
 :meth:`unserialize_library`. The machine code is the one LLVM would have produced, so no
-result changes. The file name holds the Numba, llvmlite and Python versions and Numba's
-codegen description (target triple, CPU name and features); anything unreadable means a
-compile, exactly as without the cache.
+result changes. The file name holds a hash of the Numba, llvmlite and Python versions,
+Numba's codegen description (target triple, CPU name and features), its optimisation level
+and the NRT's IR; a missing or unreadable file means a compile, exactly as without the cache.
 """
 
 from __future__ import annotations
