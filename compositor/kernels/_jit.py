@@ -4,7 +4,9 @@ This is the one place that decides how kernels are compiled:
 
 * ``nogil=True``: compositing runs in threads next to decode/encode threads.
 * ``cache=True``: compiled machine code is stored next to the sources, so only the
-  very first process on a machine pays the JIT compile.
+  very first process on a machine pays the JIT compile. Numba's own runtime helpers
+  (NRT), which it would otherwise compile in every process, are stored there too
+  (:mod:`._nrt_cache`, installed when this module is imported, before any kernel loads).
 * ``fastmath`` is restricted to flags that do not change results on the finite,
   well-scaled values the kernels see: no NaN/Inf (the wrappers reject them), signed
   zero is irrelevant, and ``contract`` (fused multiply-add) only removes an
@@ -21,9 +23,22 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+from pathlib import Path
 
 import numba
 import numpy as np
+
+from . import _nrt_cache
+
+
+def cache_dir() -> Path:
+    """Where Numba stores the kernels' machine code: ``NUMBA_CACHE_DIR`` if set, else the
+    ``__pycache__`` folder next to the kernel sources."""
+    configured = numba.config.CACHE_DIR
+    return Path(configured) if configured else Path(__file__).parent / "__pycache__"
+
+
+_nrt_cache.install(cache_dir())
 
 FASTMATH = frozenset({"nnan", "ninf", "nsz", "contract"})
 
