@@ -29,6 +29,7 @@ import numpy as np
 from .audio_mix import AudioMixer
 from .budgets import Limits, check_draft, check_timeline
 from .catalog import MediaCatalog, build_catalog
+from .kernels._jit import use_stored_runtime
 from .pixels.compose import Compositor
 from .pixels.layer_cache import LayerCache, MipCache
 from .draft import Draft, load_draft
@@ -388,6 +389,7 @@ def open_local(local: LocalDraft, options: RenderOptions = RenderOptions(), *, t
 
     ``text_engine``: a :class:`compositor.text.TextEngine` to reuse (font/glyph caches)."""
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    use_stored_runtime()  # before the first kernel runs (kernels/_nrt_cache.py)
     limits = options.limits
     draft = load_draft(local.content_path, max_depth=limits.max_json_depth)
     check_draft(draft, options.output(), limits)

@@ -60,11 +60,25 @@ def test_unwritable_cache_dir_still_renders(tmp_path):
     assert _child(blocker / "sub") == ["1", "4509"]
 
 
-def test_kernels_install_the_cache_next_to_their_own():
+def test_a_render_session_installs_the_cache_next_to_the_kernels_and_importing_does_not():
     code = (
         "from numba.core.runtime import nrtdynmod\n"
+        "from compositor import pipeline\n"
         "from compositor.kernels import _jit, _nrt_cache\n"
+        "print(getattr(nrtdynmod.compile_nrt_functions, _nrt_cache._MARK, None))\n"
+        "_jit.use_stored_runtime()\n"
         "print(getattr(nrtdynmod.compile_nrt_functions, _nrt_cache._MARK) == _jit.cache_dir())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "True"
+    assert out.split() == ["None", "True"]
+
+
+def test_a_numba_without_the_replaced_functions_is_left_alone(monkeypatch, tmp_path):
+    from numba.core.runtime import nrtdynmod
+
+    from compositor.kernels import _nrt_cache
+
+    original = nrtdynmod.compile_nrt_functions
+    monkeypatch.delattr(nrtdynmod, "create_nrt_module")
+    _nrt_cache.install(tmp_path)
+    assert nrtdynmod.compile_nrt_functions is original

@@ -5,8 +5,8 @@ This is the one place that decides how kernels are compiled:
 * ``nogil=True``: compositing runs in threads next to decode/encode threads.
 * ``cache=True``: compiled machine code is stored next to the sources, so only the
   very first process on a machine pays the JIT compile. Numba's own runtime helpers
-  (NRT), which it would otherwise compile in every process, are stored there too
-  (:mod:`._nrt_cache`, installed when this module is imported, before any kernel loads).
+  (NRT), which it would otherwise compile in every process, are stored there too once a
+  render session calls :func:`use_stored_runtime` (:mod:`._nrt_cache`).
 * ``fastmath`` is restricted to flags that do not change results on the finite,
   well-scaled values the kernels see: no NaN/Inf (the wrappers reject them), signed
   zero is irrelevant, and ``contract`` (fused multiply-add) only removes an
@@ -38,7 +38,12 @@ def cache_dir() -> Path:
     return Path(configured) if configured else Path(__file__).parent / "__pycache__"
 
 
-_nrt_cache.install(cache_dir())
+def use_stored_runtime() -> None:
+    """Take Numba's runtime helpers from :func:`cache_dir` from now on (idempotent; see
+    :mod:`._nrt_cache`). Render sessions call it before their first kernel runs; until
+    then, or without it, Numba compiles them as usual."""
+    _nrt_cache.install(cache_dir())
+
 
 FASTMATH = frozenset({"nnan", "ninf", "nsz", "contract"})
 

@@ -14,6 +14,7 @@ plus the bitcode kept for linking) and loads it back with Numba's own
 result changes. The file name holds a hash of the Numba, llvmlite and Python versions,
 Numba's codegen description (target triple, CPU name and features), its optimisation level
 and the NRT's IR; a missing or unreadable file means a compile, exactly as without the cache.
+A Numba without the two functions this relies on is left alone (it compiles its NRT).
 """
 
 from __future__ import annotations
@@ -68,11 +69,9 @@ def load_or_compile(ctx, cache_dir: Path):
     ir_mod, library = nrtdynmod.create_nrt_module(ctx)  # LLVM IR built in Python: cheap
     path = cache_file(cache_dir, codegen, str(ir_mod))
     try:
-        state = pickle.loads(path.read_bytes())
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError):
-        state = None  # not stored yet, or unreadable: compile as Numba would
-    if state is not None:
-        return codegen.unserialize_library(state)
+        return codegen.unserialize_library(pickle.loads(path.read_bytes()))
+    except Exception:  # not stored yet, or unreadable: compile as Numba would, store anew
+        pass
     library = _compile(library, ir_mod)
     try:
         _store(path, library.serialize_using_object_code())
@@ -86,6 +85,8 @@ def install(cache_dir: Path) -> None:
 
     Must run before the first kernel is compiled or loaded: Numba builds the NRT once per
     process, when its CPU target is first refreshed."""
+    if not (hasattr(nrtdynmod, "create_nrt_module") and hasattr(nrtdynmod, "compile_nrt_functions")):
+        return  # another Numba: leave its NRT compile as it is
     if getattr(nrtdynmod.compile_nrt_functions, _MARK, None) is not None:
         return
     cache_dir = Path(cache_dir)
