@@ -33,9 +33,9 @@ _F6 = struct.Struct("6d")
 # Blur backgrounds are computed at this fraction of the output size, then scaled up.
 _BLUR_DOWNSCALE = 4
 #: identical draws of an opaque, only scaled and moved still before its warp is recorded:
-#: recording a 1080×1440 photo costs about 24 of its separable warps (117 ms against 5 ms)
-#: and a replay still about 1.9 ms, so (as in renting skis) warp until the warps would
-#: have paid for the record, then record: never more than twice the better choice.
+#: recording a 1080×1440 photo costs some 24–30 of its separable warps (117 ms against
+#: 4–5 ms) and a replay still about 1.9 ms, so (as in renting skis) warp until the warps
+#: would have paid for the record, then record: about twice the better choice at worst.
 CHEAP_WARP_DRAWS_BEFORE_RECORD = 24
 
 
