@@ -47,7 +47,7 @@ import numpy as np
 from ._jit import check_disjoint, check_plane, check_same_shape, check_unit, clip_box, jit, jit_exact
 from .blit import _blend_region, _copy_region, clip_offset
 
-__all__ = ["warp_blend", "warp_record", "blit_record", "WarpRecord"]
+__all__ = ["warp_blend", "warp_record", "blit_record", "WarpRecord", "is_separable"]
 
 # |inv| entries above this are a degenerate (vanishing) layer, not something to draw;
 # with sources below this size it also keeps the fixed-point tap coordinates in range.
@@ -70,6 +70,13 @@ def _checked(src, src_alpha, inv, opacity, box, shape):
         raise ValueError(f"inv entries must be finite with magnitude <= {_LIMIT}, got {m.tolist()}")
     op = check_unit("opacity", opacity)
     return op, clip_box(box, shape), tuple(float(c) for c in m.ravel())
+
+
+def is_separable(src_alpha, inv) -> bool:
+    """True when :func:`warp_blend` resamples in two separable passes (``_warp_separable``):
+    an opaque source only scaled and moved. Such a warp costs about what replaying its
+    record does (the layer cache uses this to decide when recording pays)."""
+    return src_alpha is None and inv[0][1] == 0.0 and inv[1][0] == 0.0
 
 
 def _is_translation(src_alpha, a) -> bool:

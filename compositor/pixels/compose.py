@@ -18,6 +18,7 @@ from ..geometry import Affine
 from ..kernels import blend_region, copy_region, downsample2x, fill, gaussian_like_blur, rgb_to_yuv709, warp_blend
 from ..kernels.blend_mode import MODES as BLEND_MODES, blend_yuv, warp_layer
 from ..kernels.mask import multiply_alpha
+from ..kernels.warp import is_separable
 from ..media.planes import Planes
 from ..plan import AdjustOp, BlurFillOp, DrawOp, FillOp, FramePlan, TransitionOp
 from . import filters, masks, transitions
@@ -156,8 +157,7 @@ class Compositor:
             mb = op.matrix
             version = (op.crop_px, level, _F6.pack(mb.a, mb.b, mb.c, mb.d, mb.e, mb.f))  # the exact matrix
             slot = (op.segment_id, op.kind, op.media_key)
-            separable = src.a is None and m.b == 0.0 and m.d == 0.0  # warped in two cheap passes
-            wait = CHEAP_WARP_DRAWS_BEFORE_RECORD if separable else 1
+            wait = CHEAP_WARP_DRAWS_BEFORE_RECORD if is_separable(src.a, inv) else 1
             if self.layers.draw(slot, dst, picture, version, src, inv, inv_c, op.opacity, op.box, box_c, wait):
                 return
         warp_blend(dst.y, src.y, src.a, inv, op.opacity, op.box)
