@@ -36,6 +36,8 @@ KEY = f"shorts_{SECONDS}s"
 #: seconds of the short MoviePy renders (60; its frame rate is steady, so a shorter prefix
 #: gives its throughput when the box is too busy for 10 minutes of MoviePy)
 MOVIEPY_S = min(SECONDS, int(os.environ.get("BENCH_MOVIEPY_SECONDS", "60")))
+#: alternated rounds of the compose-priority before/after
+PRIORITY_ROUNDS = int(os.environ.get("BENCH_PRIORITY_ROUNDS", "3"))
 
 
 def test_shorts_draft(benchmark, shorts_draft, bench_results):
@@ -53,6 +55,32 @@ def test_shorts_draft(benchmark, shorts_draft, bench_results):
         row["moviepy"]["seconds_rendered"] = MOVIEPY_S
         row["throughput_ratio_moviepy"] = row["ours"]["fps"] / row["moviepy"]["fps"]
         save(bench_results, "shorts.json")
+
+
+def test_shorts_compose_priority(benchmark, shorts_draft, bench_results):
+    """Before/after of the render loop below x264's priority (``--compose-nice``, default 10)
+    against the same priority (0), alternated, ``PRIORITY_ROUNDS`` each; medians as well as
+    bests, because this box's speed drifts by more than the difference."""
+    from statistics import median
+
+    from bench.measure import ours_cmd
+
+    runs: dict[str, list] = {"compose_nice_0": [], "compose_nice_default": []}
+    extra = {"compose_nice_0": ["--compose-nice", "0"], "compose_nice_default": []}
+
+    def one_round():
+        for name, args in extra.items():
+            runs[name].append(run_measured(ours_cmd(shorts_draft, OUT / "ours-shorts-nice.mp4", *args), cwd=ROOT))
+
+    benchmark.pedantic(one_round, rounds=PRIORITY_ROUNDS, iterations=1, warmup_rounds=0)
+    row = {name: best(r, FRAMES) for name, r in runs.items()}
+    for name, r in runs.items():
+        row[name]["median_wall_s"] = median(m.wall_s for m in r)
+    row["speedup_best"] = row["compose_nice_0"]["wall_s"] / row["compose_nice_default"]["wall_s"]
+    row["speedup_median"] = row["compose_nice_0"]["median_wall_s"] / row["compose_nice_default"]["median_wall_s"]
+    bench_results[f"{KEY}_compose_priority"] = row
+    benchmark.extra_info.update({k: v for k, v in row.items() if not isinstance(v, dict)})
+    save(bench_results, "shorts.json")
 
 
 def test_shorts_encoder_floor(benchmark, bench_results):
@@ -73,7 +101,7 @@ def test_moviepy_row_measured(benchmark, bench_results):
 
 def test_shorts_summary(benchmark, bench_results):
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
-    r = {KEY: bench_results.get(KEY, {})}
+    r = {k: bench_results[k] for k in (KEY, f"{KEY}_compose_priority") if k in bench_results}
     r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadavg_end": os.getloadavg()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "shorts.json").write_text(json.dumps(r, indent=2) + "\n")

@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import CompositorError
-from .pipeline import RenderOptions, open_draft
+from .pipeline import COMPOSE_NICE, RenderOptions, open_draft
 from .timeline import Timeline
 
 
@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--start", type=_seconds_to_us, help="render from this timeline time (s)")
     r.add_argument("--end", type=_seconds_to_us, help="render up to this timeline time (s)")
     r.add_argument("--threads", type=int, default=0, help="codec threads (0 = auto)")
+    r.add_argument(
+        "--compose-nice",
+        type=int,
+        default=COMPOSE_NICE,
+        help=f"composite this many nice steps below the encoder's threads (Linux; 0 = the same; default {COMPOSE_NICE})",
+    )
     r.add_argument("--cache-dir", type=Path, help="where downloaded drafts are kept")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     part = r.add_mutually_exclusive_group()
@@ -174,6 +180,7 @@ def _options(args) -> RenderOptions:
         preset=args.preset,
         audio_bitrate=args.audio_bitrate,
         threads=args.threads,
+        compose_nice=args.compose_nice,
         sticker_table=args.sticker_table,
     )
 

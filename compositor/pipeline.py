@@ -38,6 +38,7 @@ from .draft_folder import LocalDraft, local_draft
 from .media.encoder import Encoder
 from .media.video_reader import VideoReader
 from .media.planes import Planes, planes_of_frame
+from .niced_producer import NicedProducer
 from .plan import plan_frame
 from .pictures import PicturePool
 from .resolve import resolve
@@ -45,6 +46,12 @@ from .stage_stats import StageClock, StageStats, StageTime
 from .timeline import OutputOptions, Timeline
 from .visibility import source_visibility
 from .warnings import RenderWarning
+
+
+#: RenderOptions.compose_nice's default (docs/performance.md: measured on the photo short)
+COMPOSE_NICE = 10
+#: progress reports the render thread may run ahead of the caller's callback
+_PROGRESS_AHEAD = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,10 @@ class RenderOptions:
     # skip the loop filter on unreferenced frames of H.264 sources never drawn above ½ scale
     # (≥ 52.8 dB at ½ size; off by default: no measurable gain on phone-like media, docs/decoding.md)
     skip_loop_filter: bool = False
+    # run the render loop on a thread this many nice steps below the caller's (Linux), so that
+    # x264's threads run first and compositing fills the cycles they leave
+    # (compositor.niced_producer); 0 = the caller's priority
+    compose_nice: int = COMPOSE_NICE
 
     def output(self) -> OutputOptions:
         return OutputOptions(
@@ -247,32 +258,27 @@ class DraftSession:
         """Encode the draft to an MP4 at ``output`` (written to a temp name, then renamed).
 
         ``frames``: only these output frames, as a video-only chunk for :func:`join_chunks`
-        (see :func:`render_range`); ``None`` = the whole timeline with its sound."""
+        (see :func:`render_range`); ``None`` = the whole timeline with its sound.
+
+        The loop runs on its own thread, ``options.compose_nice`` steps below the caller's
+        priority (:mod:`compositor.niced_producer`); ``progress`` is called on the caller's
+        thread (never after ``cancel`` is set), ``cancel`` (when a callable) on both."""
         tl = self.timeline
         indices = self._frame_range(frames)
-        chunk = frames is not None
         started = time.monotonic()
         clock = StageClock()
         with _atomic_output(output) as tmp_name:
-            encoder = make_encoder(tmp_name, tl, self.options, video=True, audio=not chunk, clock=clock)
+            encoder = make_encoder(tmp_name, tl, self.options, video=True, audio=frames is None, clock=clock)
             try:
-                with AudioMixer(tl) as mixer, clock.measure("main:other"):
-                    first = indices.start
-                    for n, frame, planes in self.composite(
-                        encoder.new_frame, cancel=cancel, frames=indices, clock=clock
-                    ):
-                        # a chunk's own timestamps start at 0: join_chunks rebases each chunk
-                        with clock.measure("wait:encode"):
-                            encoder.submit_video(frame, n - first, planes)
-                        if not chunk:
-                            with clock.measure("audio"):
-                                samples = mixer.block(n)
-                            with clock.measure("wait:encode"):
-                                encoder.submit_audio(samples)
-                        if progress is not None:
-                            progress(Progress("rendering", n + 1 - first, len(indices), time.monotonic() - started))
-                    with clock.measure("wait:encode"):
-                        encoder.close()  # the encoder thread's flush
+                loop = partial(self._encode_frames, encoder, indices, frames is None, cancel, clock, started)
+                with NicedProducer(
+                    loop, nice=self.options.compose_nice, name="render", depth=_PROGRESS_AHEAD
+                ) as reports:
+                    is_cancelled = _cancel_check(cancel)
+                    for report in reports:
+                        # the loop may be a few frames ahead: none is reported after a cancel
+                        if progress is not None and not is_cancelled():
+                            progress(report)
             except BaseException:
                 encoder.abort()
                 raise
@@ -282,11 +288,38 @@ class DraftSession:
             width=tl.width,
             height=tl.height,
             fps=tl.fps,
-            duration_us=tl.output_duration_us if not chunk else _frames_us(len(indices), tl.fps),
+            duration_us=tl.output_duration_us if frames is None else _frames_us(len(indices), tl.fps),
             elapsed_s=time.monotonic() - started,
             warnings=self.warnings,
             stages=clock.finish().with_stage(self.open_stage),
         )
+
+    def _encode_frames(
+        self,
+        encoder: Encoder,
+        indices: range,
+        with_audio: bool,
+        cancel: threading.Event | Callable[[], bool] | None,
+        clock: StageClock,
+        started: float,
+    ) -> Iterator[Progress]:
+        """The render loop (on the render thread): composite each frame, submit it and its
+        sound, yield its progress; then flush the encoder."""
+        tl = self.timeline
+        first = indices.start
+        with AudioMixer(tl) as mixer, clock.measure("main:other"):
+            for n, frame, planes in self.composite(encoder.new_frame, cancel=cancel, frames=indices, clock=clock):
+                # a chunk's own timestamps start at 0: join_chunks rebases each chunk
+                with clock.measure("wait:encode"):
+                    encoder.submit_video(frame, n - first, planes)
+                if with_audio:
+                    with clock.measure("audio"):
+                        samples = mixer.block(n)
+                    with clock.measure("wait:encode"):
+                        encoder.submit_audio(samples)
+                yield Progress("rendering", n + 1 - first, len(indices), time.monotonic() - started)
+            with clock.measure("wait:encode"):
+                encoder.close()  # the encoder thread's flush
 
     def render_audio(
         self, output: str | os.PathLike, *, cancel: threading.Event | Callable[[], bool] | None = None

@@ -15,15 +15,16 @@ Stages (docs/performance.md explains each):
 * ``decode:<file>`` — one per video source: its decode threads (demux, decode, pixel-format
   conversion), measured inside each thread (wall = busy time, not time blocked on the queue).
 * ``composite`` — the render loop's compositing (warps, blends, transitions, filters), on
-  the main thread, without the text and decode stages nested in it.
+  the render thread (:mod:`compositor.niced_producer`), without the text and decode stages
+  nested in it.
 * ``text`` — rasterising captions (shaping, glyphs, stroke, RGBA → YUVA); drawing the
   raster into the frame is ``composite``.
 * ``audio`` — mixing the timeline's sound (audio decode, resample, gains).
 * ``encode`` — the encoder thread (x264's calls, AAC, muxing); ``encode:codec threads`` —
   process CPU no thread above accounts for: x264's own worker threads (and FFmpeg's decoder
   threads when ``threads`` > 1; on ≤ 4 cores decoders run single-threaded in their own thread).
-* ``main:other`` — the rest of the main thread (planning, scheduling, progress).
-* ``wait:decode`` / ``wait:encode`` — wall time the main thread waited for a decoded frame /
+* ``main:other`` — the rest of the render thread (planning, scheduling, progress).
+* ``wait:decode`` / ``wait:encode`` — wall time the render thread waited for a decoded frame /
   for room in the encoder's queue (CPU ≈ 0): which side is the bottleneck.
 
 Nested measurements on one thread are exclusive: the outer stage's figures exclude the
