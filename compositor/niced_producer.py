@@ -7,7 +7,7 @@ the cores evenly and delays x264's critical path, which the encoder never makes 
 Running the render loop (compositing, audio, submitting frames) on a thread whose nice
 value is higher lets x264 run first and fills the cycles it leaves; the encoder's bounded
 queue keeps the loop from falling behind (``docs/performance.md``: the 60-s photo short
-renders about 6 % faster, with the same bytes). :meth:`DraftSession.render
+renders 0–16 % faster, about 10 % typically, with the same bytes). :meth:`DraftSession.render
 <compositor.pipeline.DraftSession.render>` runs its loop in one and hands the progress
 reports back to the caller's thread.
 
