@@ -85,7 +85,8 @@ def tree_rss_kib(pid: int) -> int:
 
 def one_frame(cmd: list[str]) -> list[str] | None:
     """``cmd`` cut short (our CLI: ``--frames 0:1``; the ffmpeg CLI: ``-frames:v 1`` before
-    the output; the encoder floor: ``--frames 1``; the MoviePy script: its first second),
+    the output; the encoder floor: ``--frames 1``; the decode floor: ``--warm-up``; the MoviePy
+    script: its first second),
     or None for a command this module does not know."""
     script = Path(cmd[1]).name if len(cmd) > 1 else ""
     if Path(cmd[0]).name == "ffmpeg":
@@ -94,6 +95,8 @@ def one_frame(cmd: list[str]) -> list[str] | None:
         return [*cmd, "--frames", "0:1"]
     if script == "encode_floor.py":
         return [*cmd, "--frames", "1"]
+    if script == "decode_floor.py":
+        return [*cmd, "--warm-up"]
     if script == "moviepy_shorts.py":
         return [*cmd[:-1], "1"]
     return None
@@ -181,6 +184,12 @@ def floor_cmd(raw: Path, width: int, height: int, out: Path) -> list[str]:
     import sys
 
     return [sys.executable, str(ROOT / "bench" / "encode_floor.py"), str(raw), str(width), str(height), str(out)]
+
+
+def decode_floor_cmd(windows: list[str], threads: int) -> list[str]:
+    import sys
+
+    return [sys.executable, str(ROOT / "bench" / "decode_floor.py"), "--threads", str(threads), *windows]
 
 
 def best(runs: list[Measured], frames: int) -> dict:

@@ -2,7 +2,7 @@
 
     python bench/report.py            # paste into bench/README.md
 
-One table per workload (ours / ffmpeg / MoviePy / encoder floor: wall, fps, CPU-s, peak RSS,
+One table per workload (ours / ffmpeg / MoviePy / encoder and decode floors: wall, fps, CPU-s, peak RSS,
 load average at start) and our per-stage CPU breakdown from the same run.
 """
 
@@ -18,6 +18,7 @@ NAMES = {
     "ffmpeg": "ffmpeg CLI graph",
     "moviepy": "MoviePy 2",
     "encoder_floor": "x264 alone (floor)",
+    "decode_floor": "decoding alone (floor)",
 }
 
 
@@ -26,7 +27,7 @@ def _rows(w: dict) -> list[str]:
         "| | wall (s) | fps | CPU (s) | peak RSS (MiB) | load avg |",
         "|---|---|---|---|---|---|",
     ]
-    for key in ("ours", "ffmpeg", "moviepy", "encoder_floor"):
+    for key in ("ours", "ffmpeg", "moviepy", "encoder_floor", "decode_floor"):
         r = w.get(key)
         if not r:
             continue
@@ -54,6 +55,12 @@ def _ratios(w: dict) -> list[str]:
         out.append(
             f"encoder floor / ours: wall {f['wall_s'] / o['wall_s']:.2f} (ours takes {o['wall_s'] / f['wall_s']:.2f}× "
             f"the floor's time), CPU {f['cpu_s']:.1f} of our {o['cpu_s']:.1f} CPU-s"
+        )
+    if b := w.get("floors"):
+        out.append(
+            f"x264 floor + decode floor: {b['floors_cpu_s']:.1f} CPU-s = {b['floors_over_ffmpeg_cpu']:.2f}× ffmpeg's CPU "
+            f"(the least any renderer on this decoder and x264 spends); above it: ours "
+            f"{b['ours_above_floors_cpu_s']:.1f}, ffmpeg {b['ffmpeg_above_floors_cpu_s']:.1f} CPU-s"
         )
     return out
 

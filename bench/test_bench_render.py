@@ -8,7 +8,8 @@ sources, x264 veryfast crf 23. Two sets of sources: encoded like phone uploads (
 GOP 60, 8.7–16 Mb/s, grain: the published ratio) and the synthetic ones (cheaper to decode).
 Every contender runs as a child process (bench/measure.py: wall, CPU, peak RSS the same way),
 ours and ffmpeg interleaved A/B in one test. Also: the encoder-only floor (x264 alone on the
-frames our render produced, same settings), our per-stage CPU (``render --stats json``), the
+frames our render produced, same settings), the decode-only floor (FFmpeg's decoder alone on
+the source frames the output shows), our per-stage CPU (``render --stats json``), the
 120-s variant (memory flat in length), a 3840×2160 variant. The ffmpeg rows are skipped
 when the ffmpeg CLI is absent. The last test writes bench/results/render.json.
 """
@@ -22,8 +23,9 @@ import sys
 
 import pytest
 
+from bench.decode_floor import shown_windows
 from bench.encode_floor import dump_raw
-from bench.measure import ROOT, best, floor_cmd, ours_cmd, run_measured, stages_of
+from bench.measure import ROOT, best, decode_floor_cmd, floor_cmd, ours_cmd, run_measured, stages_of
 from fixtures import reference
 
 OUT = ROOT / ".cache" / "bench" / "out"
@@ -81,6 +83,35 @@ def floor(benchmark, results: dict, key: str, rendered, width: int, height: int,
     save(results, RESULTS_FILE.get(key.split("_")[0], "render.json"))
 
 
+def decode_floor(benchmark, results: dict, key: str, draft, threads: int):
+    """FFmpeg's decoder alone on the source frames the output shows (bench/decode_floor.py)."""
+    cmd = decode_floor_cmd(shown_windows(draft), threads)
+    m = benchmark.pedantic(lambda: run_measured(cmd, cwd=ROOT), rounds=1, iterations=1)
+    decoded = json.loads(m.stdout)
+    row = m.row(FRAMES_20S) | {"decode_cpu_s": decoded["cpu_s"], "windows": decoded["windows"]}
+    results.setdefault(key, {})["decode_floor"] = row
+    benchmark.extra_info.update({k: v for k, v in row.items() if k != "windows"})
+    save(results, RESULTS_FILE.get(key.split("_")[0], "render.json"))
+
+
+def floor_bound(row: dict) -> dict:
+    """What the two floors leave a renderer on a saturated box: their CPU-seconds summed (the
+    encoder floor's process, the decode floor's decoding thread) against ours and ffmpeg's
+    (means of the A/B rounds). ``floors_over_ffmpeg_cpu`` is the lowest CPU ratio to ffmpeg
+    that a renderer using this decoder and x264 could reach on this composition."""
+    if not {"encoder_floor", "decode_floor", "ffmpeg", "ours"} <= row.keys():
+        return {}
+    floors_cpu = row["encoder_floor"]["cpu_s"] + row["decode_floor"]["decode_cpu_s"]
+    ffmpeg_cpu = sum(row["ffmpeg"]["cpus_s"]) / len(row["ffmpeg"]["cpus_s"])
+    ours_cpu = sum(row["ours"]["cpus_s"]) / len(row["ours"]["cpus_s"])
+    return {
+        "floors_cpu_s": floors_cpu,
+        "floors_over_ffmpeg_cpu": floors_cpu / ffmpeg_cpu,
+        "ours_above_floors_cpu_s": ours_cpu - floors_cpu,
+        "ffmpeg_above_floors_cpu_s": ffmpeg_cpu - floors_cpu,
+    }
+
+
 def _ffmpeg(folder, out, **kw):
     return reference.ffmpeg_command(folder, out, **kw) if HAVE_FFMPEG else None
 
@@ -94,6 +125,12 @@ def test_reference_phone_20s(benchmark, reference_phone_20s, bench_results):
 
 def test_reference_phone_encoder_floor(benchmark, bench_results):
     floor(benchmark, bench_results, "reference_phone_20s", OUT / "ours-phone-20.mp4", 1920, 1080, FRAMES_20S)
+
+
+def test_reference_phone_decode_floor(benchmark, reference_phone_20s, bench_results):
+    from compositor.pipeline import decode_threads
+
+    decode_floor(benchmark, bench_results, "reference_phone_20s", reference_phone_20s, decode_threads(0))
 
 
 def test_reference_synthetic_20s(benchmark, reference_20s, bench_results):
@@ -139,6 +176,8 @@ def test_summary(benchmark, bench_results):
     long, short = r.get("reference_phone_120s", {}), r.get("reference_phone_20s", {})
     if "ours" in long and "ours" in short:
         r["rss_120s_over_20s"] = long["ours"]["peak_rss_mib"] / short["ours"]["peak_rss_mib"]
+    if bound := floor_bound(short):
+        short["floors"] = bound
     r["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "loadavg_end": os.getloadavg()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "render.json").write_text(json.dumps(r, indent=2) + "\n")

@@ -173,7 +173,7 @@ class DraftSession:
             tl,
             self.catalog,
             reader_factory=VideoReader if clock is None else partial(VideoReader, clock=clock),
-            decode_threads=_decode_threads(opts.threads),
+            decode_threads=decode_threads(opts.threads),
             visibility=vis,
             skip_loop_filter=opts.skip_loop_filter,
             schedule=opts.decode_visible_only,
@@ -389,7 +389,7 @@ def _atomic_output(output: str | os.PathLike) -> Iterator[str]:
     os.replace(tmp_name, output)
 
 
-def _decode_threads(requested: int) -> int:
+def decode_threads(requested: int) -> int:
     """Threads per video decoder. On small machines x264 already keeps every core busy and
     each extra decoder thread costs a frame pool (~10 MB at 1080p), so decode on one
     thread each; elsewhere let FFmpeg choose."""
