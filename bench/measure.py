@@ -10,6 +10,11 @@ a child process so that the figures are taken the same way:
   peak of the *sum* of the RSS of the child and its descendants, polled from ``/proc``
   every 50 ms (a contender that runs two processes at once pays for both).
 
+``wait4`` is called by a small parent of the child's own (bench/child_usage.py), not by the
+benchmark process: Linux starts a child's ``ru_maxrss`` at its forking parent's memory, and
+the pytest process running every benchmark grows past 1.5 GB. Wall time includes that
+parent's start (a few tens of ms).
+
 ``loadavg`` is the 1-minute load average when the child started (the box is shared).
 
 Page cache: before each measured run, :func:`warm_up` runs the same contender on one frame,
@@ -110,48 +115,58 @@ def warm_up(cmd: list[str], *, cwd: Path) -> None:
 
 
 def run_measured(cmd: list[str], *, cwd: Path, env: dict | None = None, warm: bool = True) -> Measured:
-    """Run ``cmd`` to completion (after :func:`warm_up` unless ``warm`` is False); raise
+    """Run ``cmd`` to completion (after :func:`warm_up` unless ``warm`` is False) under
+    bench/child_usage.py, which reports its CPU and ``ru_maxrss`` (see there why); raise
     with its stderr tail if it fails."""
+    import json
+    import sys
+
     if warm:
         warm_up(cmd, cwd=cwd)
     load = os.getloadavg()[0]
+    report_r, report_w = os.pipe()
+    launcher = [sys.executable, str(Path(__file__).resolve().parent / "child_usage.py"), str(report_w)]
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        launcher + cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(report_w,)
+    )
+    os.close(report_w)
     peak = [0]
     done = threading.Event()
 
-    def poll() -> None:
+    def poll() -> None:  # the command's process tree, without the launcher
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss_kib(proc.pid))
+            peak[0] = max(peak[0], sum(tree_rss_kib(c) for c in _children(proc.pid)))
             done.wait(POLL_S)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    out_chunks: list[bytes] = []
-    err_chunks: list[bytes] = []
+    chunks: dict[str, list[bytes]] = {"out": [], "err": [], "report": []}
+    report_file = os.fdopen(report_r, "rb")
     readers = [
-        threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),
-        threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True),
+        threading.Thread(target=lambda: chunks["out"].append(proc.stdout.read()), daemon=True),
+        threading.Thread(target=lambda: chunks["err"].append(proc.stderr.read()), daemon=True),
+        threading.Thread(target=lambda: chunks["report"].append(report_file.read()), daemon=True),
     ]
     for r in readers:
         r.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc.wait()
     wall = time.monotonic() - t0
     done.set()
     poller.join()
     for r in readers:
         r.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = b"".join(err_chunks).decode(errors="replace")
+    report_file.close()
+    err = b"".join(chunks["err"]).decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
-    rss_mib = max(usage.ru_maxrss, peak[0]) / 1024
+    usage = json.loads(b"".join(chunks["report"]))
     return Measured(
         wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mib=rss_mib,
+        cpu_s=usage["cpu_s"],
+        peak_rss_mib=max(usage["maxrss_kib"], peak[0]) / 1024,
         loadavg=load,
-        stdout=b"".join(out_chunks).decode(errors="replace"),
+        stdout=b"".join(chunks["out"]).decode(errors="replace"),
     )
 
 

@@ -23,7 +23,7 @@ import sys
 import pytest
 
 from bench.measure import ROOT, best, run_measured
-from bench.test_bench_render import OUT, RESULTS, ab, floor, save
+from bench.test_bench_render import OUT, RESULTS, ROUNDS, ab, floor, save
 from compositor.text.fonts import bundled_font_path
 from fixtures import shorts
 
@@ -46,7 +46,7 @@ def test_shorts_draft(benchmark, shorts_draft, bench_results):
     font = str(bundled_font_path())
     ours = ours_cmd(shorts_draft, OUT / "ours-shorts.mp4")
     ff = shorts.ffmpeg_command(shorts_draft, OUT / "ffmpeg-shorts.mp4", font) if HAVE_FFMPEG else None
-    ab(benchmark, bench_results, KEY, ours, ff, rounds=1, frames=FRAMES)
+    ab(benchmark, bench_results, KEY, ours, ff, rounds=ROUNDS, frames=FRAMES)
     if HAVE_MOVIEPY:  # right after the A/B pair, same conditions
         mp = str(OUT / "mp.mp4")
         cmd = [sys.executable, str(ROOT / "bench" / "moviepy_shorts.py"), str(shorts_draft), mp, font, str(MOVIEPY_S)]

@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
 from server.settings import Settings
-from server.state import POOL, STORE
+from server.state import POOL, SETTINGS, STORE
 from tests.server_fixtures import TEST_DEFAULTS, clip_path, draft_host, new_draft_id  # noqa: F401 - fixtures
 from tests.server_helpers import empty_draft, free_port, tiny_draft
 
@@ -348,17 +348,17 @@ async def test_render_timeout(tmp_path_factory, draft_host, clip_path):
 # -- a worker killed mid-render -----------------------------------------------------------------
 
 
-async def test_sigkilled_worker_job_is_rerun_within_a_lease(client, draft_host, clip_path):
+async def test_sigkilled_worker_job_is_rerun(client, draft_host, clip_path):
     _, url = add_tiny(draft_host, clip_path, seconds=10.0, width=640, height=360)
     job = await (await client.post("/v1/renders", json={"draft_url": url})).json()
     await wait_job(client, job["id"], until=lambda j: j["frames_done"] > 0)
     pool = client.app[POOL]
     pid = pool.slots[0].proc.pid
     os.kill(pid, signal.SIGKILL)
-    killed_at = time.monotonic()
+    # Re-run by the pool's crash handling, not by the job timeout (the default, an hour: far
+    # beyond wait_job's deadline) - no wall-clock bound on how soon.
+    assert client.app[SETTINGS].job_timeout_s > 600
     await wait_job(client, job["id"], until=lambda j: j["attempts"] == 2 and j["state"] == "running")
-    restarted_after = time.monotonic() - killed_at
-    assert restarted_after < 2.0 + 1.0  # about one lease (2 s here), far from the job timeout
     final = await wait_job(client, job["id"])
     assert final["state"] == "completed" and final["attempts"] == 2, final
     assert pool.slots[0].proc.pid != pid

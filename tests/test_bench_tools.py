@@ -1,15 +1,19 @@
-"""The benchmark's decode-only floor (bench/decode_floor.py): the windows it takes from the
-renderer's visibility pass, and the frames it decodes for each."""
+"""The benchmarks' own tools: the decode-only floor (bench/decode_floor.py: the windows it
+takes from the renderer's visibility pass, the frames it decodes for each) and the
+measurement of a contender (bench/measure.py)."""
 
 from __future__ import annotations
 
 import json
 
+import sys
+
 import av
+import numpy as np
 import pytest
 
 from bench.decode_floor import decode_window, main, shown_windows
-from bench.measure import one_frame
+from bench.measure import ROOT, one_frame, run_measured
 from compositor.pipeline import open_draft
 from fixtures.local_draft import materialize
 from fixtures.media import make_video
@@ -75,3 +79,17 @@ def test_shown_windows_are_the_first_and_last_source_times_drawn(tmp_path, media
         lo = min(c.source_start_us for c in clips)
         hi = max(c.source_start_us + c.source_duration_us for c in clips)
         assert 0 <= int(first) < int(last) <= hi + 1_000_000 and int(first) >= lo - 1_000_000
+
+
+def test_a_measured_command_does_not_inherit_the_benchmark_process_memory():
+    grown = np.ones(300 * 2**20 // 8)  # this process: +300 MiB, touched
+    m = run_measured([sys.executable, "-c", "print('small')"], cwd=ROOT, warm=False)
+    assert grown.sum() > 0
+    assert m.stdout == "small\n"
+    assert m.peak_rss_mib < 100  # a bare interpreter, not the 300 MiB more of its grandparent
+    assert m.cpu_s > 0 and m.wall_s > 0
+
+
+def test_a_measured_command_that_fails_raises_with_its_exit_code():
+    with pytest.raises(RuntimeError, match=r"failed \(3\)"):
+        run_measured([sys.executable, "-c", "import sys; sys.exit(3)"], cwd=ROOT, warm=False)
