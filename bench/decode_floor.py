@@ -6,10 +6,11 @@ Each argument is one video segment's window of source times that the output show
 (:func:`shown_windows`, from the renderer's own visibility pass: the first and the last
 source time drawn). The script opens the file with PyAV (FFmpeg's decoder, ``--threads``
 threads as the renderer uses on this machine), seeks to the keyframe at or before
-``FIRST_US`` and decodes every frame up to the one shown at ``LAST_US``: no pixel-format
+``FIRST_US`` and decodes every frame up to the first at or after ``LAST_US``: no pixel-format
 conversion, no compositing, no encoder (every frame of the window: the bench's drafts show
 each one, so none may be skipped). It prints one JSON line: per window the frames
-decoded and the decoding thread's CPU-seconds, and their total.
+decoded and the process CPU-seconds spent decoding them (not the script's start), and their
+total.
 
 Together with the encoder-only floor (bench/encode_floor.py), this bounds what any renderer
 built on the same decoder and x264 settings must spend on a composition: the bench sets
@@ -44,9 +45,10 @@ def shown_windows(draft: Path) -> list[str]:
 
 
 def decode_window(path: str, first_us: int, last_us: int, threads: int) -> dict:
-    """Decode ``path`` from the keyframe at or before ``first_us`` through the frame shown at
-    ``last_us`` (the newest with pts ≤ it); this thread's CPU-seconds and the frames decoded."""
-    cpu0 = time.thread_time()
+    """Decode ``path`` from the keyframe at or before ``first_us`` through the first frame at
+    or after ``last_us``; the frames decoded and the process CPU-seconds they took (all of
+    the decoder's threads, when ``threads`` is not 1)."""
+    cpu0 = time.process_time()
     frames = 0
     with av.open(path) as container:
         stream = container.streams.video[0]
@@ -63,7 +65,7 @@ def decode_window(path: str, first_us: int, last_us: int, threads: int) -> dict:
         "first_us": first_us,
         "last_us": last_us,
         "frames": frames,
-        "cpu_s": time.thread_time() - cpu0,
+        "cpu_s": time.process_time() - cpu0,
     }
 
 

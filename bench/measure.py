@@ -26,8 +26,10 @@ cold start then reads them at a few MB/s: seconds of disk wait that no renderer 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -118,9 +120,6 @@ def run_measured(cmd: list[str], *, cwd: Path, env: dict | None = None, warm: bo
     """Run ``cmd`` to completion (after :func:`warm_up` unless ``warm`` is False) under
     bench/child_usage.py, which reports its CPU and ``ru_maxrss`` (see there why); raise
     with its stderr tail if it fails."""
-    import json
-    import sys
-
     if warm:
         warm_up(cmd, cwd=cwd)
     load = os.getloadavg()[0]
@@ -175,8 +174,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def ours_cmd(folder: Path, out: Path, *extra: str) -> list[str]:
     """Our CLI, x264 veryfast crf 23, with the per-stage figures as one JSON line."""
-    import sys
-
     return [sys.executable, "-m", "compositor", "render", str(folder), "-o", str(out), "--quiet"] + [
         "--preset",
         "veryfast",
@@ -190,20 +187,14 @@ def ours_cmd(folder: Path, out: Path, *extra: str) -> list[str]:
 
 def stages_of(m: Measured) -> dict:
     """The ``--stats json`` line our CLI printed last."""
-    import json
-
     return json.loads(m.stdout.strip().splitlines()[-1])
 
 
 def floor_cmd(raw: Path, width: int, height: int, out: Path) -> list[str]:
-    import sys
-
     return [sys.executable, str(ROOT / "bench" / "encode_floor.py"), str(raw), str(width), str(height), str(out)]
 
 
 def decode_floor_cmd(windows: list[str], threads: int) -> list[str]:
-    import sys
-
     return [sys.executable, str(ROOT / "bench" / "decode_floor.py"), "--threads", str(threads), *windows]
 
 

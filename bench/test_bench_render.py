@@ -96,7 +96,7 @@ def decode_floor(benchmark, results: dict, key: str, draft, threads: int):
 
 def floor_bound(row: dict) -> dict:
     """What the two floors leave a renderer on a saturated box: their CPU-seconds summed (the
-    encoder floor's process, the decode floor's decoding thread) against ours and ffmpeg's
+    encoder floor's process, the decode floor's decoding without its start) against ours and ffmpeg's
     (means of the A/B rounds). ``floors_over_ffmpeg_cpu`` is the lowest CPU ratio to ffmpeg
     that a renderer using this decoder and x264 could reach on this composition."""
     if not {"encoder_floor", "decode_floor", "ffmpeg", "ours"} <= row.keys():
