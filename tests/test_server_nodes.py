@@ -109,7 +109,9 @@ def wait_for(what, cond, timeout: float = 90.0):
 @pytest.mark.slow
 def test_api_only_node_and_worker_node_share_one_store(tmp_path, draft_host, clip_path):
     data = tmp_path / "data"
-    api = ServerProcess(data, extra=["--concurrency", "0", "--lease", "10"]).start()
+    # no chunked renders (the API node sets the rule at submission): the cancel below is of one
+    # long job running on the worker node
+    api = ServerProcess(data, extra=["--concurrency", "0", "--lease", "10", "--chunk-seconds", "0"]).start()
     worker = None
     try:
         did = new_draft_id()
@@ -143,9 +145,11 @@ def test_api_only_node_and_worker_node_share_one_store(tmp_path, draft_host, cli
         assert node["host"] and node["pid"] == worker.proc.pid
 
         # a running job is listed on its node, and a cancel made on the API node reaches it
+        # (10 minutes of output: a held 1-s clip renders at hundreds of frames a second, and
+        # 20 s of it could finish before the cancel got across)
         did = new_draft_id()
         url = draft_host.add_content(
-            did, tiny_draft(did, seconds=20.0, width=640, height=360), {"assets/videos/clip.mp4": clip_path}
+            did, tiny_draft(did, seconds=600.0, width=640, height=360), {"assets/videos/clip.mp4": clip_path}
         )
         long_id = requests.post(f"{api.base}/v1/renders", json={"draft_url": url}).json()["id"]
         wait_for(lambda: requests.get(f"{api.base}/v1/renders/{long_id}").json(), lambda j: j["frames_done"] > 0)
